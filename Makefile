@@ -1,0 +1,170 @@
+# uptane-offline: one plain GNU Makefile.
+#   make [BUILD=debug|release|asan|coverage] [WERROR=1]   library + uptane-bundle + uptane-install
+#   make test        ASan+UBSan build, every unit and CLI test, ends with "N passed, N failed"
+#   make bench       benchmarks (tests/bench/)
+#   make demo        build/demo/: keys, workspace, bundle, simulated device, install, status
+#   make fuzz        libFuzzer targets (clang)
+#   make install PREFIX=/usr/local DESTDIR=
+#   make deps        install missing Debian build dependencies (apt-get; sudo when not root)
+#   make format-check
+
+BUILD ?= debug
+BUILDDIR ?= build/$(BUILD)
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+CC ?= cc
+
+PKGS := libsodium libcrypto libarchive libzstd jansson
+USB_PKG := libusb-1.0
+SQLITE_PKG := sqlite3
+TEST_PKG := cmocka
+DEB_BUILD_DEPS := build-essential pkg-config libsodium-dev libssl-dev libarchive-dev libzstd-dev \
+	libjansson-dev libusb-1.0-0-dev libcmocka-dev libsqlite3-dev
+# Test oracles and tools used by tests/ (independent implementations, real filesystems).
+DEB_TEST_DEPS := python3 python3-securesystemslib python3-nacl faketime dosfstools mtools \
+	libarchive-tools zstd strace clang libclang-rt-14-dev nodejs npm valgrind util-linux
+
+DEPS_OK := $(shell pkg-config --exists $(PKGS) $(USB_PKG) $(SQLITE_PKG) $(TEST_PKG) 2>/dev/null && echo 1)
+
+ifeq ($(DEPS_OK),)
+ifeq ($(filter deps clean format-check,$(MAKECMDGOALS)),)
+# Dependencies are missing: install them, then run the requested goal again.
+.DEFAULT_GOAL := all
+all test bench demo fuzz install fuzz-replay check-vectors $(filter-out all test bench demo fuzz install fuzz-replay check-vectors,$(MAKECMDGOALS)):
+	$(MAKE) deps
+	$(MAKE) $@
+endif
+endif
+
+.PHONY: deps
+deps:
+	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	$$SUDO apt-get update -qq && \
+	DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends \
+		$(DEB_BUILD_DEPS) $(DEB_TEST_DEPS)
+
+ifeq ($(DEPS_OK),1)
+
+WARN := -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wformat=2 -Wconversion -Wvla
+ifeq ($(WERROR),1)
+WARN += -Werror
+endif
+
+ifeq ($(BUILD),debug)
+OPT := -O0 -g
+else ifeq ($(BUILD),release)
+OPT := -O2 -DNDEBUG -D_FORTIFY_SOURCE=2 -fstack-protector-strong
+else ifeq ($(BUILD),asan)
+OPT := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDOPT := -fsanitize=address,undefined
+else ifeq ($(BUILD),coverage)
+OPT := -O0 -g --coverage
+LDOPT := --coverage
+else
+$(error BUILD must be debug, release, asan or coverage)
+endif
+
+BUILD_TIME := $(shell date -u +%s)
+CPPFLAGS += -D_GNU_SOURCE -Iformats/include $(shell pkg-config --cflags $(PKGS))
+CFLAGS += $(WARN) $(OPT) -pthread -MMD -MP
+LDFLAGS += $(LDOPT) -pthread
+LIBS := $(shell pkg-config --libs $(PKGS))
+USB_LIBS := $(shell pkg-config --libs $(USB_PKG))
+SQLITE_LIBS := $(shell pkg-config --libs $(SQLITE_PKG))
+CMOCKA_LIBS := $(shell pkg-config --libs $(TEST_PKG))
+
+LIB_SRC := $(sort $(wildcard formats/src/*.c))
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILDDIR)/%.o)
+LIB := $(BUILDDIR)/libuptane-formats.a
+
+BUNDLE_SRC := $(sort $(wildcard bundler/*.c))
+BUNDLE_OBJ := $(BUNDLE_SRC:%.c=$(BUILDDIR)/%.o)
+INSTALL_SRC := $(sort $(wildcard installer/*.c))
+INSTALL_OBJ := $(INSTALL_SRC:%.c=$(BUILDDIR)/%.o)
+
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILDDIR)/tests/%)
+# Shared test helpers (tests/unit/*.c that are not test_*.c) go into every unit binary.
+TESTLIB_SRC := $(filter-out $(UNIT_SRC),$(sort $(wildcard tests/unit/*.c)))
+TESTLIB_OBJ := $(TESTLIB_SRC:%.c=$(BUILDDIR)/%.o)
+
+BENCH_SRC := $(sort $(wildcard tests/bench/*.c))
+BENCH_BIN := $(BENCH_SRC:tests/bench/%.c=$(BUILDDIR)/bench/%)
+
+BUNDLE_BIN := $(BUILDDIR)/uptane-bundle
+INSTALL_BIN := $(BUILDDIR)/uptane-install
+
+.DEFAULT_GOAL := all
+.PHONY: all test bench demo fuzz fuzz-replay install format-check clean units
+
+all: $(LIB) $(BUNDLE_BIN) $(INSTALL_BIN)
+
+$(BUILDDIR)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(BUILDDIR)/installer/%.o: CPPFLAGS += $(shell pkg-config --cflags $(USB_PKG)) -DUPT_BUILD_TIME=$(BUILD_TIME)
+$(BUILDDIR)/bundler/%.o: CPPFLAGS += $(shell pkg-config --cflags $(SQLITE_PKG))
+
+$(LIB): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUNDLE_BIN): $(BUNDLE_OBJ) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $(BUNDLE_OBJ) $(LIB) $(LIBS) $(SQLITE_LIBS)
+
+$(INSTALL_BIN): $(INSTALL_OBJ) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $(INSTALL_OBJ) $(LIB) $(LIBS) $(USB_LIBS)
+
+$(BUILDDIR)/tests/%: $(BUILDDIR)/tests/unit/%.o $(TESTLIB_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(TESTLIB_OBJ) $(LIB) $(LIBS) $(CMOCKA_LIBS)
+
+$(BUILDDIR)/bench/%: $(BUILDDIR)/tests/bench/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(LIBS)
+
+units: $(UNIT_BIN)
+
+# make test: always the ASan+UBSan build, then every unit binary and CLI script.
+ifeq ($(BUILD),asan)
+test: all units
+	@tests/run $(BUILDDIR)
+else
+test:
+	@$(MAKE) --no-print-directory BUILD=asan test
+endif
+
+bench:
+	@$(MAKE) --no-print-directory BUILD=release all $(patsubst build/release/%,build/release/%,$(BENCH_SRC:tests/bench/%.c=build/release/bench/%))
+	@tests/bench/run build/release
+
+demo: all
+	@samples/demo.sh $(BUILDDIR)
+
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+fuzz:
+	@mkdir -p build/fuzz
+	@for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
+	  clang -g -O1 -fsanitize=fuzzer,address,undefined $(CPPFLAGS) -o build/fuzz/$$n $$f $(LIB_SRC) $(LIBS) || exit 1; done
+
+install: all
+	install -d $(DESTDIR)$(BINDIR)
+	install -m 0755 $(BUNDLE_BIN) $(INSTALL_BIN) $(DESTDIR)$(BINDIR)/
+	@if [ -f udev/install.mk ]; then $(MAKE) -f udev/install.mk DESTDIR=$(DESTDIR) PREFIX=$(PREFIX) BINDIR=$(BINDIR); fi
+
+-include $(LIB_OBJ:.o=.d) $(BUNDLE_OBJ:.o=.d) $(INSTALL_OBJ:.o=.d) $(TESTLIB_OBJ:.o=.d) \
+	$(UNIT_SRC:tests/unit/%.c=$(BUILDDIR)/tests/unit/%.d)
+
+endif # DEPS_OK
+
+FORMAT_SRC = $(shell find formats bundler installer tests -name '*.[ch]' 2>/dev/null)
+format-check:
+	@clang-format --dry-run --Werror $(FORMAT_SRC) && echo "format-check: clean"
+
+format:
+	@clang-format -i $(FORMAT_SRC)
+
+clean:
+	rm -rf build

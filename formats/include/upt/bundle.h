@@ -1,0 +1,108 @@
+/*
+ * bundle: the bundle container of DESIGN.md sections 3 and 10.
+ *
+ * Writer: an uncompressed pax tar (libarchive): bundle.json, then every metadata/ member, then
+ * images/<target name> members, each image compressed on its own with libzstd (window <= 4 MiB,
+ * worker threads), streamed in constant memory, optionally split into volumes name.000, .001..
+ *
+ * Reader (libarchive, tar only, no compression filter): enforces the member rules (regular
+ * files only, name allowlist, no duplicates, metadata before images, caps) while reading all
+ * metadata into memory; then walks the images, skipping unwanted ones by seeking, and streams
+ * a wanted one through zstd (window capped) and SHA-256/512 with the signed length as the cap.
+ * The reader never writes to disk; the caller's sink receives decompressed bytes.
+ */
+#ifndef UPT_BUNDLE_H
+#define UPT_BUNDLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "upt/buf.h"
+#include "upt/err.h"
+#include "upt/hash.h"
+
+/* ---- writer ---- */
+
+typedef struct upt_bundle_writer upt_bundle_writer;
+
+typedef struct upt_bundle_writer_opts {
+	int level;           /* zstd level, 0 = default (3) */
+	unsigned threads;    /* zstd worker threads, 0 or 1 = single-threaded */
+	uint64_t split_size; /* 0: one file; else volumes path.000, path.001, ... each <= split_size */
+} upt_bundle_writer_opts;
+
+/* Creates the output (path, or path.000... when split). Nothing is visible at path until
+ * upt_bundle_writer_finish succeeds. */
+int upt_bundle_writer_new(const char *path, const upt_bundle_writer_opts *opts,
+			  upt_bundle_writer **out, upt_err *e) UPT_MUST_CHECK;
+/* Queues a metadata member (member path "metadata/..."); data is copied. */
+int upt_bundle_writer_add_metadata(upt_bundle_writer *w, const char *member, const void *data,
+				   size_t len, upt_err *e) UPT_MUST_CHECK;
+/* Queues an image: compressed now (constant memory) from the file at src_path, which must be
+ * exactly `length` bytes. Member "images/<target_name>". */
+int upt_bundle_writer_add_image(upt_bundle_writer *w, const char *target_name, const char *src_path,
+				uint64_t length, upt_err *e) UPT_MUST_CHECK;
+/* Writes bundle.json (bundle_json: the document to store, built by the caller; the writer adds
+ * nothing), the metadata, then the images; fsyncs; renames into place. */
+int upt_bundle_writer_finish(upt_bundle_writer *w, const void *bundle_json, size_t len,
+			     upt_err *e) UPT_MUST_CHECK;
+/* Compressed size of an image already added (for bundle.json), 0 if unknown. */
+uint64_t upt_bundle_writer_compressed_length(const upt_bundle_writer *w, const char *target_name);
+void upt_bundle_writer_free(upt_bundle_writer *w); /* removes temp files if not finished */
+
+/* ---- reader ---- */
+
+typedef struct upt_bundle_file {
+	char *path; /* member path, e.g. "metadata/director/targets.json" */
+	upt_buf data;
+} upt_bundle_file;
+
+/* Everything before the first image, in memory. */
+typedef struct upt_bundle_meta {
+	upt_buf bundle_json;
+	upt_bundle_file *files; /* metadata/ members in archive order */
+	size_t nfiles;
+} upt_bundle_meta;
+
+/* NULL when absent. */
+const upt_buf *upt_bundle_meta_get(const upt_bundle_meta *m, const char *path);
+void upt_bundle_meta_free(upt_bundle_meta *m);
+
+typedef struct upt_bundle_reader upt_bundle_reader;
+
+/* Opens path; "X.uptane" also finds X.uptane.000, .001...; "X.uptane.000" works too.
+ * UPT_E_NOT_FOUND when nothing is there, UPT_E_IO otherwise. */
+int upt_bundle_reader_open(const char *path, upt_bundle_reader **out, upt_err *e) UPT_MUST_CHECK;
+/* Reads bundle.json (checks format and version: another version -> UPT_E_MALFORMED "made by a
+ * newer bundler") and every metadata/ member, stopping before the first images/ member.
+ * Member rule violations -> UPT_E_UNSAFE_ARCHIVE / UPT_E_MALFORMED / UPT_E_TOO_LARGE with the
+ * member in e->file. Must be called once, first. */
+int upt_bundle_read_metadata(upt_bundle_reader *r, upt_bundle_meta **out, upt_err *e) UPT_MUST_CHECK;
+/* Advances to the next images/ member (skipping the unread rest of the current one by seeking).
+ * *target_name is the name after "images/", valid until the next call. UPT_E_NOT_FOUND at the
+ * end of the archive. Rule violations as above (metadata after an image -> UPT_E_MALFORMED). */
+int upt_bundle_next_image(upt_bundle_reader *r, const char **target_name,
+			  uint64_t *compressed_length, upt_err *e) UPT_MUST_CHECK;
+
+/* Receives decompressed image bytes; returns UPT_OK or an error code (which stops the stream). */
+typedef int (*upt_image_sink)(void *ctx, const void *data, size_t len, upt_err *e);
+
+/* Streams the current image member: zstd (window <= 4 MiB) -> SHA-256/512 -> sink, in one
+ * pass, stopping at signed_length. Output: more bytes than signed -> UPT_E_ENDLESS_DATA
+ * (the sink never sees a byte past signed_length); fewer, or a hash differing from
+ * `expected` -> UPT_E_ARBITRARY_SOFTWARE; invalid zstd -> UPT_E_MALFORMED; compressed size over
+ * ZSTD_compressBound(signed_length) + UPT_ZSTD_SLACK -> UPT_E_TOO_LARGE; read error -> UPT_E_IO.
+ * Hashes are computed for every algorithm `expected` lists. progress (optional) is called with
+ * the decompressed byte count so far. */
+int upt_bundle_stream_image(upt_bundle_reader *r, uint64_t signed_length, const upt_hashes *expected,
+			    upt_image_sink sink, void *ctx,
+			    void (*progress)(void *ctx, uint64_t done, uint64_t total),
+			    upt_err *e) UPT_MUST_CHECK;
+void upt_bundle_reader_free(upt_bundle_reader *r);
+
+/* Member path rule (DESIGN.md section 3): letters, digits, . _ + - /; no empty component, no
+ * ".." or "." component, not absolute, <= UPT_MEMBER_PATH_MAX bytes. */
+bool upt_bundle_member_path_ok(const char *path);
+
+#endif

@@ -1,0 +1,39 @@
+/*
+ * fileio: bounded reads of untrusted files and crash-safe replacement of state files.
+ * Reads never follow a final symlink (O_NOFOLLOW), accept only regular files (fstat + S_ISREG),
+ * and check the cap before allocating. Writes replace atomically: temp file in the same
+ * directory, write, fsync, rename, fsync the directory.
+ */
+#ifndef UPT_FILEIO_H
+#define UPT_FILEIO_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "upt/buf.h"
+#include "upt/err.h"
+
+/* Reads path (relative to dirfd, or AT_FDCWD) into out (replacing its contents).
+ * UPT_E_NOT_FOUND when absent, UPT_E_TOO_LARGE over max, UPT_E_IO otherwise (not a regular
+ * file, a symlink, read error). out untouched on failure. */
+int upt_file_read(int dirfd, const char *path, size_t max, upt_buf *out, upt_err *e) UPT_MUST_CHECK;
+
+/* Reads everything from an open fd (regular file checked), at most max bytes. */
+int upt_fd_read_all(int fd, size_t max, upt_buf *out, upt_err *e) UPT_MUST_CHECK;
+
+/* Writes all n bytes, retrying short writes and EINTR. UPT_E_IO on failure. */
+int upt_fd_write_all(int fd, const void *p, size_t n, upt_err *e) UPT_MUST_CHECK;
+
+/* Atomically replaces path (relative to dirfd) with data, file mode `mode`:
+ * temp "<path>.tmp", write, fsync, rename, fsync directory. On failure the old file is intact
+ * and the temp file removed. */
+int upt_file_write_atomic(int dirfd, const char *path, const void *data, size_t n, mode_t mode,
+			  upt_err *e) UPT_MUST_CHECK;
+
+/* fsync of the directory containing path (relative to dirfd). */
+int upt_fsync_parent(int dirfd, const char *path, upt_err *e) UPT_MUST_CHECK;
+
+/* mkdir -p, relative to dirfd; existing directories are fine, anything else there is not. */
+int upt_mkdir_p(int dirfd, const char *path, mode_t mode, upt_err *e) UPT_MUST_CHECK;
+
+#endif

@@ -1,0 +1,60 @@
+/*
+ * sig: ed25519 keys (libsodium), key files (DESIGN.md section 9), key ids, signing, and the
+ * threshold check.
+ *
+ * Key id = lowercase hex SHA-256 of the canonical JSON of the key object exactly as it
+ * appears (extra fields such as securesystemslib's keyid_hash_algorithms included).
+ * Secret keys live in sodium_malloc'd memory and are wiped on free.
+ */
+#ifndef UPT_SIG_H
+#define UPT_SIG_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "upt/buf.h"
+#include "upt/err.h"
+#include "upt/meta.h"
+
+/* Key id of a key object as it appears. */
+int upt_keyid(const json_t *keyobj, char out[UPT_KEYID_HEX_LEN + 1], upt_err *e) UPT_MUST_CHECK;
+
+/* Parses a public key object (keytype/scheme/keyval.public; extra fields tolerated) and
+ * computes its id. Unknown keytype/scheme: UPT_OK with ed25519 = false. Malformed ed25519
+ * public key (not 64 hex digits) -> UPT_E_MALFORMED. */
+int upt_key_from_json(const json_t *keyobj, upt_key *out, upt_err *e) UPT_MUST_CHECK;
+
+/* The three-field key object our tools write: {"keytype","scheme","keyval":{"public"}}. */
+json_t *upt_key_to_json(const upt_key *k);
+
+/* A private signing key. */
+typedef struct upt_signer upt_signer;
+
+int upt_signer_generate(upt_signer **out, upt_err *e) UPT_MUST_CHECK;
+/* Loads NAME.key (JSON with keyval.public and keyval.private = 32-byte seed hex; extra fields
+ * tolerated; the public half must match the seed). Bounded read (UPT_KEYFILE_MAX). */
+int upt_signer_load(const char *path, upt_signer **out, upt_err *e) UPT_MUST_CHECK;
+/* Writes NAME.pub (0644) and NAME.key (0600, O_EXCL: never overwrites a key). */
+int upt_signer_write(const upt_signer *s, const char *name, upt_err *e) UPT_MUST_CHECK;
+const upt_key *upt_signer_key(const upt_signer *s);
+void upt_signer_free(upt_signer *s);
+
+/* Loads a public key file (NAME.pub, or the public half of NAME.key). */
+int upt_pubkey_load(const char *path, upt_key *out, upt_err *e) UPT_MUST_CHECK;
+
+int upt_sign(const upt_signer *s, const void *msg, size_t len, uint8_t sig[64], upt_err *e) UPT_MUST_CHECK;
+bool upt_sig_verify(const upt_key *k, const void *msg, size_t len, const uint8_t sig[64]);
+
+/* Adds (or replaces) the signer's signature over the canonical JSON of envelope["signed"]
+ * in envelope["signatures"]. */
+int upt_sig_add(json_t *envelope, const upt_signer *s, upt_err *e) UPT_MUST_CHECK;
+
+/* Threshold check of m against a role: counts each key id in role->keyids at most once, only
+ * when that key is in keys[] (of the delegating file), is ed25519, and its signature verifies
+ * over m->canonical. OK when count >= threshold; UPT_E_ARBITRARY_SOFTWARE otherwise, with a
+ * message "N of M required signatures". *valid_out (optional) receives the count. */
+int upt_sig_check_threshold(const upt_meta *m, const upt_key *keys, size_t nkeys,
+			    const upt_role_keys *role, uint64_t *valid_out, upt_err *e) UPT_MUST_CHECK;
+
+#endif

@@ -1,0 +1,86 @@
+/*
+ * verify: full Uptane verification (DESIGN.md section 4 steps 1-4) as a pure function:
+ * trusted state + the bundle's metadata files + the device's identity + now in, a decision out.
+ * No files, no clock, no printing inside, so tests and fuzzers drive it directly.
+ *
+ * Step 5 (image bytes) is the caller's: it streams each assigned image with
+ * upt_bundle_stream_image using the length and hashes returned here.
+ */
+#ifndef UPT_VERIFY_H
+#define UPT_VERIFY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "upt/bundle.h"
+#include "upt/err.h"
+#include "upt/hash.h"
+#include "upt/trust.h"
+
+typedef struct upt_ecu_ident {
+	const char *serial;
+	const char *hardware_id;
+	uint64_t release_counter;        /* of the installed image (factory value: config) */
+	const char *installed_target;    /* NULL when unknown */
+	bool has_installed_sha256;
+	uint8_t installed_sha256[32];
+} upt_ecu_ident;
+
+typedef struct upt_device_ident {
+	const char *device_id;
+	const upt_ecu_ident *ecus;
+	size_t necus;
+	bool accept_device; /* config "accept" */
+	bool accept_fleet;
+} upt_device_ident;
+
+typedef struct upt_verify_input {
+	const upt_trust *trust;          /* must hold director/root.json and image-repo/root.json */
+	const upt_bundle_meta *bundle;   /* bundle.json + metadata/ members */
+	const upt_device_ident *device;
+	int64_t now;                     /* the clock, read once by the caller */
+} upt_verify_input;
+
+typedef struct upt_assignment {
+	char *ecu_serial;
+	char *target_name;   /* image member is "images/" + target_name */
+	uint64_t length;
+	upt_hashes hashes;   /* every hash both repositories list (identical sets) */
+	uint64_t release_counter;
+	bool already_installed; /* same target name and sha256 as the ECU's installed image */
+} upt_assignment;
+
+typedef struct upt_verify_result {
+	int code;   /* UPT_OK, a rejection (2xx/3xx), UPT_E_NOT_FOR_DEVICE, UPT_E_CONFIG */
+	upt_err err; /* message and failing file (bundle member path) when code != OK */
+
+	/* Always set (also on rejection): the trusted state to persist. On rejection it is the
+	 * input state plus the root versions accepted in step 1 (and, when a rotation changed
+	 * timestamp/snapshot keys, without the forgotten files); otherwise everything verified.
+	 * Dry runs simply do not persist it. */
+	upt_trust trust_after;
+	bool roots_changed;
+
+	/* Set when code == UPT_OK. */
+	upt_assignment *assignments;
+	size_t nassignments;
+	bool kind_fleet;
+	char bundle_id[256]; /* "<fleet name or device id>:<Director targets/offline-updates version>" */
+	uint64_t director_targets_version;
+
+	/* Time (always set). */
+	int64_t effective_time;   /* max(now, floor), raised by a verified issued */
+	bool clock_behind_floor;  /* now < stored floor: report it, never trust it */
+
+	/* Set for UPT_E_NOT_FOR_DEVICE: whom the bundle is for ("devices VIN-2, VIN-3" /
+	 * "hardware ids board-x"). */
+	char intended_for[512];
+} upt_verify_result;
+
+/* Runs DESIGN.md section 4 steps 1-4. Returns out->code. out is fully initialised on return
+ * (call upt_verify_result_clear afterwards in every case). */
+int upt_verify(const upt_verify_input *in, upt_verify_result *out);
+void upt_verify_result_clear(upt_verify_result *r);
+
+#endif
