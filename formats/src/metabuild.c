@@ -7,6 +7,7 @@
  */
 #include "upt/metabuild.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "upt/cjson.h"
@@ -321,6 +322,14 @@ int upt_mb_targets_delegate(json_t *signed_targets, const upt_mb_delegation *d, 
 	return UPT_OK;
 }
 
+static bool has_control(const upt_buf *b)
+{
+	for (size_t i = 0; i < b->len; i++)
+		if (b->data[i] < 0x20)
+			return true;
+	return false;
+}
+
 int upt_mb_sign(const json_t *signed_obj, const upt_signer *const *signers, size_t nsigners,
 		upt_buf *out, upt_err *e)
 {
@@ -350,6 +359,19 @@ int upt_mb_sign(const json_t *signed_obj, const upt_signer *const *signers, size
 		if (json_array_append_new(arr, json_pack("{s:s, s:s}", "keyid", id, "sig", hex)))
 			rc = upt_err_set(e, UPT_E_NOMEM, "out of memory");
 	}
+	/* Canonical JSON writes control characters in strings raw, which no JSON parser (ours
+	 * included) accepts: such a file is written in jansson's sorted compact form, which
+	 * escapes them. The signatures still cover the canonical bytes; files need not be
+	 * canonical (DESIGN.md section 2). */
+	if (rc == UPT_OK && has_control(&canon)) {
+		json_t *env = json_pack("{s:O, s:O}", "signatures", arr, "signed", signed_obj);
+		char *text = env ? json_dumps(env, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+		rc = text ? upt_buf_append_str(&file, text, e)
+			  : upt_err_set(e, UPT_E_NOMEM, "out of memory");
+		free(text);
+		json_decref(env);
+		goto done;
+	}
 	/* The envelope's canonical form is {"signatures":[...],"signed":{...}} ("signatures"
 	 * sorts first), so the signed bytes are reused instead of encoded twice. */
 	if (rc == UPT_OK)
@@ -364,6 +386,7 @@ int upt_mb_sign(const json_t *signed_obj, const upt_signer *const *signers, size
 		rc = upt_buf_append(&file, canon.data, canon.len, e);
 	if (rc == UPT_OK)
 		rc = upt_buf_append_str(&file, "}", e);
+done:
 	json_decref(arr);
 	upt_buf_clear(&canon);
 	upt_buf_clear(&sigs);
