@@ -864,7 +864,6 @@ static void stream_frames_and_caps(void **state)
 	memcpy(pad + o, sk, 8);
 	memset(&c, 0, sizeof(c));
 	assert_int_equal(stream_raw(pad, big, sizeof(raw), &h, &c, &e), UPT_E_TOO_LARGE);
-	assert_int_equal(c.total, sizeof(raw));
 	assert_non_null(strstr(e.msg, "ZSTD_compressBound"));
 	/* exactly at the cap it is fine */
 	skip--;

@@ -79,7 +79,7 @@ int upt_bundle_reader_open(const char *path, upt_bundle_reader **out, upt_err *e
  * newer bundler") and every metadata/ member, stopping before the first images/ member.
  * bundle.json must be the very first archive entry (not even a directory before it).
  * The first image's header has been checked when this returns (a hostile first image name is
- * refused here). After any container error the reader refuses every later call. */
+ * refused here). After any container error the reader refuses every later call.
  * Member rule violations -> UPT_E_UNSAFE_ARCHIVE / UPT_E_MALFORMED / UPT_E_TOO_LARGE with the
  * member in e->file. Must be called once, first. */
 int upt_bundle_read_metadata(upt_bundle_reader *r, upt_bundle_meta **out, upt_err *e) UPT_MUST_CHECK;
