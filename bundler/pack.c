@@ -53,19 +53,8 @@ nomem:
 	return upt_err_set(e, UPT_E_NOMEM, "out of memory");
 }
 
-/* TEMPORARY until the container writer lands on main (branch `bundle`): weak references
- * keep this branch linking; removed with the merge. */
-#pragma weak upt_bundle_writer_new
-#pragma weak upt_bundle_writer_add_metadata
-#pragma weak upt_bundle_writer_add_image
-#pragma weak upt_bundle_writer_finish
-#pragma weak upt_bundle_writer_compressed_length
-#pragma weak upt_bundle_writer_free
-
 int pack_write(const pack_job *job, pack_result *res, upt_err *e)
 {
-	if (!upt_bundle_writer_new)
-		return upt_err_set(e, UPT_E_INTERNAL, "this build has no bundle writer yet");
 	upt_bundle_writer *w = NULL;
 	char *bj = NULL;
 	pack_result r = {0, 0};
