@@ -22,8 +22,8 @@ trap 'rm -rf "$tmp"' EXIT
 cd "$tmp" || exit 1
 ws_setup "$tmp" || { not_ok "workspace"; finish; }
 WS=$tmp/ws
-mkimage main1.bin 600000 m1
-mkimage main2.bin 700000 m2
+mkimage main1.bin 3000000 m1
+mkimage main2.bin 3200000 m2
 mkimage fw1.bin 400000 f1
 mkimage fw2.bin 450000 f2
 mkimage s1.bin 100000 s1
