@@ -87,8 +87,8 @@ json_t *upt_key_to_json(const upt_key *k)
 		return NULL;
 	char hex[2 * sizeof(k->pub) + 1];
 	upt_hex_encode(k->pub, sizeof(k->pub), hex);
-	return json_pack("{s:s, s:s, s:{s:s}}", "keytype", "ed25519", "scheme", "ed25519",
-			 "keyval", "public", hex);
+	return json_pack("{s:s, s:s, s:{s:s}}", "keytype", "ed25519", "scheme", "ed25519", "keyval",
+			 "public", hex);
 }
 
 /* The id of the three-field object we write, which is what our builders put in metadata. */
@@ -102,8 +102,7 @@ static int canonical_keyid(upt_key *k, upt_err *e)
 	return rc;
 }
 
-static int signer_from_seed(const uint8_t seed[crypto_sign_SEEDBYTES], upt_signer **out,
-			    upt_err *e)
+static int signer_from_seed(const uint8_t seed[crypto_sign_SEEDBYTES], upt_signer **out, upt_err *e)
 {
 	int rc = sodium_ready(e);
 	if (rc)
@@ -185,8 +184,9 @@ int upt_signer_load(const char *path, upt_signer **out, upt_err *e)
 		goto out;
 	}
 	if (!json_is_string(json_object_get(keyval, "private"))) {
-		rc = upt_err_set(e, UPT_E_MALFORMED, "no private key (keyval.private): is this a "
-						     "public key file?");
+		rc = upt_err_set(e, UPT_E_MALFORMED,
+				 "no private key (keyval.private): is this a "
+				 "public key file?");
 		goto out;
 	}
 	priv = json_string_value(json_object_get(keyval, "private"));
@@ -219,8 +219,9 @@ int upt_signer_load(const char *path, upt_signer **out, upt_err *e)
 	if (rc)
 		goto out;
 	if (sodium_memcmp(s->key.pub, pk, sizeof(pk)) != 0) {
-		rc = upt_err_set(e, UPT_E_MALFORMED,
-				 "keyval.public does not belong to the private key (damaged key file?)");
+		rc = upt_err_set(
+		    e, UPT_E_MALFORMED,
+		    "keyval.public does not belong to the private key (damaged key file?)");
 		goto out;
 	}
 	*out = s;
@@ -244,8 +245,8 @@ static int write_new(const char *path, const char *data, size_t len, mode_t mode
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 	if (fd < 0) {
 		if (errno == EEXIST)
-			return upt_err_set(e, UPT_E_USAGE, "%s already exists; refusing to overwrite it",
-					   path);
+			return upt_err_set(e, UPT_E_USAGE,
+					   "%s already exists; refusing to overwrite it", path);
 		return upt_err_set(e, UPT_E_IO, "%s: cannot create: %s", path, strerror(errno));
 	}
 	int rc = UPT_OK;
@@ -300,9 +301,10 @@ int upt_signer_write(const upt_signer *s, const char *name, upt_err *e)
 	if (rc)
 		return rc;
 	char pubtext[256];
-	n = snprintf(pubtext, sizeof(pubtext),
-		     "{\"keytype\":\"ed25519\",\"scheme\":\"ed25519\",\"keyval\":{\"public\":\"%s\"}}\n",
-		     pubhex);
+	n = snprintf(
+	    pubtext, sizeof(pubtext),
+	    "{\"keytype\":\"ed25519\",\"scheme\":\"ed25519\",\"keyval\":{\"public\":\"%s\"}}\n",
+	    pubhex);
 	rc = write_new(pubpath, pubtext, (size_t)n, 0644, e);
 	if (rc) {
 		unlink(keypath); /* a key without its public half would only confuse */
@@ -408,7 +410,8 @@ int upt_sig_add_keyid(json_t *envelope, const upt_signer *s, const char *keyid, 
 	/* Replace this key's earlier signature: a key id appears at most once (meta.c rejects
 	 * the same key id twice). */
 	for (size_t i = json_array_size(sigs); i-- > 0;) {
-		const char *id = json_string_value(json_object_get(json_array_get(sigs, i), "keyid"));
+		const char *id =
+		    json_string_value(json_object_get(json_array_get(sigs, i), "keyid"));
 		if (id && !strcasecmp(id, keyid))
 			json_array_remove(sigs, i);
 	}

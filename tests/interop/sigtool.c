@@ -67,7 +67,8 @@ int main(int argc, char **argv)
 		if (rc == UPT_OK)
 			rc = upt_json_parse(in.data, in.len, UPT_META_FILE_MAX, &env, &e);
 		if (rc == UPT_OK)
-			rc = argc == 6 ? upt_sig_add_keyid(env, s, argv[5], &e) : upt_sig_add(env, s, &e);
+			rc = argc == 6 ? upt_sig_add_keyid(env, s, argv[5], &e)
+				       : upt_sig_add(env, s, &e);
 		if (rc == UPT_OK)
 			rc = upt_cjson_encode(env, &out, &e);
 		if (rc == UPT_OK)
