@@ -150,23 +150,69 @@ static void wipe_json_private(json_t *doc)
 		sodium_memzero((char *)json_string_value(priv), json_string_length(priv));
 }
 
+/* Reads a key file into secure memory (one read, no growing buffer that would leave copies
+ * behind): O_NOFOLLOW, regular file, at most UPT_KEYFILE_MAX bytes. */
+static int read_secret_file(const char *path, uint8_t **out, size_t *len, upt_err *e)
+{
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return upt_err_set(e, UPT_E_NOT_FOUND, "%s: no such file", path);
+		if (errno == ELOOP)
+			return upt_err_set(e, UPT_E_IO,
+					   "%s: is a symbolic link; refusing to follow it", path);
+		return upt_err_set(e, UPT_E_IO, "%s: cannot open: %s", path, strerror(errno));
+	}
+	struct stat st;
+	int rc = UPT_OK;
+	uint8_t *buf = NULL;
+	size_t n = 0;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+		rc = upt_err_set(e, UPT_E_IO, "%s: not a regular file", path);
+	else if ((uint64_t)st.st_size > UPT_KEYFILE_MAX)
+		rc = upt_err_set(e, UPT_E_TOO_LARGE, "%s: key file over %u bytes", path,
+				 UPT_KEYFILE_MAX);
+	else if (!(buf = sodium_malloc(UPT_KEYFILE_MAX + 1)))
+		rc = upt_err_set(e, UPT_E_NOMEM, "out of secure memory");
+	while (rc == UPT_OK) {
+		ssize_t r = read(fd, buf + n, UPT_KEYFILE_MAX + 1 - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			rc = upt_err_set(e, UPT_E_IO, "%s: read error: %s", path, strerror(errno));
+		else if (r == 0)
+			break;
+		else if ((n += (size_t)r) > UPT_KEYFILE_MAX)
+			rc = upt_err_set(e, UPT_E_TOO_LARGE, "%s: key file over %u bytes", path,
+					 UPT_KEYFILE_MAX);
+	}
+	close(fd);
+	if (rc) {
+		if (buf)
+			sodium_free(buf);
+		return rc;
+	}
+	*out = buf;
+	*len = n;
+	return UPT_OK;
+}
+
 int upt_signer_load(const char *path, upt_signer **out, upt_err *e)
 {
-	upt_buf file;
+	uint8_t *file = NULL;
+	size_t flen = 0;
 	json_t *doc = NULL;
 	uint8_t *secret = NULL;
 	upt_signer *s = NULL;
 	const char *keytype, *scheme, *pub, *priv;
 	json_t *keyval;
 	uint8_t pk[crypto_sign_PUBLICKEYBYTES];
-	upt_buf_init(&file, UPT_KEYFILE_MAX);
 	int rc = sodium_ready(e);
 	if (rc == UPT_OK)
-		rc = upt_file_read(AT_FDCWD, path, UPT_KEYFILE_MAX, &file, e);
+		rc = read_secret_file(path, &file, &flen, e);
 	if (rc)
 		goto out;
-	rc = upt_json_parse(file.data, file.len, UPT_KEYFILE_MAX, &doc, e);
-	sodium_memzero(file.data, file.len);
+	rc = upt_json_parse(file, flen, UPT_KEYFILE_MAX, &doc, e);
 	if (rc)
 		goto out;
 	if (!json_is_object(doc)) {
@@ -233,7 +279,8 @@ out:
 	if (secret)
 		sodium_free(secret);
 	upt_signer_free(s);
-	upt_buf_clear(&file);
+	if (file)
+		sodium_free(file); /* wipes */
 	if (rc && e)
 		upt_err_set_file(e, path);
 	return rc;
@@ -330,15 +377,15 @@ void upt_signer_free(upt_signer *s)
 
 int upt_pubkey_load(const char *path, upt_key *out, upt_err *e)
 {
-	upt_buf file;
+	uint8_t *file = NULL; /* may be a private key file: read into secure memory */
+	size_t flen = 0;
 	json_t *doc = NULL;
 	upt_key k;
-	upt_buf_init(&file, UPT_KEYFILE_MAX);
-	int rc = upt_file_read(AT_FDCWD, path, UPT_KEYFILE_MAX, &file, e);
+	int rc = sodium_ready(e);
 	if (rc == UPT_OK)
-		rc = upt_json_parse(file.data, file.len, UPT_KEYFILE_MAX, &doc, e);
-	if (file.data)
-		sodium_memzero(file.data, file.len); /* may be a private key file */
+		rc = read_secret_file(path, &file, &flen, e);
+	if (rc == UPT_OK)
+		rc = upt_json_parse(file, flen, UPT_KEYFILE_MAX, &doc, e);
 	if (rc == UPT_OK)
 		rc = upt_key_from_json(doc, &k, e);
 	if (rc == UPT_OK && !k.ed25519)
@@ -351,7 +398,8 @@ int upt_pubkey_load(const char *path, upt_key *out, upt_err *e)
 	if (doc)
 		wipe_json_private(doc);
 	json_decref(doc);
-	upt_buf_clear(&file);
+	if (file)
+		sodium_free(file);
 	if (rc) {
 		if (e)
 			upt_err_set_file(e, path);
