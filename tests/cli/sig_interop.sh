@@ -46,6 +46,10 @@ check "securesystemslib imports our private and public key files and signs with 
 	$PY "$helper" import-ours ours1.key ours1.pub
 check "key generate never overwrites a key" bash -c "! '$BUNDLE' key generate ours1 2>/dev/null"
 check "key generate --help" bash -c "'$BUNDLE' key generate --help | grep -q NAME.key"
+check "key generate into a missing directory fails with a message" \
+	bash -c "! '$BUNDLE' key generate nodir/k 2>err.txt && grep -q 'nodir/k.key' err.txt && [ ! -e nodir ]"
+check "key generate with a stray argument is a usage error" \
+	bash -c "'$BUNDLE' key generate a b 2>/dev/null; [ \$? = 2 ] && [ ! -e a.key ]"
 check "key without subcommand is a usage error" bash -c "'$BUNDLE' key 2>/dev/null; [ \$? = 2 ]"
 
 $PY "$helper" ours-root root0.json ours1.pub ours2.pub

@@ -306,6 +306,19 @@ static void foreign_and_bad_key_files(void **state)
 	int rc = load_text(big, &s);
 	free(big);
 	assert_int_equal(rc, UPT_E_TOO_LARGE);
+	/* public key files: the same refusals */
+	write_file(tpath("bad.pub"), "{\"keytype\":\"ed25519\",\"scheme\":\"ed25519\",\"keyval\":"
+				     "{\"public\":\"eed507\"}}");
+	assert_int_equal(upt_pubkey_load(tpath("bad.pub"), &k, NULL), UPT_E_MALFORMED);
+	write_file(tpath("bad.pub"), "{\"keytype\":\"rsa\",\"scheme\":\"rsa\",\"keyval\":"
+				     "{\"public\":\"PEM\"}}");
+	assert_int_equal(upt_pubkey_load(tpath("bad.pub"), &k, NULL), UPT_E_MALFORMED);
+	write_file(tpath("bad.pub"), "{\"keytype\":\"ed25519\"}");
+	assert_int_equal(upt_pubkey_load(tpath("bad.pub"), &k, NULL), UPT_E_MALFORMED);
+	assert_int_equal(upt_pubkey_load(tpath("missing.pub"), &k, NULL), UPT_E_NOT_FOUND);
+	assert_int_equal(symlink(tpath("ssl.pub"), tpath("link.pub")), 0);
+	assert_int_equal(upt_pubkey_load(tpath("link.pub"), &k, NULL), UPT_E_IO);
+	assert_int_equal(upt_pubkey_load(tmpdir, &k, NULL), UPT_E_IO); /* a directory */
 	/* a symlink is not followed */
 	write_file(tpath("real.key"), SSL_PRIVFILE);
 	assert_int_equal(symlink(tpath("real.key"), tpath("link.key")), 0);
