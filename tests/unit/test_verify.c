@@ -78,8 +78,9 @@ static void assert_state(scn *s, const upt_trust *before, const upt_trust *after
 	upt_trust_clear(&cmp);
 }
 
-/* Builds (unless built), runs, asserts code, member and state. */
-static void expect_roots(scn *s, int code, const char *file, uint64_t dv, uint64_t iv)
+/* Runs, asserts code, member and state; *keep (optional) receives the result to inspect. */
+static void expect_full(scn *s, const upt_trust *before, int code, const char *file, uint64_t dv,
+			uint64_t iv, upt_verify_result *keep)
 {
 	upt_verify_result r;
 	int rc = scn_run(s, &r);
@@ -93,9 +94,18 @@ static void expect_roots(scn *s, int code, const char *file, uint64_t dv, uint64
 		assert_string_equal(r.err.file, file);
 	assert_int_equal(r.nassignments, 0);
 	assert_null(r.assignments);
-	assert_state(s, &s->trust, &r.trust_after, dv, iv);
+	assert_state(s, before, &r.trust_after, dv, iv);
+	assert_int_equal(r.trust_after.time_floor, s->trust.time_floor);
 	assert_int_equal(r.roots_changed, dv != 0 || iv != 0);
-	upt_verify_result_clear(&r);
+	if (keep)
+		*keep = r;
+	else
+		upt_verify_result_clear(&r);
+}
+
+static void expect_roots(scn *s, int code, const char *file, uint64_t dv, uint64_t iv)
+{
+	expect_full(s, &s->trust, code, file, dv, iv, NULL);
 }
 
 static void expect(scn *s, int code, const char *file)
@@ -108,7 +118,7 @@ static void build(scn *s)
 	assert_int_equal(scn_build(s), UPT_OK);
 }
 
-static void accept(scn *s)
+static void accept_bundle(scn *s)
 {
 	build(s);
 	assert_int_equal(scn_accept(s), UPT_OK);
@@ -677,6 +687,646 @@ static void duplicate_signature(void **st)
 	expect(s, UPT_E_MALFORMED, DIR_ "targets.json");
 }
 
+
+/* ---- generic edit hook: g_edit applied to hook_member's signed object ---- */
+
+static void (*g_edit)(scn *s, json_t *o);
+
+static void hook_edit(scn *s, const char *member, json_t *o, scn_signers *sg)
+{
+	(void)sg;
+	if (strcmp(member, s->hook_member) == 0)
+		g_edit(s, o);
+}
+
+static void edit(scn *s, const char *member, void (*fn)(scn *, json_t *))
+{
+	s->hook = hook_edit;
+	s->hook_member = member;
+	g_edit = fn;
+}
+
+static void sign_with(scn *s, const char *member, const upt_signer *k)
+{
+	s->hook = hook_member_signer;
+	s->hook_member = member;
+	s->hook_arg = (long long)pool_index(s, k);
+}
+
+/* ---- metadata format and signatures ---- */
+
+static void wrong_type_director_timestamp(void **st)
+{
+	scn *s = *st;
+	s->hook = hook_member_type;
+	s->hook_member = DIR_ "timestamp.json";
+	build(s);
+	expect(s, UPT_E_MALFORMED, DIR_ "timestamp.json");
+}
+
+static void wrong_type_image_targets(void **st)
+{
+	scn *s = *st;
+	s->hook = hook_member_type;
+	s->hook_member = IMG_ "targets.json";
+	build(s);
+	expect(s, UPT_E_MALFORMED, IMG_ "targets.json");
+}
+
+static void wrong_type_root(void **st)
+{
+	scn *s = *st;
+	s->hook = hook_member_type;
+	s->hook_member = DIR_ "2.root.json";
+	assert_int_equal(scn_rotate(s, SCN_DIRECTOR), UPT_OK);
+	s->hook = NULL;
+	build(s);
+	expect(s, UPT_E_MALFORMED, DIR_ "2.root.json");
+}
+
+static void e_dup_keyid_in_delegation(scn *s, json_t *o)
+{
+	(void)s;
+	json_t *role = json_array_get(json_object_get(json_object_get(o, "delegations"), "roles"), 0);
+	json_t *ids = json_object_get(role, "keyids");
+	json_array_append(ids, json_array_get(ids, 0));
+}
+
+static void key_listed_twice_delegation(void **st)
+{
+	scn *s = *st;
+	edit(s, IMG_ "targets.json", e_dup_keyid_in_delegation);
+	build(s);
+	expect(s, UPT_E_MALFORMED, IMG_ "targets.json");
+}
+
+static void e_dup_keyid_in_root(scn *s, json_t *o)
+{
+	(void)s;
+	json_t *ids = json_object_get(json_object_get(json_object_get(o, "roles"), "timestamp"), "keyids");
+	json_array_append(ids, json_array_get(ids, 0));
+}
+
+static void key_listed_twice_root(void **st)
+{
+	scn *s = *st;
+	edit(s, DIR_ "2.root.json", e_dup_keyid_in_root);
+	assert_int_equal(scn_rotate(s, SCN_DIRECTOR), UPT_OK);
+	s->hook = NULL;
+	build(s);
+	expect(s, UPT_E_MALFORMED, DIR_ "2.root.json");
+}
+
+/* a key filed under an id that is not the hash of the key */
+static void e_rekey(json_t *keys)
+{
+	const char *id;
+	json_t *k;
+	json_object_foreach(keys, id, k)
+	{
+		char other[65];
+		snprintf(other, sizeof(other), "%s", id);
+		other[0] = other[0] == 'a' ? 'b' : 'a';
+		json_object_set(keys, other, k);
+		json_object_del(keys, id);
+		return;
+	}
+}
+
+static void e_keyid_mismatch_root(scn *s, json_t *o)
+{
+	(void)s;
+	e_rekey(json_object_get(o, "keys"));
+}
+
+static void keyid_mismatch_root(void **st)
+{
+	scn *s = *st;
+	edit(s, IMG_ "2.root.json", e_keyid_mismatch_root);
+	assert_int_equal(scn_rotate(s, SCN_IMAGE), UPT_OK);
+	s->hook = NULL;
+	build(s);
+	expect(s, UPT_E_MALFORMED, IMG_ "2.root.json");
+}
+
+static void e_keyid_mismatch_deleg(scn *s, json_t *o)
+{
+	(void)s;
+	e_rekey(json_object_get(json_object_get(o, "delegations"), "keys"));
+}
+
+static void keyid_mismatch_delegation(void **st)
+{
+	scn *s = *st;
+	edit(s, IMG_ "targets.json", e_keyid_mismatch_deleg);
+	build(s);
+	expect(s, UPT_E_MALFORMED, IMG_ "targets.json");
+}
+
+static void e_spec2(scn *s, json_t *o)
+{
+	(void)s;
+	json_object_set_new(o, "spec_version", json_string("2.0.0"));
+}
+
+static void spec_version_unsupported(void **st)
+{
+	scn *s = *st;
+	edit(s, IMG_ "timestamp.json", e_spec2);
+	build(s);
+	expect(s, UPT_E_MALFORMED, IMG_ "timestamp.json");
+}
+
+static void e_issued_late(scn *s, json_t *o)
+{
+	scn_set_time(o, "issued", s->now + 40 * SCN_DAY);
+}
+
+static void issued_after_expires(void **st)
+{
+	scn *s = *st;
+	edit(s, DIR_ "timestamp.json", e_issued_late);
+	build(s);
+	expect(s, UPT_E_MALFORMED, DIR_ "timestamp.json");
+}
+
+static void not_json(void **st)
+{
+	scn *s = *st;
+	build(s);
+	assert_int_equal(scn_put(s, IMG_ "timestamp.json", "{\"signed\":", 10), UPT_OK);
+	expect(s, UPT_E_MALFORMED, IMG_ "timestamp.json");
+}
+
+static void unsigned_timestamp(void **st)
+{
+	scn *s = *st;
+	s->hook = hook_member_unsigned;
+	s->hook_member = DIR_ "timestamp.json";
+	build(s);
+	expect(s, UPT_E_ARBITRARY_SOFTWARE, DIR_ "timestamp.json");
+}
+
+static void unknown_signer(void **st)
+{
+	scn *s = *st;
+	sign_with(s, DIR_ "snapshot.json", scn_key(s));
+	build(s);
+	expect(s, UPT_E_ARBITRARY_SOFTWARE, DIR_ "snapshot.json");
+}
+
+static void wrong_role_key_director(void **st)
+{
+	scn *s = *st;
+	sign_with(s, DIR_ "targets.json", s->role[SCN_DIRECTOR][SCN_SNAPSHOT].k[0]);
+	build(s);
+	expect(s, UPT_E_ARBITRARY_SOFTWARE, DIR_ "targets.json");
+}
+
+static void wrong_repo_key_image(void **st)
+{
+	scn *s = *st;
+	/* the Director's targets key signing the Image repository's targets */
+	sign_with(s, IMG_ "targets.json", s->role[SCN_DIRECTOR][SCN_TARGETS].k[0]);
+	build(s);
+	expect(s, UPT_E_ARBITRARY_SOFTWARE, IMG_ "targets.json");
+}
+
+static void post_flip_sig(scn *s, const char *member, upt_buf *file)
+{
+	if (strcmp(member, s->hook_member) != 0)
+		return;
+	char *p = strstr((char *)file->data, "\"sig\":\"");
+	assert_non_null(p);
+	p += 7;
+	*p = *p == '0' ? '1' : '0';
+}
+
+static void corrupted_signature(void **st)
+{
+	scn *s = *st;
+	s->post = post_flip_sig;
+	s->hook_member = IMG_ "snapshot.json";
+	build(s);
+	expect(s, UPT_E_ARBITRARY_SOFTWARE, IMG_ "snapshot.json");
+}
+
+static void post_unknown_keytype(scn *s, const char *member, upt_buf *file)
+{
+	(void)s;
+	(void)member;
+	(void)file;
+}
+
+/* a role whose only key is of a type we do not know never reaches its threshold */
+static void e_rsa_timestamp_key(scn *s, json_t *o)
+{
+	(void)s;
+	json_t *k = json_pack("{s:s, s:s, s:{s:s}}", "keytype", "rsa", "scheme", "rsassa-pss-sha256",
+			      "keyval", "public", "-----BEGIN PUBLIC KEY-----");
+	upt_key dummy;
+	char id[65];
+	assert_int_equal(upt_keyid(k, id, NULL), UPT_OK);
+	(void)dummy;
+	json_object_set_new(json_object_get(o, "keys"), id, k);
+	json_t *ids = json_object_get(json_object_get(json_object_get(o, "roles"), "timestamp"), "keyids");
+	json_array_clear(ids);
+	json_array_append_new(ids, json_string(id));
+}
+
+static void unknown_key_type(void **st)
+{
+	scn *s = *st;
+	(void)post_unknown_keytype;
+	edit(s, IMG_ "2.root.json", e_rsa_timestamp_key);
+	assert_int_equal(scn_rotate(s, SCN_IMAGE), UPT_OK);
+	s->hook = NULL;
+	build(s);
+	expect_roots(s, UPT_E_ARBITRARY_SOFTWARE, IMG_ "timestamp.json", 0, 2);
+}
+
+/* ---- rollback against the trusted state ---- */
+
+static void set_versions(scn *s, enum scn_repo repo, uint64_t ts, uint64_t sn, uint64_t tg)
+{
+	s->version[repo][SCN_TIMESTAMP] = ts;
+	s->version[repo][SCN_SNAPSHOT] = sn;
+	s->version[repo][SCN_TARGETS] = tg;
+}
+
+static void rollback_director_timestamp(void **st)
+{
+	scn *s = *st;
+	set_versions(s, SCN_DIRECTOR, 2, 1, 1);
+	accept_bundle(s);
+	set_versions(s, SCN_DIRECTOR, 1, 1, 1);
+	build(s);
+	expect(s, UPT_E_ROLLBACK, DIR_ "timestamp.json");
+}
+
+/* TUF 5.4.3.2: a timestamp that pins an older snapshot */
+static void rollback_director_snapshot_pinned(void **st)
+{
+	scn *s = *st;
+	set_versions(s, SCN_DIRECTOR, 2, 2, 1);
+	accept_bundle(s);
+	set_versions(s, SCN_DIRECTOR, 3, 1, 1);
+	build(s);
+	expect(s, UPT_E_ROLLBACK, DIR_ "timestamp.json");
+}
+
+static void rollback_director_snapshot(void **st)
+{
+	scn *s = *st;
+	set_versions(s, SCN_DIRECTOR, 2, 2, 1);
+	accept_bundle(s);
+	upt_trust_remove(&s->trust, "director/timestamp.json");
+	set_versions(s, SCN_DIRECTOR, 3, 1, 1);
+	build(s);
+	expect(s, UPT_E_ROLLBACK, DIR_ "snapshot.json");
+}
+
+static void rollback_director_targets_listed(void **st)
+{
+	scn *s = *st;
+	set_versions(s, SCN_DIRECTOR, 2, 2, 2);
+	accept_bundle(s);
+	set_versions(s, SCN_DIRECTOR, 3, 3, 1);
+	build(s);
+	expect(s, UPT_E_ROLLBACK, DIR_ "snapshot.json");
+}
+
+static void rollback_director_targets(void **st)
+{
+	scn *s = *st;
+	set_versions(s, SCN_DIRECTOR, 2, 2, 2);
+	accept_bundle(s);
+	upt_trust_remove(&s->trust, "director/timestamp.json");
+	upt_trust_remove(&s->trust, "director/snapshot.json");
+	set_versions(s, SCN_DIRECTOR, 3, 3, 1);
+	build(s);
+	expect(s, UPT_E_ROLLBACK, DIR_ "targets.json");
+}
+
+/* the trusted copy expired long ago: its version still counts */
+static void rollback_against_expired_trusted(void **st)
+{
+	scn *s = *st;
+	set_versions(s, SCN_DIRECTOR, 2, 2, 2);
+	accept_bundle(s);
+	upt_trust_remove(&s->trust, "director/timestamp.json");
+	upt_trust_remove(&s->trust, "director/snapshot.json");
+	s->now += 60 * SCN_DAY;
+	for (int repo = 0; repo < SCN_REPOS; repo++)
+		for (int r = 0; r < SCN_ROLES; r++)
+			s->expires[repo][r] = s->now + 30 * SCN_DAY;
+	scn_deleg_get(s, "supplier")->expires = s->now + 30 * SCN_DAY;
+	s->issued = s->now - 60;
+	set_versions(s, SCN_DIRECTOR, 3, 3, 1);
+	build(s);
+	expect(s, UPT_E_ROLLBACK, DIR_ "targets.json");
+}
+
+static void rollback_image_timestamp(void **st)
+{
+	scn *s = *st;
+	set_versions(s, SCN_IMAGE, 3, 1, 1);
+	accept_bundle(s);
+	set_versions(s, SCN_IMAGE, 2, 1, 1);
+	build(s);
+	expect(s, UPT_E_ROLLBACK, IMG_ "timestamp.json");
+}
+
+static void rollback_image_snapshot(void **st)
+{
+	scn *s = *st;
+	set_versions(s, SCN_IMAGE, 2, 2, 1);
+	accept_bundle(s);
+	upt_trust_remove(&s->trust, "image-repo/timestamp.json");
+	set_versions(s, SCN_IMAGE, 3, 1, 1);
+	build(s);
+	expect(s, UPT_E_ROLLBACK, IMG_ "snapshot.json");
+}
+
+static void rollback_image_targets_listed(void **st)
+{
+	scn *s = *st;
+	set_versions(s, SCN_IMAGE, 2, 2, 2);
+	accept_bundle(s);
+	set_versions(s, SCN_IMAGE, 3, 3, 1);
+	build(s);
+	expect(s, UPT_E_ROLLBACK, IMG_ "snapshot.json");
+}
+
+static void rollback_image_targets(void **st)
+{
+	scn *s = *st;
+	set_versions(s, SCN_IMAGE, 2, 2, 2);
+	accept_bundle(s);
+	upt_trust_remove(&s->trust, "image-repo/timestamp.json");
+	upt_trust_remove(&s->trust, "image-repo/snapshot.json");
+	set_versions(s, SCN_IMAGE, 3, 3, 1);
+	build(s);
+	expect(s, UPT_E_ROLLBACK, IMG_ "targets.json");
+}
+
+static void rollback_delegation_listed(void **st)
+{
+	scn *s = *st;
+	scn_assign_add(s, "supplier/sensor-fw-1.bin", "sensor-01", "sensor-y");
+	scn_deleg_get(s, "supplier")->version = 2;
+	accept_bundle(s);
+	assert_true(has(&s->trust, "image-repo/delegations/supplier.json"));
+	scn_deleg_get(s, "supplier")->version = 1;
+	set_versions(s, SCN_IMAGE, 2, 2, 1);
+	build(s);
+	expect(s, UPT_E_ROLLBACK, IMG_ "snapshot.json");
+}
+
+static void rollback_delegation(void **st)
+{
+	scn *s = *st;
+	scn_assign_add(s, "supplier/sensor-fw-1.bin", "sensor-01", "sensor-y");
+	scn_deleg_get(s, "supplier")->version = 2;
+	accept_bundle(s);
+	upt_trust_remove(&s->trust, "image-repo/timestamp.json");
+	upt_trust_remove(&s->trust, "image-repo/snapshot.json");
+	scn_deleg_get(s, "supplier")->version = 1;
+	set_versions(s, SCN_IMAGE, 2, 2, 1);
+	build(s);
+	expect(s, UPT_E_ROLLBACK, IMG_ "delegations/supplier.json");
+}
+
+/* same version, other content: the trusted copy stays and the bundle is refused */
+static void same_version_other_content(void **st)
+{
+	scn *s = *st;
+	accept_bundle(s);
+	scn_assign_add(s, "supplier/sensor-fw-1.bin", "sensor-01", "sensor-y");
+	build(s);
+	expect(s, UPT_E_ROLLBACK, DIR_ "timestamp.json");
+}
+
+static void same_version_other_targets(void **st)
+{
+	scn *s = *st;
+	accept_bundle(s);
+	scn_assign_add(s, "supplier/sensor-fw-1.bin", "sensor-01", "sensor-y");
+	set_versions(s, SCN_DIRECTOR, 2, 2, 1);
+	build(s);
+	expect(s, UPT_E_ROLLBACK, DIR_ "targets.json");
+}
+
+static void same_version_other_image_targets(void **st)
+{
+	scn *s = *st;
+	accept_bundle(s);
+	scn_target_add(s, "extra.bin", "board-a", 1, NULL);
+	set_versions(s, SCN_IMAGE, 2, 2, 1);
+	build(s);
+	expect(s, UPT_E_ROLLBACK, IMG_ "targets.json");
+}
+
+/* the same metadata re-printed (pretty) and with an extra signature: nothing new, accepted,
+ * and the trusted bytes stay */
+static void same_version_reprinted(void **st)
+{
+	scn *s = *st;
+	accept_bundle(s);
+	upt_buf old;
+	upt_buf_init(&old, 1u << 20);
+	assert_int_equal(upt_buf_copy(&old, upt_trust_get(&s->trust, "director/timestamp.json"), NULL),
+			 UPT_OK);
+	build(s);
+	const upt_buf *b = scn_get(s, DIR_ "timestamp.json");
+	json_t *doc = NULL;
+	assert_int_equal(upt_json_parse(b->data, b->len, 1u << 20, &doc, NULL), UPT_OK);
+	char *pretty = json_dumps(doc, JSON_INDENT(4));
+	json_decref(doc);
+	assert_int_equal(scn_put(s, DIR_ "timestamp.json", pretty, strlen(pretty)), UPT_OK);
+	free(pretty);
+	scn_signers sg = {.n = 2};
+	sg.s[0] = s->role[SCN_IMAGE][SCN_TIMESTAMP].k[0];
+	sg.s[1] = scn_key(s);
+	assert_int_equal(scn_resign(s, IMG_ "timestamp.json", NULL, 0, &sg), UPT_OK);
+	upt_verify_result r;
+	run_ok(s, &r);
+	assert_true(upt_buf_equal(upt_trust_get(&r.trust_after, "director/timestamp.json"), &old));
+	assert_true(upt_trust_equal(&r.trust_after, &s->trust));
+	upt_verify_result_clear(&r);
+	upt_buf_clear(&old);
+}
+
+/* ---- mix-and-match ---- */
+
+static void e_add_field(json_t *o, long long arg)
+{
+	json_object_set_new(o, "x-note", json_integer(arg));
+}
+
+static void director_snapshot_not_as_pinned(void **st)
+{
+	scn *s = *st;
+	build(s);
+	assert_int_equal(scn_resign(s, DIR_ "snapshot.json", e_add_field, 1, NULL), UPT_OK);
+	expect(s, UPT_E_MIX_AND_MATCH, DIR_ "snapshot.json");
+}
+
+static void e_ts_length(scn *s, json_t *o)
+{
+	(void)s;
+	json_t *e = json_object_get(json_object_get(o, "meta"), "snapshot.json");
+	json_object_set_new(e, "length", json_integer(json_integer_value(json_object_get(e, "length")) + 1));
+}
+
+static void director_snapshot_length(void **st)
+{
+	scn *s = *st;
+	edit(s, DIR_ "timestamp.json", e_ts_length);
+	build(s);
+	expect(s, UPT_E_MIX_AND_MATCH, DIR_ "snapshot.json");
+}
+
+static void e_ts_snapshot_version(scn *s, json_t *o)
+{
+	(void)s;
+	json_t *e = json_object_get(json_object_get(o, "meta"), "snapshot.json");
+	json_object_set_new(e, "version", json_integer(2));
+}
+
+static void director_snapshot_version(void **st)
+{
+	scn *s = *st;
+	edit(s, DIR_ "timestamp.json", e_ts_snapshot_version);
+	build(s);
+	expect(s, UPT_E_MIX_AND_MATCH, DIR_ "snapshot.json");
+}
+
+static void e_version2(scn *s, json_t *o)
+{
+	(void)s;
+	scn_set_int(o, "version", 2);
+}
+
+static void director_targets_version(void **st)
+{
+	scn *s = *st;
+	edit(s, DIR_ "targets.json", e_version2);
+	build(s);
+	expect(s, UPT_E_MIX_AND_MATCH, DIR_ "targets.json");
+}
+
+static void director_targets_not_as_pinned(void **st)
+{
+	scn *s = *st;
+	build(s);
+	assert_int_equal(scn_resign(s, DIR_ "targets.json", e_add_field, 1, NULL), UPT_OK);
+	expect(s, UPT_E_MIX_AND_MATCH, DIR_ "targets.json");
+}
+
+static void e_drop_targets_entry(scn *s, json_t *o)
+{
+	(void)s;
+	json_object_del(json_object_get(o, "meta"), "targets.json");
+}
+
+static void director_snapshot_without_targets(void **st)
+{
+	scn *s = *st;
+	edit(s, DIR_ "snapshot.json", e_drop_targets_entry);
+	build(s);
+	expect(s, UPT_E_MIX_AND_MATCH, DIR_ "targets.json");
+}
+
+/* a snapshot and timestamp from one build with the targets of another (older) build */
+static void director_targets_from_other_bundle(void **st)
+{
+	scn *s = *st;
+	build(s);
+	upt_buf old;
+	upt_buf_init(&old, 1u << 20);
+	assert_int_equal(upt_buf_copy(&old, scn_get(s, DIR_ "targets.json"), NULL), UPT_OK);
+	set_versions(s, SCN_DIRECTOR, 2, 2, 2);
+	build(s);
+	assert_int_equal(scn_put(s, DIR_ "targets.json", old.data, old.len), UPT_OK);
+	upt_buf_clear(&old);
+	expect(s, UPT_E_MIX_AND_MATCH, DIR_ "targets.json");
+}
+
+static void image_snapshot_not_as_pinned(void **st)
+{
+	scn *s = *st;
+	build(s);
+	assert_int_equal(scn_resign(s, IMG_ "snapshot.json", e_add_field, 1, NULL), UPT_OK);
+	expect(s, UPT_E_MIX_AND_MATCH, IMG_ "snapshot.json");
+}
+
+static void image_targets_version(void **st)
+{
+	scn *s = *st;
+	edit(s, IMG_ "targets.json", e_version2);
+	build(s);
+	expect(s, UPT_E_MIX_AND_MATCH, IMG_ "targets.json");
+}
+
+static void image_targets_not_as_pinned(void **st)
+{
+	scn *s = *st;
+	build(s);
+	assert_int_equal(scn_resign(s, IMG_ "targets.json", e_add_field, 1, NULL), UPT_OK);
+	expect(s, UPT_E_MIX_AND_MATCH, IMG_ "targets.json");
+}
+
+static void delegation_version(void **st)
+{
+	scn *s = *st;
+	scn_assign_add(s, "supplier/sensor-fw-1.bin", "sensor-01", "sensor-y");
+	edit(s, IMG_ "delegations/supplier.json", e_version2);
+	build(s);
+	expect(s, UPT_E_MIX_AND_MATCH, IMG_ "delegations/supplier.json");
+}
+
+static void delegation_not_as_pinned(void **st)
+{
+	scn *s = *st;
+	scn_assign_add(s, "supplier/sensor-fw-1.bin", "sensor-01", "sensor-y");
+	build(s);
+	assert_int_equal(scn_resign(s, IMG_ "delegations/supplier.json", e_add_field, 1, NULL), UPT_OK);
+	expect(s, UPT_E_MIX_AND_MATCH, IMG_ "delegations/supplier.json");
+}
+
+static void delegation_unlisted(void **st)
+{
+	scn *s = *st;
+	scn_assign_add(s, "supplier/sensor-fw-1.bin", "sensor-01", "sensor-y");
+	scn_deleg_get(s, "supplier")->unlisted = true;
+	build(s);
+	expect(s, UPT_E_MIX_AND_MATCH, IMG_ "delegations/supplier.json");
+}
+
+/* ---- files dropped from a snapshot ---- */
+
+static void image_snapshot_drops_role(void **st)
+{
+	scn *s = *st;
+	accept_bundle(s);
+	/* the next Image snapshot no longer lists supplier.json */
+	scn_deleg_get(s, "supplier")->unlisted = true;
+	set_versions(s, SCN_IMAGE, 2, 2, 1);
+	build(s);
+	expect(s, UPT_E_ROLLBACK, IMG_ "snapshot.json");
+}
+
+static void director_snapshot_drops_targets(void **st)
+{
+	scn *s = *st;
+	accept_bundle(s);
+	set_versions(s, SCN_DIRECTOR, 2, 2, 1);
+	edit(s, DIR_ "snapshot.json", e_drop_targets_entry);
+	build(s);
+	expect(s, UPT_E_ROLLBACK, DIR_ "snapshot.json");
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -718,6 +1368,53 @@ int main(void)
 		T(threshold_unmet),
 		T(threshold_met_by_two),
 		T(duplicate_signature),
+		T(wrong_type_director_timestamp),
+		T(wrong_type_image_targets),
+		T(wrong_type_root),
+		T(key_listed_twice_delegation),
+		T(key_listed_twice_root),
+		T(keyid_mismatch_root),
+		T(keyid_mismatch_delegation),
+		T(spec_version_unsupported),
+		T(issued_after_expires),
+		T(not_json),
+		T(unsigned_timestamp),
+		T(unknown_signer),
+		T(wrong_role_key_director),
+		T(wrong_repo_key_image),
+		T(corrupted_signature),
+		T(unknown_key_type),
+		T(rollback_director_timestamp),
+		T(rollback_director_snapshot_pinned),
+		T(rollback_director_snapshot),
+		T(rollback_director_targets_listed),
+		T(rollback_director_targets),
+		T(rollback_against_expired_trusted),
+		T(rollback_image_timestamp),
+		T(rollback_image_snapshot),
+		T(rollback_image_targets_listed),
+		T(rollback_image_targets),
+		T(rollback_delegation_listed),
+		T(rollback_delegation),
+		T(same_version_other_content),
+		T(same_version_other_targets),
+		T(same_version_other_image_targets),
+		T(same_version_reprinted),
+		T(director_snapshot_not_as_pinned),
+		T(director_snapshot_length),
+		T(director_snapshot_version),
+		T(director_targets_version),
+		T(director_targets_not_as_pinned),
+		T(director_snapshot_without_targets),
+		T(director_targets_from_other_bundle),
+		T(image_snapshot_not_as_pinned),
+		T(image_targets_version),
+		T(image_targets_not_as_pinned),
+		T(delegation_version),
+		T(delegation_not_as_pinned),
+		T(delegation_unlisted),
+		T(image_snapshot_drops_role),
+		T(director_snapshot_drops_targets),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
