@@ -442,6 +442,13 @@ static void hexcut(const uint8_t *p, char out[17])
 	upt_hex_encode(p, 8, out);
 }
 
+static const char *algs(const upt_hashes *h)
+{
+	if (h->has_sha256 && h->has_sha512)
+		return "sha256+sha512";
+	return h->has_sha512 ? "sha512" : "sha256";
+}
+
 /* 5.4.4.2 step 10: the Director's target must be exactly what the Image repository signed. */
 static int match_one(vfy_ctx *c, const vfy_dassign *a, upt_assignment *out)
 {
@@ -471,8 +478,8 @@ static int match_one(vfy_ctx *c, const vfy_dassign *a, upt_assignment *out)
 			hexcut(it->hashes.sha256, ih);
 		return upt_vfy_fail(c->e, UPT_E_TARGET_MISMATCH, dm,
 				    "target-mismatch: %.200s has other hashes for the Director "
-				    "(sha256 %s...) than in %s (sha256 %s...)",
-				    dt->name, dh, signer, ih);
+				    "(%s, sha256 %s...) than in %s (%s, sha256 %s...)",
+				    dt->name, algs(&dt->hashes), dh, signer, algs(&it->hashes), ih);
 	}
 	if (!it->has_hardware_ids || !in_list(it->hardware_ids, it->nhardware_ids, ecu->hardware_id))
 		return upt_vfy_fail(c->e, UPT_E_TARGET_MISMATCH, dm,
