@@ -470,6 +470,12 @@ static int match_one(vfy_ctx *c, const vfy_dassign *a, upt_assignment *out)
 				    "target-mismatch: %.200s is %" PRIu64 " bytes for the Director, "
 				    "%" PRIu64 " in %s",
 				    dt->name, dt->length, it->length, signer);
+	if (dt->hashes.has_sha256 != it->hashes.has_sha256 ||
+	    dt->hashes.has_sha512 != it->hashes.has_sha512)
+		return upt_vfy_fail(c->e, UPT_E_TARGET_MISMATCH, dm,
+				    "target-mismatch: %.200s lists %s hashes for the Director, %s in "
+				    "%s (the sets must be identical)",
+				    dt->name, algs(&dt->hashes), algs(&it->hashes), signer);
 	if (!upt_hashes_identical(&dt->hashes, &it->hashes)) {
 		char dh[17] = "-", ih[17] = "-";
 		if (dt->hashes.has_sha256)
@@ -478,8 +484,8 @@ static int match_one(vfy_ctx *c, const vfy_dassign *a, upt_assignment *out)
 			hexcut(it->hashes.sha256, ih);
 		return upt_vfy_fail(c->e, UPT_E_TARGET_MISMATCH, dm,
 				    "target-mismatch: %.200s has other hashes for the Director "
-				    "(%s, sha256 %s...) than in %s (%s, sha256 %s...)",
-				    dt->name, algs(&dt->hashes), dh, signer, algs(&it->hashes), ih);
+				    "(sha256 %s...) than in %s (sha256 %s...)",
+				    dt->name, dh, signer, ih);
 	}
 	if (!it->has_hardware_ids || !in_list(it->hardware_ids, it->nhardware_ids, ecu->hardware_id))
 		return upt_vfy_fail(c->e, UPT_E_TARGET_MISMATCH, dm,
