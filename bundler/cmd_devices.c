@@ -268,7 +268,9 @@ static int devices_import(int argc, char **argv)
 			continue;
 		}
 		if (n != 4) {
-			rc = upt_err_set(&e, UPT_E_USAGE, "%s:%ld: expected 4 fields", csv, lineno);
+			rc = upt_err_set(&e, UPT_E_USAGE, "%s:%ld: %s", csv, lineno,
+					 n < 0 ? "unbalanced quotes or more than 4 fields"
+					       : "expected 4 fields");
 			break;
 		}
 		if (!f[1][0]) {

@@ -164,7 +164,7 @@ static int check_sigs(const json_t *sigs, const upt_key *key, const upt_buf *can
 			const char *other = json_string_value(
 				json_object_get(json_array_get(sigs, j), "keyid"));
 			if (other && !strcasecmp(other, keyid))
-				return upt_err_set(e, UPT_E_MALFORMED, "key id %.16s… signs twice",
+				return upt_err_set(e, UPT_E_MALFORMED, "key id %.16s... signs twice",
 						   keyid);
 		}
 		if (strcasecmp(keyid, key->keyid) != 0)
@@ -178,8 +178,8 @@ static int check_sigs(const json_t *sigs, const upt_key *key, const upt_buf *can
 	if (verified)
 		return UPT_OK;
 	return upt_err_set(e, UPT_E_ARBITRARY_SOFTWARE,
-			   listed ? "signature by the registered key (keyid %.16s…) does not verify"
-				  : "not signed by the registered key (keyid %.16s…)",
+			   listed ? "signature by the registered key (keyid %.16s...) does not verify"
+				  : "not signed by the registered key (keyid %.16s...)",
 			   key->keyid);
 }
 
@@ -213,7 +213,7 @@ static int ecu_report(ingest *g, const json_t *env, const upt_key *key, ledger_e
 			return upt_err_set(e, UPT_E_MALFORMED, "installed_image is not an object");
 		rc = upt_json_get_str(img, "filepath", &x->filepath, e);
 		if (rc == UPT_OK && !target_name_ok(x->filepath))
-			rc = upt_err_set(e, UPT_E_MALFORMED, "installed_image.filepath is not a "
+			rc = upt_err_set(e, UPT_E_MALFORMED, "filepath is not a "
 					 "target name");
 		if (rc == UPT_OK)
 			rc = upt_json_get_obj(img, "fileinfo", &fileinfo, e);
@@ -806,20 +806,24 @@ static void cell(const json_t *row, size_t col, char *buf, size_t n)
 		buf[0] = 0;
 }
 
-/* CSV for spreadsheets: RFC 4180 quoting, and a cell that a spreadsheet would run as a
- * formula (=, +, -, @ first) gets a leading quote: report fields come from devices. */
+/* CSV for spreadsheets: RFC 4180 quoting; a cell that a spreadsheet would run as a formula
+ * (=, +, -, @ first) gets a leading quote; bytes outside printable ASCII become \xNN as in
+ * the table: report fields come from devices, and CSV ends up on terminals too. */
 static void put_csv(const char *s)
 {
-	bool quote = strpbrk(s, ",\"\r\n") != NULL;
-	bool formula = strchr("=+-@\t\r", s[0]) != NULL && s[0];
+	bool quote = strpbrk(s, ",\"") != NULL;
+	bool formula = s[0] && strchr("=+-@", s[0]) != NULL;
 	if (quote || formula)
 		putchar('"');
 	if (formula)
 		putchar('\'');
-	for (; *s; s++) {
-		if (*s == '"')
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"')
 			putchar('"');
-		putchar(*s);
+		if (*p >= 0x20 && *p < 0x7f)
+			putchar(*p);
+		else
+			printf("\\x%02x", *p);
 	}
 	if (quote || formula)
 		putchar('"');
@@ -945,7 +949,8 @@ static int reports_show(int argc, char **argv)
 	ledger_close(l);
 	if (rc == UPT_OK) {
 		if (fmt == SHOW_JSON) {
-			if (json_dumpf(c.rows, stdout, JSON_INDENT(2)) == 0)
+			/* ASCII only: \uXXXX for the rest, so no report byte drives a terminal */
+			if (json_dumpf(c.rows, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII) == 0)
 				putchar('\n');
 			else
 				rc = upt_err_set(&e, UPT_E_IO, "cannot write");

@@ -365,7 +365,7 @@ int ledger_device_put(ledger *l, const ledger_device *d, enum ledger_put_result 
 		if (strcmp(old.key.keyid, d->key.keyid) != 0)
 			return upt_err_set(e, UPT_E_USAGE,
 					   "device %s is already registered with another key "
-					   "(keyid %.16s…, given %.16s…); refusing to replace it",
+					   "(keyid %.16s..., given %.16s...); refusing to replace it",
 					   d->device_id, old.key.keyid, d->key.keyid);
 		const char *pom = d->placed_on_market[0] ? d->placed_on_market : old.placed_on_market;
 		int years = d->support_years >= 0 ? d->support_years : old.support_years;
@@ -399,7 +399,7 @@ int ledger_device_put(ledger *l, const ledger_device *d, enum ledger_put_result 
 	 * under device B. */
 	if (found)
 		return upt_err_set(e, UPT_E_USAGE,
-				   "device %s: this key (keyid %.16s…) is already registered to "
+				   "device %s: this key (keyid %.16s...) is already registered to "
 				   "device %s",
 				   d->device_id, d->key.keyid, other);
 	char now[UPT_RFC3339_LEN + 1];
