@@ -74,8 +74,12 @@ static int make_device(const char *id, const char *keyfile, const char *pom, con
 				   "device id \"%.140s\" does not match [A-Za-z0-9._-]{1,128}", id);
 	snprintf(d.device_id, sizeof(d.device_id), "%s", id);
 	int rc = upt_pubkey_load(keyfile, &d.key, e);
-	if (rc)
-		return upt_err_prefix(e, "public key of %s", id);
+	if (rc) {
+		if (e && !strstr(e->msg, keyfile))
+			upt_err_prefix(e, "%s", keyfile);
+		upt_err_prefix(e, "public key of %s", id);
+		return rc;
+	}
 	if (!d.key.ed25519)
 		return upt_err_set(e, UPT_E_USAGE, "%s: not an ed25519 key (device reports are "
 				   "signed with ed25519, DESIGN.md section 7)", keyfile);

@@ -15,7 +15,9 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,11 +72,53 @@ static void put_safe(FILE *f, const char *s)
 
 /* ---- reading one report ---- */
 
+/* Reports are read in batches: reading, parsing and signature checks run on every core (the
+ * ed25519 checks are most of the work), the ledger is consulted and written by the main thread
+ * alone, in file order, so the outcome never depends on thread timing. */
+#define BATCH_JOBS 512
+#define BATCH_DIRS 256
+#define BATCH_BYTES (32u << 20) /* file bytes in memory at once (by size at listing time) */
+#define THREADS_MAX 8
+
+enum job_state {
+	JOB_OPEN,      /* read and parsed; device and counter known */
+	JOB_REJECTED,  /* klass and e.msg say why */
+	JOB_DUPLICATE, /* the same signed content is already recorded: nothing to check or do */
+	JOB_VERIFY,    /* device registered: check signatures and fields */
+	JOB_READY,     /* verified: r is ready to record */
+};
+
+typedef struct job {
+	int dfd;            /* borrowed from the batch */
+	char *name, *path;  /* owned */
+	const char *expect; /* device id the directory names, or NULL; borrowed from the batch */
+	enum job_state state;
+	const char *klass;
+	upt_err e;
+	upt_buf file, canon, ecu_canon;
+	json_t *doc, *signed_obj, *sigs;
+	const char *device_id;
+	long long counter;
+	ledger_device dev;
+	ledger_report r;
+	ledger_ecu_report *ecus;
+} job;
+
+typedef struct batch_dir {
+	int fd; /* a dup of the walker's, owned */
+	char *expect;
+} batch_dir;
+
 typedef struct ingest {
 	ledger *l;
 	size_t accepted, duplicate, rejected;
-	upt_buf file, canon, ecu_canon;
-	ledger_ecu_report ecus[UPT_ECUS_MAX];
+	int threads;
+	job *jobs;
+	size_t njobs;
+	batch_dir dirs[BATCH_DIRS];
+	size_t ndirs;
+	bool dir_open; /* the walker's current directory is dirs[ndirs - 1] */
+	uint64_t bytes;
 } ingest;
 
 static void reject(ingest *g, const char *path, const char *klass, const char *why)
@@ -190,7 +234,7 @@ static int canonical_of(const json_t *signed_obj, upt_buf *out, upt_err *e)
 }
 
 /* One ECU version report (aktualizr's fields), in its own envelope signed by the device key. */
-static int ecu_report(ingest *g, const json_t *env, const upt_key *key, ledger_ecu_report *x,
+static int ecu_report(job *j, const json_t *env, const upt_key *key, ledger_ecu_report *x,
 		      upt_err *e)
 {
 	json_t *s, *sigs, *img, *fileinfo, *hashes;
@@ -200,9 +244,9 @@ static int ecu_report(ingest *g, const json_t *env, const upt_key *key, ledger_e
 	int rc = envelope(env, &s, &sigs, e);
 	if (rc)
 		return rc;
-	rc = canonical_of(s, &g->ecu_canon, e);
+	rc = canonical_of(s, &j->ecu_canon, e);
 	if (rc == UPT_OK)
-		rc = check_sigs(sigs, key, &g->ecu_canon, e);
+		rc = check_sigs(sigs, key, &j->ecu_canon, e);
 	if (rc == UPT_OK)
 		rc = name_field(s, "ecu_serial", &x->serial, e);
 	if (rc)
@@ -246,7 +290,7 @@ static int ecu_report(ingest *g, const json_t *env, const upt_key *key, ledger_e
 }
 
 /* The device manifest's fields (DESIGN.md section 7), after its signature verified. */
-static int manifest(ingest *g, const json_t *s, const upt_key *key, ledger_report *r, upt_err *e)
+static int manifest(job *j, const json_t *s, const upt_key *key, ledger_report *r, upt_err *e)
 {
 	json_t *t, *res, *ecus, *v;
 	const char *primary;
@@ -298,19 +342,23 @@ static int manifest(ingest *g, const json_t *s, const upt_key *key, ledger_repor
 		rc = upt_json_get_arr(s, "ecu_reports", &ecus, e);
 	if (rc)
 		return rc;
-	if (json_array_size(ecus) > UPT_ECUS_MAX)
+	size_t n = json_array_size(ecus);
+	if (n > UPT_ECUS_MAX)
 		return upt_err_set(e, UPT_E_MALFORMED, "more than %d ECU reports", UPT_ECUS_MAX);
-	for (size_t i = 0; i < json_array_size(ecus); i++) {
-		rc = ecu_report(g, json_array_get(ecus, i), key, &g->ecus[i], e);
+	j->ecus = calloc(n ? n : 1, sizeof(*j->ecus));
+	if (!j->ecus)
+		return upt_err_set(e, UPT_E_NOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		rc = ecu_report(j, json_array_get(ecus, i), key, &j->ecus[i], e);
 		if (rc)
 			return upt_err_prefix(e, "ecu_reports[%zu]", i);
-		for (size_t j = 0; j < i; j++)
-			if (!strcmp(g->ecus[j].serial, g->ecus[i].serial))
+		for (size_t k = 0; k < i; k++)
+			if (!strcmp(j->ecus[k].serial, j->ecus[i].serial))
 				return upt_err_set(e, UPT_E_MALFORMED, "ECU %s reported twice",
-						   g->ecus[i].serial);
+						   j->ecus[i].serial);
 	}
-	r->ecus = g->ecus;
-	r->necus = json_array_size(ecus);
+	r->ecus = j->ecus;
+	r->necus = n;
 	return UPT_OK;
 }
 
@@ -326,91 +374,241 @@ static const char *class_of(int code)
 	}
 }
 
-/* Reads, verifies and records one report. Rejections are counted and printed; only ledger
- * failures are returned (they abort the run). expect: the device id the directory names, or
- * NULL where the layout names none. */
-static int ingest_file(ingest *g, int dfd, const char *name, const char *path, const char *expect,
-		       upt_err *fatal)
+/* Phase 1 (any thread): read, parse, and the two fields that say which report this is. */
+static void job_read(job *j)
 {
-	upt_err e;
-	upt_err_clear(&e);
-	json_t *doc = NULL, *s, *sigs;
-	const char *type, *device_id;
-	ledger_device dev;
-	ledger_report r;
-	bool found = false;
-	int rc = upt_file_read(dfd, name, UPT_REPORT_MAX, &g->file, &e);
+	const char *type;
+	upt_err *e = &j->e;
+	upt_buf_init(&j->file, UPT_REPORT_MAX);
+	upt_buf_init(&j->canon, UPT_REPORT_MAX);
+	upt_buf_init(&j->ecu_canon, UPT_REPORT_MAX);
+	int rc = upt_file_read(j->dfd, j->name, UPT_REPORT_MAX, &j->file, e);
 	if (rc) {
-		reject(g, path, rc == UPT_E_TOO_LARGE ? "too-large" : "unreadable", e.msg);
-		return UPT_OK;
+		j->state = JOB_REJECTED;
+		j->klass = rc == UPT_E_TOO_LARGE ? "too-large" : "unreadable";
+		return;
 	}
 	/* A truncated file is the common case here: a stick pulled while the device wrote. */
-	rc = upt_json_parse(g->file.data, g->file.len, UPT_REPORT_MAX, &doc, &e);
+	rc = upt_json_parse(j->file.data, j->file.len, UPT_REPORT_MAX, &j->doc, e);
 	if (rc == UPT_OK)
-		rc = envelope(doc, &s, &sigs, &e);
+		rc = envelope(j->doc, &j->signed_obj, &j->sigs, e);
 	if (rc == UPT_OK)
-		rc = upt_json_get_str(s, "_type", &type, &e);
+		rc = upt_json_get_str(j->signed_obj, "_type", &type, e);
 	if (rc == UPT_OK && strcmp(type, "device-manifest") != 0)
-		rc = upt_err_set(&e, UPT_E_MALFORMED, "_type is not device-manifest");
+		rc = upt_err_set(e, UPT_E_MALFORMED, "_type is not device-manifest");
 	if (rc == UPT_OK)
-		rc = name_field(s, "device_id", &device_id, &e);
-	if (rc) {
-		reject(g, path, class_of(rc), e.msg);
-		rc = UPT_OK;
-		goto out;
-	}
-	if (expect && strcmp(expect, device_id) != 0) {
-		snprintf(e.msg, sizeof(e.msg), "report of device %s in the directory of device %s",
-			 device_id, expect);
-		reject(g, path, "device-mismatch", e.msg);
-		goto out;
-	}
-	rc = ledger_device_get(g->l, device_id, &dev, &found, fatal);
-	if (rc)
-		goto out;
-	if (!found) {
-		snprintf(e.msg, sizeof(e.msg), "device %s is not registered (devices add)",
-			 device_id);
-		reject(g, path, "unknown-device", e.msg);
-		goto out;
-	}
-	/* Verify first, then believe: nothing but device_id is read before this. */
-	rc = canonical_of(s, &g->canon, &e);
+		rc = name_field(j->signed_obj, "device_id", &j->device_id, e);
 	if (rc == UPT_OK)
-		rc = check_sigs(sigs, &dev.key, &g->canon, &e);
-	memset(&r, 0, sizeof(r));
+		rc = upt_json_get_int(j->signed_obj, "counter", 0, LLONG_MAX, &j->counter, e);
+	/* what the signature covers, and the report's identity (duplicate or replay) */
 	if (rc == UPT_OK)
-		rc = manifest(g, s, &dev.key, &r, &e);
+		rc = canonical_of(j->signed_obj, &j->canon, e);
 	uint8_t digest[UPT_SHA256_LEN];
 	if (rc == UPT_OK)
-		rc = upt_sha256(g->canon.data, g->canon.len, digest, &e);
+		rc = upt_sha256(j->canon.data, j->canon.len, digest, e);
 	if (rc) {
-		reject(g, path, class_of(rc), e.msg);
-		rc = UPT_OK;
-		goto out;
+		j->state = JOB_REJECTED;
+		j->klass = class_of(rc);
+		return;
 	}
-	upt_hex_encode(digest, sizeof(digest), r.digest);
-	r.device_id = device_id;
-	r.raw = g->file.data;
-	r.raw_len = g->file.len;
-	r.source = path;
-	enum ledger_record_result res;
-	rc = ledger_report_record(g->l, &r, &res, fatal);
+	upt_hex_encode(digest, sizeof(digest), j->r.digest);
+	if (j->expect && strcmp(j->expect, j->device_id) != 0) {
+		j->state = JOB_REJECTED;
+		j->klass = "device-mismatch";
+		upt_err_set(e, UPT_E_MALFORMED, "report of device %s in the directory of device %s",
+			    j->device_id, j->expect);
+		return;
+	}
+	j->state = JOB_OPEN;
+}
+
+/* Phase 2 (main thread): the device's registered key, and whether this exact report is
+ * already recorded. Only ledger failures are returned. */
+static int job_lookup(ingest *g, job *j, upt_err *fatal)
+{
+	bool found = false;
+	char digest[2 * UPT_SHA256_LEN + 1];
+	int rc = ledger_device_get(g->l, j->device_id, &j->dev, &found, fatal);
 	if (rc)
-		goto out;
+		return rc;
+	if (!found) {
+		j->state = JOB_REJECTED;
+		j->klass = "unknown-device";
+		upt_err_set(&j->e, UPT_E_CONFIG, "device %s is not registered (devices add)",
+			    j->device_id);
+		return UPT_OK;
+	}
+	rc = ledger_report_digest(g->l, j->device_id, j->counter, digest, &found, fatal);
+	if (rc)
+		return rc;
+	/* Byte for byte the signed content of a report verified before: nothing can change, so
+	 * nothing needs checking (a second copy with a broken signature adds nothing either). */
+	j->state = found && !strcmp(digest, j->r.digest) ? JOB_DUPLICATE : JOB_VERIFY;
+	return UPT_OK;
+}
+
+/* Phase 3 (any thread): verify first, then believe: only device_id and counter were read
+ * before the signature by the registered key checked out. */
+static void job_verify(job *j)
+{
+	upt_err *e = &j->e;
+	int rc = check_sigs(j->sigs, &j->dev.key, &j->canon, e);
+	if (rc == UPT_OK)
+		rc = manifest(j, j->signed_obj, &j->dev.key, &j->r, e);
+	if (rc) {
+		j->state = JOB_REJECTED;
+		j->klass = class_of(rc);
+		return;
+	}
+	j->r.device_id = j->device_id;
+	j->r.raw = j->file.data;
+	j->r.raw_len = j->file.len;
+	j->r.source = j->path;
+	j->state = JOB_READY;
+}
+
+/* Phase 4 (main thread, file order): record, count, say why each rejection happened. */
+static int job_finish(ingest *g, job *j, upt_err *fatal)
+{
+	enum ledger_record_result res;
+	switch (j->state) {
+	case JOB_REJECTED:
+		reject(g, j->path, j->klass, j->e.msg);
+		return UPT_OK;
+	case JOB_DUPLICATE:
+		g->duplicate++;
+		return UPT_OK;
+	case JOB_READY:
+		break;
+	default:
+		return upt_err_set(fatal, UPT_E_INTERNAL, "%s: report left unchecked", j->path);
+	}
+	int rc = ledger_report_record(g->l, &j->r, &res, fatal);
+	if (rc)
+		return rc;
 	if (res == LEDGER_RECORDED) {
 		g->accepted++;
 	} else if (res == LEDGER_DUPLICATE) {
 		g->duplicate++;
 	} else {
-		snprintf(e.msg, sizeof(e.msg),
+		char why[UPT_ERR_MSG_MAX];
+		snprintf(why, sizeof(why),
 			 "counter %lld of device %s is already recorded with other content",
-			 (long long)r.counter, device_id);
-		reject(g, path, "replayed", e.msg);
+			 (long long)j->counter, j->device_id);
+		reject(g, j->path, "replayed", why);
 	}
-out:
-	json_decref(doc);
+	return UPT_OK;
+}
+
+static void job_clear(job *j)
+{
+	json_decref(j->doc);
+	upt_buf_clear(&j->file);
+	upt_buf_clear(&j->canon);
+	upt_buf_clear(&j->ecu_canon);
+	free(j->ecus);
+	free(j->name);
+	free(j->path);
+}
+
+typedef struct pfor {
+	ingest *g;
+	void (*fn)(job *);
+	enum job_state want; /* only jobs in this state */
+	atomic_size_t next;
+} pfor;
+
+static void *pfor_run(void *arg)
+{
+	pfor *p = arg;
+	for (;;) {
+		size_t i = atomic_fetch_add(&p->next, 1);
+		if (i >= p->g->njobs)
+			return NULL;
+		if (p->g->jobs[i].state == p->want)
+			p->fn(&p->g->jobs[i]);
+	}
+}
+
+/* Runs fn on every job in state want, on up to g->threads threads (this one included). The
+ * jobs are disjoint: a job is touched by one thread only. */
+static void parallel(ingest *g, void (*fn)(job *), enum job_state want)
+{
+	pfor p = {.g = g, .fn = fn, .want = want};
+	atomic_init(&p.next, 0);
+	pthread_t t[THREADS_MAX];
+	int started = 0;
+	int n = g->njobs < (size_t)g->threads ? (int)g->njobs : g->threads;
+	while (started < n - 1 && pthread_create(&t[started], NULL, pfor_run, &p) == 0)
+		started++;
+	pfor_run(&p); /* a thread that could not start leaves its share to this one */
+	for (int i = 0; i < started; i++)
+		pthread_join(t[i], NULL);
+}
+
+/* Checks and records every job of the batch, then empties it. */
+static int batch_run(ingest *g, upt_err *e)
+{
+	int rc = UPT_OK;
+	parallel(g, job_read, JOB_OPEN);
+	for (size_t i = 0; rc == UPT_OK && i < g->njobs; i++)
+		if (g->jobs[i].state == JOB_OPEN)
+			rc = job_lookup(g, &g->jobs[i], e);
+	if (rc == UPT_OK)
+		parallel(g, job_verify, JOB_VERIFY);
+	for (size_t i = 0; rc == UPT_OK && i < g->njobs; i++)
+		rc = job_finish(g, &g->jobs[i], e);
+	for (size_t i = 0; i < g->njobs; i++)
+		job_clear(&g->jobs[i]);
+	for (size_t i = 0; i < g->ndirs; i++) {
+		close(g->dirs[i].fd);
+		free(g->dirs[i].expect);
+	}
+	g->njobs = g->ndirs = 0;
+	g->bytes = 0;
+	g->dir_open = false;
 	return rc;
+}
+
+/* Queues one report of the walker's current directory dfd (it stays the walker's: the batch
+ * keeps its own descriptor). Runs the batch first when it is full. */
+static int batch_add(ingest *g, int dfd, const char *expect, const char *name, const char *path,
+		     uint64_t size, upt_err *e)
+{
+	int rc = UPT_OK;
+	if (g->njobs == BATCH_JOBS || (g->njobs && size > BATCH_BYTES - g->bytes) ||
+	    (!g->dir_open && g->ndirs == BATCH_DIRS))
+		rc = batch_run(g, e);
+	if (rc)
+		return rc;
+	if (!g->dir_open) {
+		batch_dir *d = &g->dirs[g->ndirs];
+		d->fd = fcntl(dfd, F_DUPFD_CLOEXEC, 0);
+		if (d->fd < 0)
+			return upt_err_set(e, UPT_E_IO, "%s: %s", path, strerror(errno));
+		d->expect = expect ? strdup(expect) : NULL;
+		if (expect && !d->expect) {
+			close(d->fd);
+			return upt_err_set(e, UPT_E_NOMEM, "out of memory");
+		}
+		g->ndirs++;
+		g->dir_open = true;
+	}
+	job *j = &g->jobs[g->njobs];
+	memset(j, 0, sizeof(*j));
+	j->dfd = g->dirs[g->ndirs - 1].fd;
+	j->expect = g->dirs[g->ndirs - 1].expect;
+	j->name = strdup(name);
+	j->path = strdup(path);
+	if (!j->name || !j->path) {
+		free(j->name);
+		free(j->path);
+		return upt_err_set(e, UPT_E_NOMEM, "out of memory");
+	}
+	j->state = JOB_OPEN;
+	g->njobs++;
+	g->bytes += size < UPT_REPORT_MAX ? size : UPT_REPORT_MAX;
+	return UPT_OK;
 }
 
 /* ---- walking the stick ---- */
@@ -503,6 +701,16 @@ static char *join(const char *a, const char *b)
 	return p;
 }
 
+/* A rejection found while walking (a link, a bad directory name): the reports queued before
+ * it are reported first, so the lines come out in walk order. */
+static int walk_reject(ingest *g, const char *path, const char *klass, const char *why, upt_err *e)
+{
+	int rc = batch_run(g, e);
+	if (rc == UPT_OK)
+		reject(g, path, klass, why);
+	return rc;
+}
+
 /* uptane-reports/<device-id>/: every *.json is a report of that device. */
 static int walk_device_dir(ingest *g, int dfd, const char *path, const char *expect, upt_err *e)
 {
@@ -510,20 +718,27 @@ static int walk_device_dir(ingest *g, int dfd, const char *path, const char *exp
 	size_t n = 0;
 	int rc = list_dir(dfd, path, &names, &n, e);
 	if (rc) {
-		reject(g, path, rc == UPT_E_TOO_LARGE ? "too-large" : "unreadable", e->msg);
+		char why[UPT_ERR_MSG_MAX];
+		snprintf(why, sizeof(why), "%s", e->msg);
 		upt_err_clear(e);
-		return UPT_OK;
+		return walk_reject(g, path, rc == UPT_E_TOO_LARGE ? "too-large" : "unreadable", why, e);
 	}
 	for (size_t i = 0; rc == UPT_OK && i < n; i++) {
 		if (!is_json_name(names[i]))
 			continue;
+		struct stat st;
+		uint64_t size = 0;
+		if (fstatat(dfd, names[i], &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
+			size = (uint64_t)st.st_size;
 		char *p = join(path, names[i]);
 		if (!p)
 			rc = upt_err_set(e, UPT_E_NOMEM, "out of memory");
 		else
-			rc = ingest_file(g, dfd, names[i], p, expect, e);
+			rc = batch_add(g, dfd, expect, names[i], p, size, e);
 		free(p);
 	}
+	/* the next directory gets its own descriptor in the batch */
+	g->dir_open = false;
 	free_names(names, n);
 	return rc;
 }
@@ -535,9 +750,10 @@ static int walk_reports_dir(ingest *g, int dfd, const char *path, upt_err *e)
 	size_t n = 0;
 	int rc = list_dir(dfd, path, &names, &n, e);
 	if (rc) {
-		reject(g, path, rc == UPT_E_TOO_LARGE ? "too-large" : "unreadable", e->msg);
+		char why[UPT_ERR_MSG_MAX];
+		snprintf(why, sizeof(why), "%s", e->msg);
 		upt_err_clear(e);
-		return UPT_OK;
+		return walk_reject(g, path, rc == UPT_E_TOO_LARGE ? "too-large" : "unreadable", why, e);
 	}
 	for (size_t i = 0; rc == UPT_OK && i < n; i++) {
 		char *p = join(path, names[i]);
@@ -547,23 +763,26 @@ static int walk_reports_dir(ingest *g, int dfd, const char *path, upt_err *e)
 		}
 		struct stat st;
 		if (fstatat(dfd, names[i], &st, AT_SYMLINK_NOFOLLOW) != 0) {
-			reject(g, p, "unreadable", strerror(errno));
+			rc = walk_reject(g, p, "unreadable", strerror(errno), e);
 		} else if (S_ISLNK(st.st_mode)) {
 			/* a link on the stick could point anywhere on this machine */
-			reject(g, p, "unreadable", "symbolic link, not followed");
+			rc = walk_reject(g, p, "unreadable", "symbolic link, not followed", e);
 		} else if (S_ISDIR(st.st_mode)) {
 			int sub = openat(dfd, names[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			if (!ledger_name_ok(names[i]))
-				reject(g, p, "malformed",
-				       "directory name is not a device id ([A-Za-z0-9._-]{1,128})");
+				rc = walk_reject(g, p, "malformed",
+						 "directory name is not a device id "
+						 "([A-Za-z0-9._-]{1,128})",
+						 e);
 			else if (sub < 0)
-				reject(g, p, "unreadable", strerror(errno));
+				rc = walk_reject(g, p, "unreadable", strerror(errno), e);
 			else
 				rc = walk_device_dir(g, sub, p, names[i], e);
 			if (sub >= 0)
 				close(sub);
 		} else if (S_ISREG(st.st_mode) && is_json_name(names[i])) {
-			reject(g, p, "malformed", "report outside uptane-reports/<device-id>/");
+			rc = walk_reject(g, p, "malformed", "report outside uptane-reports/<device-id>/",
+					 e);
 		}
 		free(p);
 	}
@@ -602,7 +821,8 @@ static int ingest_arg(ingest *g, int dfd, const char *path, upt_err *e)
 						       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
 					      : -1;
 		if (sub < 0)
-			reject(g, p, "unreadable", "not a directory (a link is not followed)");
+			rc = walk_reject(g, p, "unreadable", "not a directory (a link is not followed)",
+					 e);
 		else
 			rc = walk_reports_dir(g, sub, p, e);
 		if (sub >= 0)
@@ -623,8 +843,7 @@ static int ingest_arg(ingest *g, int dfd, const char *path, upt_err *e)
 	if (!strcmp(base, "reports")) {
 		rc = walk_device_dir(g, dfd, path, NULL, e);
 	} else if (!ledger_name_ok(base)) {
-		reject(g, path, "malformed", "directory name is not a device id");
-		rc = UPT_OK;
+		rc = walk_reject(g, path, "malformed", "directory name is not a device id", e);
 	} else {
 		rc = walk_device_dir(g, dfd, path, base, e);
 	}
@@ -640,12 +859,12 @@ static int reports_ingest(int argc, char **argv)
 	int ndirs = 0, status = 2;
 	ingest g;
 	memset(&g, 0, sizeof(g));
-	upt_buf_init(&g.file, UPT_REPORT_MAX);
-	upt_buf_init(&g.canon, UPT_REPORT_MAX);
-	upt_buf_init(&g.ecu_canon, UPT_REPORT_MAX);
+	g.jobs = calloc(BATCH_JOBS, sizeof(*g.jobs));
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	g.threads = cpus < 1 ? 1 : cpus > THREADS_MAX ? THREADS_MAX : (int)cpus;
 	upt_err e;
 	upt_err_clear(&e);
-	if (!dirs || !fds) {
+	if (!dirs || !fds || !g.jobs) {
 		fprintf(stderr, "uptane-bundle reports ingest: out of memory\n");
 		status = 1;
 		goto out;
@@ -686,6 +905,8 @@ static int reports_ingest(int argc, char **argv)
 			rc = ingest_arg(&g, fds[i], dirs[i], &e);
 		close(fds[i]);
 	}
+	if (rc == UPT_OK)
+		rc = batch_run(&g, &e);
 	/* One transaction: a run that fails half-way records nothing, and a run that completes
 	 * records every accepted report at once. */
 	if (rc == UPT_OK)
@@ -698,10 +919,16 @@ static int reports_ingest(int argc, char **argv)
 	printf("%zu accepted, %zu duplicate, %zu rejected\n", g.accepted, g.duplicate, g.rejected);
 	status = g.rejected ? EXIT_REJECTED : 0;
 out:
+	if (g.jobs) {
+		for (size_t i = 0; i < g.njobs; i++)
+			job_clear(&g.jobs[i]);
+		for (size_t i = 0; i < g.ndirs; i++) {
+			close(g.dirs[i].fd);
+			free(g.dirs[i].expect);
+		}
+	}
+	free(g.jobs);
 	ledger_close(g.l);
-	upt_buf_clear(&g.file);
-	upt_buf_clear(&g.canon);
-	upt_buf_clear(&g.ecu_canon);
 	free(dirs);
 	free(fds);
 	return status;
@@ -985,66 +1212,3 @@ int cmd_reports(int argc, char **argv)
 	return 2;
 }
 
-/* ---- until branch meta-sig lands ----
- * Weak stand-ins for the two sig.h functions the ledger uses, so this branch links and its
- * tests run before the library's sig.c exists. The library's strong definitions replace them
- * as soon as sig.c is linked; this block is deleted when meta-sig is merged. */
-#include <sodium.h>
-
-__attribute__((weak)) bool upt_sig_verify(const upt_key *k, const void *msg, size_t len,
-					  const uint8_t sig[64])
-{
-	return k->ed25519 && crypto_sign_verify_detached(sig, msg, len, k->pub) == 0;
-}
-
-__attribute__((weak)) int upt_pubkey_load(const char *path, upt_key *out, upt_err *e)
-{
-	upt_buf in, canon;
-	upt_buf_init(&in, UPT_KEYFILE_MAX);
-	upt_buf_init(&canon, UPT_KEYFILE_MAX);
-	json_t *doc = NULL, *pubobj = NULL, *keyval;
-	const char *type, *scheme, *pub;
-	upt_key k;
-	memset(&k, 0, sizeof(k));
-	int rc = upt_file_read(AT_FDCWD, path, UPT_KEYFILE_MAX, &in, e);
-	if (rc == UPT_OK)
-		rc = upt_json_parse(in.data, in.len, UPT_KEYFILE_MAX, &doc, e);
-	if (rc == UPT_OK && !json_is_object(doc))
-		rc = upt_err_set(e, UPT_E_MALFORMED, "not a key object");
-	if (rc == UPT_OK)
-		rc = upt_json_get_str(doc, "keytype", &type, e);
-	if (rc == UPT_OK)
-		rc = upt_json_get_str(doc, "scheme", &scheme, e);
-	if (rc == UPT_OK)
-		rc = upt_json_get_obj(doc, "keyval", &keyval, e);
-	if (rc == UPT_OK)
-		rc = upt_json_get_str(keyval, "public", &pub, e);
-	if (rc == UPT_OK && !strcmp(type, "ed25519") && !strcmp(scheme, "ed25519")) {
-		rc = upt_hex_decode(pub, k.pub, sizeof(k.pub), e);
-		k.ed25519 = rc == UPT_OK;
-	}
-	/* the id of a private key file is the id of its public half as NAME.pub holds it */
-	if (rc == UPT_OK)
-		pubobj = json_object_get(keyval, "private")
-				 ? json_pack("{s:s, s:s, s:{s:s}}", "keytype", type, "scheme", scheme,
-					     "keyval", "public", pub)
-				 : json_incref(doc);
-	if (rc == UPT_OK && !pubobj)
-		rc = upt_err_set(e, UPT_E_NOMEM, "out of memory");
-	if (rc == UPT_OK)
-		rc = upt_cjson_encode(pubobj, &canon, e);
-	uint8_t id[UPT_SHA256_LEN];
-	if (rc == UPT_OK)
-		rc = upt_sha256(canon.data, canon.len, id, e);
-	if (rc == UPT_OK) {
-		upt_hex_encode(id, sizeof(id), k.keyid);
-		*out = k;
-	} else {
-		upt_err_prefix(e, "%s", path);
-	}
-	json_decref(pubobj);
-	json_decref(doc);
-	upt_buf_clear(&in);
-	upt_buf_clear(&canon);
-	return rc;
-}

@@ -46,6 +46,8 @@ static const char schema[] =
 struct ledger {
 	sqlite3 *db;
 	bool in_tx;
+	/* statements run once per report, prepared once per open (ingest speed) */
+	sqlite3_stmt *q_device, *q_digest, *q_report, *q_ecu;
 };
 
 static int db_err(ledger *l, int src, upt_err *e, const char *what)
@@ -86,6 +88,18 @@ static int exec(ledger *l, const char *sql, upt_err *e)
 static int prepare(ledger *l, const char *sql, sqlite3_stmt **st, upt_err *e)
 {
 	int src = sqlite3_prepare_v2(l->db, sql, -1, st, NULL);
+	return src == SQLITE_OK ? UPT_OK : db_err(l, src, e, "prepare");
+}
+
+/* A statement kept for the life of the connection: prepared on first use, reset after. */
+static int cached(ledger *l, sqlite3_stmt **slot, const char *sql, upt_err *e)
+{
+	if (*slot) {
+		sqlite3_reset(*slot);
+		sqlite3_clear_bindings(*slot);
+		return UPT_OK;
+	}
+	int src = sqlite3_prepare_v3(l->db, sql, -1, SQLITE_PREPARE_PERSISTENT, slot, NULL);
 	return src == SQLITE_OK ? UPT_OK : db_err(l, src, e, "prepare");
 }
 
@@ -197,6 +211,10 @@ void ledger_close(ledger *l)
 {
 	if (!l)
 		return;
+	sqlite3_finalize(l->q_device);
+	sqlite3_finalize(l->q_digest);
+	sqlite3_finalize(l->q_report);
+	sqlite3_finalize(l->q_ecu);
 	if (l->in_tx)
 		ledger_rollback(l);
 	sqlite3_close_v2(l->db);
@@ -302,13 +320,13 @@ static int device_from_row(sqlite3_stmt *st, int i, ledger_device *d, upt_err *e
 int ledger_device_get(ledger *l, const char *device_id, ledger_device *out, bool *found,
 		      upt_err *e)
 {
-	sqlite3_stmt *st = NULL;
-	int rc = prepare(l,
-			 "SELECT device_id, keyid, public_key, placed_on_market, support_years "
-			 "FROM devices WHERE device_id = ?1",
-			 &st, e);
+	int rc = cached(l, &l->q_device,
+			"SELECT device_id, keyid, public_key, placed_on_market, support_years "
+			"FROM devices WHERE device_id = ?1",
+			e);
 	if (rc)
 		return rc;
+	sqlite3_stmt *st = l->q_device;
 	bind_text(st, 1, device_id);
 	ledger_device d;
 	int src = sqlite3_step(st);
@@ -323,7 +341,7 @@ int ledger_device_get(ledger *l, const char *device_id, ledger_device *out, bool
 	} else {
 		rc = db_err(l, src, e, "looking up a device");
 	}
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return rc;
 }
 
@@ -469,15 +487,17 @@ int ledger_device_each(ledger *l, int (*fn)(const ledger_device_info *, void *),
 
 static int insert_ecus(ledger *l, const ledger_report *r, upt_err *e)
 {
-	sqlite3_stmt *st = NULL;
-	int rc = prepare(l,
-			 "INSERT INTO ecu_reports (device_id, counter, ecu, filepath, length, "
-			 "sha256, attacks, latest_time, report_counter) "
-			 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-			 &st, e);
+	int rc = UPT_OK;
 	for (size_t i = 0; rc == UPT_OK && i < r->necus; i++) {
 		const ledger_ecu_report *x = &r->ecus[i];
-		sqlite3_reset(st);
+		rc = cached(l, &l->q_ecu,
+			    "INSERT INTO ecu_reports (device_id, counter, ecu, filepath, length, "
+			    "sha256, attacks, latest_time, report_counter) "
+			    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+			    e);
+		if (rc)
+			break;
+		sqlite3_stmt *st = l->q_ecu;
 		bind_text(st, 1, r->device_id);
 		sqlite3_bind_int64(st, 2, r->counter);
 		bind_text(st, 3, x->serial);
@@ -497,33 +517,45 @@ static int insert_ecus(ledger *l, const ledger_report *r, upt_err *e)
 		int src = sqlite3_step(st);
 		if (src != SQLITE_DONE)
 			rc = db_err(l, src, e, "recording an ECU report");
+		sqlite3_reset(st);
 	}
-	sqlite3_finalize(st);
+	return rc;
+}
+
+int ledger_report_digest(ledger *l, const char *device_id, int64_t counter,
+			 char digest[2 * UPT_SHA256_LEN + 1], bool *found, upt_err *e)
+{
+	int rc = cached(l, &l->q_digest,
+			"SELECT digest FROM reports WHERE device_id = ?1 AND counter = ?2", e);
+	if (rc)
+		return rc;
+	sqlite3_stmt *st = l->q_digest;
+	bind_text(st, 1, device_id);
+	sqlite3_bind_int64(st, 2, counter);
+	int src = sqlite3_step(st);
+	*found = src == SQLITE_ROW;
+	if (src == SQLITE_ROW)
+		copy_str(digest, 2 * UPT_SHA256_LEN + 1, sqlite3_column_text(st, 0));
+	else if (src != SQLITE_DONE)
+		rc = db_err(l, src, e, "looking up a report");
+	sqlite3_reset(st);
 	return rc;
 }
 
 int ledger_report_record(ledger *l, const ledger_report *r, enum ledger_record_result *res,
 			 upt_err *e)
 {
-	sqlite3_stmt *st = NULL;
-	int rc = prepare(l, "SELECT digest FROM reports WHERE device_id = ?1 AND counter = ?2", &st,
-			 e);
+	char digest[2 * UPT_SHA256_LEN + 1];
+	bool found = false;
+	int rc = ledger_report_digest(l, r->device_id, r->counter, digest, &found, e);
 	if (rc)
 		return rc;
-	bind_text(st, 1, r->device_id);
-	sqlite3_bind_int64(st, 2, r->counter);
-	int src = sqlite3_step(st);
-	if (src == SQLITE_ROW) {
-		const char *digest = (const char *)sqlite3_column_text(st, 0);
+	if (found) {
 		/* DESIGN.md section 7: same (device, counter) and same signed content is the same
 		 * report carried back twice; other content under a used counter is a replay. */
-		*res = digest && strcmp(digest, r->digest) == 0 ? LEDGER_DUPLICATE : LEDGER_REPLAYED;
-		sqlite3_finalize(st);
+		*res = strcmp(digest, r->digest) == 0 ? LEDGER_DUPLICATE : LEDGER_REPLAYED;
 		return UPT_OK;
 	}
-	sqlite3_finalize(st);
-	if (src != SQLITE_DONE)
-		return db_err(l, src, e, "looking up a report");
 
 	/* A savepoint, so a report is recorded whole (manifest and every ECU row) or not at all,
 	 * whatever transaction the caller holds. */
@@ -532,13 +564,14 @@ int ledger_report_record(ledger *l, const ledger_report *r, enum ledger_record_r
 		return rc;
 	char now[UPT_RFC3339_LEN + 1];
 	now_rfc3339(now);
-	rc = prepare(l,
-		     "INSERT INTO reports (device_id, counter, digest, time_clock, time_effective, "
-		     "bundle_file, bundle_kind, bundle_id, status, reason, message, source, "
-		     "ingested_at, raw) "
-		     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-		     &st, e);
+	rc = cached(l, &l->q_report,
+		    "INSERT INTO reports (device_id, counter, digest, time_clock, time_effective, "
+		    "bundle_file, bundle_kind, bundle_id, status, reason, message, source, "
+		    "ingested_at, raw) "
+		    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+		    e);
 	if (rc == UPT_OK) {
+		sqlite3_stmt *st = l->q_report;
 		bind_text(st, 1, r->device_id);
 		sqlite3_bind_int64(st, 2, r->counter);
 		bind_text(st, 3, r->digest);
@@ -553,10 +586,11 @@ int ledger_report_record(ledger *l, const ledger_report *r, enum ledger_record_r
 		bind_text(st, 12, r->source);
 		bind_text(st, 13, now);
 		sqlite3_bind_blob64(st, 14, r->raw, r->raw_len, SQLITE_STATIC);
-		src = sqlite3_step(st);
+		int src = sqlite3_step(st);
 		if (src != SQLITE_DONE)
 			rc = db_err(l, src, e, "recording a report");
-		sqlite3_finalize(st);
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st); /* the blob is the caller's: drop the pointer now */
 	}
 	if (rc == UPT_OK)
 		rc = insert_ecus(l, r, e);

@@ -135,6 +135,10 @@ enum ledger_record_result {
 	LEDGER_REPLAYED,  /* same (device, counter) with other content: refused, nothing changed */
 };
 
+/* The digest recorded for (device, counter); *found false when none is (digest untouched). */
+int ledger_report_digest(ledger *l, const char *device_id, int64_t counter,
+			 char digest[2 * UPT_SHA256_LEN + 1], bool *found, upt_err *e) UPT_MUST_CHECK;
+
 /* Records r (the device must be registered) unless its (device, counter) is already there.
  * Late lower counters are normal (sticks come back out of order, DESIGN.md section 7). */
 int ledger_report_record(ledger *l, const ledger_report *r, enum ledger_record_result *res,
