@@ -251,30 +251,35 @@ static int ecu_report(job *j, const json_t *env, const upt_key *key, ledger_ecu_
 		rc = name_field(s, "ecu_serial", &x->serial, e);
 	if (rc)
 		return rc;
+	/* null (or absent), or a filepath of "" with "hashes": {}: the device knows no image for
+	 * this ECU (a factory image it never installed itself) */
 	img = json_object_get(s, "installed_image");
 	if (img && !json_is_null(img)) {
 		if (!json_is_object(img))
 			return upt_err_set(e, UPT_E_MALFORMED, "installed_image is not an object");
 		rc = upt_json_get_str(img, "filepath", &x->filepath, e);
-		if (rc == UPT_OK && !target_name_ok(x->filepath))
-			rc = upt_err_set(e, UPT_E_MALFORMED, "filepath is not a "
-					 "target name");
+		if (rc == UPT_OK && x->filepath[0] && !target_name_ok(x->filepath))
+			rc = upt_err_set(e, UPT_E_MALFORMED, "filepath is not a target name");
 		if (rc == UPT_OK)
 			rc = upt_json_get_obj(img, "fileinfo", &fileinfo, e);
 		if (rc == UPT_OK)
 			rc = upt_json_get_int(fileinfo, "length", 0, LLONG_MAX, &n, e);
 		if (rc == UPT_OK)
 			rc = upt_json_get_obj(fileinfo, "hashes", &hashes, e);
-		if (rc == UPT_OK)
-			rc = upt_json_get_str(hashes, "sha256", &sha, e);
 		uint8_t digest[UPT_SHA256_LEN];
-		if (rc == UPT_OK && upt_hex_decode(sha, digest, sizeof(digest), NULL) != UPT_OK)
-			rc = upt_err_set(e, UPT_E_MALFORMED, "sha256 is not 64 hex digits");
+		if (rc == UPT_OK && json_object_get(hashes, "sha256")) {
+			rc = upt_json_get_str(hashes, "sha256", &sha, e);
+			if (rc == UPT_OK && upt_hex_decode(sha, digest, sizeof(digest), NULL) != UPT_OK)
+				rc = upt_err_set(e, UPT_E_MALFORMED, "sha256 is not 64 hex digits");
+			if (rc == UPT_OK) {
+				x->has_sha256 = true;
+				upt_hex_encode(digest, sizeof(digest), x->sha256); /* lowercase */
+			}
+		}
 		if (rc)
 			return upt_err_prefix(e, "installed_image");
-		x->has_image = true;
+		x->has_image = x->filepath[0] != 0;
 		x->length = (uint64_t)n;
-		upt_hex_encode(digest, sizeof(digest), x->sha256); /* stored lowercase */
 	}
 	rc = upt_json_get_str(s, "attacks_detected", &x->attacks, e);
 	if (rc == UPT_OK && strlen(x->attacks) > LEDGER_TEXT_MAX)

@@ -192,8 +192,9 @@ int ledger_open(const char *path, enum ledger_mode mode, ledger **out, upt_err *
 		upt_err_prefix(e, "%s", path);
 		goto out;
 	}
-	/* Another ingest or import may hold the write lock for a moment: wait, do not fail. */
-	sqlite3_busy_timeout(l->db, 10000);
+	/* Another ingest or import may hold the write lock (for as long as it reads its stick):
+	 * wait, do not fail. */
+	sqlite3_busy_timeout(l->db, 120000);
 	sqlite3_extended_result_codes(l->db, 1);
 	rc = exec(l, "PRAGMA foreign_keys=ON", e);
 	if (rc == UPT_OK)
@@ -505,7 +506,7 @@ static int insert_ecus(ledger *l, const ledger_report *r, upt_err *e)
 			bind_text(st, 4, x->filepath);
 			/* lengths above INT64_MAX were refused when the report was read */
 			sqlite3_bind_int64(st, 5, (sqlite3_int64)x->length);
-			bind_text(st, 6, x->sha256);
+			bind_text(st, 6, x->has_sha256 ? x->sha256 : NULL);
 		} else {
 			sqlite3_bind_null(st, 4);
 			sqlite3_bind_null(st, 5);

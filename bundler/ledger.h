@@ -108,6 +108,7 @@ typedef struct ledger_ecu_report {
 	bool has_image;       /* false: the ECU reports no installed image */
 	const char *filepath; /* target name */
 	uint64_t length;
+	bool has_sha256;
 	char sha256[2 * UPT_SHA256_LEN + 1];
 	const char *attacks; /* attacks_detected: "" for none */
 	const char *latest_time;

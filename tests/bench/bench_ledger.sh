@@ -30,9 +30,13 @@ ms() { echo $((($(date +%s%N) - $1) / 1000000)); }
 rm -f "$data/ledger.db"
 "$BUNDLE" devices import --ledger "$data/ledger.db" "$data/devices.csv" >/dev/null || exit 1
 sync
+load=$(cut -d' ' -f1 /proc/loadavg)
+TIMEFORMAT='%U %S'
 t0=$(date +%s%N)
-out=$("$BUNDLE" reports ingest "$data/stick" --ledger "$data/ledger.db")
+{ time "$BUNDLE" reports ingest "$data/stick" --ledger "$data/ledger.db" >"$data/ingest.out"; } 2>"$data/ingest.time"
 st=$? ingest_ms=$(ms "$t0")
+out=$(cat "$data/ingest.out")
+read -r user sys <"$data/ingest.time"
 t0=$(date +%s%N)
 again=$("$BUNDLE" reports ingest "$data/stick" --ledger "$data/ledger.db")
 again_ms=$(ms "$t0")
@@ -41,6 +45,7 @@ rows=$("$BUNDLE" reports show --ledger "$data/ledger.db" --json | grep -c '"devi
 show_ms=$(ms "$t0")
 
 echo "ingest of $n reports: $ingest_ms ms ($out) [target < $limit_ms ms]"
+echo "  cpu: ${user}s user + ${sys}s sys on $(nproc) cores; load average before: $load"
 echo "same stick again:     $again_ms ms ($again)"
 echo "reports show --json:  $show_ms ms ($rows rows)"
 if [ "$st" -eq 0 ] && [ "$out" = "$n accepted, 0 duplicate, 0 rejected" ] &&

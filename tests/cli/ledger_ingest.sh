@@ -162,4 +162,47 @@ ingest "$tmp/stick2" "$tmp/does-not-exist"
 check "a missing DIR: exit 2 and nothing recorded" bash -c "[ $st -eq 2 ] && [ \"\$1\" = \"\$2\" ]" _ "$before" "$(dump)"
 "$BUNDLE" reports ingest "$tmp/stick2" --ledger "$tmp/missing.db" >/dev/null 2>&1
 check "ingest into a missing ledger: exit 2, no ledger created" bash -c "[ $? -eq 2 ] && [ ! -e '$tmp/missing.db' ]"
+# Batches: more device directories (300) and more reports of one device (1100) than one batch
+# of the parallel reader holds; a forgery deep inside; two ingests of it at the same time.
+$PY - "$tmp" <<'PY'
+import sys, os
+import ledger_reports as lr
+d = sys.argv[1]
+lines = ["device_id,public_key_file,placed_on_market,support_years"]
+os.makedirs(f"{d}/many")
+for i in range(300):
+    dev = "D%03d" % i
+    k = lr.keygen(f"{d}/many/{dev}")
+    lines.append(f"{dev},{dev}.pub,2024-01-01,5")
+    lr.write(f"{d}/big/uptane-reports/{dev}/1.json",
+             lr.report(k, dev, 1, "2026-02-01T00:00:00Z", [("ecu-main", "app-1.bin")]))
+k = lr.keygen(f"{d}/many/LONG")
+lines.append("LONG,LONG.pub,,")
+x = lr.keygen(f"{d}/many/X")
+for c in range(1, 1101):
+    doc = lr.report(k if c != 700 else x, "LONG", c, "2026-02-01T00:00:00Z",
+                    [("ecu-main", "app-%d.bin" % c)])
+    if c == 700:
+        doc["signatures"][0]["keyid"] = k["keyid"]
+    lr.write(f"{d}/big/uptane-reports/LONG/{c}.json", doc)
+open(f"{d}/many/devices.csv", "w").write("\n".join(lines) + "\n")
+PY
+L=$tmp/big.db
+"$BUNDLE" devices import --ledger "$L" "$tmp/many/devices.csv" >/dev/null
+"$BUNDLE" reports ingest "$tmp/big" --ledger "$L" >"$tmp/b1.out" 2>"$tmp/b1.err" &
+"$BUNDLE" reports ingest "$tmp/big" --ledger "$L" >"$tmp/b2.out" 2>"$tmp/b2.err" &
+wait %1; s1=$?
+wait %2; s2=$?
+check "two ingests at once: each waits for the other's transaction; both exit 4 (one forgery)" \
+	[ "$s1" -eq 4 -a "$s2" -eq 4 ]
+check "two ingests at once: 1399 accepted once, 1399 duplicate once, the forgery rejected twice" \
+	bash -c "sort '$tmp/b1.out' '$tmp/b2.out' | tr '\n' '|' | grep -qx '0 accepted, 1399 duplicate, 1 rejected|1399 accepted, 0 duplicate, 1 rejected|'"
+check "the forgery at counter 700 of 1100 is named" grep -q 'LONG/700.json: forged: ' "$tmp/b1.err"
+check "1400 reports of 301 devices in the ledger" $PY - "$L" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+assert db.execute("select count(*) from reports").fetchone() == (1399,)
+assert db.execute("select count(distinct device_id) from reports").fetchone() == (301,)
+assert db.execute("select count(*) from reports where device_id='LONG' and counter=700").fetchone() == (0,)
+PY
 finish

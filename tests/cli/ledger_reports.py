@@ -48,7 +48,9 @@ def sign(key, signed):
 
 def ecu_report(key, serial, target, time, sha256=None, length=1024, attacks="", counter=1):
     image = None
-    if target is not None:
+    if target == "":  # the installer's form for an image it never installed (factory)
+        image = {"filepath": "", "fileinfo": {"length": 0, "hashes": {}}}
+    elif target is not None:
         image = {"filepath": target,
                  "fileinfo": {"length": length,
                               "hashes": {"sha256": sha256 or hashlib.sha256(

@@ -45,7 +45,7 @@ put("s1", "A", 5, "2025-12-01", [("ecu-main", "app-2.bin"), ("mcu-1", "fw-1.bin"
 put("s1", "B", 1, "2025-09-01", [("ecu-main", "app-1.bin"), ("mcu-1", "fw-1.bin")])
 put("s1", "B", 2, "2026-01-10",
     [("ecu-main", "app-3.bin"), ("mcu-1", "fw-1.bin", "rollback")], bundle_id="fleet-a:9")
-put("s1", "C", 1, "2025-08-01", [("ecu-main", "app-2.bin")])
+put("s1", "C", 1, "2025-08-01", [("ecu-main", "app-2.bin"), ("sensor-1", "")])
 # VIN-D: a bundle id meant to run in a spreadsheet and clear a terminal
 put("s1", "D", 1, "2025-12-24", [("ecu-main", "app-2.bin")],
     bundle_id='=HYPERLINK("http://x.invalid")\x1b[2J')
@@ -74,7 +74,7 @@ import json, sys
 rows = json.load(open(sys.argv[1]))
 keys = {"device_id", "ecu", "target", "sha256", "installed_at", "bundle", "last_report",
         "attacks", "support_ends"}
-assert isinstance(rows, list) and len(rows) == 8, len(rows)
+assert isinstance(rows, list) and len(rows) == 9, len(rows)
 for r in rows:
     assert keys <= set(r), r
 PY
@@ -103,6 +103,10 @@ assert r[("VIN-B", "ecu-main")]["installed_at"] == "2026-01-10T09:30:00Z"
 e = r[("VIN-E", None)]
 assert e["target"] is None and e["last_report"] is None and e["support_ends"] == "2026-04-01", e
 assert r[("VIN-D", "ecu-main")]["support_ends"] is None
+# an ECU with a factory image the device never installed itself: no target, no since-when
+f = r[("VIN-C", "sensor-1")]
+assert f["target"] is None and f["sha256"] is None and f["installed_at"] is None, f
+assert f["last_report"] == "2025-08-01T09:30:00Z", f
 assert r[("VIN-F", None)]["support_ends"] == "2025-12-31"
 PY
 
@@ -122,7 +126,7 @@ check "without --at the clock decides (faketime 2026-01-01): the same rows as --
 	cmp -s "$tmp/ft.json" <(show --json --at 2026-01-01 --support-ends-within 90)
 check "faketime 2026-01-01 selects VIN-A and VIN-E" [ "$(grep -c '"device_id"' "$tmp/ft.json")" -eq 3 ]
 check "--not-updated-since 2025-12-01: rows whose target ran from before, and never-reported devices" \
-	same "$A2\nVIN-B mcu-1\nVIN-C ecu-main\nVIN-E None\nVIN-F None" --not-updated-since 2025-12-01
+	same "$A2\nVIN-B mcu-1\nVIN-C ecu-main\nVIN-C sensor-1\nVIN-E None\nVIN-F None" --not-updated-since 2025-12-01
 check "--running app-2.bin" same "VIN-A ecu-main\nVIN-C ecu-main\nVIN-D ecu-main" --running app-2.bin
 check "--running and --not-updated-since combine" \
 	same "VIN-A ecu-main\nVIN-C ecu-main" --running app-2.bin --not-updated-since 2025-12-01T00:00:00Z
@@ -136,7 +140,7 @@ check "--csv: rows agree with --json; a formula from a device is defused" \
 import csv, json, sys
 rows = list(csv.DictReader(open(sys.argv[1], newline="")))
 js = json.load(open(sys.argv[2]))
-assert len(rows) == len(js) == 8
+assert len(rows) == len(js) == 9
 for c, j in zip(rows, js):
     assert c["device_id"] == j["device_id"] and c["target"] == (j["target"] or "")
     assert c["attacks"] == str(len(j["attacks"]))
@@ -144,7 +148,7 @@ d = [r for r in rows if r["device_id"] == "VIN-D"][0]
 assert d["bundle"] == "'=HYPERLINK(\"http://x.invalid\")\\x1b[2J", d["bundle"]
 PY
 show >"$tmp/all.txt"
-check "table: a header and one line per row" [ "$(wc -l <"$tmp/all.txt")" -eq 9 ]
+check "table: a header and one line per row" [ "$(wc -l <"$tmp/all.txt")" -eq 10 ]
 check "table: no raw escape from a report reaches the terminal" bash -c \
 	"! grep -q $'\x1b' '$tmp/all.txt' && grep -qF '\\x1b[2J' '$tmp/all.txt'"
 check "--json and --csv: no raw escape either" bash -c \
