@@ -71,11 +71,15 @@ void upt_bundle_meta_free(upt_bundle_meta *m);
 
 typedef struct upt_bundle_reader upt_bundle_reader;
 
-/* Opens path; "X.uptane" also finds X.uptane.000, .001...; "X.uptane.000" works too.
- * UPT_E_NOT_FOUND when nothing is there, UPT_E_IO otherwise. */
+/* Opens path; "X.uptane" also finds X.uptane.000, .001... (when X.uptane itself is absent);
+ * "X.uptane.000" works too. Every volume is opened here, once (O_NOFOLLOW, regular files only).
+ * UPT_E_NOT_FOUND when nothing is there, UPT_E_IO otherwise (symlink, not a regular file). */
 int upt_bundle_reader_open(const char *path, upt_bundle_reader **out, upt_err *e) UPT_MUST_CHECK;
 /* Reads bundle.json (checks format and version: another version -> UPT_E_MALFORMED "made by a
  * newer bundler") and every metadata/ member, stopping before the first images/ member.
+ * bundle.json must be the very first archive entry (not even a directory before it).
+ * The first image's header has been checked when this returns (a hostile first image name is
+ * refused here). After any container error the reader refuses every later call.
  * Member rule violations -> UPT_E_UNSAFE_ARCHIVE / UPT_E_MALFORMED / UPT_E_TOO_LARGE with the
  * member in e->file. Must be called once, first. */
 int upt_bundle_read_metadata(upt_bundle_reader *r, upt_bundle_meta **out, upt_err *e) UPT_MUST_CHECK;
@@ -91,10 +95,16 @@ typedef int (*upt_image_sink)(void *ctx, const void *data, size_t len, upt_err *
 /* Streams the current image member: zstd (window <= 4 MiB) -> SHA-256/512 -> sink, in one
  * pass, stopping at signed_length. Output: more bytes than signed -> UPT_E_ENDLESS_DATA
  * (the sink never sees a byte past signed_length); fewer, or a hash differing from
- * `expected` -> UPT_E_ARBITRARY_SOFTWARE; invalid zstd -> UPT_E_MALFORMED; compressed size over
- * ZSTD_compressBound(signed_length) + UPT_ZSTD_SLACK -> UPT_E_TOO_LARGE; read error -> UPT_E_IO.
- * Hashes are computed for every algorithm `expected` lists. progress (optional) is called with
- * the decompressed byte count so far. */
+ * `expected` -> UPT_E_ARBITRARY_SOFTWARE; invalid zstd (also: truncated frame, trailing garbage,
+ * empty member) -> UPT_E_MALFORMED; a frame needing a window over 4 MiB -> UPT_E_TOO_LARGE;
+ * compressed bytes over ZSTD_compressBound(signed_length) + UPT_ZSTD_SLACK -> UPT_E_TOO_LARGE
+ * (counted as consumed, never read past: output beyond the signed length found first is
+ * UPT_E_ENDLESS_DATA); read error -> UPT_E_IO; a sink error stops the stream with the sink's
+ * code. e->file is the member path (unless the sink set one).
+ * Hashes are computed for every algorithm `expected` lists (which must list at least one, else
+ * UPT_E_MALFORMED). progress (optional) is called with ctx and the decompressed byte count so
+ * far. The sink and progress run on the calling thread; decompression may run on a helper
+ * thread that ends before this returns. One call per image. */
 int upt_bundle_stream_image(upt_bundle_reader *r, uint64_t signed_length, const upt_hashes *expected,
 			    upt_image_sink sink, void *ctx,
 			    void (*progress)(void *ctx, uint64_t done, uint64_t total),

@@ -1,0 +1,1004 @@
+/*
+ * bundle_reader: reads a bundle (DESIGN.md sections 3 and 10) from a file or split volumes.
+ *
+ * Responsible for: the container rules (regular files only, name allowlist, no duplicates,
+ * bundle.json first, metadata before images, size caps), reading the metadata into memory, and
+ * streaming one image at a time through zstd and SHA-256/512 into the caller's sink, capped at
+ * the signed length. Not responsible for: any Uptane verification (verify.c), where image bytes
+ * go (the caller's sink), or trusting anything in bundle.json beyond format and version.
+ *
+ * libarchive parses the tar headers with only the tar format and no filter enabled. The bytes
+ * come from our own callbacks rather than archive_read_open_filename(s): every volume is opened
+ * once, up front, with O_NOFOLLOW and checked to be a regular file (never re-opened by name),
+ * the volumes form one seekable stream (skipping an unwanted image is an lseek, across volume
+ * boundaries too), and a read error is recorded as such so that EIO is told apart from a
+ * truncated or damaged archive.
+ *
+ * Decisions (DESIGN.md leaves them open):
+ * - "first member" is literal: the first entry of the archive must be the regular file
+ *   bundle.json; not even a directory may precede it.
+ * - Directories are allowed and otherwise ignored, but their names obey the same rules
+ *   (allowlist, top-level name, no duplicates) as files.
+ * - Any libarchive warning or "retry" (damaged header: libarchive would resynchronise by
+ *   scanning for the next valid header) is treated as a malformed archive.
+ * - A zstd frame that needs a window over 4 MiB is UPT_E_TOO_LARGE (a resource cap, like the
+ *   other caps); a truncated frame or trailing garbage is UPT_E_MALFORMED (not valid zstd); a
+ *   complete stream that decodes to fewer bytes than signed is UPT_E_ARBITRARY_SOFTWARE.
+ */
+#include "upt/bundle.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zstd.h>
+#include <zstd_errors.h>
+
+#include "bundle_internal.h"
+#include "upt/cjson.h"
+#include "upt/limits.h"
+
+struct volume {
+	int fd;
+	uint64_t size;
+};
+
+enum reader_state {
+	ST_FRESH,     /* read_metadata not called yet */
+	ST_IMAGES,    /* metadata read; walking images */
+	ST_END,       /* end of archive reached */
+	ST_FAILED,    /* the archive itself is bad or unreadable: every later call fails */
+};
+
+struct upt_bundle_reader {
+	struct archive *ar;
+	struct volume *vols;
+	size_t nvols;
+	uint64_t total;     /* sum of the volume sizes */
+	uint64_t pos;       /* logical position in the concatenated volumes */
+	size_t vol;         /* volume that holds pos */
+	uint64_t vol_start; /* logical offset at which vols[vol] starts */
+	int io_errno;       /* set by the callbacks on a real read error */
+	uint8_t *rbuf;      /* read callback buffer, UPT_IO_CHUNK */
+	uint8_t *chunk;     /* metadata read buffer, UPT_IO_CHUNK */
+
+	enum reader_state state;
+	int failed_code;
+
+	/* current member */
+	char path[UPT_MEMBER_PATH_MAX + 2];
+	uint64_t size;
+	bool image_pending; /* read_metadata stopped on this images/ header */
+	bool image_current; /* next_image handed it out and stream_image may read it */
+
+	/* names seen (duplicate detection): 64 bits of SHA-256 per name, open addressing, so
+	 * UPT_MEMBERS_MAX names of 1 KiB each cost 1 MiB and not 64 MiB */
+	uint64_t *names;
+	size_t names_cap;
+	size_t nmembers;
+
+	uint64_t meta_total;
+	ZSTD_DCtx *dctx;
+};
+
+/* ---- error helpers ---- */
+
+/* e->file gets the member path with anything but printable ASCII replaced: a hostile name must
+ * not reach a terminal raw. */
+static void set_file(upt_err *e, const char *path)
+{
+	if (!e)
+		return;
+	size_t i = 0;
+	if (path) {
+		for (; path[i] && i < sizeof(e->file) - 1; i++) {
+			unsigned char c = (unsigned char)path[i];
+			e->file[i] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+		}
+	}
+	e->file[i] = '\0';
+}
+
+static void sanitize(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f)
+			*s = '?';
+}
+
+/* Maps a libarchive failure: a read error the callbacks saw -> UPT_E_IO; anything else is the
+ * archive's fault (truncated, not tar, damaged) -> UPT_E_MALFORMED. The reader fails for good. */
+static int archive_fail(upt_bundle_reader *r, const char *path, upt_err *e)
+{
+	int code;
+	if (r->io_errno) {
+		code = upt_err_set(e, UPT_E_IO, "cannot read the bundle: %s", strerror(r->io_errno));
+	} else if (archive_errno(r->ar) == ENOMEM) {
+		code = upt_err_set(e, UPT_E_NOMEM, "out of memory reading the bundle");
+	} else {
+		const char *s = archive_error_string(r->ar);
+		code = upt_err_set(e, UPT_E_MALFORMED, "not a valid tar archive (truncated or damaged): %s",
+				   s ? s : "unknown error");
+		if (e)
+			sanitize(e->msg);
+	}
+	set_file(e, path);
+	r->state = ST_FAILED;
+	r->failed_code = code;
+	return code;
+}
+
+/* A rule violation: the reader stops for good (the archive is hostile or broken). */
+static int reject(upt_bundle_reader *r, int code, const char *path, upt_err *e, const char *msg)
+{
+	upt_err_set(e, code, "%s", msg);
+	set_file(e, path);
+	r->state = ST_FAILED;
+	r->failed_code = code;
+	return code;
+}
+
+/* ---- volumes as one stream (libarchive client callbacks) ---- */
+
+static ssize_t cb_read(struct archive *a, void *ctx, const void **buf)
+{
+	upt_bundle_reader *r = ctx;
+	*buf = r->rbuf;
+	while (r->vol < r->nvols) {
+		struct volume *v = &r->vols[r->vol];
+		uint64_t off = r->pos - r->vol_start;
+		if (off >= v->size) {
+			r->vol_start += v->size;
+			r->vol++;
+			continue;
+		}
+		uint64_t left = v->size - off;
+		size_t want = left < UPT_IO_CHUNK ? (size_t)left : UPT_IO_CHUNK;
+		ssize_t n;
+		do
+			n = pread(v->fd, r->rbuf, want, (off_t)off);
+		while (n < 0 && errno == EINTR);
+		if (n < 0) {
+			r->io_errno = errno;
+			archive_set_error(a, errno, "read error");
+			return -1;
+		}
+		if (n == 0) {
+			/* the volume shrank under us: the medium changed, not the archive's fault */
+			r->io_errno = EIO;
+			archive_set_error(a, EIO, "volume shrank while reading");
+			return -1;
+		}
+		r->pos += (uint64_t)n;
+		return n;
+	}
+	return 0;
+}
+
+/* Skips forward by seeking (pread takes the offset): never past the end, so libarchive reads
+ * what it needs to report a truncated archive. */
+static la_int64_t cb_skip(struct archive *a, void *ctx, la_int64_t request)
+{
+	(void)a;
+	upt_bundle_reader *r = ctx;
+	if (request <= 0)
+		return 0;
+	uint64_t n = (uint64_t)request;
+	if (n > r->total - r->pos)
+		n = r->total - r->pos;
+	r->pos += n;
+	while (r->vol < r->nvols && r->pos - r->vol_start >= r->vols[r->vol].size &&
+	       r->pos != r->vol_start) {
+		r->vol_start += r->vols[r->vol].size;
+		r->vol++;
+	}
+	return (la_int64_t)n;
+}
+
+static int open_volume(const char *path, struct volume *v, upt_err *e)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+	if (fd < 0) {
+		int err = errno;
+		if (err == ENOENT)
+			return upt_err_set(e, UPT_E_NOT_FOUND, "%s: no such file", path);
+		if (err == ELOOP)
+			return upt_err_set(e, UPT_E_IO, "%s: is a symbolic link; refusing it", path);
+		return upt_err_set(e, UPT_E_IO, "%s: %s", path, strerror(err));
+	}
+	struct stat st;
+	if (fstat(fd, &st) != 0) {
+		int err = errno;
+		close(fd);
+		return upt_err_set(e, UPT_E_IO, "%s: %s", path, strerror(err));
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return upt_err_set(e, UPT_E_IO, "%s: not a regular file", path);
+	}
+	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	v->fd = fd;
+	v->size = (uint64_t)st.st_size;
+	return UPT_OK;
+}
+
+/* True when path ends in ".NNN" (three digits); *n gets NNN. */
+static bool volume_suffix(const char *path, size_t len, unsigned *n)
+{
+	if (len < UPT_VOLUME_SUFFIX_LEN || path[len - 4] != '.')
+		return false;
+	unsigned v = 0;
+	for (size_t i = len - 3; i < len; i++) {
+		if (path[i] < '0' || path[i] > '9')
+			return false;
+		v = v * 10 + (unsigned)(path[i] - '0');
+	}
+	*n = v;
+	return true;
+}
+
+/* Opens base.000, base.001, ... while they exist (at most UPT_SPLIT_VOLUMES_MAX). */
+static int open_volumes(upt_bundle_reader *r, const char *base, upt_err *e)
+{
+	size_t blen = strlen(base);
+	char *name = malloc(blen + UPT_VOLUME_SUFFIX_LEN + 1);
+	if (!name)
+		return upt_err_set(e, UPT_E_NOMEM, "out of memory");
+	int rc = UPT_OK;
+	for (unsigned i = 0; i < UPT_SPLIT_VOLUMES_MAX; i++) {
+		memcpy(name, base, blen);
+		snprintf(name + blen, UPT_VOLUME_SUFFIX_LEN + 1, ".%03u", i);
+		struct volume v;
+		rc = open_volume(name, &v, e);
+		if (rc == UPT_E_NOT_FOUND && i > 0) {
+			rc = UPT_OK;
+			break;
+		}
+		if (rc)
+			break;
+		struct volume *nv = realloc(r->vols, (r->nvols + 1) * sizeof(*nv));
+		if (!nv) {
+			close(v.fd);
+			rc = upt_err_set(e, UPT_E_NOMEM, "out of memory");
+			break;
+		}
+		r->vols = nv;
+		r->vols[r->nvols++] = v;
+		if (v.size > UINT64_MAX - r->total) {
+			rc = upt_err_set(e, UPT_E_TOO_LARGE, "%s: volumes too large", name);
+			break;
+		}
+		r->total += v.size;
+	}
+	free(name);
+	return rc;
+}
+
+void upt_bundle_reader_free(upt_bundle_reader *r)
+{
+	if (!r)
+		return;
+	if (r->ar)
+		archive_read_free(r->ar);
+	for (size_t i = 0; i < r->nvols; i++)
+		close(r->vols[i].fd);
+	free(r->vols);
+	free(r->rbuf);
+	free(r->chunk);
+	free(r->names);
+	ZSTD_freeDCtx(r->dctx);
+	free(r);
+}
+
+int upt_bundle_reader_open(const char *path, upt_bundle_reader **out, upt_err *e)
+{
+	upt_bundle_reader *r = calloc(1, sizeof(*r));
+	if (!r)
+		return upt_err_set(e, UPT_E_NOMEM, "out of memory");
+	int rc = UPT_OK;
+	size_t len = strlen(path);
+	unsigned n = 0;
+	if (volume_suffix(path, len, &n) && n == 0) {
+		/* X.uptane.000: the first of a split set */
+		char *base = strndup(path, len - UPT_VOLUME_SUFFIX_LEN);
+		if (!base) {
+			rc = upt_err_set(e, UPT_E_NOMEM, "out of memory");
+			goto out;
+		}
+		rc = open_volumes(r, base, e);
+		free(base);
+	} else {
+		struct volume v;
+		rc = open_volume(path, &v, e);
+		if (rc == UPT_OK) {
+			r->vols = malloc(sizeof(*r->vols));
+			if (!r->vols) {
+				close(v.fd);
+				rc = upt_err_set(e, UPT_E_NOMEM, "out of memory");
+				goto out;
+			}
+			r->vols[0] = v;
+			r->nvols = 1;
+			r->total = v.size;
+		} else if (rc == UPT_E_NOT_FOUND) {
+			/* X.uptane absent: X.uptane.000, .001, ... (DESIGN.md section 10) */
+			rc = open_volumes(r, path, e);
+			if (rc == UPT_E_NOT_FOUND)
+				upt_err_set(e, UPT_E_NOT_FOUND, "%s: no such file (nor %s.000)", path, path);
+		}
+	}
+	if (rc)
+		goto out;
+
+	r->rbuf = malloc(UPT_IO_CHUNK);
+	r->chunk = malloc(UPT_IO_CHUNK);
+	r->ar = archive_read_new();
+	if (!r->rbuf || !r->chunk || !r->ar) {
+		rc = upt_err_set(e, UPT_E_NOMEM, "out of memory");
+		goto out;
+	}
+	/* tar only, no decompression filter: the outer file is never compressed (section 10) */
+	if (archive_read_support_format_tar(r->ar) != ARCHIVE_OK ||
+	    archive_read_support_filter_none(r->ar) != ARCHIVE_OK ||
+	    archive_read_set_skip_callback(r->ar, cb_skip) != ARCHIVE_OK) {
+		rc = upt_err_set(e, UPT_E_INTERNAL, "libarchive set-up failed: %s",
+				 archive_error_string(r->ar));
+		goto out;
+	}
+	if (archive_read_open2(r->ar, r, NULL, cb_read, cb_skip, NULL) != ARCHIVE_OK) {
+		rc = archive_fail(r, NULL, e);
+		goto out;
+	}
+	r->state = ST_FRESH;
+	*out = r;
+	return UPT_OK;
+out:
+	upt_bundle_reader_free(r);
+	return rc;
+}
+
+/* ---- member rules ---- */
+
+bool upt_bundle_member_path_ok(const char *path)
+{
+	if (!path || !*path || path[0] == '/')
+		return false;
+	size_t comp = 0; /* length of the current component */
+	size_t dots = 0; /* how many of its characters are '.' */
+	size_t i = 0;
+	for (; path[i]; i++) {
+		if (i >= UPT_MEMBER_PATH_MAX)
+			return false;
+		char c = path[i];
+		if (c == '/') {
+			if (comp == 0 || comp == dots)
+				return false; /* empty, "." or ".." (or "...": also refused) */
+			comp = dots = 0;
+			continue;
+		}
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '_' || c == '+' || c == '-'))
+			return false;
+		comp++;
+		if (c == '.')
+			dots++;
+	}
+	return comp > 0 && comp != dots;
+}
+
+/* Remembers name; false when it was seen before. */
+static int remember_name(upt_bundle_reader *r, const char *name, bool *dup, upt_err *e)
+{
+	uint8_t h[UPT_SHA256_LEN];
+	int rc = upt_sha256(name, strlen(name), h, e);
+	if (rc)
+		return rc;
+	uint64_t key = 0;
+	for (int i = 0; i < 8; i++)
+		key = key << 8 | h[i];
+	if (key == 0)
+		key = 1; /* 0 marks a free slot; a collision only ever rejects, never admits */
+	if ((r->nmembers + 1) * 2 > r->names_cap) {
+		size_t ncap = r->names_cap ? r->names_cap * 2 : 64;
+		uint64_t *nt = calloc(ncap, sizeof(*nt));
+		if (!nt)
+			return upt_err_set(e, UPT_E_NOMEM, "out of memory");
+		for (size_t i = 0; i < r->names_cap; i++) {
+			if (!r->names[i])
+				continue;
+			size_t j = (size_t)(r->names[i] & (ncap - 1));
+			while (nt[j])
+				j = (j + 1) & (ncap - 1);
+			nt[j] = r->names[i];
+		}
+		free(r->names);
+		r->names = nt;
+		r->names_cap = ncap;
+	}
+	size_t j = (size_t)(key & (r->names_cap - 1));
+	while (r->names[j]) {
+		if (r->names[j] == key) {
+			*dup = true;
+			return UPT_OK;
+		}
+		j = (j + 1) & (r->names_cap - 1);
+	}
+	r->names[j] = key;
+	*dup = false;
+	return UPT_OK;
+}
+
+enum member_kind { MK_DIR, MK_BUNDLE_JSON, MK_META, MK_IMAGE };
+
+static bool has_prefix(const char *s, const char *p)
+{
+	return strncmp(s, p, strlen(p)) == 0;
+}
+
+/* Reads the next header and applies the rules every member obeys. UPT_E_NOT_FOUND at the end
+ * of the archive. On success r->path and r->size describe the member. */
+static int next_member(upt_bundle_reader *r, enum member_kind *kind, upt_err *e)
+{
+	struct archive_entry *ent = NULL;
+	int ar = archive_read_next_header(r->ar, &ent);
+	if (ar == ARCHIVE_EOF) {
+		r->state = ST_END;
+		return UPT_E_NOT_FOUND;
+	}
+	if (ar != ARCHIVE_OK)
+		return archive_fail(r, NULL, e);
+
+	const char *raw = archive_entry_pathname(ent);
+	if (!raw)
+		return reject(r, UPT_E_UNSAFE_ARCHIVE, NULL, e, "member name is not readable");
+	size_t len = strlen(raw);
+	mode_t type = archive_entry_filetype(ent);
+	bool dir = type == AE_IFDIR;
+	/* a directory's name may carry one trailing '/' */
+	size_t plen = dir && len > 0 && raw[len - 1] == '/' ? len - 1 : len;
+	if (plen > UPT_MEMBER_PATH_MAX)
+		return reject(r, UPT_E_UNSAFE_ARCHIVE, raw, e, "member path longer than 1024 bytes");
+	memcpy(r->path, raw, plen);
+	r->path[plen] = '\0';
+
+	if (archive_entry_hardlink(ent))
+		return reject(r, UPT_E_UNSAFE_ARCHIVE, r->path, e, "hard link member");
+	if (type == AE_IFLNK || archive_entry_symlink(ent))
+		return reject(r, UPT_E_UNSAFE_ARCHIVE, r->path, e, "symbolic link member");
+	if (type != AE_IFREG && !dir)
+		return reject(r, UPT_E_UNSAFE_ARCHIVE, r->path, e,
+			      "member is not a regular file or directory (device, fifo, socket)");
+	if (archive_entry_sparse_count(ent) > 0)
+		return reject(r, UPT_E_UNSAFE_ARCHIVE, r->path, e, "sparse member");
+	if (!upt_bundle_member_path_ok(r->path))
+		return reject(r, UPT_E_UNSAFE_ARCHIVE, r->path, e,
+			      "member path not allowed (absolute, \"..\", \".\", empty component, or a "
+			      "character other than letters, digits, . _ + - /)");
+	if (r->nmembers >= UPT_MEMBERS_MAX)
+		return reject(r, UPT_E_TOO_LARGE, r->path, e, "more than 65536 members");
+	bool dup = false;
+	int rc = remember_name(r, r->path, &dup, e);
+	if (rc) {
+		set_file(e, r->path);
+		return rc;
+	}
+	if (dup)
+		return reject(r, UPT_E_UNSAFE_ARCHIVE, r->path, e, "duplicate member name");
+	r->nmembers++;
+
+	if (dir) {
+		if (strcmp(r->path, "metadata") && strcmp(r->path, "images") &&
+		    !has_prefix(r->path, UPT_BUNDLE_META_PREFIX) &&
+		    !has_prefix(r->path, UPT_BUNDLE_IMAGE_PREFIX))
+			return reject(r, UPT_E_MALFORMED, r->path, e,
+				      "top-level name other than bundle.json, metadata/, images/");
+		r->size = 0;
+		*kind = MK_DIR;
+		return UPT_OK;
+	}
+	if (!strcmp(r->path, UPT_BUNDLE_JSON_NAME))
+		*kind = MK_BUNDLE_JSON;
+	else if (has_prefix(r->path, UPT_BUNDLE_META_PREFIX))
+		*kind = MK_META;
+	else if (has_prefix(r->path, UPT_BUNDLE_IMAGE_PREFIX))
+		*kind = MK_IMAGE;
+	else
+		return reject(r, UPT_E_MALFORMED, r->path, e,
+			      "top-level name other than bundle.json, metadata/, images/");
+	if (!archive_entry_size_is_set(ent) || archive_entry_size(ent) < 0)
+		return reject(r, UPT_E_MALFORMED, r->path, e, "member without a valid size");
+	r->size = (uint64_t)archive_entry_size(ent);
+	return UPT_OK;
+}
+
+/* Reads the current member (r->size bytes, at most max) into out, counting the bytes itself. */
+static int read_member(upt_bundle_reader *r, upt_buf *out, upt_err *e)
+{
+	uint64_t got = 0;
+	for (;;) {
+		la_ssize_t n = archive_read_data(r->ar, r->chunk, UPT_IO_CHUNK);
+		if (n < 0)
+			return archive_fail(r, r->path, e);
+		if (n == 0)
+			break;
+		if ((uint64_t)n > r->size - got)
+			return reject(r, UPT_E_MALFORMED, r->path, e, "member longer than its header says");
+		got += (uint64_t)n;
+		int rc = upt_buf_append(out, r->chunk, (size_t)n, e);
+		if (rc) {
+			set_file(e, r->path);
+			return rc;
+		}
+	}
+	if (got != r->size)
+		return reject(r, UPT_E_MALFORMED, r->path, e, "member shorter than its header says");
+	return UPT_OK;
+}
+
+static int check_bundle_json(const upt_buf *b, upt_err *e)
+{
+	json_t *doc = NULL;
+	int rc = upt_json_parse(b->data, b->len, UPT_BUNDLE_JSON_MAX, &doc, e);
+	if (rc)
+		return rc == UPT_E_TOO_LARGE ? rc : UPT_E_MALFORMED;
+	const char *format = NULL;
+	long long version = 0;
+	if (!json_is_object(doc)) {
+		rc = upt_err_set(e, UPT_E_MALFORMED, "not a JSON object");
+		goto out;
+	}
+	rc = upt_json_get_str(doc, "format", &format, e);
+	if (rc)
+		goto out;
+	if (strcmp(format, UPT_BUNDLE_FORMAT)) {
+		rc = upt_err_set(e, UPT_E_MALFORMED, "format is not \"" UPT_BUNDLE_FORMAT "\"");
+		goto out;
+	}
+	rc = upt_json_get_int(doc, "version", INT64_MIN, INT64_MAX, &version, e);
+	if (rc)
+		goto out;
+	if (version != UPT_BUNDLE_VERSION) {
+		rc = upt_err_set(e, UPT_E_MALFORMED,
+				 version > UPT_BUNDLE_VERSION
+					 ? "bundle format version %lld: made by a newer bundler (this "
+					   "installer reads version 1)"
+					 : "bundle format version %lld is not valid (this installer reads "
+					   "version 1)",
+				 version);
+		goto out;
+	}
+out:
+	json_decref(doc);
+	return rc;
+}
+
+/* ---- metadata ---- */
+
+const upt_buf *upt_bundle_meta_get(const upt_bundle_meta *m, const char *path)
+{
+	if (!m || !path)
+		return NULL;
+	for (size_t i = 0; i < m->nfiles; i++)
+		if (!strcmp(m->files[i].path, path))
+			return &m->files[i].data;
+	return NULL;
+}
+
+void upt_bundle_meta_free(upt_bundle_meta *m)
+{
+	if (!m)
+		return;
+	upt_buf_clear(&m->bundle_json);
+	for (size_t i = 0; i < m->nfiles; i++) {
+		free(m->files[i].path);
+		upt_buf_clear(&m->files[i].data);
+	}
+	free(m->files);
+	free(m);
+}
+
+static int add_meta_file(upt_bundle_reader *r, upt_bundle_meta *m, size_t *cap, upt_err *e)
+{
+	if (r->size > UPT_META_FILE_MAX)
+		return reject(r, UPT_E_TOO_LARGE, r->path, e, "metadata file larger than 1 MiB");
+	if (r->size > UPT_META_TOTAL_MAX - r->meta_total)
+		return reject(r, UPT_E_TOO_LARGE, r->path, e, "metadata larger than 16 MiB in total");
+	if (m->nfiles == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 32;
+		upt_bundle_file *nf = realloc(m->files, ncap * sizeof(*nf));
+		if (!nf)
+			return upt_err_set(e, UPT_E_NOMEM, "out of memory");
+		m->files = nf;
+		*cap = ncap;
+	}
+	upt_bundle_file *f = &m->files[m->nfiles];
+	f->path = strdup(r->path);
+	if (!f->path)
+		return upt_err_set(e, UPT_E_NOMEM, "out of memory");
+	upt_buf_init(&f->data, (size_t)r->size);
+	m->nfiles++;
+	r->meta_total += r->size;
+	return read_member(r, &f->data, e);
+}
+
+int upt_bundle_read_metadata(upt_bundle_reader *r, upt_bundle_meta **out, upt_err *e)
+{
+	if (r->state != ST_FRESH)
+		return upt_err_set(e, r->state == ST_FAILED ? r->failed_code : UPT_E_INTERNAL,
+				   "bundle metadata already read");
+	upt_bundle_meta *m = calloc(1, sizeof(*m));
+	if (!m)
+		return upt_err_set(e, UPT_E_NOMEM, "out of memory");
+	upt_buf_init(&m->bundle_json, UPT_BUNDLE_JSON_MAX);
+	size_t cap = 0;
+	enum member_kind kind;
+
+	/* bundle.json: literally the first member (see the file comment) */
+	int rc = next_member(r, &kind, e);
+	if (rc == UPT_E_NOT_FOUND) {
+		rc = reject(r, UPT_E_MALFORMED, UPT_BUNDLE_JSON_NAME, e,
+			    "empty archive: bundle.json missing");
+		goto out;
+	}
+	if (rc)
+		goto out;
+	if (kind != MK_BUNDLE_JSON) {
+		rc = reject(r, UPT_E_MALFORMED, r->path, e,
+			    "bundle.json must be the first member of the bundle");
+		goto out;
+	}
+	if (r->size > UPT_BUNDLE_JSON_MAX) {
+		rc = reject(r, UPT_E_TOO_LARGE, r->path, e, "bundle.json larger than 1 MiB");
+		goto out;
+	}
+	rc = read_member(r, &m->bundle_json, e);
+	if (rc)
+		goto out;
+	rc = check_bundle_json(&m->bundle_json, e);
+	if (rc) {
+		upt_err_prefix(e, "bundle.json");
+		set_file(e, UPT_BUNDLE_JSON_NAME);
+		r->state = ST_FAILED;
+		r->failed_code = rc;
+		goto out;
+	}
+
+	/* every metadata/ member, up to the first images/ member */
+	for (;;) {
+		rc = next_member(r, &kind, e);
+		if (rc == UPT_E_NOT_FOUND) {
+			rc = UPT_OK;
+			break;
+		}
+		if (rc)
+			goto out;
+		if (kind == MK_DIR)
+			continue;
+		if (kind == MK_IMAGE) {
+			r->image_pending = true;
+			break;
+		}
+		/* MK_BUNDLE_JSON again is caught as a duplicate */
+		rc = add_meta_file(r, m, &cap, e);
+		if (rc)
+			goto out;
+	}
+	if (r->state != ST_END)
+		r->state = ST_IMAGES;
+	*out = m;
+	m = NULL;
+out:
+	upt_bundle_meta_free(m);
+	return rc;
+}
+
+/* ---- images ---- */
+
+int upt_bundle_next_image(upt_bundle_reader *r, const char **target_name,
+			  uint64_t *compressed_length, upt_err *e)
+{
+	if (r->state == ST_FAILED)
+		return upt_err_set(e, r->failed_code, "the bundle was already refused");
+	if (r->state == ST_FRESH)
+		return upt_err_set(e, UPT_E_INTERNAL, "bundle metadata not read yet");
+	if (r->state == ST_END)
+		return upt_err_set(e, UPT_E_NOT_FOUND, "no more images in the bundle");
+	r->image_current = false;
+	if (!r->image_pending) {
+		enum member_kind kind;
+		for (;;) {
+			/* libarchive skips the unread rest of the current member (cb_skip: a seek) */
+			int rc = next_member(r, &kind, e);
+			if (rc == UPT_E_NOT_FOUND)
+				return upt_err_set(e, UPT_E_NOT_FOUND, "no more images in the bundle");
+			if (rc)
+				return rc;
+			if (kind == MK_DIR)
+				continue;
+			if (kind != MK_IMAGE)
+				/* section 3: every metadata/ member precedes every images/ member */
+				return reject(r, UPT_E_MALFORMED, r->path, e,
+					      "metadata member after an image");
+			break;
+		}
+	}
+	r->image_pending = false;
+	r->image_current = true;
+	*target_name = r->path + strlen(UPT_BUNDLE_IMAGE_PREFIX);
+	*compressed_length = r->size;
+	return UPT_OK;
+}
+
+/* ---- streaming one image: zstd -> hashes -> sink, capped at the signed length ---- */
+
+struct image_stream {
+	ZSTD_DCtx *dctx;
+	upt_bundle_reader *r;
+	uint64_t compressed_length;
+	uint64_t signed_length;
+	uint64_t cap; /* compressed bytes allowed: ZSTD_compressBound(signed_length) + slack */
+	const upt_hashes *expected;
+	upt_image_sink sink;
+	void *sink_ctx;
+	void (*progress)(void *ctx, uint64_t done, uint64_t total);
+};
+
+/* Next block of the current member's compressed bytes, zero-copy out of libarchive's buffer;
+ * *n = 0 at the member's end. */
+static int member_block(upt_bundle_reader *r, const void **p, size_t *n, upt_err *e)
+{
+	la_int64_t off = 0;
+	int ar = archive_read_data_block(r->ar, p, n, &off);
+	if (ar == ARCHIVE_EOF) {
+		*n = 0;
+		return UPT_OK;
+	}
+	if (ar != ARCHIVE_OK)
+		return archive_fail(r, r->path, e);
+	return UPT_OK;
+}
+
+static int zstd_fail(size_t ret, upt_err *e)
+{
+	switch (ZSTD_getErrorCode(ret)) {
+	case ZSTD_error_frameParameter_windowTooLarge:
+		return upt_err_set(e, UPT_E_TOO_LARGE,
+				   "zstd frame needs a decoder window over 4 MiB (windowLog > %d)",
+				   UPT_ZSTD_WINDOW_LOG_MAX);
+	case ZSTD_error_memory_allocation:
+		return upt_err_set(e, UPT_E_NOMEM, "out of memory (zstd)");
+	default:
+		return upt_err_set(e, UPT_E_MALFORMED, "not valid zstd: %s", ZSTD_getErrorName(ret));
+	}
+}
+
+/* The compressed size cap of section 3: ZSTD_compressBound(length) + UPT_ZSTD_SLACK. */
+static uint64_t compressed_cap(uint64_t signed_length)
+{
+	uint64_t bound = UINT64_MAX;
+	if (signed_length <= SIZE_MAX) {
+		size_t b = ZSTD_compressBound((size_t)signed_length);
+		if (!ZSTD_isError(b) && b != 0)
+			bound = b;
+	}
+	return bound <= UINT64_MAX - UPT_ZSTD_SLACK ? bound + UPT_ZSTD_SLACK : UINT64_MAX;
+}
+
+static int too_large(const struct image_stream *s, upt_err *e)
+{
+	return upt_err_set(e, UPT_E_TOO_LARGE,
+			   "compressed image of %llu bytes exceeds ZSTD_compressBound(%llu) + 64 KiB",
+			   (unsigned long long)s->compressed_length,
+			   (unsigned long long)s->signed_length);
+}
+
+static int stream_prepare(struct image_stream *s, upt_err *e)
+{
+	if (!s->expected || (!s->expected->has_sha256 && !s->expected->has_sha512))
+		return upt_err_set(e, UPT_E_MALFORMED, "the target lists no hash to check");
+	/* The compressed-size cap (section 3) is enforced on the bytes actually consumed
+	 * (decompress_step), not refused up front from the header: an over-long image whose
+	 * member is also over the cap shows its output past the signed length first and is
+	 * reported as endless data, the attack it is (the interoperability vector
+	 * image-endless-data: 694896 compressed bytes for a 300000-byte target). The work stays
+	 * bounded by the cap either way. */
+	s->cap = compressed_cap(s->signed_length);
+	size_t zr = ZSTD_DCtx_reset(s->dctx, ZSTD_reset_session_and_parameters);
+	if (!ZSTD_isError(zr))
+		zr = ZSTD_DCtx_setParameter(s->dctx, ZSTD_d_windowLogMax, UPT_ZSTD_WINDOW_LOG_MAX);
+	if (ZSTD_isError(zr))
+		return upt_err_set(e, UPT_E_INTERNAL, "zstd set-up failed: %s", ZSTD_getErrorName(zr));
+	return UPT_OK;
+}
+
+/*
+ * Decompression state machine, shared by the single-threaded and the overlapped pipeline.
+ * decompress_step fills out (up to cap bytes) and reports what it produced: *produced, and
+ * *finished once every frame is complete and the member's bytes are consumed.
+ */
+struct decoder {
+	ZSTD_inBuffer in;
+	bool eof;
+	size_t last;       /* last ZSTD_decompressStream return: 0 = frame complete and flushed */
+	uint64_t consumed; /* compressed bytes taken from the member: counted here, not trusted */
+	bool over_cap;     /* the member holds more than s->cap bytes */
+};
+
+static int decompress_step(struct image_stream *s, struct decoder *d, uint8_t *out, size_t cap,
+			   size_t *produced, bool *finished, upt_err *e)
+{
+	*produced = 0;
+	*finished = false;
+	ZSTD_outBuffer ob = {out, cap, 0};
+	while (ob.pos < ob.size) {
+		if (d->in.pos == d->in.size && !d->eof) {
+			if (d->over_cap)
+				return too_large(s, e);
+			const void *p = NULL;
+			size_t n = 0;
+			int rc = member_block(s->r, &p, &n, e);
+			if (rc)
+				return rc;
+			if (n == 0) {
+				d->eof = true;
+			} else {
+				if (n > s->compressed_length - d->consumed)
+					return upt_err_set(e, UPT_E_MALFORMED,
+							   "member longer than its header says");
+				if (n > s->cap - d->consumed) {
+					/* only the bytes within the cap are decoded */
+					n = (size_t)(s->cap - d->consumed);
+					d->over_cap = true;
+				}
+				d->consumed += n;
+				d->in.src = p;
+				d->in.size = n;
+				d->in.pos = 0;
+			}
+		}
+		if (d->eof && d->in.pos == d->in.size && d->last == 0) {
+			*finished = true;
+			break;
+		}
+		size_t in_before = d->in.pos, out_before = ob.pos;
+		size_t ret = ZSTD_decompressStream(s->dctx, &ob, &d->in);
+		if (ZSTD_isError(ret))
+			return zstd_fail(ret, e);
+		d->last = ret;
+		if (ob.pos == out_before && d->in.pos == in_before) {
+			/* no progress: input exhausted mid-frame, or a stuck decoder (never a hang) */
+			if (d->eof)
+				return upt_err_set(e, UPT_E_MALFORMED,
+						   d->consumed ? "truncated zstd frame"
+							       : "empty image member (no zstd frame)");
+			if (d->in.pos < d->in.size)
+				return upt_err_set(e, UPT_E_MALFORMED, "zstd decoder made no progress");
+		}
+	}
+	*produced = ob.pos;
+	return UPT_OK;
+}
+
+/* Clamps a block of output to the signed length: *take bytes may be delivered; *over when the
+ * block held more (endless data, Uptane 5.4.4.2 step 13: never read past the signed length). */
+static void clamp(const struct image_stream *s, uint64_t done, size_t produced, size_t *take,
+		  bool *over)
+{
+	uint64_t room = s->signed_length - done;
+	*over = produced > room;
+	*take = *over ? (size_t)room : produced;
+}
+
+static int endless(const struct image_stream *s, upt_err *e)
+{
+	return upt_err_set(e, UPT_E_ENDLESS_DATA,
+			   "image decompresses to more than its signed length of %llu bytes",
+			   (unsigned long long)s->signed_length);
+}
+
+static int check_result(const struct image_stream *s, uint64_t done, upt_hasher *h, upt_err *e)
+{
+	if (done < s->signed_length)
+		return upt_err_set(e, UPT_E_ARBITRARY_SOFTWARE,
+				   "image is %llu bytes, shorter than its signed length of %llu",
+				   (unsigned long long)done, (unsigned long long)s->signed_length);
+	upt_hashes got;
+	int rc = upt_hasher_final(h, &got, e);
+	if (rc)
+		return rc;
+	if (!upt_hashes_match(s->expected, &got))
+		return upt_err_set(e, UPT_E_ARBITRARY_SOFTWARE,
+				   "image bytes do not match the signed %s",
+				   s->expected->has_sha256 && s->expected->has_sha512 ? "hashes"
+				   : s->expected->has_sha256			      ? "sha256"
+										      : "sha512");
+	return UPT_OK;
+}
+
+static int deliver(const struct image_stream *s, upt_hasher *h, const uint8_t *p, size_t n,
+		   uint64_t done, upt_err *e)
+{
+	int rc = upt_hasher_update(h, p, n, e);
+	if (rc == UPT_OK)
+		rc = s->sink(s->sink_ctx, p, n, e);
+	if (rc == UPT_OK && s->progress)
+		s->progress(s->sink_ctx, done + n, s->signed_length);
+	return rc;
+}
+
+static int stream_single(struct image_stream *s, uint8_t *buf, upt_err *e)
+{
+	upt_hasher *h = NULL;
+	int rc = upt_hasher_new(s->expected->has_sha256, s->expected->has_sha512, &h, e);
+	if (rc)
+		return rc;
+	struct decoder d = {.last = 1};
+	uint64_t done = 0;
+	for (;;) {
+		size_t produced = 0, take = 0;
+		bool finished = false, over = false;
+		rc = decompress_step(s, &d, buf, UPT_IO_CHUNK, &produced, &finished, e);
+		if (rc)
+			goto out;
+		clamp(s, done, produced, &take, &over);
+		if (take) {
+			rc = deliver(s, h, buf, take, done, e);
+			if (rc)
+				goto out;
+			done += take;
+		}
+		if (over) {
+			rc = endless(s, e);
+			goto out;
+		}
+		if (finished)
+			break;
+	}
+	rc = check_result(s, done, h, e);
+out:
+	upt_hasher_free(h);
+	return rc;
+}
+
+int upt_bundle_stream_image(upt_bundle_reader *r, uint64_t signed_length, const upt_hashes *expected,
+			    upt_image_sink sink, void *ctx,
+			    void (*progress)(void *ctx, uint64_t done, uint64_t total), upt_err *e)
+{
+	if (r->state == ST_FAILED)
+		return upt_err_set(e, r->failed_code, "the bundle was already refused");
+	if (!r->image_current)
+		return upt_err_set(e, UPT_E_INTERNAL, "no current image (call upt_bundle_next_image)");
+	/* one pass only: the member's bytes are consumed */
+	r->image_current = false;
+	if (e)
+		e->file[0] = '\0';
+	int rc = UPT_OK;
+	if (!r->dctx) {
+		r->dctx = ZSTD_createDCtx();
+		if (!r->dctx) {
+			rc = upt_err_set(e, UPT_E_NOMEM, "out of memory (zstd)");
+			goto out;
+		}
+	}
+	struct image_stream s = {
+		.dctx = r->dctx,
+		.r = r,
+		.compressed_length = r->size,
+		.signed_length = signed_length,
+		.expected = expected,
+		.sink = sink,
+		.sink_ctx = ctx,
+		.progress = progress,
+	};
+	rc = stream_prepare(&s, e);
+	if (rc == UPT_OK)
+		rc = stream_single(&s, r->chunk, e);
+out:
+	if (rc)
+		upt_err_set_file(e, r->path);
+	return rc;
+}
