@@ -717,13 +717,14 @@ bool build_complete(const build_ctx *c)
 	return true;
 }
 
-void build_print_pending(const build_ctx *c, FILE *f, const char *prefix)
+void build_print_pending(const build_ctx *c, FILE *f, const char *prefix, bool staged)
 {
 	for (size_t i = 0; i < c->nitems; i++) {
 		const item *it = &c->items[i];
 		if (it->built && !it->complete)
-			fprintf(f, "  %s/staged/%s: %llu of %llu signatures; needs %llu more from: %s\n",
-				prefix, it->member, (unsigned long long)it->st.have,
+			fprintf(f, "  %s%s%s: %llu of %llu signatures; needs %llu more from: %s\n",
+				staged ? prefix : "", staged ? "/staged/" : "",
+				staged ? it->member : it->member + strlen("metadata/"), (unsigned long long)it->st.have,
 				(unsigned long long)it->st.need,
 				(unsigned long long)(it->st.need - it->st.have), it->st.missing);
 	}

@@ -81,8 +81,9 @@ int build_run(build_ctx *c, upt_err *e) UPT_MUST_CHECK;
 bool build_complete(const build_ctx *c);
 void build_free(build_ctx *c);
 
-/* Prints what still needs whose signature (files to pass to `uptane-bundle sign`). */
-void build_print_pending(const build_ctx *c, FILE *f, const char *prefix);
+/* Prints what still needs whose signature: with staged, the files to pass to
+ * `uptane-bundle sign` (under prefix/staged/). */
+void build_print_pending(const build_ctx *c, FILE *f, const char *prefix, bool staged);
 
 /* The images this bundle carries: sorted, unique target names. *out malloc'd (strings owned
  * by the workspace document). */

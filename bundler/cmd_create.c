@@ -478,7 +478,7 @@ static int run_create(ws *w, const args *a, bool resume, upt_err *e)
 		bool ignore;
 		if (build_roots_status(w, &ignore, f, &tmp) != UPT_OK)
 			cli_warn("create", "%s", tmp.msg);
-		build_print_pending(&c, f, w->dir);
+		build_print_pending(&c, f, w->dir, sign_later || resume);
 		if (!sign_later || resume)
 			rc = upt_err_set(e, UPT_E_USAGE, "not packed: thresholds not met yet");
 		goto out;
