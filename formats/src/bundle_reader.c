@@ -455,7 +455,11 @@ static int next_member(upt_bundle_reader *r, enum member_kind *kind, upt_err *e)
 		r->state = ST_END;
 		return UPT_E_NOT_FOUND;
 	}
-	if (ar != ARCHIVE_OK)
+	/* A warning (a name libarchive cannot convert, a malformed pax attribute) still gives an
+	 * entry: the member rules below judge it first (a non-ASCII name is unsafe-archive, the
+	 * class section 10 gives bad characters); whatever passes them is then malformed. */
+	bool warned = ar == ARCHIVE_WARN;
+	if (ar != ARCHIVE_OK && !warned)
 		return archive_fail(r, NULL, e);
 
 	const char *raw = archive_entry_pathname(ent);
@@ -496,6 +500,8 @@ static int next_member(upt_bundle_reader *r, enum member_kind *kind, upt_err *e)
 		return reject(r, UPT_E_UNSAFE_ARCHIVE, r->path, e, "duplicate member name");
 	r->nmembers++;
 
+	if (warned)
+		return archive_fail(r, r->path, e);
 	if (dir) {
 		if (strcmp(r->path, "metadata") && strcmp(r->path, "images") &&
 		    !has_prefix(r->path, UPT_BUNDLE_META_PREFIX) &&
@@ -666,7 +672,6 @@ int upt_bundle_read_metadata(upt_bundle_reader *r, upt_bundle_meta **out, upt_er
 		goto out;
 	rc = check_bundle_json(&m->bundle_json, e);
 	if (rc) {
-		upt_err_prefix(e, "bundle.json");
 		set_file(e, UPT_BUNDLE_JSON_NAME);
 		r->state = ST_FAILED;
 		r->failed_code = rc;
