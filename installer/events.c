@@ -114,12 +114,12 @@ void ev_verified(struct events *ev, const char *file, const char *kind, const ch
 		return;
 	}
 	if (nimages == 0)
-		ev_say(ev, "Verified %s bundle %s: signatures, versions and expiry are good; everything "
-			   "on it is already installed.",
+		ev_say(ev, "The %s bundle %s checks out (signatures, versions, expiry); everything on it "
+			   "is already installed.",
 		       kind, id);
 	else
-		ev_say(ev, "Verified %s bundle %s: signatures, versions and expiry are good; %zu image%s "
-			   "(%.1f MB) to install.",
+		ev_say(ev, "The %s bundle %s checks out (signatures, versions, expiry); checking and "
+			   "writing its %zu image%s (%.1f MB) for this device.",
 		       kind, id, nimages, nimages == 1 ? "" : "s", (double)bytes / 1e6);
 }
 

@@ -184,7 +184,7 @@ int install_from_dir(struct ctx *c, const char *dir, const struct medium *m)
 			continue;
 		size_t k = skipped->n++;
 		const char *base = strrchr(cands[i].path, '/');
-		snprintf(skipped->items[k].file, sizeof(skipped->items[k].file), "%s",
+		snprintf(skipped->items[k].file, sizeof(skipped->items[k].file), "%.255s",
 			 base ? base + 1 : cands[i].path);
 		int code = cands[i].code;
 		skipped->items[k].status = skip_status(code);

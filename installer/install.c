@@ -82,6 +82,11 @@ static void rejection_message(struct attempt *a, int code, const upt_bundle_meta
 		    "refused; ask for the current one.";
 		break;
 	case UPT_E_ARBITRARY_SOFTWARE:
+		if (!strncmp(a->file, "images/", 7)) {
+			m = "An image on this stick is not what was signed. It may have been tampered "
+			    "with: do not use the stick, and report it to the manufacturer.";
+			break;
+		}
 		m = "This stick's update is not signed by the keys this device trusts (or its contents "
 		    "differ from what was signed). It may have been tampered with: do not use it, and "
 		    "report it to the manufacturer.";
