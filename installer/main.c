@@ -18,36 +18,42 @@ static const struct {
 	int status;
 	const char *meaning;
 } exit_table[] = {
-	{0, "installed (or, with --dry-run, verified)"},
-	{1, "internal error"},
-	{2, "usage or configuration error"},
-	{3, "nothing to do (no bundle, or nothing new for this device)"},
-	{4, "bundle rejected (malformed or failed a security check)"},
-	{5, "install failed, previous software still active"},
-	{6, "install failed, device needs attention"},
-	{7, "media or I/O problem, or busy: try again"},
+    {0, "installed (or, with --dry-run, verified)"},
+    {1, "internal error"},
+    {2, "usage or configuration error"},
+    {3, "nothing to do (no bundle, or nothing new for this device)"},
+    {4, "bundle rejected (malformed or failed a security check)"},
+    {5, "install failed, previous software still active"},
+    {6, "install failed, device needs attention"},
+    {7, "media or I/O problem, or busy: try again"},
 };
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: uptane-install [--config FILE] [--json] [--dry-run] install BUNDLE|DIR\n"
-		"       uptane-install [--config FILE] [--json] status\n"
-		"       uptane-install [--config FILE] [--json] confirm [--failed]\n"
-		"       uptane-install [--config FILE] [--json] scan              (not implemented yet)\n"
-		"       uptane-install [--config FILE] [--json] media DEVNODE     (not implemented yet)\n"
-		"       uptane-install [--config FILE] watch                       (not implemented yet)\n"
-		"\n"
-		"  install BUNDLE   verify the bundle in full (Uptane), install it, keep a signed report\n"
-		"  install DIR      DIR is a mounted stick: find the bundle there, write the report there\n"
-		"  status           what each ECU runs, pending A/B updates, trusted roots, time floor\n"
-		"  confirm          after booting into a new A/B slot: make the pending image installed\n"
-		"  confirm --failed the new slot did not boot: drop the pending record\n"
-		"\n"
-		"  --config FILE    device configuration (default " DEFAULT_CONFIG ")\n"
-		"  --json           one JSON object per line on stdout\n"
-		"  --dry-run        verify everything, install nothing, change nothing\n"
-		"\nexit status:\n");
+	fprintf(f, "usage: uptane-install [--config FILE] [--json] [--dry-run] install BUNDLE|DIR\n"
+		   "       uptane-install [--config FILE] [--json] status\n"
+		   "       uptane-install [--config FILE] [--json] confirm [--failed]\n"
+		   "       uptane-install [--config FILE] [--json] scan              (not "
+		   "implemented yet)\n"
+		   "       uptane-install [--config FILE] [--json] media DEVNODE     (not "
+		   "implemented yet)\n"
+		   "       uptane-install [--config FILE] watch                       (not "
+		   "implemented yet)\n"
+		   "\n"
+		   "  install BUNDLE   verify the bundle in full (Uptane), install it, keep a "
+		   "signed report\n"
+		   "  install DIR      DIR is a mounted stick: find the bundle there, write the "
+		   "report there\n"
+		   "  status           what each ECU runs, pending A/B updates, trusted roots, "
+		   "time floor\n"
+		   "  confirm          after booting into a new A/B slot: make the pending image "
+		   "installed\n"
+		   "  confirm --failed the new slot did not boot: drop the pending record\n"
+		   "\n"
+		   "  --config FILE    device configuration (default " DEFAULT_CONFIG ")\n"
+		   "  --json           one JSON object per line on stdout\n"
+		   "  --dry-run        verify everything, install nothing, change nothing\n"
+		   "\nexit status:\n");
 	for (size_t i = 0; i < sizeof(exit_table) / sizeof(exit_table[0]); i++)
 		fprintf(f, "  %d  %s\n", exit_table[i].status, exit_table[i].meaning);
 }
@@ -63,8 +69,9 @@ static int early_failure(struct ctx *c, int code, const upt_err *e)
 		break;
 	case UPT_E_IO:
 		reason = "io";
-		msg = "The device's state directory could not be accessed; try again, or the device "
-		      "needs service.";
+		msg =
+		    "The device's state directory could not be accessed; try again, or the device "
+		    "needs service.";
 		break;
 	case UPT_E_CONFIG:
 		reason = "config";
@@ -73,7 +80,8 @@ static int early_failure(struct ctx *c, int code, const upt_err *e)
 	case UPT_E_UNTRUSTED_ROOT:
 		status = "rejected";
 		reason = "untrusted-root";
-		msg = "This device has no usable trusted keys and refuses every update; it needs to be "
+		msg = "This device has no usable trusted keys and refuses every update; it needs "
+		      "to be "
 		      "re-provisioned by the manufacturer.";
 		break;
 	default:
@@ -153,7 +161,7 @@ int main(int argc, char **argv)
 		return early_failure(&c, rc, &e);
 	int status;
 	if (!strcmp(cmd, "media") || !strcmp(cmd, "scan") || !strcmp(cmd, "watch")) {
-		status = !strcmp(cmd, "media")  ? cmd_media(&c, nargs, args)
+		status = !strcmp(cmd, "media")	? cmd_media(&c, nargs, args)
 			 : !strcmp(cmd, "scan") ? cmd_scan(&c, nargs, args)
 						: cmd_watch(&c, nargs, args);
 		upt_devconfig_free(c.cfg);
