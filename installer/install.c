@@ -241,10 +241,26 @@ static bool root_name(const char *name, const char *repo)
 	       !strcmp(name + n - 9, "root.json");
 }
 
+/* Forgets what a root step old -> nr invalidates (DESIGN.md section 10, TUF 5.3.11). */
+static void forget(upt_trust *t, const char *repo, const upt_meta *old, const upt_meta *nr)
+{
+	char name[64];
+	if (role_keys_differ(old, nr, "timestamp") || role_keys_differ(old, nr, "snapshot")) {
+		snprintf(name, sizeof(name), "%s/timestamp.json", repo);
+		upt_trust_remove(t, name);
+		snprintf(name, sizeof(name), "%s/snapshot.json", repo);
+		upt_trust_remove(t, name);
+	}
+	if (!strcmp(repo, "director") && role_keys_differ(old, nr, "offline-snapshot"))
+		upt_trust_remove(t, "director/offline-snapshot.json");
+}
+
 /* Image bytes failed after the metadata verified: keep only what step 1 accepted (the roots,
- * and forgetting timestamp/snapshot when their keys rotated, DESIGN.md section 10), exactly
- * as a rejection inside upt_verify would. */
-static int roots_only(const upt_trust *t0, const upt_trust *after, upt_trust *out, upt_err *e)
+ * and forgetting timestamp/snapshot where a root step rotated their keys), exactly as a
+ * rejection inside upt_verify would. The roots in between are read from the bundle's
+ * metadata, already verified by upt_verify; each step is compared as upt_verify does. */
+static int roots_only(const upt_trust *t0, const upt_trust *after, const upt_bundle_meta *meta,
+		      upt_trust *out, upt_err *e)
 {
 	static const char *const repos[] = {"director", "image-repo"};
 	int rc = upt_trust_copy(out, t0, e);
@@ -260,22 +276,30 @@ static int roots_only(const upt_trust *t0, const upt_trust *after, upt_trust *ou
 				rc = upt_trust_set(out, after->files[i].name,
 						   after->files[i].data.data,
 						   after->files[i].data.len, e);
-		upt_meta *mo = NULL, *mn = NULL;
+		upt_meta *cur = NULL, *last = NULL;
 		if (rc == UPT_OK)
-			rc = upt_meta_parse(old->data, old->len, UPT_ROLE_ROOT, &mo, e);
+			rc = upt_meta_parse(old->data, old->len, UPT_ROLE_ROOT, &cur, e);
 		if (rc == UPT_OK)
-			rc = upt_meta_parse(neu->data, neu->len, UPT_ROLE_ROOT, &mn, e);
-		if (rc == UPT_OK && (role_keys_differ(mo, mn, "timestamp") ||
-				     role_keys_differ(mo, mn, "snapshot"))) {
-			snprintf(name, sizeof(name), "%s/timestamp.json", repos[r]);
-			upt_trust_remove(out, name);
-			snprintf(name, sizeof(name), "%s/snapshot.json", repos[r]);
-			upt_trust_remove(out, name);
+			rc = upt_meta_parse(neu->data, neu->len, UPT_ROLE_ROOT, &last, e);
+		while (rc == UPT_OK && cur->version < last->version) {
+			char member[96];
+			snprintf(member, sizeof(member), "metadata/%s/%llu.root.json", repos[r],
+				 (unsigned long long)(cur->version + 1));
+			const upt_buf *b = upt_bundle_meta_get(meta, member);
+			upt_meta *nr = NULL;
+			if (!b) {
+				rc = upt_err_set(e, UPT_E_INTERNAL, "%s missing", member);
+				break;
+			}
+			rc = upt_meta_parse(b->data, b->len, UPT_ROLE_ROOT, &nr, e);
+			if (rc)
+				break;
+			forget(out, repos[r], cur, nr);
+			upt_meta_free(cur);
+			cur = nr;
 		}
-		if (rc == UPT_OK && r == 0 && role_keys_differ(mo, mn, "offline-snapshot"))
-			upt_trust_remove(out, "director/offline-snapshot.json");
-		upt_meta_free(mo);
-		upt_meta_free(mn);
+		upt_meta_free(cur);
+		upt_meta_free(last);
 	}
 	return rc;
 }
@@ -654,8 +678,10 @@ void install_attempt(struct ctx *c, const char *path, struct attempt *out)
 		abort_jobs(c, jobs, njobs);
 		/* Nothing installs, but the roots step 1 accepted are kept (whatever failed). */
 		upt_err ke;
-		if (roots_only(&t0, &vr.trust_after, &keep, &ke) == UPT_OK)
+		if (roots_only(&t0, &vr.trust_after, meta, &keep, &ke) == UPT_OK)
 			persist(c, &keep, t0.time_floor, &t0);
+		else
+			ev_warning(&c->ev, "state", "accepted roots not saved: %s", ke.msg);
 		goto done;
 	}
 	upt_bundle_reader_free(r); /* the medium is not needed any more */
