@@ -9,7 +9,7 @@ source "$(dirname "$0")/lib.bash"
 source "$(dirname "$0")/bundle_lib.bash"
 source "$(dirname "$0")/install_lib.bash"
 tmp=$(mktmp)
-trap 'rm -rf "$tmp"' EXIT
+trap 'umount "$tmp/fulldev/targets" 2>/dev/null; rm -rf "$tmp"' EXIT
 cd "$tmp" || exit 1
 ws_setup "$tmp" || { not_ok "workspace"; finish; }
 WS=$tmp/ws
@@ -242,6 +242,23 @@ device_json "$sdev" VIN-2 main "$(file_ecu main board-a targets/main.bin)" "$sx"
 code=$(run_install s1 "$sdev" install "$tmp/ex2.uptane")
 expect_result "exec: arguments with shell syntax" s1 "$code" 0 installed null
 check "exec: arguments reached the program unchanged, nothing evaluated" bash -c "[ \"\$(cat '$sdev/args.out')\" = '[\$(touch pwned)][a b;c][--in=$sdev/state/staging/sensor.image]' ] && [ ! -e '$sdev/pwned' ] && [ ! -e pwned ]"
+
+# ---- the device's storage is full while staging: exit 5, nothing left behind ----
+fdev=$tmp/fulldev
+mkdir -p "$fdev/targets"
+if mount -t tmpfs -o size=300k tmpfs "$fdev/targets" 2>/dev/null; then
+	echo "factory" >"$fdev/targets/mcu.bin"
+	device_json "$fdev" VIN-1 mcu "$(file_ecu mcu mcu-x targets/mcu.bin)"
+	(cd "$fdev" && "$INSTALL" --config device.json status >/dev/null)
+	snap=$(state_snapshot "$fdev")
+	code=$(run_install full "$fdev" install "$tmp/ab1.uptane")
+	expect_result "storage full while staging: install failed, previous software active" full "$code" 5 failed install
+	check "storage full: the target and trusted/ unchanged, no staging file left" bash -c "[ '$snap' = \"\$(cd '$fdev' && find state/trusted targets -type f -print0 | sort -z | xargs -0 -r sha256sum)\" ] && [ -z \"\$(ls -A '$fdev/targets' | grep '^\.')\" ]"
+	check "storage full: the detail names the write that failed" grep -q 'No space left on device' full
+	umount "$fdev/targets"
+else
+	skip "storage full (cannot mount a small tmpfs here)"
+fi
 
 # ---- the lock: a second installer while one runs gets exit 7 ----
 cat >"$edev/flash.sh" <<'SH'
