@@ -59,8 +59,10 @@ int upt_file_read(int dirfd, const char *path, size_t max, upt_buf *out, upt_err
 	}
 	int rc = upt_fd_read_all(fd, max, out, e);
 	close(fd);
-	if (rc)
-		return upt_err_prefix(e, "%s", path);
+	if (rc) {
+		upt_err_prefix(e, "%s", path); /* returns INTERNAL when e is NULL: keep rc */
+		return rc;
+	}
 	return UPT_OK;
 }
 
@@ -129,7 +131,8 @@ int upt_file_write_atomic(int dirfd, const char *path, const void *data, size_t 
 		rc = upt_err_set(e, UPT_E_IO, "rename failed: %s", strerror(errno));
 	if (rc) {
 		unlinkat(dirfd, tmp, 0);
-		return upt_err_prefix(e, "%s", path);
+		upt_err_prefix(e, "%s", path);
+		return rc;
 	}
 	return upt_fsync_parent(dirfd, path, e);
 }

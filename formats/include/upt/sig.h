@@ -32,8 +32,12 @@ json_t *upt_key_to_json(const upt_key *k);
 typedef struct upt_signer upt_signer;
 
 int upt_signer_generate(upt_signer **out, upt_err *e) UPT_MUST_CHECK;
-/* Loads NAME.key (JSON with keyval.public and keyval.private = 32-byte seed hex; extra fields
- * tolerated; the public half must match the seed). Bounded read (UPT_KEYFILE_MAX). */
+/* Loads NAME.key (JSON with keyval.public and keyval.private = 32-byte seed hex, or the
+ * 64-byte seed||public form go-tuf writes; extra fields tolerated; the public half must match
+ * the seed). Bounded read (UPT_KEYFILE_MAX).
+ * The key id of a loaded signer or public key file is that of the three-field object our
+ * builders write (upt_key_to_json), whatever extra fields the file holds; key ids inside
+ * metadata are computed over the object as it appears there (meta.c). */
 int upt_signer_load(const char *path, upt_signer **out, upt_err *e) UPT_MUST_CHECK;
 /* Writes NAME.pub (0644) and NAME.key (0600, O_EXCL: never overwrites a key). */
 int upt_signer_write(const upt_signer *s, const char *name, upt_err *e) UPT_MUST_CHECK;
@@ -49,6 +53,10 @@ bool upt_sig_verify(const upt_key *k, const void *msg, size_t len, const uint8_t
 /* Adds (or replaces) the signer's signature over the canonical JSON of envelope["signed"]
  * in envelope["signatures"]. */
 int upt_sig_add(json_t *envelope, const upt_signer *s, upt_err *e) UPT_MUST_CHECK;
+/* The same under a given key id: for metadata whose keys map lists this key in another form
+ * (e.g. securesystemslib's, with keyid_hash_algorithms, hence another id). */
+int upt_sig_add_keyid(json_t *envelope, const upt_signer *s, const char *keyid,
+		      upt_err *e) UPT_MUST_CHECK;
 
 /* Threshold check of m against a role: counts each key id in role->keyids at most once, only
  * when that key is in keys[] (of the delegating file), is ed25519, and its signature verifies
