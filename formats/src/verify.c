@@ -179,7 +179,10 @@ static void ctx_clear(vfy_ctx *c)
 	upt_meta_free(c->droot);
 	upt_meta_free(c->iroot);
 	upt_meta_free(c->dtargets);
+	upt_meta_free(c->dtargets_parsed);
 	free(c->as);
+	free((void *)c->ecu_order);
+	free(c->ecu_used);
 }
 
 static void free_assignments(upt_verify_result *out)
