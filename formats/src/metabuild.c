@@ -7,6 +7,7 @@
  */
 #include "upt/metabuild.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "upt/cjson.h"
@@ -232,8 +233,8 @@ int upt_mb_targets_add(json_t *signed_targets, const upt_mb_target *t, upt_err *
 		return upt_err_set(e, UPT_E_USAGE, "not a targets object");
 	size_t nlen = t->name ? strlen(t->name) : 0;
 	if (nlen == 0 || nlen > UPT_TARGET_NAME_MAX)
-		return upt_err_set(e, UPT_E_USAGE, "target name of %zu bytes (1 to %d allowed)", nlen,
-				   UPT_TARGET_NAME_MAX);
+		return upt_err_set(e, UPT_E_USAGE, "target name of %zu bytes (1 to %d allowed)",
+				   nlen, UPT_TARGET_NAME_MAX);
 	if (!t->hashes.has_sha256)
 		return upt_err_set(e, UPT_E_USAGE, "target %s has no sha256", t->name);
 	json_t *o = json_object();
@@ -243,8 +244,8 @@ int upt_mb_targets_add(json_t *signed_targets, const upt_mb_target *t, upt_err *
 	if (set_new(o, "length", json_integer((json_int_t)t->length)) ||
 	    set_new(o, "hashes", hashes_json(&t->hashes)))
 		goto nomem;
-	if (t->nhardware_ids && set_new(custom, "hardwareIds", str_array(t->hardware_ids,
-									 t->nhardware_ids)))
+	if (t->nhardware_ids &&
+	    set_new(custom, "hardwareIds", str_array(t->hardware_ids, t->nhardware_ids)))
 		goto nomem;
 	if (t->has_release_counter &&
 	    set_new(custom, "releaseCounter", json_integer((json_int_t)t->release_counter)))
@@ -258,8 +259,7 @@ int upt_mb_targets_add(json_t *signed_targets, const upt_mb_target *t, upt_err *
 				    json_pack("{s:s}", "hardwareId", t->ecus[i].hardware_id)))
 				goto nomem;
 	}
-	if (t->device_ids &&
-	    set_new(custom, "deviceIds", str_array(t->device_ids, t->ndevice_ids)))
+	if (t->device_ids && set_new(custom, "deviceIds", str_array(t->device_ids, t->ndevice_ids)))
 		goto nomem;
 	json_t *c = custom;
 	custom = NULL;
@@ -294,14 +294,17 @@ int upt_mb_targets_delegate(json_t *signed_targets, const upt_mb_delegation *d, 
 	if (!json_is_object(keys) || !json_is_array(roles))
 		return upt_err_set(e, UPT_E_USAGE, "delegations object is damaged");
 	for (size_t i = 0; i < json_array_size(roles); i++) {
-		const char *n = json_string_value(json_object_get(json_array_get(roles, i), "name"));
+		const char *n =
+		    json_string_value(json_object_get(json_array_get(roles, i), "name"));
 		if (n && !strcmp(n, d->name))
 			return upt_err_set(e, UPT_E_USAGE, "role %s is already delegated", d->name);
 	}
 	json_t *ids = add_keys(keys, d->keys, d->nkeys);
 	if (!ids)
-		return upt_err_set(e, UPT_E_USAGE, "cannot add the keys of %s (not ed25519, or out "
-						   "of memory)", d->name);
+		return upt_err_set(e, UPT_E_USAGE,
+				   "cannot add the keys of %s (not ed25519, or out "
+				   "of memory)",
+				   d->name);
 	json_t *r = json_object();
 	if (!r) {
 		json_decref(ids);
@@ -319,6 +322,14 @@ int upt_mb_targets_delegate(json_t *signed_targets, const upt_mb_delegation *d, 
 	if (json_array_append_new(roles, r))
 		return upt_err_set(e, UPT_E_NOMEM, "out of memory");
 	return UPT_OK;
+}
+
+static bool has_control(const upt_buf *b)
+{
+	for (size_t i = 0; i < b->len; i++)
+		if (b->data[i] < 0x20)
+			return true;
+	return false;
 }
 
 int upt_mb_sign(const json_t *signed_obj, const upt_signer *const *signers, size_t nsigners,
@@ -344,11 +355,25 @@ int upt_mb_sign(const json_t *signed_obj, const upt_signer *const *signers, size
 		const char *id = upt_signer_key(signers[i])->keyid;
 		/* one signature per key, as meta.c demands */
 		for (size_t j = 0; j < json_array_size(arr); j++)
-			if (!strcmp(json_string_value(json_object_get(json_array_get(arr, j), "keyid")),
-				    id))
+			if (!strcmp(
+				json_string_value(json_object_get(json_array_get(arr, j), "keyid")),
+				id))
 				json_array_remove(arr, j--);
 		if (json_array_append_new(arr, json_pack("{s:s, s:s}", "keyid", id, "sig", hex)))
 			rc = upt_err_set(e, UPT_E_NOMEM, "out of memory");
+	}
+	/* Canonical JSON writes control characters in strings raw, which no JSON parser (ours
+	 * included) accepts: such a file is written in jansson's sorted compact form, which
+	 * escapes them. The signatures still cover the canonical bytes; files need not be
+	 * canonical (DESIGN.md section 2). */
+	if (rc == UPT_OK && has_control(&canon)) {
+		json_t *env = json_pack("{s:O, s:O}", "signatures", arr, "signed", signed_obj);
+		char *text = env ? json_dumps(env, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+		rc = text ? upt_buf_append_str(&file, text, e)
+			  : upt_err_set(e, UPT_E_NOMEM, "out of memory");
+		free(text);
+		json_decref(env);
+		goto done;
 	}
 	/* The envelope's canonical form is {"signatures":[...],"signed":{...}} ("signatures"
 	 * sorts first), so the signed bytes are reused instead of encoded twice. */
@@ -364,6 +389,7 @@ int upt_mb_sign(const json_t *signed_obj, const upt_signer *const *signers, size
 		rc = upt_buf_append(&file, canon.data, canon.len, e);
 	if (rc == UPT_OK)
 		rc = upt_buf_append_str(&file, "}", e);
+done:
 	json_decref(arr);
 	upt_buf_clear(&canon);
 	upt_buf_clear(&sigs);

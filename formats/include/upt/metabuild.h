@@ -80,8 +80,11 @@ typedef struct upt_mb_delegation {
 /* Appends a delegated role (in order) and its keys to a targets `signed` object. */
 int upt_mb_targets_delegate(json_t *signed_targets, const upt_mb_delegation *d, upt_err *e) UPT_MUST_CHECK;
 
-/* Wraps signed_obj in an envelope, signs it with each signer (in order) and writes the file
- * bytes (canonical JSON of the envelope) to out (replacing its contents). */
+/* Wraps signed_obj in an envelope, signs it with each signer (in order; a signer given twice
+ * signs once) and writes the file bytes (canonical JSON of the envelope) to out (replacing its
+ * contents; out untouched on failure). Exception: when a string holds a control character,
+ * which canonical JSON writes raw and no JSON parser accepts, the file is sorted compact JSON
+ * with escapes; the signatures still cover the canonical bytes of `signed`. */
 int upt_mb_sign(const json_t *signed_obj, const upt_signer *const *signers, size_t nsigners,
 		upt_buf *out, upt_err *e) UPT_MUST_CHECK;
 

@@ -1,0 +1,485 @@
+/* Unit tests: bundle writer, round trips through the reader, split volumes, and independent
+ * consumers (Python tarfile, the zstd CLI) reading what we write. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <errno.h>
+
+#include "bundle_test_util.h"
+#include "upt/bundle.h"
+#include "upt/err.h"
+#include "upt/fileio.h"
+#include "upt/limits.h"
+
+static char *tmp;
+
+static int setup(void **state)
+{
+	(void)state;
+	tmp = make_tmpdir();
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	rm_rf(tmp);
+	free(tmp);
+	tmp = NULL;
+	return 0;
+}
+
+#define CREATED "2027-01-15T00:00:00Z"
+#define CREATED_T 1799971200
+
+struct src {
+	char name[64];
+	char *path;
+	uint8_t *data;
+	size_t len;
+};
+
+static void make_src(struct src *s, const char *name, size_t len, uint32_t seed)
+{
+	snprintf(s->name, sizeof(s->name), "%s", name);
+	char file[80];
+	snprintf(file, sizeof(file), "src-%u", seed);
+	s->path = path_in(tmp, file);
+	s->len = len;
+	s->data = malloc(len ? len : 1);
+	fill_pattern(s->data, len, seed);
+	assert_int_equal(write_file(s->path, s->data, len), 0);
+}
+
+static void free_src(struct src *s)
+{
+	free(s->path);
+	free(s->data);
+}
+
+static char *bundle_json_for(const upt_bundle_writer *w, const struct src *s, size_t n)
+{
+	char *j = NULL, *imgs = strdup("");
+	for (size_t i = 0; i < n; i++) {
+		char *next = NULL;
+		assert_true(asprintf(&next, "%s%s{\"name\":\"%s\",\"path\":\"images/%s\",\"length\":%zu,"
+					    "\"compressed_length\":%llu}",
+				     imgs, i ? "," : "", s[i].name, s[i].name, s[i].len,
+				     (unsigned long long)upt_bundle_writer_compressed_length(w, s[i].name)) > 0);
+		free(imgs);
+		imgs = next;
+	}
+	assert_true(asprintf(&j, "{\"format\":\"uptane-offline-bundle\",\"version\":1,\"kind\":"
+				 "\"device\",\"created\":\"" CREATED "\",\"devices\":[\"VIN-1\"],"
+				 "\"images\":[%s]}",
+			     imgs) > 0);
+	free(imgs);
+	return j;
+}
+
+static const char *meta_names[] = {
+	"metadata/director/1.root.json", "metadata/director/targets.json",
+	"metadata/image-repo/1.root.json", "metadata/image-repo/targets.json",
+	"metadata/image-repo/delegations/supplier.json",
+};
+#define NMEMB_META (sizeof(meta_names) / sizeof(meta_names[0]))
+
+/* Writes a bundle of the sources (+ metadata) at out; returns bundle.json (malloc'd). */
+static char *write_bundle(const char *out, const upt_bundle_writer_opts *o, struct src *s,
+			  size_t n)
+{
+	upt_err e;
+	upt_bundle_writer *w = NULL;
+	assert_int_equal(upt_bundle_writer_new(out, o, &w, &e), UPT_OK);
+	/* deliberately not in sorted order: the writer keeps the order added */
+	for (size_t i = NMEMB_META; i-- > 0;) {
+		char doc[64];
+		snprintf(doc, sizeof(doc), "{\"n\":%zu}", i);
+		assert_int_equal(upt_bundle_writer_add_metadata(w, meta_names[i], doc, strlen(doc), &e),
+				 UPT_OK);
+	}
+	for (size_t i = 0; i < n; i++) {
+		int rc = upt_bundle_writer_add_image(w, s[i].name, s[i].path, s[i].len, &e);
+		if (rc)
+			fprintf(stderr, "%s\n", e.msg);
+		assert_int_equal(rc, UPT_OK);
+		assert_true(upt_bundle_writer_compressed_length(w, s[i].name) > 0);
+	}
+	char *bj = bundle_json_for(w, s, n);
+	assert_int_equal(upt_bundle_writer_finish(w, bj, strlen(bj), &e), UPT_OK);
+	upt_bundle_writer_free(w);
+	return bj;
+}
+
+/* Reads the bundle back: metadata in order, every image streams to the right bytes, except
+ * the one named skip (skipped unread). */
+static void read_back(const char *path, const char *bj, struct src *s, size_t n, const char *skip)
+{
+	upt_err e;
+	upt_bundle_reader *r = NULL;
+	upt_bundle_meta *m = NULL;
+	assert_int_equal(upt_bundle_reader_open(path, &r, &e), UPT_OK);
+	assert_int_equal(upt_bundle_read_metadata(r, &m, &e), UPT_OK);
+	assert_int_equal(m->bundle_json.len, strlen(bj));
+	assert_memory_equal(m->bundle_json.data, bj, strlen(bj));
+	assert_int_equal(m->nfiles, NMEMB_META);
+	for (size_t i = 0; i < NMEMB_META; i++) {
+		assert_string_equal(m->files[i].path, meta_names[NMEMB_META - 1 - i]);
+		char doc[64];
+		snprintf(doc, sizeof(doc), "{\"n\":%zu}", NMEMB_META - 1 - i);
+		assert_int_equal(m->files[i].data.len, strlen(doc));
+		assert_memory_equal(m->files[i].data.data, doc, strlen(doc));
+	}
+	for (size_t i = 0; i < n; i++) {
+		const char *name;
+		uint64_t clen;
+		assert_int_equal(upt_bundle_next_image(r, &name, &clen, &e), UPT_OK);
+		assert_string_equal(name, s[i].name);
+		if (skip && !strcmp(skip, name))
+			continue;
+		upt_hashes h = hashes_of(s[i].data, s[i].len);
+		struct collect c = {.data = malloc(s[i].len + 1), .cap = s[i].len};
+		int rc = upt_bundle_stream_image(r, s[i].len, &h, collect_sink, &c, collect_progress,
+						 &e);
+		if (rc)
+			fprintf(stderr, "%s: %s\n", name, e.msg);
+		assert_int_equal(rc, UPT_OK);
+		assert_int_equal(c.total, s[i].len);
+		assert_memory_equal(c.data, s[i].data, s[i].len);
+		free(c.data);
+	}
+	const char *name;
+	uint64_t clen;
+	assert_int_equal(upt_bundle_next_image(r, &name, &clen, &e), UPT_E_NOT_FOUND);
+	upt_bundle_meta_free(m);
+	upt_bundle_reader_free(r);
+}
+
+static size_t count_entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	size_t n = 0;
+	struct dirent *de;
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+static void round_trip(void **state)
+{
+	(void)state;
+	struct src s[5];
+	make_src(&s[0], "main-fw-1.0.bin", 3 << 20, 1);
+	make_src(&s[1], "empty.bin", 0, 2);
+	make_src(&s[2], "one.bin", 1, 3);
+	make_src(&s[3], "supplier/extra/sensor-fw+8.bin", 70000, 4);
+	make_src(&s[4], "aux_fw-2.3.bin", UPT_IO_CHUNK, 5);
+	char *out = path_in(tmp, "rt.uptane");
+	upt_bundle_writer_opts o = {.level = 3};
+	char *bj = write_bundle(out, &o, s, 5);
+	read_back(out, bj, s, 5, NULL);
+	read_back(out, bj, s, 5, "main-fw-1.0.bin");
+	read_back(out, bj, s, 5, "supplier/extra/sensor-fw+8.bin");
+	/* the headers: order, mode 0644, mtime = created, regular files only, sizes as listed */
+	struct archive *a = archive_read_new();
+	archive_read_support_format_tar(a);
+	assert_int_equal(archive_read_open_filename(a, out, 10240), ARCHIVE_OK);
+	struct archive_entry *en;
+	size_t i = 0;
+	while (archive_read_next_header(a, &en) == ARCHIVE_OK) {
+		const char *p = archive_entry_pathname(en);
+		if (i == 0)
+			assert_string_equal(p, "bundle.json");
+		else if (i <= NMEMB_META)
+			assert_string_equal(p, meta_names[NMEMB_META - i]);
+		else
+			assert_string_equal(p + 7, s[i - 1 - NMEMB_META].name);
+		assert_int_equal(archive_entry_filetype(en), AE_IFREG);
+		assert_int_equal(archive_entry_perm(en), 0644);
+		assert_int_equal(archive_entry_mtime(en), CREATED_T);
+		assert_int_equal(archive_entry_uid(en), 0);
+		i++;
+	}
+	assert_int_equal(i, 1 + NMEMB_META + 5);
+	archive_read_free(a);
+	/* nothing else left in the directory: 5 sources + the bundle */
+	assert_int_equal(count_entries(tmp), 6);
+	/* deterministic: the same input gives the same bytes */
+	char *out2 = path_in(tmp, "rt2.uptane");
+	free(write_bundle(out2, &o, s, 5));
+	upt_buf b1, b2;
+	upt_buf_init(&b1, 1u << 30);
+	upt_buf_init(&b2, 1u << 30);
+	upt_err e;
+	assert_int_equal(upt_file_read(AT_FDCWD, out, 1u << 30, &b1, &e), UPT_OK);
+	assert_int_equal(upt_file_read(AT_FDCWD, out2, 1u << 30, &b2, &e), UPT_OK);
+	assert_true(upt_buf_equal(&b1, &b2));
+	upt_buf_clear(&b1);
+	upt_buf_clear(&b2);
+	free(out2);
+	free(bj);
+	free(out);
+	for (size_t k = 0; k < 5; k++)
+		free_src(&s[k]);
+}
+
+/* Level 19 wants a 8 MiB window for big inputs; the writer caps it at 4 MiB (section 3), with
+ * and without worker threads. */
+static void window_capped(void **state)
+{
+	(void)state;
+	struct src s[1];
+	make_src(&s[0], "big.bin", 6u << 20, 7);
+	for (unsigned threads = 1; threads <= 2; threads++) {
+		char *out = path_in(tmp, threads == 1 ? "w1.uptane" : "w2.uptane");
+		upt_bundle_writer_opts o = {.level = 19, .threads = threads};
+		char *bj = write_bundle(out, &o, s, 1);
+		read_back(out, bj, s, 1, NULL);
+		/* inspect the frame headers of the image member */
+		struct archive *a = archive_read_new();
+		archive_read_support_format_tar(a);
+		assert_int_equal(archive_read_open_filename(a, out, 10240), ARCHIVE_OK);
+		struct archive_entry *en;
+		bool seen = false;
+		while (archive_read_next_header(a, &en) == ARCHIVE_OK) {
+			if (strcmp(archive_entry_pathname(en), "images/big.bin"))
+				continue;
+			size_t n = (size_t)archive_entry_size(en);
+			uint8_t *z = malloc(n);
+			assert_int_equal(archive_read_data(a, z, n), (la_ssize_t)n);
+			size_t off = 0, frames = 0;
+			while (off < n) {
+				ZSTD_frameHeader fh;
+				assert_int_equal(ZSTD_getFrameHeader(&fh, z + off, n - off), 0);
+				assert_true(fh.windowSize <= (1u << UPT_ZSTD_WINDOW_LOG_MAX));
+				size_t fl = ZSTD_findFrameCompressedSize(z + off, n - off);
+				assert_false(ZSTD_isError(fl));
+				off += fl;
+				frames++;
+			}
+			assert_int_equal(ZSTD_getFrameContentSize(z, n), s[0].len);
+			assert_true(frames >= 1);
+			free(z);
+			seen = true;
+		}
+		assert_true(seen);
+		archive_read_free(a);
+		free(bj);
+		free(out);
+	}
+	free_src(&s[0]);
+}
+
+static void split_volumes(void **state)
+{
+	(void)state;
+	struct src s[3];
+	make_src(&s[0], "a.bin", 700000, 11);
+	make_src(&s[1], "b.bin", 300000, 12);
+	make_src(&s[2], "c.bin", 5000, 13);
+	char *out = path_in(tmp, "sp.uptane");
+	const uint64_t split = 100000;
+	upt_bundle_writer_opts o = {.level = 1, .split_size = split};
+	char *bj = write_bundle(out, &o, s, 3);
+	struct stat st;
+	assert_int_not_equal(stat(out, &st), 0); /* only volumes */
+	size_t nvol = 0;
+	uint64_t total = 0;
+	for (;; nvol++) {
+		char *v = NULL;
+		assert_true(asprintf(&v, "%s.%03zu", out, nvol) > 0);
+		int r = stat(v, &st);
+		free(v);
+		if (r)
+			break;
+		assert_true((uint64_t)st.st_size <= split);
+		total += (uint64_t)st.st_size;
+	}
+	assert_true(nvol >= 4);
+	printf("# %zu volumes, %llu bytes\n", nvol, (unsigned long long)total);
+	/* all volumes but the last are full */
+	assert_true(total > (nvol - 1) * split);
+	read_back(out, bj, s, 3, NULL);
+	char *first = NULL;
+	assert_true(asprintf(&first, "%s.000", out) > 0);
+	read_back(first, bj, s, 3, "a.bin");
+	/* cat'ed together they are one ordinary tar (what libarchive's multi-volume reading and
+	 * `cat X.uptane.* | tar t` see) */
+	char *cmd = NULL;
+	assert_true(asprintf(&cmd, "cat %s.0* > %s/joined.tar && tar -tf %s/joined.tar >/dev/null",
+			     out, tmp, tmp) > 0);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+	/* rewriting with fewer volumes leaves no stale trailing volume */
+	upt_bundle_writer_opts o2 = {.level = 1, .split_size = 400000};
+	char *bj2 = write_bundle(out, &o2, s, 1);
+	char *stale = NULL;
+	assert_true(asprintf(&stale, "%s.%03zu", out, nvol - 1) > 0);
+	assert_int_not_equal(stat(stale, &st), 0);
+	read_back(out, bj2, s, 1, NULL);
+	free(bj2);
+	free(stale);
+	/* an unsplit bundle replaces a split one (X.uptane would shadow X.uptane.000 anyway) */
+	upt_bundle_writer_opts o3 = {.level = 1};
+	free(write_bundle(out, &o3, s, 2));
+	assert_int_equal(stat(out, &st), 0);
+	assert_int_not_equal(stat(first, &st), 0);
+	free(first);
+	free(bj);
+	free(out);
+	for (size_t k = 0; k < 3; k++)
+		free_src(&s[k]);
+}
+
+/* Nothing appears under the output name before finish; an abandoned writer leaves nothing. */
+static void atomic_and_clean(void **state)
+{
+	(void)state;
+	struct src s[1];
+	make_src(&s[0], "a.bin", 500000, 21);
+	char *out = path_in(tmp, "at.uptane");
+	upt_err e;
+	struct stat st;
+	for (int split = 0; split < 2; split++) {
+		upt_bundle_writer_opts o = {.split_size = split ? 65536 : 0};
+		upt_bundle_writer *w = NULL;
+		assert_int_equal(upt_bundle_writer_new(out, &o, &w, &e), UPT_OK);
+		assert_int_equal(upt_bundle_writer_add_metadata(w, "metadata/a.json", "{}", 2, &e),
+				 UPT_OK);
+		assert_int_equal(upt_bundle_writer_add_image(w, "a.bin", s[0].path, s[0].len, &e),
+				 UPT_OK);
+		assert_int_equal(count_entries(tmp), 1); /* the source only: the temp is unlinked */
+		upt_bundle_writer_free(w);
+		assert_int_equal(count_entries(tmp), 1);
+		assert_int_not_equal(stat(out, &st), 0);
+	}
+	/* an existing bundle stays intact until the new one is complete */
+	upt_bundle_writer_opts o = {0};
+	char *bj = write_bundle(out, &o, s, 1);
+	upt_buf before, after;
+	upt_buf_init(&before, 1u << 30);
+	upt_buf_init(&after, 1u << 30);
+	assert_int_equal(upt_file_read(AT_FDCWD, out, 1u << 30, &before, &e), UPT_OK);
+	upt_bundle_writer *w = NULL;
+	assert_int_equal(upt_bundle_writer_new(out, &o, &w, &e), UPT_OK);
+	assert_int_equal(upt_bundle_writer_add_image(w, "a.bin", s[0].path, s[0].len, &e), UPT_OK);
+	upt_bundle_writer_free(w);
+	assert_int_equal(upt_file_read(AT_FDCWD, out, 1u << 30, &after, &e), UPT_OK);
+	assert_true(upt_buf_equal(&before, &after));
+	upt_buf_clear(&before);
+	upt_buf_clear(&after);
+	assert_int_equal(count_entries(tmp), 2);
+	free(bj);
+	free(out);
+	free_src(&s[0]);
+}
+
+static void writer_refuses(void **state)
+{
+	(void)state;
+	struct src s[1];
+	make_src(&s[0], "a.bin", 10000, 31);
+	char *out = path_in(tmp, "bad.uptane");
+	upt_err e;
+	upt_err_clear(&e);
+	upt_bundle_writer *w = NULL;
+	upt_bundle_writer_opts bad_level = {.level = 99};
+	assert_int_equal(upt_bundle_writer_new(out, &bad_level, &w, &e), UPT_E_USAGE);
+	upt_bundle_writer_opts tiny = {.split_size = 100};
+	assert_int_equal(upt_bundle_writer_new(out, &tiny, &w, &e), UPT_E_USAGE);
+	char *nodir = path_in(tmp, "no/such/dir.uptane");
+	assert_int_equal(upt_bundle_writer_new(nodir, NULL, &w, &e), UPT_E_IO);
+	free(nodir);
+	assert_null(w);
+
+	assert_int_equal(upt_bundle_writer_new(out, NULL, &w, &e), UPT_OK);
+	/* names the reader would refuse are refused here */
+	assert_int_equal(upt_bundle_writer_add_metadata(w, "images/x.json", "{}", 2, &e), UPT_E_USAGE);
+	assert_int_equal(upt_bundle_writer_add_metadata(w, "metadata/../x", "{}", 2, &e), UPT_E_USAGE);
+	assert_int_equal(upt_bundle_writer_add_metadata(w, "metadata/a b", "{}", 2, &e), UPT_E_USAGE);
+	assert_int_equal(upt_bundle_writer_add_image(w, "../a.bin", s[0].path, s[0].len, &e),
+			 UPT_E_USAGE);
+	assert_int_equal(upt_bundle_writer_add_image(w, "a//b", s[0].path, s[0].len, &e),
+			 UPT_E_USAGE);
+	assert_int_equal(upt_bundle_writer_add_image(w, "", s[0].path, s[0].len, &e), UPT_E_USAGE);
+	/* caps */
+	char *big = calloc(1, UPT_META_FILE_MAX + 1);
+	assert_int_equal(upt_bundle_writer_add_metadata(w, "metadata/big", big, UPT_META_FILE_MAX + 1,
+							&e),
+			 UPT_E_TOO_LARGE);
+	free(big);
+	/* the length must be the file's */
+	assert_int_equal(upt_bundle_writer_add_image(w, "a.bin", s[0].path, s[0].len + 1, &e),
+			 UPT_E_USAGE);
+	assert_string_equal(e.file, s[0].path);
+	assert_int_equal(upt_bundle_writer_add_image(w, "a.bin", s[0].path, s[0].len - 1, &e),
+			 UPT_E_USAGE);
+	assert_int_equal(upt_bundle_writer_add_image(w, "a.bin", tmp, 0, &e), UPT_E_IO);
+	char *absent = path_in(tmp, "absent");
+	assert_int_equal(upt_bundle_writer_add_image(w, "a.bin", absent, 0, &e), UPT_E_NOT_FOUND);
+	free(absent);
+	assert_int_equal(upt_bundle_writer_compressed_length(w, "a.bin"), 0);
+	/* after the failures the writer still works */
+	assert_int_equal(upt_bundle_writer_add_metadata(w, "metadata/a.json", "{}", 2, &e), UPT_OK);
+	assert_int_equal(upt_bundle_writer_add_metadata(w, "metadata/a.json", "{}", 2, &e),
+			 UPT_E_USAGE);
+	assert_int_equal(upt_bundle_writer_add_image(w, "a.bin", s[0].path, s[0].len, &e), UPT_OK);
+	assert_int_equal(upt_bundle_writer_add_image(w, "a.bin", s[0].path, s[0].len, &e),
+			 UPT_E_USAGE);
+	char *bj = bundle_json_for(w, s, 1);
+	assert_int_equal(upt_bundle_writer_finish(w, bj, strlen(bj), &e), UPT_OK);
+	assert_int_equal(upt_bundle_writer_finish(w, bj, strlen(bj), &e), UPT_E_USAGE);
+	upt_bundle_writer_free(w);
+	upt_bundle_reader *r = NULL;
+	upt_bundle_meta *m = NULL;
+	assert_int_equal(upt_bundle_reader_open(out, &r, &e), UPT_OK);
+	assert_int_equal(upt_bundle_read_metadata(r, &m, &e), UPT_OK);
+	assert_int_equal(m->nfiles, 1);
+	upt_bundle_meta_free(m);
+	upt_bundle_reader_free(r);
+	free(bj);
+
+	/* more than 1000 volumes: refused, and nothing is left behind */
+	char *many = path_in(tmp, "many.uptane");
+	struct src big_src;
+	make_src(&big_src, "r.bin", 5u << 20, 32);
+	/* incompressible, so the bundle needs > 1000 volumes of 4 KiB */
+	uint64_t x = 88172645463325252ull;
+	for (size_t i = 0; i < big_src.len; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		big_src.data[i] = (uint8_t)(x >> 32);
+	}
+	assert_int_equal(write_file(big_src.path, big_src.data, big_src.len), 0);
+	upt_bundle_writer_opts o = {.split_size = 4096, .level = 1};
+	assert_int_equal(upt_bundle_writer_new(many, &o, &w, &e), UPT_OK);
+	assert_int_equal(upt_bundle_writer_add_image(w, "r.bin", big_src.path, big_src.len, &e),
+			 UPT_OK);
+	size_t before = count_entries(tmp);
+	assert_int_equal(upt_bundle_writer_finish(w, "{}", 2, &e), UPT_E_TOO_LARGE);
+	upt_bundle_writer_free(w);
+	assert_int_equal(count_entries(tmp), before);
+	free_src(&big_src);
+	free(many);
+	free(out);
+	free_src(&s[0]);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(window_capped, setup, teardown),
+		cmocka_unit_test_setup_teardown(split_volumes, setup, teardown),
+		cmocka_unit_test_setup_teardown(atomic_and_clean, setup, teardown),
+		cmocka_unit_test_setup_teardown(writer_refuses, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
