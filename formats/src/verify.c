@@ -179,7 +179,10 @@ static void ctx_clear(vfy_ctx *c)
 	upt_meta_free(c->droot);
 	upt_meta_free(c->iroot);
 	upt_meta_free(c->dtargets);
+	upt_meta_free(c->dtargets_parsed);
 	free(c->as);
+	free((void *)c->ecu_order);
+	free(c->ecu_used);
 }
 
 static void free_assignments(upt_verify_result *out)
@@ -334,6 +337,11 @@ int upt_verify_image_repo(const upt_verify_input *in, const char *const *target_
 	c.stored = &work;
 	c.next = &next;
 	rc = upt_vfy_image_top(&c);
+	if (rc == UPT_OK && ntargets) {
+		out->assignments = calloc(ntargets, sizeof(*out->assignments));
+		if (!out->assignments)
+			rc = upt_err_set(c.e, UPT_E_NOMEM, "out of memory");
+	}
 	for (size_t i = 0; rc == UPT_OK && i < ntargets; i++) {
 		const upt_target *t = NULL;
 		const char *signer = NULL;
@@ -341,14 +349,25 @@ int upt_verify_image_repo(const upt_verify_input *in, const char *const *target_
 		if (rc == UPT_OK && !t)
 			rc = upt_vfy_fail(c.e, UPT_E_NOT_FOUND, NULL,
 					  "no Image-repository role signs %.200s", target_names[i]);
+		if (rc != UPT_OK)
+			break;
+		upt_assignment *a = &out->assignments[out->nassignments++];
+		a->target_name = strdup(t->name);
+		if (!a->target_name)
+			rc = upt_err_set(c.e, UPT_E_NOMEM, "out of memory");
+		a->length = t->length;
+		a->hashes = t->hashes;
+		a->release_counter = t->has_release_counter ? t->release_counter : 0;
 	}
 	if (rc == UPT_OK)
 		rc = upt_vfy_image_commit(&c);
 	if (rc == UPT_OK)
 		move_trust(&out->trust_after, &next);
 out:
-	if (rc != UPT_OK)
+	if (rc != UPT_OK) {
+		free_assignments(out);
 		move_trust(&out->trust_after, &work);
+	}
 	out->effective_time = c.t;
 	out->err.code = rc;
 	out->code = rc;

@@ -75,19 +75,25 @@ int upt_vfy_pinned(const char *member, const char *what, const upt_buf *bytes,
 	if (!fi->hashes.has_sha256 && !fi->hashes.has_sha512)
 		return UPT_OK;
 	upt_hashes got;
-	int rc = upt_hash_all(bytes->data, bytes->len, &got, e);
+	upt_hasher *h = NULL;
+	int rc = upt_hasher_new(fi->hashes.has_sha256, fi->hashes.has_sha512, &h, e);
+	if (rc == UPT_OK)
+		rc = upt_hasher_update(h, bytes->data, bytes->len, e);
+	if (rc == UPT_OK)
+		rc = upt_hasher_final(h, &got, e);
+	upt_hasher_free(h);
 	if (rc != UPT_OK)
 		return context(e, rc, member, what);
 	if (!upt_hashes_match(&fi->hashes, &got)) {
-		char h[17];
+		char hex[17];
 		if (fi->hashes.has_sha256)
-			hexcut(got.sha256, h);
+			hexcut(got.sha256, hex);
 		else
-			hexcut(got.sha512, h);
+			hexcut(got.sha512, hex);
 		return upt_vfy_fail(e, UPT_E_MIX_AND_MATCH, member,
 				    "%s: mix-and-match: hash %s... is not the one %s lists (the file "
 				    "does not belong with the rest of this bundle)",
-				    what, h, pinner);
+				    what, hex, pinner);
 	}
 	return UPT_OK;
 }

@@ -91,6 +91,8 @@ int upt_vfy_director_select(vfy_ctx *c, char *intended, size_t isz)
 	if (upt_meta_parse(bytes->data, bytes->len, UPT_ROLE_TARGETS, &m, NULL) != UPT_OK)
 		return UPT_OK; /* step 2 reports it in order */
 	rc = UPT_OK;
+	/* parsing is a pure function of the bytes: step 2 reuses this (the largest file) */
+	c->dtargets_parsed = m;
 	if (m->device_id && strcmp(m->device_id, c->dev->device_id) != 0 &&
 	    upt_sig_check_threshold(m, c->droot->keys, c->droot->nkeys, role, NULL, NULL) == UPT_OK) {
 		snprintf(intended, isz, "device %s", m->device_id);
@@ -99,24 +101,43 @@ int upt_vfy_director_select(vfy_ctx *c, char *intended, size_t isz)
 				  "device %s, this is %s",
 				  m->device_id, c->dev->device_id);
 	}
-	upt_meta_free(m);
 	return rc;
 }
 
-static const upt_ecu_ident *find_ecu(const upt_device_ident *d, const char *serial)
+static int cmp_ecu(const void *a, const void *b)
 {
-	for (size_t i = 0; i < d->necus; i++)
-		if (strcmp(d->ecus[i].serial, serial) == 0)
-			return &d->ecus[i];
+	return strcmp((*(const upt_ecu_ident *const *)a)->serial,
+		      (*(const upt_ecu_ident *const *)b)->serial);
+}
+
+static const upt_ecu_ident *find_ecu(const vfy_ctx *c, const char *serial)
+{
+	size_t lo = 0, hi = c->dev->necus;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const upt_ecu_ident *e = c->ecu_order[mid];
+		int d = strcmp(serial, e->serial);
+		if (d == 0)
+			return e;
+		if (d < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
 	return NULL;
 }
 
 static bool assigned(const vfy_ctx *c, const upt_ecu_ident *ecu)
 {
-	for (size_t i = 0; i < c->nas; i++)
-		if (c->as[i].ecu == ecu)
-			return true;
-	return false;
+	return c->ecu_used[ecu - c->dev->ecus];
+}
+
+static void assign(vfy_ctx *c, const upt_ecu_ident *ecu, const upt_target *t)
+{
+	c->ecu_used[ecu - c->dev->ecus] = true;
+	c->as[c->nas].ecu = ecu;
+	c->as[c->nas].dt = t;
+	c->nas++;
 }
 
 static bool in_list(const char **list, size_t n, const char *s)
@@ -129,9 +150,16 @@ static bool in_list(const char **list, size_t n, const char *s)
 
 static int alloc_assignments(vfy_ctx *c)
 {
-	c->as = calloc(c->dev->necus ? c->dev->necus : 1, sizeof(*c->as));
-	if (!c->as)
+	size_t n = c->dev->necus ? c->dev->necus : 1;
+	c->as = calloc(n, sizeof(*c->as));
+	c->ecu_order = calloc(n, sizeof(*c->ecu_order));
+	c->ecu_used = calloc(n, sizeof(*c->ecu_used));
+	if (!c->as || !c->ecu_order || !c->ecu_used)
 		return upt_err_set(c->e, UPT_E_NOMEM, "out of memory");
+	for (size_t i = 0; i < c->dev->necus; i++)
+		c->ecu_order[i] = &c->dev->ecus[i];
+	/* the ECU list is the caller's configuration, sorted once for lookups */
+	qsort(c->ecu_order, c->dev->necus, sizeof(*c->ecu_order), cmp_ecu);
 	return UPT_OK;
 }
 
@@ -153,7 +181,7 @@ static int bind_device_targets(vfy_ctx *c)
 					    t->name);
 		for (size_t j = 0; j < t->necus; j++) {
 			const upt_ecu_binding *b = &t->ecus[j];
-			const upt_ecu_ident *ecu = find_ecu(c->dev, b->serial);
+			const upt_ecu_ident *ecu = find_ecu(c, b->serial);
 			if (!ecu)
 				return upt_vfy_fail(c->e, UPT_E_WRONG_ECU, member,
 						    "Director targets: wrong-ecu: target %s is for ECU "
@@ -170,9 +198,7 @@ static int bind_device_targets(vfy_ctx *c)
 						    "for hardware id %s, ECU %s is %s",
 						    t->name, b->hardware_id, b->serial,
 						    ecu->hardware_id);
-			c->as[c->nas].ecu = ecu;
-			c->as[c->nas].dt = t;
-			c->nas++;
+			assign(c, ecu, t);
 		}
 	}
 	return UPT_OK;
@@ -277,8 +303,12 @@ static int device_bundle(vfy_ctx *c, char *intended, size_t isz)
 		goto out;
 	}
 	rc = upt_vfy_pinned(tg_member, "Director targets", tg_bytes, tfi, "the Director snapshot", c->e);
-	if (rc == UPT_OK)
+	if (rc == UPT_OK && c->dtargets_parsed) {
+		tg = c->dtargets_parsed;
+		c->dtargets_parsed = NULL;
+	} else if (rc == UPT_OK) {
 		rc = upt_vfy_parse(tg_member, "Director targets", tg_bytes, UPT_ROLE_TARGETS, &tg, c->e);
+	}
 	if (rc == UPT_OK)
 		rc = upt_vfy_root_role(c->droot, "Director", "targets", tg_member, &role, c->e);
 	if (rc == UPT_OK)
@@ -368,9 +398,7 @@ static int bind_fleet_targets(vfy_ctx *c, char *intended, size_t isz)
 						    "offline-updates: wrong-ecu: more than one target "
 						    "for ECU %s (hardware id %s)",
 						    ecu->serial, ecu->hardware_id);
-			c->as[c->nas].ecu = ecu;
-			c->as[c->nas].dt = t;
-			c->nas++;
+			assign(c, ecu, t);
 			any = true;
 		}
 		if (!any)

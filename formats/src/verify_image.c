@@ -107,14 +107,52 @@ out:
 	return rc;
 }
 
+static size_t name_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603u; /* FNV-1a */
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 1099511628211u;
+	return (size_t)h;
+}
+
+/* Role lookup by name: loaded roles are at most the Image snapshot's entries, and a search may
+ * visit thousands, so a hash map rather than a scan. */
 static int role_index(const vfy_ctx *c, const char *name, size_t *idx)
 {
-	for (size_t i = 0; i < c->nroles; i++)
-		if (strcmp(c->roles[i].name, name) == 0) {
-			*idx = i;
+	if (!c->role_map_cap)
+		return 0;
+	size_t mask = c->role_map_cap - 1;
+	for (size_t i = name_hash(name) & mask;; i = (i + 1) & mask) {
+		size_t v = c->role_map[i];
+		if (v == 0)
+			return 0;
+		if (strcmp(c->roles[v - 1].name, name) == 0) {
+			*idx = v - 1;
 			return 1;
 		}
-	return 0;
+	}
+}
+
+static int role_map_add(vfy_ctx *c, size_t idx)
+{
+	if (2 * (c->nroles + 1) > c->role_map_cap) {
+		size_t cap = c->role_map_cap ? 2 * c->role_map_cap : 64;
+		size_t *m = calloc(cap, sizeof(*m));
+		if (!m)
+			return upt_err_set(c->e, UPT_E_NOMEM, "out of memory");
+		free(c->role_map);
+		c->role_map = m;
+		c->role_map_cap = cap;
+		for (size_t j = 0; j < c->nroles; j++)
+			if (j != idx)
+				(void)role_map_add(c, j); /* fits: cap > 2 * nroles */
+	}
+	size_t mask = c->role_map_cap - 1;
+	size_t i = name_hash(c->roles[idx].name) & mask;
+	while (c->role_map[i])
+		i = (i + 1) & mask;
+	c->role_map[i] = idx + 1;
+	return UPT_OK;
 }
 
 /* Loads a targets role the walk reached: listed in the snapshot (else mix-and-match), carried
@@ -167,7 +205,7 @@ static int role_load(vfy_ctx *c, const char *name, const char *parent_member, si
 	r->m = m;
 	r->bytes = bytes;
 	*idx = c->nroles++;
-	return UPT_OK;
+	return role_map_add(c, *idx);
 }
 
 static void role_trust_name(const vfy_role *r, char *out, size_t size)
@@ -190,10 +228,10 @@ static int role_verify(vfy_ctx *c, vfy_role *r, const upt_meta *keys_from, const
 	upt_meta *old = NULL;
 	int rc;
 
-	snprintf(what, sizeof(what), top ? "Image targets" : "Image role '%s'", r->name);
 	for (size_t i = 0; i < r->nparents_ok; i++)
 		if (r->parents_ok[i] == keys_from)
 			return UPT_OK;
+	snprintf(what, sizeof(what), top ? "Image targets" : "Image role '%s'", r->name);
 	rc = upt_vfy_signed(r->member, what, r->m, keys_from, rk, c->e);
 	if (rc != UPT_OK)
 		return rc;
@@ -328,30 +366,30 @@ static bool delegation_applies(const upt_delegation *d, const char *name, const 
 	return false;
 }
 
-typedef struct walk_item {
-	const upt_delegation *d; /* NULL: top-level targets */
-	size_t parent;           /* index into c->roles of the delegating file */
-} walk_item;
-
 int upt_vfy_image_find(vfy_ctx *c, const char *name, const char *hwid, const upt_target **found,
 		       const char **signer)
 {
-	walk_item *stack = NULL;
-	size_t n = 0, cap = 16, visits = 0;
+	size_t n = 0, visits = 0;
 	int rc = UPT_OK;
 
 	*found = NULL;
 	*signer = NULL;
 	c->search++;
-	stack = malloc(cap * sizeof(*stack));
-	if (!stack)
-		return upt_err_set(c->e, UPT_E_NOMEM, "out of memory");
-	stack[n++] = (walk_item){NULL, 0};
+	if (!c->stack) {
+		c->stack = malloc(16 * sizeof(*c->stack));
+		if (!c->stack)
+			return upt_err_set(c->e, UPT_E_NOMEM, "out of memory");
+		c->stack_cap = 16;
+	}
+	vfy_walk_item *stack = c->stack;
+	stack[n++] = (vfy_walk_item){NULL, 0};
 	/* TUF 5.6.7.2 (Uptane 5.4.4.7): pre-order depth-first from the top-level targets */
 	while (n > 0) {
-		walk_item it = stack[--n];
+		vfy_walk_item it = stack[--n];
 		const char *pmember = it.d ? c->roles[it.parent].member : NULL;
-		if (it.d && (!upt_name_valid(it.d->role.name) || reserved(it.d->role.name))) {
+		/* valid names are checked when a role is first loaded; a reserved name must not
+		 * find the top-level targets under its name */
+		if (it.d && reserved(it.d->role.name)) {
 			rc = upt_vfy_fail(c->e, UPT_E_MALFORMED, pmember,
 					  "malformed: delegates to a role named '%.128s', which is "
 					  "not a valid role name",
@@ -401,23 +439,23 @@ int upt_vfy_image_find(vfy_ctx *c, const char *name, const char *hwid, const upt
 			const upt_delegation *d = &r->m->delegations[i];
 			if (!delegation_applies(d, name, hwid))
 				continue;
-			if (n == cap) {
-				if (cap >= STACK_MAX) {
+			if (n == c->stack_cap) {
+				if (c->stack_cap >= STACK_MAX) {
 					rc = upt_vfy_fail(c->e, UPT_E_TOO_LARGE, r->member,
 							  "too-large: the delegations searched for %s "
 							  "hold more than %d pending roles",
 							  name, STACK_MAX);
 					goto out;
 				}
-				walk_item *g = realloc(stack, 2 * cap * sizeof(*stack));
+				vfy_walk_item *g = realloc(stack, 2 * c->stack_cap * sizeof(*stack));
 				if (!g) {
 					rc = upt_err_set(c->e, UPT_E_NOMEM, "out of memory");
 					goto out;
 				}
-				stack = g;
-				cap *= 2;
+				c->stack = stack = g;
+				c->stack_cap *= 2;
 			}
-			stack[n++] = (walk_item){d, idx};
+			stack[n++] = (vfy_walk_item){d, idx};
 			if (d->terminating) {
 				memmove(stack, stack + first, (n - first) * sizeof(*stack));
 				n -= first;
@@ -427,13 +465,12 @@ int upt_vfy_image_find(vfy_ctx *c, const char *name, const char *hwid, const upt
 		}
 		/* pushed in listed order: reverse so that the first listed is popped first */
 		for (size_t i = first, j = n; i + 1 < j; i++, j--) {
-			walk_item tmp = stack[i];
+			vfy_walk_item tmp = stack[i];
 			stack[i] = stack[j - 1];
 			stack[j - 1] = tmp;
 		}
 	}
 out:
-	free(stack);
 	return rc;
 }
 
@@ -592,6 +629,12 @@ void upt_vfy_image_clear(vfy_ctx *c)
 	free(c->roles);
 	c->roles = NULL;
 	c->nroles = 0;
+	free(c->role_map);
+	c->role_map = NULL;
+	c->role_map_cap = 0;
+	free(c->stack);
+	c->stack = NULL;
+	c->stack_cap = 0;
 	upt_meta_free(c->isnap);
 	c->isnap = NULL;
 }

@@ -49,6 +49,12 @@ typedef struct vfy_role {
 	size_t nparents_ok;
 } vfy_role;
 
+/* A pending role of the pre-order walk. */
+typedef struct vfy_walk_item {
+	const upt_delegation *d; /* NULL: top-level targets */
+	size_t parent;           /* index into c->roles of the delegating file */
+} vfy_walk_item;
+
 typedef struct vfy_ctx {
 	const upt_bundle_meta *b;
 	const upt_device_ident *dev;
@@ -66,8 +72,11 @@ typedef struct vfy_ctx {
 	char fleet_name[UPT_NAME_MAX + 1];   /* fleet bundles */
 	char dtargets_member[VFY_PATH_MAX];  /* Director targets or offline-updates member */
 	upt_meta *dtargets;                  /* owned */
+	upt_meta *dtargets_parsed;           /* the device-bundle pre-check's parse, reused */
 	vfy_dassign *as;
 	size_t nas;
+	const upt_ecu_ident **ecu_order; /* dev->ecus sorted by serial (bsearch) */
+	bool *ecu_used;    /* per dev->ecus index: already assigned */
 
 	/* step 3 */
 	bool image_optional_timestamp; /* fleet bundles: PURE-2 omits it and waives snapshot expiry */
@@ -75,6 +84,10 @@ typedef struct vfy_ctx {
 	upt_meta *isnap; /* owned */
 	vfy_role *roles;
 	size_t nroles;
+	size_t *role_map; /* open addressing over role names: index + 1, 0 = empty */
+	size_t role_map_cap;
+	vfy_walk_item *stack; /* the walk's stack, reused across searches */
+	size_t stack_cap;
 	uint64_t search; /* target searches so far: visited marks compare with it */
 
 	upt_err *e;

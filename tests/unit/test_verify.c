@@ -11,11 +11,14 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../fuzz/fuzz_format.h"
 #include "scenario.h"
+#include "upt/fileio.h"
 #include "upt/cjson.h"
 #include "upt/hex.h"
 #include "upt/limits.h"
@@ -2205,6 +2208,7 @@ static void fleet_rollback_offline_snapshot(void **st)
 static void fleet_rollback_per_file(void **st)
 {
 	scn *s = *st;
+	set_versions(s, SCN_DIRECTOR, 3, 3, 3);
 	s->kind = SCN_FLEET;
 	snprintf(s->offsnap_extra[0].name, sizeof(s->offsnap_extra[0].name), "campaign-b");
 	s->offsnap_extra[0].version = 3;
@@ -2220,6 +2224,7 @@ static void fleet_rollback_per_file(void **st)
 static void fleet_dropped_file_legal(void **st)
 {
 	scn *s = *st;
+	set_versions(s, SCN_DIRECTOR, 3, 3, 3);
 	s->kind = SCN_FLEET;
 	snprintf(s->offsnap_extra[0].name, sizeof(s->offsnap_extra[0].name), "campaign-b");
 	s->offsnap_extra[0].version = 3;
@@ -2704,6 +2709,171 @@ static void ff_device_keys_keep_offline(void **st)
 	expect_roots(s, UPT_E_ROLLBACK, OFFSNAP, 2, 0);
 }
 
+
+/* ---- fuzz seeds: the framing of tests/fuzz/fuzz_verify.c, and the seed corpora ---- */
+
+static void serialize(const scn *s, upt_buf *out)
+{
+	for (size_t i = 0; i < s->trust.nfiles; i++)
+		assert_int_equal(fz_put(out, 'T', s->trust.files[i].name, s->trust.files[i].data.data,
+					s->trust.files[i].data.len),
+				 0);
+	for (size_t i = 0; i < s->bundle.nfiles; i++)
+		assert_int_equal(fz_put(out, 'B', s->files[i].path, s->files[i].data.data,
+					s->files[i].data.len),
+				 0);
+	assert_int_equal(fz_put_int64(out, 'F', s->trust.time_floor), 0);
+	assert_int_equal(fz_put_int64(out, 'N', s->now), 0);
+}
+
+/* decode the framing as fuzz_verify does and verify: same verdict as the direct run */
+static int run_framed(const upt_buf *in)
+{
+	static upt_bundle_file files[SCN_FILES_MAX];
+	static char paths[SCN_FILES_MAX][256];
+	upt_trust trust;
+	upt_trust_init(&trust);
+	upt_bundle_meta bm;
+	memset(&bm, 0, sizeof(bm));
+	static const upt_ecu_ident ecus[] = {
+		{.serial = "ecu-main", .hardware_id = "board-a"},
+		{.serial = "ecu-aux", .hardware_id = "board-b"},
+		{.serial = "sensor-01", .hardware_id = "sensor-y"},
+	};
+	upt_device_ident dev = {"VIN-1", ecus, 3, true, true};
+	int64_t now = 0;
+	size_t pos = 0, n = 0;
+	fz_record r;
+	while (fz_next(in->data, in->len, &pos, &r)) {
+		if (r.kind == 'T')
+			assert_int_equal(upt_trust_set(&trust, r.name, r.data, r.len, NULL), UPT_OK);
+		else if (r.kind == 'B') {
+			snprintf(paths[n], sizeof(paths[n]), "%s", r.name);
+			files[n].path = paths[n];
+			files[n].data = (upt_buf){(uint8_t *)(uintptr_t)r.data, r.len, r.len, r.len};
+			n++;
+		} else if (r.kind == 'F')
+			trust.time_floor = fz_int64(&r);
+		else if (r.kind == 'N')
+			now = fz_int64(&r);
+	}
+	assert_int_equal(pos, in->len);
+	bm.files = files;
+	bm.nfiles = n;
+	upt_verify_input vin = {&trust, &bm, &dev, now};
+	upt_verify_result res;
+	int rc = upt_verify(&vin, &res);
+	upt_verify_result_clear(&res);
+	upt_trust_clear(&trust);
+	return rc;
+}
+
+static int meta_type_of(const char *member)
+{
+	if (strstr(member, ".root.json"))
+		return UPT_ROLE_ROOT;
+	if (strstr(member, "offline-snapshot"))
+		return UPT_ROLE_OFFLINE_SNAPSHOT;
+	if (strstr(member, "offline-updates/"))
+		return UPT_ROLE_OFFLINE_UPDATES;
+	if (strstr(member, "timestamp.json"))
+		return UPT_ROLE_TIMESTAMP;
+	if (strstr(member, "snapshot.json"))
+		return UPT_ROLE_SNAPSHOT;
+	return UPT_ROLE_TARGETS;
+}
+
+static void write_seed(const char *dir, const char *sub, const char *name, const void *p, size_t n)
+{
+	char path[1024];
+	snprintf(path, sizeof(path), "%s/corpus_%s", dir, sub);
+	assert_int_equal(upt_mkdir_p(AT_FDCWD, path, 0755, NULL), UPT_OK);
+	snprintf(path, sizeof(path), "%s/corpus_%s/%s", dir, sub, name);
+	assert_int_equal(upt_file_write_atomic(AT_FDCWD, path, p, n, 0644, NULL), UPT_OK);
+}
+
+/* Writes s as seeds (verify: the whole world; meta and json: each file). */
+static void seed(scn *s, const char *name, int want)
+{
+	upt_buf b;
+	upt_buf_init(&b, 64u << 20);
+	serialize(s, &b);
+	upt_verify_result r;
+	int direct = scn_run(s, &r);
+	if (direct != want)
+		fprintf(stderr, "seed %s: %s: %s\n", name, r.err.file, r.err.msg);
+	upt_verify_result_clear(&r);
+	assert_int_equal(direct, want);
+	assert_int_equal(run_framed(&b), direct);
+	const char *dir = getenv("UPT_FUZZ_SEEDS");
+	if (dir) {
+		write_seed(dir, "verify", name, b.data, b.len);
+		for (size_t i = 0; i < s->bundle.nfiles; i++) {
+			char fname[256], *p;
+			snprintf(fname, sizeof(fname), "%s-%s", name, s->files[i].path + 9);
+			for (p = fname; *p; p++)
+				if (*p == '/')
+					*p = '_';
+			upt_buf m;
+			upt_buf_init(&m, 8u << 20);
+			uint8_t t = (uint8_t)meta_type_of(s->files[i].path);
+			assert_int_equal(upt_buf_append(&m, &t, 1, NULL), UPT_OK);
+			assert_int_equal(upt_buf_append(&m, s->files[i].data.data, s->files[i].data.len, NULL),
+					 UPT_OK);
+			write_seed(dir, "meta", fname, m.data, m.len);
+			write_seed(dir, "json", fname, s->files[i].data.data, s->files[i].data.len);
+			upt_buf_clear(&m);
+		}
+	}
+	upt_buf_clear(&b);
+}
+
+static void fuzz_seeds(void **st)
+{
+	scn *s = *st;
+	build(s);
+	seed(s, "device", UPT_OK);
+	scn_assign_add(s, "supplier/sensor-fw-1.bin", "sensor-01", "sensor-y");
+	scn_deleg_add(s, "sub", "supplier", "supplier/sub/*")->terminating = true;
+	scn_deleg_get(s, "supplier")->paths[1] = "supplier/*/*";
+	scn_deleg_get(s, "supplier")->npaths = 2;
+	build(s);
+	seed(s, "delegated", UPT_OK);
+	rotate_keys(s, SCN_DIRECTOR, SCN_TIMESTAMP);
+	assert_int_equal(scn_rotate(s, SCN_DIRECTOR), UPT_OK);
+	rotate_keys(s, SCN_IMAGE, SCN_ROOT);
+	assert_int_equal(scn_rotate(s, SCN_IMAGE), UPT_OK);
+	build(s);
+	seed(s, "rotation", UPT_OK);
+	assert_int_equal(scn_accept(s), UPT_OK);
+	set_versions(s, SCN_DIRECTOR, 2, 2, 2);
+	build(s);
+	seed(s, "stored-state", UPT_OK);
+	assert_int_equal(scn_accept(s), UPT_OK);
+	set_versions(s, SCN_DIRECTOR, 1, 1, 1);
+	build(s);
+	seed(s, "rollback", UPT_E_ROLLBACK);
+	set_versions(s, SCN_DIRECTOR, 3, 3, 3);
+	s->kind = SCN_FLEET;
+	snprintf(s->offsnap_extra[0].name, sizeof(s->offsnap_extra[0].name), "campaign-b");
+	s->offsnap_extra[0].version = 3;
+	s->noffsnap_extra = 1;
+	s->as[0].devices[0] = "VIN-1";
+	s->as[0].ndevices = 1;
+	s->as[2].fleet_hw[0] = "sensor-y";
+	s->as[2].nfleet_hw = 1;
+	build(s);
+	seed(s, "fleet", UPT_OK);
+	s->kind = SCN_MULTI;
+	snprintf(s->others[0], sizeof(s->others[0]), "VIN-2");
+	s->nothers = 1;
+	build(s);
+	seed(s, "multi", UPT_OK);
+	s->multi_without_self = true;
+	build(s);
+	seed(s, "multi-other", UPT_E_NOT_FOR_DEVICE);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -2897,6 +3067,7 @@ int main(void)
 		T(ff_offline_snapshot_key),
 		T(ff_offline_snapshot_without_rotation),
 		T(ff_device_keys_keep_offline),
+		T(fuzz_seeds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -90,7 +90,9 @@ void upt_verify_result_clear(upt_verify_result *r);
  * metadata/image-repo/ members (anything else is ignored), in->trust image-repo/root.json and
  * any trusted image-repo/ files; in->device may be NULL. The timestamp is required. Each of
  * target_names is searched through the delegations (their hardware-id lists ignored); a name
- * no role signs -> UPT_E_NOT_FOUND. out as for upt_verify, without assignments. */
+ * no role signs -> UPT_E_NOT_FOUND. out as for upt_verify; on success one assignment per target
+ * name, in order, with what the repository signs (ecu_serial NULL, release_counter 0 when the
+ * target has none). */
 int upt_verify_image_repo(const upt_verify_input *in, const char *const *target_names,
 			  size_t ntargets, upt_verify_result *out);
 
