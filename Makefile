@@ -96,6 +96,8 @@ INSTALL_BIN := $(BUILDDIR)/uptane-install
 
 .DEFAULT_GOAL := all
 .PHONY: all test bench demo fuzz fuzz-replay install format-check clean units
+# Keep test objects: they are intermediate in the pattern chain and make would delete them.
+.SECONDARY:
 
 all: $(LIB) $(BUNDLE_BIN) $(INSTALL_BIN)
 

@@ -141,14 +141,16 @@ static int resolve(const char *base, const char *p, char **out, upt_err *e)
 	if (p[0] == '/' || !base || !base[0]) {
 		r = strdup(p);
 	} else {
-		size_t bl = strlen(base);
-		const char *sep = base[bl - 1] == '/' ? "" : "/";
-		size_t n = bl + 1 + strlen(p) + 1;
-		if (n > PATH_MAX_LEN + 1)
+		size_t bl = strlen(base), pl = strlen(p);
+		size_t sl = base[bl - 1] == '/' ? 0 : 1;
+		if (bl + sl + pl > PATH_MAX_LEN)
 			return upt_err_set(e, UPT_E_CONFIG, "path too long: %s/%s", base, p);
-		r = malloc(n);
-		if (r)
-			snprintf(r, n, "%s%s%s", base, sep, p);
+		r = malloc(bl + sl + pl + 1);
+		if (r) {
+			memcpy(r, base, bl);
+			memcpy(r + bl, "/", sl);
+			memcpy(r + bl + sl, p, pl + 1);
+		}
 	}
 	if (!r)
 		return upt_err_set(e, UPT_E_NOMEM, "out of memory");

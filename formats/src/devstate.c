@@ -362,6 +362,8 @@ int upt_journal_parse(const void *data, size_t len, upt_journal *out, upt_err *e
 			rc = upt_err_set(e, DAMAGED, "journal: unknown state \"%s\"", state);
 		if (rc == UPT_OK && upt_hex_decode(sha, u->sha256, UPT_SHA256_LEN, NULL) != UPT_OK)
 			rc = upt_err_set(e, DAMAGED, "journal: invalid sha256");
+		if (rc == UPT_OK)
+			rc = image_from(json_object_get(o, "record"), &u->record, what, e);
 	}
 out:
 	json_decref(doc);
@@ -383,10 +385,11 @@ int upt_journal_serialize(const upt_journal *j, upt_buf *out, upt_err *e)
 		return upt_err_set(e, UPT_E_NOMEM, "out of memory");
 	for (size_t i = 0; i < j->necus; i++) {
 		const upt_journal_ecu *u = &j->ecus[i];
-		json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:I, s:o}", "serial", u->serial, "handler",
-				      upt_handler_name(u->type), "state", upt_journal_state_name(u->state),
-				      "slot", u->slot, "length", (json_int_t)u->length, "sha256",
-				      hex_json(u->sha256, UPT_SHA256_LEN));
+		json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:I, s:o, s:o}", "serial", u->serial,
+				      "handler", upt_handler_name(u->type), "state",
+				      upt_journal_state_name(u->state), "slot", u->slot, "length",
+				      (json_int_t)u->length, "sha256", hex_json(u->sha256, UPT_SHA256_LEN),
+				      "record", image_json(&u->record));
 		if (!o || json_array_append_new(ecus, o) != 0) {
 			json_decref(doc);
 			return upt_err_set(e, UPT_E_NOMEM, "out of memory");

@@ -144,6 +144,7 @@ static void journal_round_trip(void **state)
 		j.ecus[i].slot = (int)(i & 1);
 		j.ecus[i].length = 1000 + i;
 		memset(j.ecus[i].sha256, (int)i + 1, 32);
+		fill_image(&j.ecus[i].record, "t.bin", (uint8_t)(i + 1));
 	}
 	upt_buf out;
 	upt_buf_init(&out, 1 << 20);
@@ -159,6 +160,8 @@ static void journal_round_trip(void **state)
 		assert_int_equal(k.ecus[i].slot, (int)(i & 1));
 		assert_int_equal(k.ecus[i].length, 1000 + i);
 		assert_memory_equal(k.ecus[i].sha256, j.ecus[i].sha256, 32);
+		assert_string_equal(k.ecus[i].record.target, "t.bin");
+		assert_true(upt_hashes_identical(&k.ecus[i].record.hashes, &j.ecus[i].record.hashes));
 	}
 	/* a torn journal (cut anywhere) never parses as a different journal */
 	for (size_t cut = 0; cut < out.len - 2; cut += 7) {
@@ -168,7 +171,10 @@ static void journal_round_trip(void **state)
 	}
 	const char *bad = "{\"bundle\":\"b\",\"started\":\"2027-01-01T00:00:00Z\",\"ecus\":[{\"serial\":"
 			  "\"a\",\"handler\":\"file\",\"state\":\"half\",\"slot\":0,\"length\":1,"
-			  "\"sha256\":\"0000000000000000000000000000000000000000000000000000000000000000\"}]}";
+			  "\"sha256\":\"0000000000000000000000000000000000000000000000000000000000000000\","
+			  "\"record\":{\"target\":\"x\",\"length\":1,\"hashes\":{\"sha256\":"
+			  "\"0000000000000000000000000000000000000000000000000000000000000000\"},"
+			  "\"release_counter\":0,\"installed_at\":\"2027-01-01T00:00:00Z\"}}]}";
 	upt_journal t;
 	upt_journal_init(&t);
 	assert_int_equal(upt_journal_parse(bad, strlen(bad), &t, NULL), UPT_E_INTERNAL);

@@ -81,6 +81,7 @@ typedef struct upt_journal_ecu {
 	int slot; /* ab: the slot written and activated */
 	uint64_t length;
 	uint8_t sha256[UPT_SHA256_LEN];
+	upt_image_record record; /* what installed.json records once activated */
 } upt_journal_ecu;
 
 typedef struct upt_journal {
