@@ -81,6 +81,7 @@ static void put_safe(FILE *f, const char *s)
 #define THREADS_MAX 8
 
 enum job_state {
+	JOB_QUEUED,    /* a file name, nothing read yet */
 	JOB_OPEN,      /* read and parsed; device and counter known */
 	JOB_REJECTED,  /* klass and e.msg say why */
 	JOB_DUPLICATE, /* the same signed content is already recorded: nothing to check or do */
@@ -555,7 +556,7 @@ static void parallel(ingest *g, void (*fn)(job *), enum job_state want)
 static int batch_run(ingest *g, upt_err *e)
 {
 	int rc = UPT_OK;
-	parallel(g, job_read, JOB_OPEN);
+	parallel(g, job_read, JOB_QUEUED);
 	for (size_t i = 0; rc == UPT_OK && i < g->njobs; i++)
 		if (g->jobs[i].state == JOB_OPEN)
 			rc = job_lookup(g, &g->jobs[i], e);
@@ -610,7 +611,7 @@ static int batch_add(ingest *g, int dfd, const char *expect, const char *name, c
 		free(j->path);
 		return upt_err_set(e, UPT_E_NOMEM, "out of memory");
 	}
-	j->state = JOB_OPEN;
+	j->state = JOB_QUEUED;
 	g->njobs++;
 	g->bytes += size < UPT_REPORT_MAX ? size : UPT_REPORT_MAX;
 	return UPT_OK;
