@@ -72,9 +72,12 @@ static int make_device(const char *id, const char *keyfile, const char *pom, con
 	ledger_device d;
 	memset(&d, 0, sizeof(d));
 	d.support_years = -1;
-	if (!ledger_name_ok(id))
-		return upt_err_set(e, UPT_E_USAGE,
-				   "device id \"%.140s\" does not match [A-Za-z0-9._-]{1,128}", id);
+	if (!ledger_device_id_ok(id))
+		return upt_err_set(
+		    e, UPT_E_USAGE,
+		    "device id \"%.140s\" does not match [A-Za-z0-9_-][A-Za-z0-9._-]{0,127} "
+		    "(it names a directory on the stick)",
+		    id);
 	snprintf(d.device_id, sizeof(d.device_id), "%s", id);
 	int rc = upt_pubkey_load(keyfile, &d.key, e);
 	if (rc) {

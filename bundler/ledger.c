@@ -266,6 +266,11 @@ bool ledger_name_ok(const char *s)
 	return n > 0;
 }
 
+bool ledger_device_id_ok(const char *s)
+{
+	return ledger_name_ok(s) && s[0] != '.';
+}
+
 int ledger_date_parse(const char *s, int64_t *out, upt_err *e)
 {
 	char t[UPT_RFC3339_LEN + 1];
@@ -370,11 +375,11 @@ static int device_with_key(ledger *l, const char *keyid, char other[UPT_NAME_MAX
 
 int ledger_device_put(ledger *l, const ledger_device *d, enum ledger_put_result *res, upt_err *e)
 {
-	if (!ledger_name_ok(d->device_id))
-		return upt_err_set(e, UPT_E_USAGE,
-				   "device id \"%.140s\" does not match "
-				   "[A-Za-z0-9._-]{1,128}",
-				   d->device_id);
+	if (!ledger_device_id_ok(d->device_id))
+		return upt_err_set(
+		    e, UPT_E_USAGE,
+		    "device id \"%.140s\" does not match [A-Za-z0-9_-][A-Za-z0-9._-]{0,127}",
+		    d->device_id);
 	if (!d->key.ed25519)
 		return upt_err_set(e, UPT_E_USAGE, "device %s: the report key must be ed25519",
 				   d->device_id);

@@ -62,6 +62,11 @@ typedef struct ledger_device {
 /* True when s follows the name rule [A-Za-z0-9._-]{1,128} (DESIGN.md section 10). */
 bool ledger_name_ok(const char *s);
 
+/* A device id the registry accepts: the name rule, and no leading '.': the id names the
+ * device's directory on the stick (uptane-reports/<id>/), where "." and ".." are path
+ * components and hidden directories (.Trashes, ._ companions) are skipped. */
+bool ledger_device_id_ok(const char *s);
+
 /* Parses a strict "YYYY-MM-DD" calendar date into seconds since the epoch (its midnight UTC).
  * UPT_E_USAGE otherwise; *out untouched on failure. */
 int ledger_date_parse(const char *s, int64_t *out, upt_err *e) UPT_MUST_CHECK;

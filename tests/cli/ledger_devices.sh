@@ -39,6 +39,10 @@ check "refuses a device id with a space" fails 2 "$BUNDLE" devices add --ledger 
 	--device "VIN 3" --public-key "$tmp/c.pub"
 check "refuses a device id with a slash" fails 2 "$BUNDLE" devices add --ledger "$L" \
 	--device "../x" --public-key "$tmp/c.pub"
+check "refuses the device id .. (a path component on the stick)" fails 2 "$BUNDLE" devices add \
+	--ledger "$L" --device ".." --public-key "$tmp/c.pub"
+check "refuses a hidden device id (.Trashes)" fails 2 "$BUNDLE" devices add --ledger "$L" \
+	--device ".Trashes" --public-key "$tmp/c.pub"
 check "refuses a device id of 129 characters" fails 2 "$BUNDLE" devices add --ledger "$L" \
 	--device "$(printf 'x%.0s' {1..129})" --public-key "$tmp/c.pub"
 check "accepts a device id of 128 characters" "$BUNDLE" devices add --ledger "$L" \
