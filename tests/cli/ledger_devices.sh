@@ -20,7 +20,7 @@ $PY - "$tmp" <<'PY'
 import sys, json
 import ledger_reports as lr
 d = sys.argv[1]
-for n in ["a", "b", "c", "d", "e"]:
+for n in ["a", "b", "c", "d", "e", "f"]:
     lr.keygen(f"{d}/{n}")
 # wrong key type, malformed public key
 json.dump({"keytype": "rsa", "scheme": "rsassa-pss-sha256", "keyval": {"public": "x"}},
@@ -112,48 +112,48 @@ check "refuses another application's SQLite file" fails 2 "$BUNDLE" devices add 
 
 # ---- import ----
 mkdir -p "$tmp/fleet/keys"
-for n in a b c d e; do cp "$tmp/$n.pub" "$tmp/fleet/keys/"; done
+for n in a b c d e f; do cp "$tmp/$n.pub" "$tmp/fleet/keys/"; done
 cp "$tmp/c.pub" "$tmp/fleet/keys/c key.pub"
 L2=$tmp/fleet.db
 printf '\xef\xbb\xbfdevice_id,public_key_file,placed_on_market,support_years\r\n' >"$tmp/fleet/devices.csv"
 printf 'VIN-1,keys/a.pub,2024-01-15,5\r\n' >>"$tmp/fleet/devices.csv"
 printf 'VIN-2,keys/b.pub,,\r\n\r\n' >>"$tmp/fleet/devices.csv"
 printf 'VIN-3,"keys/c key.pub",2023-12-31,10\r\n' >>"$tmp/fleet/devices.csv"
-check "import: BOM, CRLF, quoted path with a space, empty optional fields" \
+printf 'VIN-4 , %s ,2022-07-01, 3\r\n' "$tmp/fleet/keys/d.pub" >>"$tmp/fleet/devices.csv"
+check "import: BOM, CRLF, quoted path with a space, empty optional fields, absolute path, blanks" \
 	"$BUNDLE" devices import --ledger "$L2" "$tmp/fleet/devices.csv"
 "$BUNDLE" devices list --ledger "$L2" --json >"$tmp/l2.json"
-check "import registered 3 devices with their support periods" $PY - "$tmp/l2.json" <<'PY'
+check "import registered 4 devices with their support periods" $PY - "$tmp/l2.json" <<'PY'
 import sys, json
 rows = {r["device_id"]: r for r in json.load(open(sys.argv[1]))}
-assert sorted(rows) == ["VIN-1", "VIN-2", "VIN-3"], rows
+assert sorted(rows) == ["VIN-1", "VIN-2", "VIN-3", "VIN-4"], rows
+assert rows["VIN-4"]["support_ends"] == "2025-07-01"
 assert rows["VIN-1"]["support_ends"] == "2029-01-15"
 assert rows["VIN-2"]["support_years"] is None
 assert rows["VIN-3"]["support_ends"] == "2033-12-31"
 PY
 "$BUNDLE" devices import --ledger "$L2" "$tmp/fleet/devices.csv" >"$tmp/out"
-check "importing the same file again: all unchanged" grep -q '0 registered, 0 updated, 3 unchanged' "$tmp/out"
+check "importing the same file again: all unchanged" grep -q '0 registered, 0 updated, 4 unchanged' "$tmp/out"
 before=$(dump "$L2")
-run_import() { # CSV_CONTENT: import must fail with exit 2 and change nothing
+run_import() { # CSV_CONTENT WHY: import fails with exit 2 saying WHY, and changes nothing
 	printf '%b' "$1" >"$tmp/fleet/bad.csv"
 	fails 2 "$BUNDLE" devices import --ledger "$L2" "$tmp/fleet/bad.csv" &&
-		[ "$before" = "$(dump "$L2")" ]
+		grep -q -- "$2" "$tmp/err" && [ "$before" = "$(dump "$L2")" ]
 }
 H='device_id,public_key_file,placed_on_market,support_years\n'
 check "import is all or nothing: a bad date on line 3 registers nobody" \
-	run_import "${H}VIN-4,keys/d.pub,2024-01-01,5\nVIN-5,keys/e.pub,2024-13-01,5\n"
-check "import refuses a wrong header" run_import "id,key,pom,years\nVIN-4,keys/d.pub,,\n"
-check "import refuses a missing header" run_import "VIN-4,keys/d.pub,,\n"
-check "import refuses 3 fields" run_import "${H}VIN-4,keys/d.pub,2024-01-01\n"
-check "import refuses 5 fields" run_import "${H}VIN-4,keys/d.pub,2024-01-01,5,x\n"
-check "import refuses an unterminated quote" run_import "${H}VIN-4,\"keys/d.pub,,\n"
-check "import refuses a bad device id" run_import "${H}VIN 4,keys/d.pub,,\n"
-check "import refuses a missing key file" run_import "${H}VIN-4,keys/zz.pub,,\n"
-check "import refuses a key that belongs to another device" run_import "${H}VIN-4,keys/a.pub,,\n"
+	run_import "${H}VIN-5,keys/e.pub,2024-01-01,5\nVIN-6,keys/f.pub,2024-13-01,5\n" 'bad.csv:3: placed on market'
+check "import refuses a wrong header" run_import "id,key,pom,years\nVIN-5,keys/e.pub,,\n" 'header'
+check "import refuses a missing header" run_import "VIN-5,keys/e.pub,,\n" 'header'
+check "import refuses 3 fields" run_import "${H}VIN-5,keys/e.pub,2024-01-01\n" 'expected 4 fields'
+check "import refuses 5 fields" run_import "${H}VIN-5,keys/e.pub,2024-01-01,5,x\n" 'more than 4 fields'
+check "import refuses an unterminated quote" run_import "${H}VIN-5,\"keys/e.pub,,\n" 'unbalanced quotes'
+check "import refuses a bad device id" run_import "${H}VIN 5,keys/e.pub,,\n" 'does not match'
+check "import refuses a missing key file" run_import "${H}VIN-5,keys/zz.pub,,\n" 'no such file'
+check "import refuses a key that belongs to another device" run_import "${H}VIN-5,keys/a.pub,,\n" 'already registered to device VIN-1'
 check "import refuses the same device twice with two keys" \
-	run_import "${H}VIN-4,keys/d.pub,,\nVIN-4,keys/e.pub,,\n"
-check "import refuses an empty file" run_import ""
-run_import "${H}VIN-4,keys/d.pub,2024-01-01,5\nVIN-5,keys/e.pub,2024-13-01,5\n" >/dev/null
-check "the import error names the file and line" grep -q 'bad.csv:3' "$tmp/err"
+	run_import "${H}VIN-5,keys/e.pub,,\nVIN-5,keys/f.pub,,\n" 'another key'
+check "import refuses an empty file" run_import "" 'empty'
 check "usage: devices without a subcommand exits 2" fails 2 "$BUNDLE" devices
 check "usage: add without --public-key exits 2" fails 2 "$BUNDLE" devices add --ledger "$L2" --device X
 finish
