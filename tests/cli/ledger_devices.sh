@@ -15,6 +15,10 @@ fails() { # fails STATUS COMMAND...: the command exits with STATUS
 	"$@" >"$tmp/out" 2>"$tmp/err"; got=$?
 	[ "$got" -eq "$want" ] || { echo "exit $got, expected $want: $*"; cat "$tmp/err"; return 1; }
 }
+refused() { # refused WHY COMMAND...: exit 2 with a message saying WHY
+	local why=$1; shift
+	fails 2 "$@" && { grep -q -- "$why" "$tmp/err" || { echo "no \"$why\" in: $(cat "$tmp/err")"; false; }; }
+}
 
 $PY - "$tmp" <<'PY'
 import sys, json
@@ -35,40 +39,40 @@ check "add registers a device" "$BUNDLE" devices add --ledger "$L" --device VIN-
 check "add without support data" "$BUNDLE" devices add --ledger "$L" --device VIN-0002 \
 	--public-key "$tmp/b.pub"
 before=$(dump)
-check "refuses a device id with a space" fails 2 "$BUNDLE" devices add --ledger "$L" \
+check "refuses a device id with a space" refused 'does not match' "$BUNDLE" devices add --ledger "$L" \
 	--device "VIN 3" --public-key "$tmp/c.pub"
-check "refuses a device id with a slash" fails 2 "$BUNDLE" devices add --ledger "$L" \
+check "refuses a device id with a slash" refused 'does not match' "$BUNDLE" devices add --ledger "$L" \
 	--device "../x" --public-key "$tmp/c.pub"
-check "refuses the device id .. (a path component on the stick)" fails 2 "$BUNDLE" devices add \
+check "refuses the device id .. (a path component on the stick)" refused 'does not match' "$BUNDLE" devices add \
 	--ledger "$L" --device ".." --public-key "$tmp/c.pub"
-check "refuses a hidden device id (.Trashes)" fails 2 "$BUNDLE" devices add --ledger "$L" \
+check "refuses a hidden device id (.Trashes)" refused 'does not match' "$BUNDLE" devices add --ledger "$L" \
 	--device ".Trashes" --public-key "$tmp/c.pub"
-check "refuses a device id of 129 characters" fails 2 "$BUNDLE" devices add --ledger "$L" \
+check "refuses a device id of 129 characters" refused 'does not match' "$BUNDLE" devices add --ledger "$L" \
 	--device "$(printf 'x%.0s' {1..129})" --public-key "$tmp/c.pub"
 check "accepts a device id of 128 characters" "$BUNDLE" devices add --ledger "$L" \
 	--device "$(printf 'y%.0s' {1..128})" --public-key "$tmp/e.pub"
 before=$(dump)
-check "refuses an rsa key" fails 2 "$BUNDLE" devices add --ledger "$L" --device VIN-0003 \
+check "refuses an rsa key" refused 'not an ed25519 key' "$BUNDLE" devices add --ledger "$L" --device VIN-0003 \
 	--public-key "$tmp/rsa.pub"
-check "refuses a 31-byte public key" fails 2 "$BUNDLE" devices add --ledger "$L" \
+check "refuses a 31-byte public key" refused 'hex string' "$BUNDLE" devices add --ledger "$L" \
 	--device VIN-0003 --public-key "$tmp/short.pub"
-check "refuses a truncated key file" fails 2 "$BUNDLE" devices add --ledger "$L" \
+check "refuses a truncated key file" refused 'invalid JSON' "$BUNDLE" devices add --ledger "$L" \
 	--device VIN-0003 --public-key "$tmp/notjson.pub"
-check "refuses a missing key file" fails 2 "$BUNDLE" devices add --ledger "$L" \
+check "refuses a missing key file" refused 'no such file' "$BUNDLE" devices add --ledger "$L" \
 	--device VIN-0003 --public-key "$tmp/nope.pub"
-check "refuses 2025-02-29 (not a leap year)" fails 2 "$BUNDLE" devices add --ledger "$L" \
+check "refuses 2025-02-29 (not a leap year)" refused 'not a valid date' "$BUNDLE" devices add --ledger "$L" \
 	--device VIN-0003 --public-key "$tmp/c.pub" --placed-on-market 2025-02-29
-check "refuses 2025-1-1" fails 2 "$BUNDLE" devices add --ledger "$L" --device VIN-0003 \
+check "refuses 2025-1-1" refused 'not a valid date\|YYYY-MM-DD' "$BUNDLE" devices add --ledger "$L" --device VIN-0003 \
 	--public-key "$tmp/c.pub" --placed-on-market 2025-1-1
-check "refuses support years -1" fails 2 "$BUNDLE" devices add --ledger "$L" \
+check "refuses support years -1" refused 'whole number' "$BUNDLE" devices add --ledger "$L" \
 	--device VIN-0003 --public-key "$tmp/c.pub" --support-years -1
-check "refuses support years 5y" fails 2 "$BUNDLE" devices add --ledger "$L" \
+check "refuses support years 5y" refused 'whole number' "$BUNDLE" devices add --ledger "$L" \
 	--device VIN-0003 --public-key "$tmp/c.pub" --support-years 5y
-check "refuses support years 100" fails 2 "$BUNDLE" devices add --ledger "$L" \
+check "refuses support years 100" refused 'whole number' "$BUNDLE" devices add --ledger "$L" \
 	--device VIN-0003 --public-key "$tmp/c.pub" --support-years 100
-check "refuses another key for a registered device" fails 2 "$BUNDLE" devices add \
+check "refuses another key for a registered device" refused 'already registered with another key' "$BUNDLE" devices add \
 	--ledger "$L" --device VIN-0001 --public-key "$tmp/c.pub"
-check "refuses a key already registered to another device" fails 2 "$BUNDLE" devices add \
+check "refuses a key already registered to another device" refused 'already registered to device VIN-0001' "$BUNDLE" devices add \
 	--ledger "$L" --device VIN-0003 --public-key "$tmp/a.pub"
 check "refused adds left the ledger unchanged" [ "$before" = "$(dump)" ]
 "$BUNDLE" devices add --ledger "$L" --device VIN-0001 --public-key "$tmp/a.pub" >"$tmp/out"
