@@ -79,8 +79,19 @@ typedef struct upt_verify_result {
 } upt_verify_result;
 
 /* Runs DESIGN.md section 4 steps 1-4. Returns out->code. out is fully initialised on return
- * (call upt_verify_result_clear afterwards in every case). */
+ * (call upt_verify_result_clear afterwards in every case). For environment codes (1xx other
+ * than UPT_E_CONFIG: out of memory, internal) trust_after may be incomplete and roots_changed
+ * is false: persist nothing then. */
 int upt_verify(const upt_verify_input *in, upt_verify_result *out);
 void upt_verify_result_clear(upt_verify_result *r);
+
+/* The Image-repository part alone (steps 1 and 3 for "image-repo"), for checking a plain TUF
+ * repository without a Director (the tuf-js interoperability harness). in->bundle holds
+ * metadata/image-repo/ members (anything else is ignored), in->trust image-repo/root.json and
+ * any trusted image-repo/ files; in->device may be NULL. The timestamp is required. Each of
+ * target_names is searched through the delegations (their hardware-id lists ignored); a name
+ * no role signs -> UPT_E_NOT_FOUND. out as for upt_verify, without assignments. */
+int upt_verify_image_repo(const upt_verify_input *in, const char *const *target_names,
+			  size_t ntargets, upt_verify_result *out);
 
 #endif

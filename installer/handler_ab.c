@@ -1,0 +1,116 @@
+/*
+ * handler_ab: two slots (block devices or files). The image goes to the inactive slot; at
+ * commit the configured `activate` program switches the bootloader to it ({slot} = 0/1,
+ * {device} = the slot's path). The ECU's record stays pending until `uptane-install confirm`
+ * after a successful boot; `confirm --failed` (the bootloader fell back) drops it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "installer.h"
+
+int ab_run(const upt_dev_ecu *u, const upt_argv *tmpl, int slot, upt_err *e)
+{
+	char idx[4];
+	snprintf(idx, sizeof(idx), "%d", slot);
+	upt_subst subst[] = {{"{slot}", idx}, {"{device}", u->slots[slot]}};
+	upt_argv argv;
+	int rc = upt_argv_expand(tmpl, subst, 2, &argv, e);
+	if (rc)
+		return rc;
+	rc = spawn_run(&argv, e);
+	upt_argv_free(&argv);
+	if (rc)
+		upt_err_prefix(e, "%s", u->serial);
+	return rc;
+}
+
+static int ab_open(struct ctx *c, struct stage *s, const upt_installed_ecu *installed, upt_err *e)
+{
+	(void)c;
+	int active = installed ? installed->active_slot : 0;
+	s->slot = 1 - active;
+	snprintf(s->path, sizeof(s->path), "%s", s->ecu->slots[s->slot]);
+	/* Slots are named by the configuration (often /dev/disk/by-partlabel links): followed. */
+	s->fd = open(s->path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (s->fd < 0)
+		return upt_err_set(e, UPT_E_INSTALL, "%s: cannot open slot %d (%s): %s", s->ecu->serial,
+				   s->slot, s->path, strerror(errno));
+	struct stat st;
+	if (fstat(s->fd, &st) != 0)
+		return upt_err_set(e, UPT_E_INSTALL, "%s: %s: %s", s->ecu->serial, s->path,
+				   strerror(errno));
+	if (S_ISBLK(st.st_mode)) {
+		uint64_t size = 0;
+		if (ioctl(s->fd, BLKGETSIZE64, &size) != 0)
+			return upt_err_set(e, UPT_E_INSTALL, "%s: size of %s: %s", s->ecu->serial, s->path,
+					   strerror(errno));
+		if (size < s->length)
+			return upt_err_set(e, UPT_E_INSTALL,
+					   "%s: the image (%llu bytes) does not fit slot %s (%llu bytes)",
+					   s->ecu->serial, (unsigned long long)s->length, s->path,
+					   (unsigned long long)size);
+	} else if (!S_ISREG(st.st_mode)) {
+		return upt_err_set(e, UPT_E_INSTALL, "%s: slot %s is neither a block device nor a file",
+				   s->ecu->serial, s->path);
+	}
+	return UPT_OK;
+}
+
+static int ab_finish(struct ctx *c, struct stage *s, upt_err *e)
+{
+	(void)c;
+	int rc = UPT_OK;
+	struct stat st;
+	/* A file slot holds exactly the image; a partition keeps its size. */
+	if (fstat(s->fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    ftruncate(s->fd, (off_t)s->length) != 0)
+		rc = upt_err_set(e, UPT_E_INSTALL, "%s: truncate %s: %s", s->ecu->serial, s->path,
+				 strerror(errno));
+	if (rc == UPT_OK && fsync(s->fd) != 0)
+		rc = upt_err_set(e, UPT_E_INSTALL, "%s: fsync %s: %s", s->ecu->serial, s->path,
+				 strerror(errno));
+	if (close(s->fd) != 0 && rc == UPT_OK)
+		rc = upt_err_set(e, UPT_E_INSTALL, "%s: close %s: %s", s->ecu->serial, s->path,
+				 strerror(errno));
+	s->fd = -1;
+	return rc;
+}
+
+static void ab_abort(struct ctx *c, struct stage *s)
+{
+	(void)c;
+	/* The inactive slot is not running software: nothing to restore. */
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+}
+
+static int ab_activate(struct ctx *c, const upt_dev_ecu *u, upt_journal_ecu *j, struct events *ev,
+		       upt_err *e)
+{
+	(void)c;
+	(void)ev;
+	return ab_run(u, &u->activate, j->slot, e);
+}
+
+static void ab_cleanup(struct ctx *c, const upt_dev_ecu *u)
+{
+	(void)c;
+	(void)u;
+}
+
+const struct handler handler_ab = {
+	.type = UPT_HANDLER_AB,
+	.open = ab_open,
+	.finish = ab_finish,
+	.abort = ab_abort,
+	.activate = ab_activate,
+	.cleanup = ab_cleanup,
+};

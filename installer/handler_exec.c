@@ -1,0 +1,93 @@
+/*
+ * handler_exec: hands the verified image to a configured program ({image} = the staged file in
+ * state_dir/staging/) at commit time, after every image of the bundle verified. Its exit
+ * status decides success. journal.c records that it started before it runs, so recovery
+ * never runs it a second time.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "installer.h"
+
+static int exec_open(struct ctx *c, struct stage *s, const upt_installed_ecu *installed, upt_err *e)
+{
+	(void)installed;
+	int rc = staged_path(c, s->ecu, s->path, sizeof(s->path), e);
+	if (rc)
+		return rc;
+	s->fd = open(s->path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (s->fd < 0)
+		return upt_err_set(e, UPT_E_INSTALL, "%s: cannot create %s: %s", s->ecu->serial, s->path,
+				   strerror(errno));
+	s->created = true;
+	return UPT_OK;
+}
+
+static int exec_finish(struct ctx *c, struct stage *s, upt_err *e)
+{
+	(void)c;
+	int rc = UPT_OK;
+	if (fsync(s->fd) != 0)
+		rc = upt_err_set(e, UPT_E_INSTALL, "%s: fsync %s: %s", s->ecu->serial, s->path,
+				 strerror(errno));
+	if (close(s->fd) != 0 && rc == UPT_OK)
+		rc = upt_err_set(e, UPT_E_INSTALL, "%s: close %s: %s", s->ecu->serial, s->path,
+				 strerror(errno));
+	s->fd = -1;
+	return rc;
+}
+
+static void exec_abort(struct ctx *c, struct stage *s)
+{
+	(void)c;
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+	if (s->created)
+		unlink(s->path);
+	s->created = false;
+}
+
+static int exec_activate(struct ctx *c, const upt_dev_ecu *u, upt_journal_ecu *j, struct events *ev,
+			 upt_err *e)
+{
+	(void)ev;
+	(void)j;
+	char staged[UPT_PATH_MAX];
+	int rc = staged_path(c, u, staged, sizeof(staged), e);
+	if (rc)
+		return rc;
+	struct stat st;
+	if (lstat(staged, &st) != 0 || !S_ISREG(st.st_mode))
+		return upt_err_set(e, UPT_E_INSTALL, "%s: staged image %s is missing", u->serial, staged);
+	upt_subst subst[] = {{"{image}", staged}};
+	upt_argv argv;
+	rc = upt_argv_expand(&u->command, subst, 1, &argv, e);
+	if (rc)
+		return rc;
+	rc = spawn_run(&argv, e);
+	upt_argv_free(&argv);
+	if (rc)
+		upt_err_prefix(e, "%s", u->serial);
+	return rc;
+}
+
+static void exec_cleanup(struct ctx *c, const upt_dev_ecu *u)
+{
+	char staged[UPT_PATH_MAX];
+	if (staged_path(c, u, staged, sizeof(staged), NULL) == UPT_OK)
+		unlink(staged);
+}
+
+const struct handler handler_exec = {
+	.type = UPT_HANDLER_EXEC,
+	.open = exec_open,
+	.finish = exec_finish,
+	.abort = exec_abort,
+	.activate = exec_activate,
+	.cleanup = exec_cleanup,
+};

@@ -1,0 +1,125 @@
+/*
+ * handler_file: installs an image as a file. The image is written to a hidden staging file in
+ * the target's directory and renamed over the target at commit time, so the target is always
+ * the complete old or the complete new image; a failure leaves no staging file and no backup.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "installer.h"
+#include "upt/fileio.h"
+#include "upt/limits.h"
+
+static int file_open(struct ctx *c, struct stage *s, const upt_installed_ecu *installed, upt_err *e)
+{
+	(void)installed;
+	int rc = staged_path(c, s->ecu, s->path, sizeof(s->path), e);
+	if (rc)
+		return rc;
+	/* Keep the target's permissions; a new target gets 0644. */
+	struct stat st;
+	s->mode = 0644;
+	if (stat(s->ecu->path, &st) == 0 && S_ISREG(st.st_mode))
+		s->mode = st.st_mode & 07777;
+	s->fd = open(s->path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, s->mode);
+	if (s->fd < 0)
+		return upt_err_set(e, UPT_E_INSTALL, "%s: cannot create %s: %s", s->ecu->serial, s->path,
+				   strerror(errno));
+	s->created = true;
+	if (fchmod(s->fd, s->mode) != 0)
+		return upt_err_set(e, UPT_E_INSTALL, "%s: cannot set mode of %s: %s", s->ecu->serial,
+				   s->path, strerror(errno));
+	return UPT_OK;
+}
+
+static int file_finish(struct ctx *c, struct stage *s, upt_err *e)
+{
+	(void)c;
+	int rc = UPT_OK;
+	if (fsync(s->fd) != 0)
+		rc = upt_err_set(e, UPT_E_INSTALL, "%s: fsync %s: %s", s->ecu->serial, s->path,
+				 strerror(errno));
+	if (close(s->fd) != 0 && rc == UPT_OK)
+		rc = upt_err_set(e, UPT_E_INSTALL, "%s: close %s: %s", s->ecu->serial, s->path,
+				 strerror(errno));
+	s->fd = -1;
+	return rc;
+}
+
+static void file_abort(struct ctx *c, struct stage *s)
+{
+	(void)c;
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+	if (s->created)
+		unlink(s->path);
+	s->created = false;
+}
+
+/* Is the target already the staged image? (recovery after a crash between rename and
+ * journal update) */
+static bool target_is(const char *path, const upt_journal_ecu *j)
+{
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	upt_hasher *h = NULL;
+	upt_hashes got;
+	bool ok = false;
+	uint64_t total = 0;
+	uint8_t *buf = malloc(UPT_IO_CHUNK);
+	if (buf && upt_hasher_new(true, false, &h, NULL) == UPT_OK) {
+		ssize_t n;
+		while ((n = read(fd, buf, UPT_IO_CHUNK)) > 0 &&
+		       upt_hasher_update(h, buf, (size_t)n, NULL) == UPT_OK)
+			total += (uint64_t)n;
+		ok = n == 0 && upt_hasher_final(h, &got, NULL) == UPT_OK && total == j->length &&
+		     upt_ct_equal(got.sha256, j->sha256, UPT_SHA256_LEN);
+	}
+	upt_hasher_free(h);
+	free(buf);
+	close(fd);
+	return ok;
+}
+
+static int file_activate(struct ctx *c, const upt_dev_ecu *u, upt_journal_ecu *j, struct events *ev,
+			 upt_err *e)
+{
+	(void)ev;
+	char staged[UPT_PATH_MAX];
+	int rc = staged_path(c, u, staged, sizeof(staged), e);
+	if (rc)
+		return rc;
+	if (rename(staged, u->path) != 0) {
+		if (errno == ENOENT && target_is(u->path, j))
+			return UPT_OK; /* renamed before the crash, journal not yet updated */
+		return upt_err_set(e, UPT_E_INSTALL, "%s: cannot rename %s to %s: %s", u->serial, staged,
+				   u->path, strerror(errno));
+	}
+	rc = upt_fsync_parent(AT_FDCWD, u->path, e);
+	if (rc && e)
+		e->code = UPT_E_INSTALL;
+	return rc ? UPT_E_INSTALL : UPT_OK;
+}
+
+static void file_cleanup(struct ctx *c, const upt_dev_ecu *u)
+{
+	char staged[UPT_PATH_MAX];
+	if (staged_path(c, u, staged, sizeof(staged), NULL) == UPT_OK)
+		unlink(staged);
+}
+
+const struct handler handler_file = {
+	.type = UPT_HANDLER_FILE,
+	.open = file_open,
+	.finish = file_finish,
+	.abort = file_abort,
+	.activate = file_activate,
+	.cleanup = file_cleanup,
+};

@@ -1,0 +1,738 @@
+/*
+ * install: the install flow of DESIGN.md section 4.
+ *   1. read every metadata file of the bundle into memory, verify it all (upt_verify);
+ *   2. one pass over the images: each assigned image is decompressed, hashed and written into
+ *      its ECU's staging area in one stream, stopping at the signed length; other images are
+ *      skipped by seeking; the rest of the archive is still checked member by member;
+ *   3. only when every image verified and is synced: commit through the journal (journal.c);
+ *   4. a signed report after every attempt (report.c), then the result line.
+ * Nothing is read twice from the medium: the bytes that are hashed are the bytes written.
+ */
+#include <errno.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "installer.h"
+#include "upt/bundle.h"
+#include "upt/cjson.h"
+#include "upt/fileio.h"
+#include "upt/limits.h"
+#include "upt/meta.h"
+#include "upt/rfc3339.h"
+#include "upt/verify.h"
+
+struct job {
+	const upt_assignment *a;
+	const upt_dev_ecu *ecu;
+	struct stage st;
+	bool opened;
+	bool staged;
+};
+
+struct stream_ctx {
+	struct ctx *c;
+	struct job **jobs; /* the ECUs receiving the current image */
+	size_t n;
+};
+
+/* ---- messages a technician can act on ---- */
+
+static const char *bundle_name(const char *path)
+{
+	const char *s = strrchr(path, '/');
+	return s ? s + 1 : path;
+}
+
+/* "2027-01-03" from the `expires` of the failing file, when it is in the bundle. */
+static bool expiry_of(const upt_bundle_meta *meta, const char *file, char out[11])
+{
+	const upt_buf *b = meta && file && file[0] ? upt_bundle_meta_get(meta, file) : NULL;
+	json_t *doc = NULL;
+	if (!b || upt_json_parse(b->data, b->len, UPT_META_FILE_MAX, &doc, NULL) != UPT_OK)
+		return false;
+	const char *x = json_string_value(json_object_get(json_object_get(doc, "signed"), "expires"));
+	bool ok = x && strlen(x) >= 10;
+	if (ok) {
+		memcpy(out, x, 10);
+		out[10] = '\0';
+	}
+	json_decref(doc);
+	return ok;
+}
+
+static void rejection_message(struct attempt *a, int code, const upt_bundle_meta *meta)
+{
+	char date[11];
+	const char *m;
+	switch (code) {
+	case UPT_E_FREEZE:
+		if (expiry_of(meta, a->file, date)) {
+			snprintf(a->message, sizeof(a->message),
+				 "This stick's update expired on %s; ask for a new one.", date);
+			return;
+		}
+		m = "This stick's update has expired; ask for a new one.";
+		break;
+	case UPT_E_ROLLBACK:
+		m = "This stick carries an older update than the device already has, so it was "
+		    "refused; ask for the current one.";
+		break;
+	case UPT_E_ARBITRARY_SOFTWARE:
+		m = "This stick's update is not signed by the keys this device trusts (or its contents "
+		    "differ from what was signed). It may have been tampered with: do not use it, and "
+		    "report it to the manufacturer.";
+		break;
+	case UPT_E_UNTRUSTED_ROOT:
+		m = "This device has no usable trusted keys and refuses every update; it needs to be "
+		    "re-provisioned by the manufacturer.";
+		break;
+	case UPT_E_MIX_AND_MATCH:
+		m = "This stick's update mixes files from different releases, so it was refused; ask "
+		    "for a new one.";
+		break;
+	case UPT_E_ENDLESS_DATA:
+		m = "An image on this stick is longer than its signature allows. It may have been "
+		    "tampered with: do not use it, and report it to the manufacturer.";
+		break;
+	case UPT_E_WRONG_ECU:
+		m = "This update names a control unit this device does not have; ask for the update "
+		    "made for this device.";
+		break;
+	case UPT_E_WRONG_HARDWARE:
+		m = "This update is for different hardware than this device has; ask for the update "
+		    "made for this device.";
+		break;
+	case UPT_E_TARGET_MISMATCH:
+		m = "The two signing authorities disagree about an image on this stick, so it was "
+		    "refused. Report it to the manufacturer and ask for a new one.";
+		break;
+	case UPT_E_MALFORMED:
+		m = "The update file on this stick is damaged or incomplete; copy it again or ask for "
+		    "a new one.";
+		break;
+	case UPT_E_UNSAFE_ARCHIVE:
+		m = "The update file on this stick contains entries that are not allowed, so it was "
+		    "refused; ask for a new one and report it to the manufacturer.";
+		break;
+	case UPT_E_TOO_LARGE:
+		m = "The update file on this stick exceeds this device's size limits, so it was "
+		    "refused; ask for a new one.";
+		break;
+	case UPT_E_POLICY:
+		snprintf(a->message, sizeof(a->message),
+			 "This device does not accept %s bundles; ask for a %s bundle.",
+			 a->kind ? a->kind : "this kind of",
+			 a->kind && !strcmp(a->kind, "fleet") ? "device" : "fleet");
+		return;
+	default:
+		m = "The update on this stick was refused.";
+	}
+	snprintf(a->message, sizeof(a->message), "%s", m);
+}
+
+/* Fills status, reason, exit status and message from a code. */
+static void outcome(struct ctx *c, struct attempt *a, int code, const upt_err *e,
+		    const upt_bundle_meta *meta, const char *intended_for)
+{
+	a->exit_status = upt_err_exit_status(code);
+	a->reason = NULL;
+	if (e && e->file[0] && !a->file)
+		a->file = e->file;
+	snprintf(a->detail, sizeof(a->detail), "%s", e ? e->msg : "");
+	if (upt_err_is_rejection(code)) {
+		a->status = "rejected";
+		a->reason = upt_err_class(code);
+		a->attacks = a->reason;
+		rejection_message(a, code, meta);
+		return;
+	}
+	switch (code) {
+	case UPT_E_NOT_FOR_DEVICE:
+		a->status = "not-for-this-device";
+		snprintf(a->message, sizeof(a->message),
+			 "This update is not for this device (%s): it is for %s. Nothing was changed.",
+			 c->cfg->device_id, intended_for && intended_for[0] ? intended_for : "other devices");
+		return;
+	case UPT_E_UP_TO_DATE:
+		a->status = "up-to-date";
+		snprintf(a->message, sizeof(a->message),
+			 "This device already runs everything on this stick; nothing to do.");
+		return;
+	case UPT_E_NO_BUNDLE:
+		a->status = "no-bundle";
+		return; /* message set by the caller */
+	case UPT_E_IO:
+	case UPT_E_BUSY:
+		a->status = "failed";
+		a->reason = "io";
+		snprintf(a->message, sizeof(a->message),
+			 "The update could not be read (I/O error, or the stick was removed). Nothing was "
+			 "changed; re-insert the stick and try again.");
+		return;
+	case UPT_E_INSTALL:
+		a->status = "failed";
+		a->reason = "install";
+		snprintf(a->message, sizeof(a->message),
+			 "Installing failed; the previous software is still active. Try again; if it "
+			 "fails again, the device needs service.");
+		return;
+	case UPT_E_INSTALL_PARTIAL:
+		a->status = "failed";
+		a->reason = "install";
+		return; /* message (which ECUs run what) set by the caller */
+	default:
+		a->status = "failed";
+		a->reason = "internal";
+		snprintf(a->message, sizeof(a->message),
+			 "The installer hit an internal error; nothing was installed. The device needs "
+			 "service.");
+	}
+}
+
+/* ---- the trusted state to keep after a rejection in step 5 ---- */
+
+static bool role_keys_differ(const upt_meta *a, const upt_meta *b, const char *role)
+{
+	const upt_role_keys *x = upt_meta_role(a, role);
+	const upt_role_keys *y = upt_meta_role(b, role);
+	if (!x || !y)
+		return x != y;
+	if (x->nkeyids != y->nkeyids)
+		return true;
+	for (size_t i = 0; i < x->nkeyids; i++) {
+		bool found = false;
+		for (size_t j = 0; j < y->nkeyids && !found; j++)
+			found = !strcmp(x->keyids[i], y->keyids[j]);
+		if (!found)
+			return true;
+	}
+	return false;
+}
+
+static bool root_name(const char *name, const char *repo)
+{
+	size_t rl = strlen(repo), n = strlen(name);
+	return !strncmp(name, repo, rl) && name[rl] == '/' && n >= 9 &&
+	       !strcmp(name + n - 9, "root.json");
+}
+
+/* Image bytes failed after the metadata verified: keep only what step 1 accepted (the roots,
+ * and forgetting timestamp/snapshot when their keys rotated, DESIGN.md section 10), exactly
+ * as a rejection inside upt_verify would. */
+static int roots_only(const upt_trust *t0, const upt_trust *after, upt_trust *out, upt_err *e)
+{
+	static const char *const repos[] = {"director", "image-repo"};
+	int rc = upt_trust_copy(out, t0, e);
+	for (size_t r = 0; rc == UPT_OK && r < 2; r++) {
+		char name[64];
+		snprintf(name, sizeof(name), "%s/root.json", repos[r]);
+		const upt_buf *old = upt_trust_get(t0, name);
+		const upt_buf *neu = upt_trust_get(after, name);
+		if (!old || !neu || upt_buf_equal(old, neu))
+			continue;
+		for (size_t i = 0; rc == UPT_OK && i < after->nfiles; i++)
+			if (root_name(after->files[i].name, repos[r]))
+				rc = upt_trust_set(out, after->files[i].name, after->files[i].data.data,
+						   after->files[i].data.len, e);
+		upt_meta *mo = NULL, *mn = NULL;
+		if (rc == UPT_OK)
+			rc = upt_meta_parse(old->data, old->len, UPT_ROLE_ROOT, &mo, e);
+		if (rc == UPT_OK)
+			rc = upt_meta_parse(neu->data, neu->len, UPT_ROLE_ROOT, &mn, e);
+		if (rc == UPT_OK &&
+		    (role_keys_differ(mo, mn, "timestamp") || role_keys_differ(mo, mn, "snapshot"))) {
+			snprintf(name, sizeof(name), "%s/timestamp.json", repos[r]);
+			upt_trust_remove(out, name);
+			snprintf(name, sizeof(name), "%s/snapshot.json", repos[r]);
+			upt_trust_remove(out, name);
+		}
+		if (rc == UPT_OK && r == 0 && role_keys_differ(mo, mn, "offline-snapshot"))
+			upt_trust_remove(out, "director/offline-snapshot.json");
+		upt_meta_free(mo);
+		upt_meta_free(mn);
+	}
+	return rc;
+}
+
+/* Persists a trusted state computed for a rejection or a no-op: only if it differs, and with
+ * the stored time floor (the in-memory floor may include the build time). */
+static void persist(struct ctx *c, upt_trust *t, int64_t stored_floor, const upt_trust *t0)
+{
+	if (c->dry_run)
+		return;
+	t->time_floor = stored_floor;
+	if (upt_trust_equal(t, t0))
+		return;
+	upt_err e;
+	upt_err_clear(&e);
+	if (state_save_trust(c, t, &e) != UPT_OK)
+		ev_warning(&c->ev, "state", "could not save the accepted trusted metadata: %s", e.msg);
+}
+
+/* ---- streaming ---- */
+
+static int sink(void *vctx, const void *data, size_t len, upt_err *e)
+{
+	struct stream_ctx *s = vctx;
+	for (size_t i = 0; i < s->n; i++) {
+		struct job *j = s->jobs[i];
+		if (s->c->dry_run)
+			continue;
+		upt_err we;
+		if (upt_fd_write_all(j->st.fd, data, len, &we) != UPT_OK)
+			/* The device's storage failed, not the stick: an install failure. */
+			return upt_err_set(e, UPT_E_INSTALL, "%s: writing %s: %s", j->ecu->serial,
+					   j->st.path, we.msg);
+		j->st.written += len;
+	}
+	return UPT_OK;
+}
+
+static void progress(void *vctx, uint64_t done, uint64_t total)
+{
+	struct stream_ctx *s = vctx;
+	for (size_t i = 0; i < s->n; i++)
+		ev_progress(&s->c->ev, s->jobs[i]->ecu->serial, done, total);
+}
+
+static void abort_jobs(struct ctx *c, struct job *jobs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (jobs[i].opened)
+			handler_for(jobs[i].ecu->type)->abort(c, &jobs[i].st);
+		jobs[i].opened = false;
+	}
+}
+
+/* Streams every assigned image into its ECUs' staging; walks the whole archive. */
+static int stream_all(struct ctx *c, upt_bundle_reader *r, struct job *jobs, size_t njobs,
+		      const upt_installed *inst, upt_err *e)
+{
+	struct job **group = calloc(njobs ? njobs : 1, sizeof(*group));
+	if (!group)
+		return upt_err_set(e, UPT_E_NOMEM, "out of memory");
+	int rc = UPT_OK;
+	for (;;) {
+		const char *name;
+		uint64_t clen;
+		rc = upt_bundle_next_image(r, &name, &clen, e);
+		if (rc == UPT_E_NOT_FOUND) {
+			upt_err_clear(e);
+			rc = UPT_OK;
+			break;
+		}
+		if (rc)
+			break;
+		struct stream_ctx s = {c, group, 0};
+		for (size_t i = 0; i < njobs; i++)
+			if (!jobs[i].staged && !strcmp(jobs[i].a->target_name, name))
+				group[s.n++] = &jobs[i];
+		if (s.n == 0)
+			continue; /* not for this device: skipped by seeking */
+		const upt_assignment *a = group[0]->a;
+		for (size_t i = 0; rc == UPT_OK && !c->dry_run && i < s.n; i++) {
+			struct job *j = group[i];
+			j->st.ecu = j->ecu;
+			j->st.fd = -1;
+			j->st.length = a->length;
+			rc = handler_for(j->ecu->type)->open(c, &j->st, upt_installed_get(inst, j->ecu->serial), e);
+			j->opened = true;
+		}
+		if (rc == UPT_OK)
+			rc = upt_bundle_stream_image(r, a->length, &a->hashes, sink, &s, progress, e);
+		if (rc) {
+			char member[UPT_MEMBER_PATH_MAX + 8];
+			snprintf(member, sizeof(member), "images/%s", a->target_name);
+			upt_err_set_file(e, member);
+			break;
+		}
+		for (size_t i = 0; rc == UPT_OK && i < s.n; i++) {
+			struct job *j = group[i];
+			if (!c->dry_run)
+				rc = handler_for(j->ecu->type)->finish(c, &j->st, e);
+			j->staged = rc == UPT_OK;
+		}
+		if (rc)
+			break;
+	}
+	for (size_t i = 0; rc == UPT_OK && i < njobs; i++) {
+		if (!jobs[i].staged) {
+			char member[UPT_MEMBER_PATH_MAX + 8];
+			snprintf(member, sizeof(member), "images/%s", jobs[i].a->target_name);
+			rc = upt_err_set(e, UPT_E_MALFORMED, "image %s is missing from the bundle", member);
+			upt_err_set_file(e, member);
+		}
+	}
+	free(group);
+	return rc;
+}
+
+/* ---- the flow ---- */
+
+static void build_ident(const struct ctx *c, const upt_installed *inst, upt_ecu_ident *ids)
+{
+	for (size_t i = 0; i < c->cfg->necus; i++) {
+		const upt_dev_ecu *u = &c->cfg->ecus[i];
+		const upt_installed_ecu *r = upt_installed_get(inst, u->serial);
+		upt_ecu_ident *id = &ids[i];
+		memset(id, 0, sizeof(*id));
+		id->serial = u->serial;
+		id->hardware_id = u->hardware_id;
+		id->release_counter = u->release_counter;
+		/* A pending A/B image counts as installed: the same bundle again is up to date,
+		 * and its release counter already binds (confirm --failed drops it). */
+		const upt_image_record *img = NULL;
+		if (r && r->has_pending)
+			img = &r->pending;
+		else if (r && r->has_image)
+			img = &r->image;
+		if (img) {
+			id->installed_target = img->target;
+			id->has_installed_sha256 = img->hashes.has_sha256;
+			memcpy(id->installed_sha256, img->hashes.sha256, UPT_SHA256_LEN);
+			if (img->release_counter > id->release_counter)
+				id->release_counter = img->release_counter;
+		}
+		if (r && r->has_image && r->image.release_counter > id->release_counter)
+			id->release_counter = r->image.release_counter;
+	}
+}
+
+static const char *kind_hint(const upt_bundle_meta *meta)
+{
+	json_t *doc = NULL;
+	static const char *const kinds[] = {"device", "fleet"};
+	const char *k = NULL;
+	if (meta && upt_json_parse(meta->bundle_json.data, meta->bundle_json.len, UPT_BUNDLE_JSON_MAX,
+				   &doc, NULL) == UPT_OK) {
+		const char *s = json_string_value(json_object_get(doc, "kind"));
+		for (size_t i = 0; s && i < 2; i++)
+			if (!strcmp(s, kinds[i]))
+				k = kinds[i];
+	}
+	json_decref(doc);
+	return k;
+}
+
+static void clock_warning(struct ctx *c, const upt_verify_result *vr, int64_t floor)
+{
+	if (!vr->clock_behind_floor && c->clock >= floor)
+		return;
+	char clk[UPT_RFC3339_LEN + 1], fl[UPT_RFC3339_LEN + 1];
+	upt_rfc3339_format(c->clock, clk);
+	upt_rfc3339_format(floor, fl);
+	ev_warning(&c->ev, "clock-behind-floor",
+		   "The device clock (%s) is behind the last trusted time (%s); the clock is wrong "
+		   "and was not trusted.",
+		   clk, fl);
+}
+
+static int commit(struct ctx *c, struct attempt *a, struct job *jobs, size_t njobs,
+		  const upt_verify_result *vr, upt_err *e)
+{
+	upt_journal j;
+	upt_journal_init(&j);
+	j.ecus = calloc(njobs ? njobs : 1, sizeof(*j.ecus));
+	if (!j.ecus)
+		return upt_err_set(e, UPT_E_NOMEM, "out of memory");
+	snprintf(j.bundle, sizeof(j.bundle), "%s", bundle_name(a->bundle_path));
+	j.started = c->clock;
+	/* Activation order: the configuration's ECU order. */
+	for (size_t k = 0; k < c->cfg->necus; k++) {
+		for (size_t i = 0; i < njobs; i++) {
+			if (jobs[i].ecu != &c->cfg->ecus[k])
+				continue;
+			upt_journal_ecu *je = &j.ecus[j.necus++];
+			const upt_assignment *as = jobs[i].a;
+			snprintf(je->serial, sizeof(je->serial), "%s", jobs[i].ecu->serial);
+			je->type = jobs[i].ecu->type;
+			je->state = UPT_JOURNAL_STAGED;
+			je->slot = jobs[i].st.slot;
+			je->length = as->length;
+			memcpy(je->sha256, as->hashes.sha256, UPT_SHA256_LEN);
+			upt_image_record *rec = &je->record;
+			snprintf(rec->target, sizeof(rec->target), "%s", as->target_name);
+			rec->length = as->length;
+			rec->hashes = as->hashes;
+			rec->release_counter = as->release_counter;
+			rec->installed_at = vr->effective_time;
+			snprintf(rec->bundle, sizeof(rec->bundle), "%s", j.bundle);
+			snprintf(rec->bundle_id, sizeof(rec->bundle_id), "%s", vr->bundle_id);
+		}
+	}
+	int rc = state_prepare_new(c, &vr->trust_after, e);
+	if (rc == UPT_OK)
+		rc = journal_write(c, &j, e); /* the commit point */
+	if (rc) {
+		rc = upt_err_prefix(e, "preparing the commit");
+		upt_journal_clear(&j);
+		return rc == UPT_E_IO ? UPT_E_INSTALL : rc;
+	}
+	upt_err ae;
+	upt_err_clear(&ae);
+	int arc = journal_activate(c, &j, true, &ae);
+	upt_err fe;
+	upt_err_clear(&fe);
+	int frc = journal_finish(c, &j, &fe);
+	size_t done = 0;
+	char done_list[512] = "", failed_list[512] = "";
+	for (size_t i = 0; i < j.necus; i++) {
+		char *l = j.ecus[i].state == UPT_JOURNAL_DONE ? done_list : failed_list;
+		size_t used = strlen(l);
+		snprintf(l + used, 512 - used, "%s%s", used ? ", " : "", j.ecus[i].serial);
+		done += j.ecus[i].state == UPT_JOURNAL_DONE;
+	}
+	upt_journal_clear(&j);
+	if (arc == UPT_OK && frc == UPT_OK)
+		return UPT_OK;
+	if (arc == UPT_OK) {
+		*e = fe; /* activated, but the state could not be written */
+		upt_err_prefix(e, "all ECUs were activated, but recording it failed");
+		e->code = UPT_E_INSTALL_PARTIAL;
+		snprintf(a->message, sizeof(a->message),
+			 "The new software was activated but the device could not record it; the device "
+			 "needs attention.");
+		return UPT_E_INSTALL_PARTIAL;
+	}
+	*e = ae;
+	if (done == 0) {
+		e->code = UPT_E_INSTALL;
+		return UPT_E_INSTALL;
+	}
+	e->code = UPT_E_INSTALL_PARTIAL;
+	snprintf(a->message, sizeof(a->message),
+		 "Installing failed part-way: %.200s now run%s the new software, %.200s still run%s the old. "
+		 "The device needs attention.",
+		 done_list, done == 1 ? "s" : "", failed_list, strchr(failed_list, ',') ? "" : "s");
+	return UPT_E_INSTALL_PARTIAL;
+}
+
+int install_bundle(struct ctx *c, const char *path, const char *medium_dir, const struct medium *m,
+		   struct report_skip_list *skipped)
+{
+	struct attempt a;
+	memset(&a, 0, sizeof(a));
+	a.bundle_path = path;
+	a.attacks = "";
+	a.skipped = skipped;
+	a.effective = c->clock;
+	upt_err e;
+	upt_err_clear(&e);
+	upt_trust t0, work, keep;
+	upt_installed inst;
+	upt_trust_init(&t0);
+	upt_trust_init(&work);
+	upt_trust_init(&keep);
+	upt_installed_init(&inst);
+	upt_bundle_reader *r = NULL;
+	upt_bundle_meta *meta = NULL;
+	upt_verify_result vr;
+	bool have_vr = false;
+	struct job *jobs = NULL;
+	size_t njobs = 0;
+	upt_ecu_ident *ids = NULL;
+	const char *intended = NULL;
+
+	ev_found(&c->ev, path);
+	int rc = state_load(c, &t0, &inst, &e);
+	if (rc == UPT_OK)
+		rc = upt_trust_copy(&work, &t0, &e);
+	if (rc)
+		goto done;
+	work.time_floor = state_initial_floor(c, t0.time_floor);
+	a.effective = c->clock > work.time_floor ? c->clock : work.time_floor;
+
+	rc = upt_bundle_reader_open(path, &r, &e);
+	if (rc == UPT_E_NOT_FOUND) {
+		rc = UPT_E_NO_BUNDLE;
+		snprintf(a.message, sizeof(a.message), "No update found at %s.", path);
+		goto done;
+	}
+	if (rc == UPT_OK)
+		rc = upt_bundle_read_metadata(r, &meta, &e);
+	if (rc)
+		goto done;
+	a.kind = kind_hint(meta);
+
+	/* 1-4: all metadata, verified in memory (upt_verify is pure). */
+	ids = calloc(c->cfg->necus, sizeof(*ids));
+	if (!ids) {
+		rc = upt_err_set(&e, UPT_E_NOMEM, "out of memory");
+		goto done;
+	}
+	build_ident(c, &inst, ids);
+	upt_device_ident dev = {c->cfg->device_id, ids, c->cfg->necus, c->cfg->accept_device,
+				c->cfg->accept_fleet};
+	upt_verify_input in = {&work, meta, &dev, c->clock};
+	rc = upt_verify(&in, &vr);
+	have_vr = true;
+	a.effective = vr.effective_time;
+	clock_warning(c, &vr, work.time_floor);
+	if (rc) {
+		e = vr.err;
+		e.code = rc;
+		intended = vr.intended_for;
+		/* Roots accepted in step 1 are kept even on rejection (TUF 5.3.x). */
+		persist(c, &vr.trust_after, t0.time_floor, &t0);
+		goto done;
+	}
+	a.kind = vr.kind_fleet ? "fleet" : "device";
+	snprintf(a.bundle_id, sizeof(a.bundle_id), "%s", vr.bundle_id);
+
+	jobs = calloc(vr.nassignments ? vr.nassignments : 1, sizeof(*jobs));
+	if (!jobs) {
+		rc = upt_err_set(&e, UPT_E_NOMEM, "out of memory");
+		goto done;
+	}
+	uint64_t bytes = 0;
+	for (size_t i = 0; i < vr.nassignments; i++) {
+		const upt_assignment *as = &vr.assignments[i];
+		if (as->already_installed)
+			continue;
+		const upt_dev_ecu *u = upt_devconfig_ecu(c->cfg, as->ecu_serial);
+		if (!u) {
+			rc = upt_err_set(&e, UPT_E_INTERNAL, "verified assignment for unknown ECU %s",
+					 as->ecu_serial);
+			goto done;
+		}
+		jobs[njobs].a = as;
+		jobs[njobs].ecu = u;
+		jobs[njobs].st.fd = -1;
+		njobs++;
+		bytes += as->length;
+	}
+	ev_verified(&c->ev, path, a.kind, a.bundle_id, njobs, bytes);
+	if (njobs == 0) {
+		/* Nothing new, but newer metadata still counts (rollback protection). */
+		upt_err se;
+		if (!c->dry_run) {
+			if (upt_trust_copy(&keep, &vr.trust_after, &se) != UPT_OK ||
+			    state_save_trust(c, &keep, &se) != UPT_OK)
+				ev_warning(&c->ev, "state", "could not save the newer metadata: %s", se.msg);
+		}
+		rc = UPT_E_UP_TO_DATE;
+		goto done;
+	}
+
+	/* 5: one pass over the images. */
+	rc = stream_all(c, r, jobs, njobs, &inst, &e);
+	if (rc) {
+		abort_jobs(c, jobs, njobs);
+		if (upt_err_is_rejection(rc)) {
+			upt_err ke;
+			if (roots_only(&t0, &vr.trust_after, &keep, &ke) == UPT_OK)
+				persist(c, &keep, t0.time_floor, &t0);
+		}
+		goto done;
+	}
+	upt_bundle_reader_free(r); /* the medium is not needed any more */
+	r = NULL;
+	if (c->dry_run) {
+		a.status = "verified";
+		a.exit_status = 0;
+		snprintf(a.message, sizeof(a.message),
+			 "The update on this stick is valid for this device (%zu image%s verified); "
+			 "nothing was installed (dry run).",
+			 njobs, njobs == 1 ? "" : "s");
+		goto done;
+	}
+
+	/* 6: commit. */
+	rc = commit(c, &a, jobs, njobs, &vr, &e);
+	for (size_t i = 0; i < njobs; i++)
+		jobs[i].opened = false; /* staging is the journal's now (journal_finish cleans up) */
+	if (rc == UPT_OK) {
+		a.status = "installed";
+		a.exit_status = 0;
+		bool ab = false;
+		for (size_t i = 0; i < njobs; i++)
+			ab = ab || jobs[i].ecu->type == UPT_HANDLER_AB;
+		snprintf(a.message, sizeof(a.message), "Installed %zu image%s from %s.%s", njobs,
+			 njobs == 1 ? "" : "s", bundle_name(path),
+			 ab ? " Reboot the device to start the new software, then run `uptane-install "
+			      "confirm`."
+			    : " The device is up to date.");
+	}
+done:
+	if (rc != UPT_OK || !a.status) {
+		char keep_msg[sizeof(a.message)];
+		memcpy(keep_msg, a.message, sizeof(keep_msg));
+		outcome(c, &a, rc, &e, meta, intended);
+		if (keep_msg[0] && (rc == UPT_E_NO_BUNDLE || rc == UPT_E_INSTALL_PARTIAL))
+			memcpy(a.message, keep_msg, sizeof(a.message));
+	}
+	if (jobs)
+		abort_jobs(c, jobs, njobs);
+	/* The report is about this attempt; dry runs change nothing, not even the counter. */
+	if (!c->dry_run)
+		report_write(c, &a, medium_dir, m);
+	ev_result(&c->ev, a.status, a.reason, a.file, a.message, a.detail);
+	int status = a.exit_status;
+	free(jobs);
+	free(ids);
+	if (have_vr)
+		upt_verify_result_clear(&vr);
+	upt_bundle_meta_free(meta);
+	upt_bundle_reader_free(r);
+	upt_trust_clear(&t0);
+	upt_trust_clear(&work);
+	upt_trust_clear(&keep);
+	upt_installed_clear(&inst);
+	return status;
+}
+
+int install_probe(struct ctx *c, struct candidate *cand)
+{
+	upt_err e;
+	upt_err_clear(&e);
+	upt_trust t0, work;
+	upt_installed inst;
+	upt_trust_init(&t0);
+	upt_trust_init(&work);
+	upt_installed_init(&inst);
+	upt_bundle_reader *r = NULL;
+	upt_bundle_meta *meta = NULL;
+	upt_ecu_ident *ids = calloc(c->cfg->necus, sizeof(*ids));
+	int rc = ids ? state_load(c, &t0, &inst, &e) : UPT_E_NOMEM;
+	if (rc == UPT_OK)
+		rc = upt_trust_copy(&work, &t0, &e);
+	work.time_floor = state_initial_floor(c, t0.time_floor);
+	if (rc == UPT_OK)
+		rc = upt_bundle_reader_open(cand->path, &r, &e);
+	if (rc == UPT_OK)
+		rc = upt_bundle_read_metadata(r, &meta, &e);
+	if (rc == UPT_OK) {
+		build_ident(c, &inst, ids);
+		upt_device_ident dev = {c->cfg->device_id, ids, c->cfg->necus, c->cfg->accept_device,
+					c->cfg->accept_fleet};
+		upt_verify_input in = {&work, meta, &dev, c->clock};
+		upt_verify_result vr;
+		rc = upt_verify(&in, &vr);
+		if (rc)
+			e = vr.err;
+		cand->version = vr.director_targets_version;
+		if (rc == UPT_E_NOT_FOR_DEVICE)
+			snprintf(e.msg, sizeof(e.msg), "for %.400s", vr.intended_for);
+		if (rc == UPT_OK) {
+			bool any = false;
+			for (size_t i = 0; i < vr.nassignments; i++)
+				any = any || !vr.assignments[i].already_installed;
+			if (!any)
+				rc = UPT_E_UP_TO_DATE;
+		}
+		upt_verify_result_clear(&vr);
+	}
+	cand->code = rc;
+	snprintf(cand->message, sizeof(cand->message), "%s", rc ? e.msg : "valid");
+	upt_bundle_meta_free(meta);
+	upt_bundle_reader_free(r);
+	upt_trust_clear(&t0);
+	upt_trust_clear(&work);
+	upt_installed_clear(&inst);
+	free(ids);
+	return rc;
+}

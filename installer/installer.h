@@ -1,0 +1,247 @@
+/*
+ * uptane-install internals: what the installer's files share. One file per job:
+ *   main.c      CLI, exit-code table, --help
+ *   config.c    device.json from disk (paths relative to the file)
+ *   events.c    --json lines, human messages, progress bar
+ *   state.c     state directory: lock, trusted/ (initialised from provisioned roots), installed
+ *               records, reports counter, publishing a new trusted/ atomically
+ *   journal.c   commit journal: activate ECU by ECU, recovery (roll forward) on every start
+ *   handler_*.c install handlers (file, ab, exec), one table
+ *   spawn.c     running configured programs: argv, no shell, no PATH search
+ *   install.c   the install flow: metadata, verify, stream, commit, report
+ *   find.c      bundle discovery on a mounted medium, choice among several bundles
+ *   report.c    the signed device manifest after every attempt, on the device and the medium
+ *   status.c    status and confirm
+ *   media.c     media, scan, watch (not implemented yet)
+ */
+#ifndef UPT_INSTALLER_H
+#define UPT_INSTALLER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "upt/devconfig.h"
+#include "upt/devstate.h"
+#include "upt/err.h"
+#include "upt/hash.h"
+#include "upt/limits.h"
+#include "upt/trust.h"
+
+#ifndef UPT_BUILD_TIME
+#define UPT_BUILD_TIME 0
+#endif
+
+#define UPT_PATH_MAX 4096
+#define INSTALLED_FILE "installed.json"
+#define REPORTS_KEEP 200 /* reports kept in state_dir/reports/ (the counter never repeats) */
+
+/* ---- events.c: everything the user sees ---- */
+
+struct events {
+	bool json;
+	bool tty;           /* stdout is a terminal: draw a progress bar */
+	bool bar_drawn;
+	double start;       /* progress: start of the current image */
+	double last;        /* last progress line/bar */
+	const char *ecu;
+};
+
+void ev_init(struct events *ev, bool json);
+/* Human-only line (to stdout); untrusted text is escaped. */
+void ev_say(struct events *ev, const char *fmt, ...) UPT_PRINTF(2, 3);
+void ev_found(struct events *ev, const char *file);
+void ev_verified(struct events *ev, const char *file, const char *kind, const char *id,
+		 size_t nimages, uint64_t bytes);
+void ev_skipped(struct events *ev, const char *file, const char *status, const char *reason,
+		const char *message);
+void ev_progress(struct events *ev, const char *ecu, uint64_t done, uint64_t total);
+void ev_installed(struct events *ev, const char *ecu, const char *target, bool pending);
+void ev_warning(struct events *ev, const char *code, const char *fmt, ...) UPT_PRINTF(3, 4);
+void ev_report(struct events *ev, const char *where, uint64_t counter);
+/* The last line: status, reason (NULL unless rejected/failed), file (NULL), message for people,
+ * detail (technical, may be NULL). */
+void ev_result(struct events *ev, const char *status, const char *reason, const char *file,
+	       const char *message, const char *detail);
+/* Copies s into out, replacing control and non-ASCII bytes by '?' (terminal safety). */
+void ev_sanitize(const char *s, char *out, size_t n);
+
+/* ---- the run context ---- */
+
+struct ctx {
+	const char *config_path;
+	upt_devconfig *cfg;
+	bool json;
+	bool dry_run;
+	struct events ev;
+	int statefd; /* state_dir, O_DIRECTORY */
+	int lockfd;
+	int64_t clock; /* read once per run */
+};
+
+/* config.c */
+int config_load(const char *path, upt_devconfig **out, upt_err *e) UPT_MUST_CHECK;
+
+/* spawn.c: runs argv (argv[0] a path), stdin /dev/null, stdout to our stderr, waits.
+ * UPT_OK when it exits 0; UPT_E_INSTALL otherwise, with what happened in e. */
+int spawn_run(const upt_argv *argv, upt_err *e) UPT_MUST_CHECK;
+
+/* ---- state.c ---- */
+
+/* Creates/opens state_dir, takes the lock (UPT_E_BUSY when held), recovers an interrupted
+ * commit, removes leftovers, initialises trusted/ from the provisioned roots on first use. */
+int state_open(struct ctx *c, upt_err *e) UPT_MUST_CHECK;
+void state_close(struct ctx *c);
+/* trusted/ as the verification engine wants it, plus the installed records. */
+int state_load(struct ctx *c, upt_trust *t, upt_installed *inst, upt_err *e) UPT_MUST_CHECK;
+/* Writes changed trusted/ metadata in place (each file atomically): rejections (roots) and
+ * up-to-date (newer metadata). */
+int state_save_trust(struct ctx *c, const upt_trust *t, upt_err *e) UPT_MUST_CHECK;
+/* Atomically replaces trusted/installed.json (confirm). */
+int state_save_installed(struct ctx *c, const upt_installed *inst, upt_err *e) UPT_MUST_CHECK;
+/* Writes trusted.new/ (the whole new trusted state except installed.json), synced. */
+int state_prepare_new(struct ctx *c, const upt_trust *t, upt_err *e) UPT_MUST_CHECK;
+/* Completes trusted.new/ with installed.json and makes it trusted/ (crash-safe swap). */
+int state_publish_new(struct ctx *c, const upt_installed *inst, upt_err *e) UPT_MUST_CHECK;
+bool state_has_new(struct ctx *c);
+/* Finishes or discards a half-done swap; removes trusted.old/ (no journal needed). */
+int state_finish_swap(struct ctx *c, upt_err *e) UPT_MUST_CHECK;
+/* Next report counter (persisted before use, so a crash never reuses one). */
+int state_next_counter(struct ctx *c, uint64_t *out, upt_err *e) UPT_MUST_CHECK;
+uint64_t state_last_counter(struct ctx *c);
+int state_keep_report(struct ctx *c, uint64_t counter, const void *data, size_t len,
+		      upt_err *e) UPT_MUST_CHECK;
+/* Recursively removes a directory relative to dirfd, never following links. */
+int rm_tree(int dirfd, const char *name, upt_err *e) UPT_MUST_CHECK;
+/* fsync every directory and file below name (relative to dirfd). */
+int fsync_tree(int dirfd, const char *name, upt_err *e) UPT_MUST_CHECK;
+/* The time floor before any bundle: max(stored, config time_floor, build time). */
+int64_t state_initial_floor(const struct ctx *c, int64_t stored);
+
+/* ---- handlers ---- */
+
+/* One ECU's staging during the streaming pass. */
+struct stage {
+	const upt_dev_ecu *ecu;
+	int fd;
+	char path[UPT_PATH_MAX]; /* staging file or slot device */
+	int slot;                /* ab: the inactive slot written */
+	uint64_t length;         /* signed length */
+	uint64_t written;
+	bool created; /* a staging file exists that abort must remove */
+	mode_t mode;
+};
+
+struct handler {
+	upt_handler_type type;
+	/* Opens the ECU's staging area for `length` bytes. installed: the ECU's record (ab: the
+	 * active slot). */
+	int (*open)(struct ctx *c, struct stage *s, const upt_installed_ecu *installed, upt_err *e);
+	/* Syncs and closes: after this the staged bytes survive a power cut. */
+	int (*finish)(struct ctx *c, struct stage *s, upt_err *e);
+	/* Closes and removes what open created (no staging file left behind). */
+	void (*abort)(struct ctx *c, struct stage *s);
+	/* Makes a staged image active (commit time and recovery). */
+	int (*activate)(struct ctx *c, const upt_dev_ecu *u, upt_journal_ecu *j, struct events *ev,
+			upt_err *e);
+	/* Removes staging leftovers of this ECU (start-up without journal, after commit). */
+	void (*cleanup)(struct ctx *c, const upt_dev_ecu *u);
+};
+
+const struct handler *handler_for(upt_handler_type t);
+/* Runs an ab ECU's activate or confirm template for a slot ({slot}, {device}). */
+int ab_run(const upt_dev_ecu *u, const upt_argv *tmpl, int slot, upt_err *e) UPT_MUST_CHECK;
+/* The staging file path of a file or exec ECU. */
+int staged_path(const struct ctx *c, const upt_dev_ecu *u, char *out, size_t n, upt_err *e) UPT_MUST_CHECK;
+extern const struct handler handler_file, handler_ab, handler_exec;
+
+/* ---- journal.c ---- */
+
+int journal_write(struct ctx *c, const upt_journal *j, upt_err *e) UPT_MUST_CHECK;
+/* Activates every ECU of j still staged, in order, writing the journal after each step.
+ * Stops at the first failure when stop_on_failure (a live install); recovery continues with
+ * the others (they are verified; rolling forward is the contract). Returns UPT_OK when all
+ * are done. */
+int journal_activate(struct ctx *c, upt_journal *j, bool live, upt_err *e) UPT_MUST_CHECK;
+/* Publishes trusted.new with the records of j's activated ECUs applied to the current
+ * installed records, then removes the journal and the staging leftovers. */
+int journal_finish(struct ctx *c, const upt_journal *j, upt_err *e) UPT_MUST_CHECK;
+/* Recovery on start: UPT_OK when there was nothing to do or recovery succeeded. */
+int journal_recover(struct ctx *c, upt_err *e) UPT_MUST_CHECK;
+
+/* ---- report.c ---- */
+
+struct medium {
+	char vendor[5];
+	char product[5];
+	char serial[128];
+};
+
+struct attempt {
+	const char *bundle_path;   /* NULL: no bundle */
+	const char *kind;          /* NULL unknown */
+	char bundle_id[256];       /* "" unknown */
+	const char *status;
+	const char *reason;
+	const char *file;          /* failing member */
+	char message[1024];        /* for people */
+	char detail[UPT_ERR_MSG_MAX + 64];
+	int exit_status;
+	int64_t effective;
+	const char *attacks;       /* class for the ECU reports, "" none */
+	struct report_skip_list *skipped;
+};
+
+struct report_skip_list {
+	size_t n;
+	struct {
+		char file[256];
+		const char *status;
+		const char *reason;
+		char message[UPT_ERR_MSG_MAX];
+	} items[UPT_BUNDLES_PER_MEDIUM_MAX];
+};
+
+/* Builds, signs and keeps the report; also writes it to medium_dir/uptane-reports/<id>/ when
+ * medium_dir is set (read-only medium: kept on the device, and said so). Never changes the
+ * outcome: a report that cannot be written is a warning. */
+void report_write(struct ctx *c, const struct attempt *a, const char *medium_dir,
+		  const struct medium *m);
+
+/* ---- install.c ---- */
+
+/* Installs one bundle file. medium_dir/m: where the report also goes (NULL for a file).
+ * skipped: other bundles considered (NULL). Fills a; returns the exit status. */
+int install_bundle(struct ctx *c, const char *path, const char *medium_dir, const struct medium *m,
+		   struct report_skip_list *skipped);
+/* Finds the bundle(s) on a mounted medium directory and installs the best one; writes the
+ * report to the medium. The entry point for media/scan/watch. */
+int install_from_dir(struct ctx *c, const char *dir, const struct medium *m);
+
+/* Dry metadata-only verification of one bundle, for choosing among several (find.c). */
+struct candidate {
+	char path[UPT_PATH_MAX];
+	int code;
+	uint64_t version;
+	char message[UPT_ERR_MSG_MAX];
+};
+int install_probe(struct ctx *c, struct candidate *cand);
+
+/* ---- find.c ---- */
+
+/* Bundles in dir: *.uptane / *.uptane.000 at the top level and in uptane/, hidden and "._*"
+ * files ignored, links never followed. Sorted by name. */
+int find_bundles(const char *dir, char (*out)[UPT_PATH_MAX], size_t max, size_t *n,
+		 upt_err *e) UPT_MUST_CHECK;
+
+/* ---- status.c ---- */
+int cmd_status(struct ctx *c);
+int cmd_confirm(struct ctx *c, bool failed);
+
+/* ---- media.c ---- */
+int cmd_media(struct ctx *c, int argc, char **argv);
+int cmd_scan(struct ctx *c, int argc, char **argv);
+int cmd_watch(struct ctx *c, int argc, char **argv);
+
+#endif

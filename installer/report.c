@@ -1,0 +1,207 @@
+/*
+ * report: after every attempt, one signed device manifest (DESIGN.md section 7): kept in
+ * state_dir/reports/<counter>.json and, for a medium, written to
+ * <medium>/uptane-reports/<device-id>/<counter>.json. On the medium every path component is
+ * opened with O_NOFOLLOW: a link the stick provides is never followed. A report that cannot be
+ * written never changes the outcome of the attempt; the user is told where it is.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "installer.h"
+#include "upt/fileio.h"
+#include "upt/limits.h"
+#include "upt/report.h"
+#include "upt/sig.h"
+
+static int subdir(int dirfd, const char *name, int *out, bool *rofs, upt_err *e)
+{
+	if (mkdirat(dirfd, name, 0755) != 0 && errno != EEXIST) {
+		*rofs = errno == EROFS;
+		return upt_err_set(e, UPT_E_IO, "%s: %s", name, strerror(errno));
+	}
+	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return upt_err_set(e, UPT_E_IO, "%s: %s", name,
+				   errno == ELOOP || errno == ENOTDIR ? "not a directory (a link?)"
+								    : strerror(errno));
+	*out = fd;
+	return UPT_OK;
+}
+
+/* Returns UPT_OK, or UPT_E_IO with e->msg; *rofs set for a read-only medium. */
+static int write_medium(const char *dir, const char *device_id, uint64_t counter, const upt_buf *b,
+			bool *rofs, upt_err *e)
+{
+	int dfd = -1, r1 = -1, r2 = -1, fd = -1;
+	char tmp[64], name[64];
+	snprintf(tmp, sizeof(tmp), ".%llu.json.tmp", (unsigned long long)counter);
+	snprintf(name, sizeof(name), "%llu.json", (unsigned long long)counter);
+	int rc = UPT_OK;
+	*rofs = false;
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		rc = upt_err_set(e, UPT_E_IO, "%s: %s", dir, strerror(errno));
+	if (rc == UPT_OK)
+		rc = subdir(dfd, "uptane-reports", &r1, rofs, e);
+	if (rc == UPT_OK)
+		rc = subdir(r1, device_id, &r2, rofs, e);
+	if (rc == UPT_OK) {
+		unlinkat(r2, tmp, 0);
+		fd = openat(r2, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+		if (fd < 0) {
+			*rofs = errno == EROFS;
+			rc = upt_err_set(e, UPT_E_IO, "%s: %s", tmp, strerror(errno));
+		}
+	}
+	if (rc == UPT_OK)
+		rc = upt_fd_write_all(fd, b->data, b->len, e);
+	if (rc == UPT_OK && fsync(fd) != 0)
+		rc = upt_err_set(e, UPT_E_IO, "fsync: %s", strerror(errno));
+	if (fd >= 0 && close(fd) != 0 && rc == UPT_OK)
+		rc = upt_err_set(e, UPT_E_IO, "close: %s", strerror(errno));
+	if (rc == UPT_OK && renameat(r2, tmp, r2, name) != 0)
+		rc = upt_err_set(e, UPT_E_IO, "rename: %s", strerror(errno));
+	if (rc == UPT_OK && fsync(r2) != 0)
+		rc = upt_err_set(e, UPT_E_IO, "fsync: %s", strerror(errno));
+	if (rc && r2 >= 0)
+		unlinkat(r2, tmp, 0);
+	if (r2 >= 0)
+		close(r2);
+	if (r1 >= 0)
+		close(r1);
+	if (dfd >= 0)
+		close(dfd);
+	return rc;
+}
+
+void report_write(struct ctx *c, const struct attempt *a, const char *medium_dir,
+		  const struct medium *m)
+{
+	upt_err e;
+	upt_err_clear(&e);
+	upt_signer *key = NULL;
+	upt_trust t;
+	upt_installed inst;
+	upt_buf out;
+	upt_trust_init(&t);
+	upt_installed_init(&inst);
+	upt_buf_init(&out, UPT_REPORT_MAX);
+	upt_report_ecu *ecus = calloc(c->cfg->necus, sizeof(*ecus));
+	uint64_t counter = 0;
+	int rc = ecus ? UPT_OK : upt_err_set(&e, UPT_E_NOMEM, "out of memory");
+	if (rc == UPT_OK)
+		rc = upt_signer_load(c->cfg->report_key, &key, &e);
+	if (rc == UPT_OK)
+		rc = state_load(c, &t, &inst, &e);
+	if (rc == UPT_OK)
+		rc = state_next_counter(c, &counter, &e);
+	if (rc) {
+		ev_warning(&c->ev, "report", "no report was written: %s", e.msg);
+		goto out;
+	}
+	for (size_t i = 0; i < c->cfg->necus; i++) {
+		const upt_dev_ecu *u = &c->cfg->ecus[i];
+		const upt_installed_ecu *r = upt_installed_get(&inst, u->serial);
+		const upt_image_record *img = NULL;
+		/* An activated A/B image is reported: it is what the device boots next. */
+		if (r && r->has_pending)
+			img = &r->pending;
+		else if (r && r->has_image)
+			img = &r->image;
+		upt_report_ecu *x = &ecus[i];
+		x->serial = u->serial;
+		x->filepath = img ? img->target : "";
+		x->length = img ? img->length : 0;
+		x->has_sha256 = img && img->hashes.has_sha256;
+		if (img)
+			memcpy(x->sha256, img->hashes.sha256, UPT_SHA256_LEN);
+		/* The primary verifies for the whole device, so it is the one that detected it. */
+		x->attacks = strcmp(u->serial, c->cfg->primary_ecu) ? "" : a->attacks;
+		x->latest_time = a->effective;
+		x->report_counter = counter;
+	}
+	char message[sizeof(a->message) + sizeof(a->detail) + 8];
+	if (a->detail[0] && strcmp(a->status, "installed"))
+		snprintf(message, sizeof(message), "%s (%s)", a->message, a->detail);
+	else
+		snprintf(message, sizeof(message), "%s", a->message);
+	upt_report_skip skips[UPT_BUNDLES_PER_MEDIUM_MAX];
+	size_t nskips = 0;
+	for (size_t i = 0; a->skipped && i < a->skipped->n; i++) {
+		skips[i].file = a->skipped->items[i].file;
+		skips[i].status = a->skipped->items[i].status;
+		skips[i].reason = a->skipped->items[i].reason;
+		skips[i].message = a->skipped->items[i].message;
+		nskips++;
+	}
+	const char *bname = NULL;
+	if (a->bundle_path) {
+		bname = strrchr(a->bundle_path, '/');
+		bname = bname ? bname + 1 : a->bundle_path;
+	}
+	upt_report rep = {
+		.device_id = c->cfg->device_id,
+		.primary_ecu = c->cfg->primary_ecu,
+		.counter = counter,
+		.clock = c->clock,
+		.effective = a->effective,
+		.has_bundle = a->bundle_path != NULL,
+		.bundle_file = bname,
+		.bundle_kind = a->kind,
+		.bundle_id = a->bundle_id[0] ? a->bundle_id : NULL,
+		.has_medium = m != NULL,
+		.medium_vendor = m ? m->vendor : NULL,
+		.medium_product = m ? m->product : NULL,
+		.medium_serial = m ? m->serial : NULL,
+		.status = a->status,
+		.reason = a->reason,
+		.message = message,
+		.ecus = ecus,
+		.necus = c->cfg->necus,
+		.skipped = skips,
+		.nskipped = nskips,
+	};
+	rc = upt_report_build(&rep, key, &out, &e);
+	if (rc == UPT_OK)
+		rc = state_keep_report(c, counter, out.data, out.len, &e);
+	if (rc) {
+		ev_warning(&c->ev, "report", "no report was written: %s", e.msg);
+		goto out;
+	}
+	char where[UPT_PATH_MAX + 64];
+	snprintf(where, sizeof(where), "%s/reports/%llu.json", c->cfg->state_dir,
+		 (unsigned long long)counter);
+	ev_report(&c->ev, where, counter);
+	if (medium_dir) {
+		bool rofs;
+		upt_err me;
+		upt_err_clear(&me);
+		if (write_medium(medium_dir, c->cfg->device_id, counter, &out, &rofs, &me) == UPT_OK) {
+			snprintf(where, sizeof(where), "%s/uptane-reports/%s/%llu.json", medium_dir,
+				 c->cfg->device_id, (unsigned long long)counter);
+			ev_report(&c->ev, where, counter);
+		} else if (rofs) {
+			ev_warning(&c->ev, "report-not-on-medium",
+				   "The stick is read-only, so the report stayed on the device (%s/reports/"
+				   "%llu.json).",
+				   c->cfg->state_dir, (unsigned long long)counter);
+		} else {
+			ev_warning(&c->ev, "report-not-on-medium",
+				   "The report could not be written to the stick (%s); it stayed on the "
+				   "device (%s/reports/%llu.json).",
+				   me.msg, c->cfg->state_dir, (unsigned long long)counter);
+		}
+	}
+out:
+	upt_signer_free(key);
+	upt_trust_clear(&t);
+	upt_installed_clear(&inst);
+	upt_buf_clear(&out);
+	free(ecus);
+}
