@@ -1,0 +1,78 @@
+/*
+ * args: the bundler's command-line conventions, shared by every subcommand.
+ *
+ * Options are long (`--name VALUE` or `--name=VALUE`) with a few short aliases (-o). A list
+ * option (K.., HW.., ID..) may be repeated, and also takes the words that follow it up to the
+ * next option (`--device VIN-1 VIN-2`), so positional arguments go before list options, as
+ * the synopses show. `--` ends the options. Errors go to stderr as "uptane-bundle CMD: ...";
+ * the exit statuses are the bundler's: 0 ok, 1 internal, 2 usage or input error.
+ */
+#ifndef UPT_BUNDLER_ARGS_H
+#define UPT_BUNDLER_ARGS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "upt/err.h"
+
+#define ARG_NONE 0 /* a flag */
+#define ARG_ONE 1  /* one value; given twice -> usage error */
+#define ARG_LIST 2 /* one or more values; repeatable */
+
+typedef struct arg_opt {
+	const char *name; /* without the leading "--" */
+	char short_name;  /* 0 for none */
+	int kind;         /* ARG_NONE, ARG_ONE, ARG_LIST */
+} arg_opt;
+
+typedef struct arg_val {
+	const char **v; /* values in command-line order (pointers into argv) */
+	size_t n;
+	bool set;
+} arg_val;
+
+typedef struct args {
+	const char *cmd;
+	const arg_opt *opts;
+	size_t nopts;
+	arg_val *vals; /* one per option, same order */
+	const char **pos;
+	size_t npos;
+	bool help;
+} args;
+
+/* Parses argv (argv[0] is the command name). Unknown options, missing values, a single-valued
+ * option given twice -> UPT_E_USAGE. `--help`/`-h` sets help and stops checking. */
+int args_parse(args *a, const char *cmd, const arg_opt *opts, size_t nopts, int argc, char **argv,
+	       upt_err *e) UPT_MUST_CHECK;
+void args_free(args *a);
+
+/* The value(s) of an option by name (the name must be in the table). */
+const arg_val *args_get(const args *a, const char *name);
+const char *args_one(const args *a, const char *name); /* NULL when not given */
+bool args_flag(const args *a, const char *name);
+
+/* Value parsers: UPT_E_USAGE with the option's name in the message. */
+int parse_u64(const char *what, const char *s, uint64_t min, uint64_t max, uint64_t *out,
+	      upt_err *e) UPT_MUST_CHECK;
+/* SIZE: a number with optional K, M, G (powers of 1024). */
+int parse_size(const char *what, const char *s, uint64_t *out, upt_err *e) UPT_MUST_CHECK;
+/* "REPO/ROLE=VALUE": repo and role point into a copy the caller frees with free(*copy). */
+int parse_assign(const char *what, const char *s, char **copy, const char **left,
+		 const char **right, upt_err *e) UPT_MUST_CHECK;
+
+/* Prints "uptane-bundle CMD: msg" (and the failing file) to stderr and returns the bundler's
+ * exit status for the code: 1 internal/out of memory, 2 everything else. */
+int cli_fail(const char *cmd, const upt_err *e);
+/* Prints a usage error and returns 2. */
+int cli_usage(const char *cmd, const char *usage, const char *fmt, ...) UPT_PRINTF(3, 4);
+void cli_warn(const char *cmd, const char *fmt, ...) UPT_PRINTF(2, 3);
+
+/* Copies s for printing to a terminal: control and non-ASCII bytes become '?', cut at max. */
+void safe_str(const char *s, char *out, size_t outsz);
+
+/* The current time (seconds since the epoch, UTC). */
+int64_t now_utc(void);
+
+#endif

@@ -1,0 +1,97 @@
+/* pack: bundle.json and the container writer, for create and pack. */
+#include "pack.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "upt/limits.h"
+#include "upt/rfc3339.h"
+#include <stdio.h>
+
+static int bundle_json(const pack_job *job, const upt_bundle_writer *w, char **out, upt_err *e)
+{
+	char created[UPT_RFC3339_LEN + 1];
+	upt_rfc3339_format(job->created, created);
+	json_t *doc = json_pack("{s:s, s:i, s:s, s:s}", "format", "uptane-offline-bundle", "version",
+				1, "kind", job->fleet ? "fleet" : "device", "created", created);
+	json_t *imgs = json_array();
+	json_t *devs = json_array();
+	if (!doc || !imgs || !devs)
+		goto nomem;
+	if (job->fleet) {
+		json_object_set_new(doc, "fleet", json_string(job->fleet_name));
+	} else {
+		for (size_t i = 0; i < job->ndevices; i++)
+			json_array_append_new(devs, json_string(job->devices[i]));
+		json_object_set(doc, "devices", devs);
+	}
+	for (size_t i = 0; i < job->nimages; i++) {
+		char path[UPT_MEMBER_PATH_MAX + 1];
+		snprintf(path, sizeof(path), "images/%s", job->images[i].name);
+		json_t *o = json_pack("{s:s, s:s, s:I, s:I}", "name", job->images[i].name, "path",
+				      path, "length", (json_int_t)job->images[i].length,
+				      "compressed_length",
+				      (json_int_t)upt_bundle_writer_compressed_length(w,
+										 job->images[i].name));
+		if (!o || json_array_append_new(imgs, o))
+			goto nomem;
+	}
+	json_object_set(doc, "images", imgs);
+	char *s = json_dumps(doc, JSON_INDENT(2));
+	if (!s)
+		goto nomem;
+	json_decref(doc);
+	json_decref(imgs);
+	json_decref(devs);
+	*out = s;
+	return UPT_OK;
+nomem:
+	json_decref(doc);
+	json_decref(imgs);
+	json_decref(devs);
+	return upt_err_set(e, UPT_E_NOMEM, "out of memory");
+}
+
+int pack_write(const pack_job *job, pack_result *res, upt_err *e)
+{
+	upt_bundle_writer *w = NULL;
+	char *bj = NULL;
+	pack_result r = {0, 0};
+	int rc = upt_bundle_writer_new(job->out, &job->opts, &w, e);
+	if (rc) {
+		upt_err_prefix(e, "%s", job->out);
+		goto out;
+	}
+	for (size_t i = 0; rc == UPT_OK && i < job->nmembers; i++) {
+		rc = upt_bundle_writer_add_metadata(w, job->members[i].path, job->members[i].data,
+						    job->members[i].len, e);
+		if (rc)
+			upt_err_prefix(e, "%s", job->members[i].path);
+	}
+	for (size_t i = 0; rc == UPT_OK && i < job->nimages; i++) {
+		rc = upt_bundle_writer_add_image(w, job->images[i].name, job->images[i].src,
+						 job->images[i].length, e);
+		if (rc) {
+			upt_err_prefix(e, "image %s (%s)", job->images[i].name, job->images[i].src);
+			break;
+		}
+		r.image_bytes += job->images[i].length;
+		r.compressed_bytes += upt_bundle_writer_compressed_length(w, job->images[i].name);
+	}
+	if (rc == UPT_OK)
+		rc = bundle_json(job, w, &bj, e);
+	if (rc == UPT_OK && job->before_finish)
+		rc = job->before_finish(job->ctx, e);
+	if (rc == UPT_OK) {
+		rc = upt_bundle_writer_finish(w, bj, strlen(bj), e);
+		if (rc)
+			upt_err_prefix(e, "%s", job->out);
+	}
+	if (rc == UPT_OK && res)
+		*res = r;
+out:
+	free(bj);
+	upt_bundle_writer_free(w);
+	return rc;
+}

@@ -1,0 +1,53 @@
+/*
+ * pack: writing a bundle through the container writer (formats/bundle.h): bundle.json (the
+ * pinned unsigned hints of DESIGN.md section 10), every metadata/ member, then the images,
+ * each zstd-compressed on its own. Shared by create and pack.
+ */
+#ifndef UPT_BUNDLER_PACK_H
+#define UPT_BUNDLER_PACK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "upt/bundle.h"
+#include "upt/err.h"
+
+typedef struct pack_image {
+	const char *name; /* target name */
+	const char *src;  /* file on the station */
+	uint64_t length;
+} pack_image;
+
+typedef struct pack_member {
+	const char *path; /* "metadata/..." */
+	const void *data;
+	size_t len;
+} pack_member;
+
+typedef struct pack_job {
+	const char *out;
+	upt_bundle_writer_opts opts;
+	bool fleet;
+	const char *fleet_name;
+	const char *const *devices;
+	size_t ndevices;
+	int64_t created;
+	const pack_member *members;
+	size_t nmembers;
+	const pack_image *images;
+	size_t nimages;
+	/* Called after the images are compressed and before the bundle becomes visible: create
+	 * records the versions it signed here (a failure aborts, nothing is written). */
+	int (*before_finish)(void *ctx, upt_err *e);
+	void *ctx;
+} pack_job;
+
+typedef struct pack_result {
+	uint64_t image_bytes;
+	uint64_t compressed_bytes;
+} pack_result;
+
+int pack_write(const pack_job *job, pack_result *res, upt_err *e) UPT_MUST_CHECK;
+
+#endif
