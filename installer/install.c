@@ -138,10 +138,11 @@ static void rejection_message(struct attempt *a, int code, const upt_bundle_meta
 static void outcome(struct ctx *c, struct attempt *a, int code, const upt_err *e,
 		    const upt_bundle_meta *meta, const char *intended_for)
 {
+	a->code = code;
 	a->exit_status = upt_err_exit_status(code);
 	a->reason = NULL;
-	if (e && e->file[0] && !a->file)
-		a->file = e->file;
+	if (e && e->file[0] && !a->file[0])
+		snprintf(a->file, sizeof(a->file), "%s", e->file);
 	snprintf(a->detail, sizeof(a->detail), "%s", e ? e->msg : "");
 	if (upt_err_is_rejection(code)) {
 		a->status = "rejected";
@@ -511,14 +512,12 @@ static int commit(struct ctx *c, struct attempt *a, struct job *jobs, size_t njo
 	return UPT_E_INSTALL_PARTIAL;
 }
 
-int install_bundle(struct ctx *c, const char *path, const char *medium_dir, const struct medium *m,
-		   struct report_skip_list *skipped)
+void install_attempt(struct ctx *c, const char *path, struct attempt *out)
 {
 	struct attempt a;
 	memset(&a, 0, sizeof(a));
 	a.bundle_path = path;
 	a.attacks = "";
-	a.skipped = skipped;
 	a.effective = c->clock;
 	upt_err e;
 	upt_err_clear(&e);
@@ -633,6 +632,7 @@ int install_bundle(struct ctx *c, const char *path, const char *medium_dir, cons
 	r = NULL;
 	if (c->dry_run) {
 		a.status = "verified";
+		a.code = UPT_OK;
 		a.exit_status = 0;
 		snprintf(a.message, sizeof(a.message),
 			 "The update on this stick is valid for this device (%zu image%s verified); "
@@ -647,6 +647,7 @@ int install_bundle(struct ctx *c, const char *path, const char *medium_dir, cons
 		jobs[i].opened = false; /* staging is the journal's now (journal_finish cleans up) */
 	if (rc == UPT_OK) {
 		a.status = "installed";
+		a.code = UPT_OK;
 		a.exit_status = 0;
 		bool ab = false;
 		for (size_t i = 0; i < njobs; i++)
@@ -667,11 +668,7 @@ done:
 	}
 	if (jobs)
 		abort_jobs(c, jobs, njobs);
-	/* The report is about this attempt; dry runs change nothing, not even the counter. */
-	if (!c->dry_run)
-		report_write(c, &a, medium_dir, m);
-	ev_result(&c->ev, a.status, a.reason, a.file, a.message, a.detail);
-	int status = a.exit_status;
+	*out = a;
 	free(jobs);
 	free(ids);
 	if (have_vr)
@@ -682,6 +679,25 @@ done:
 	upt_trust_clear(&work);
 	upt_trust_clear(&keep);
 	upt_installed_clear(&inst);
+}
+
+int install_finish(struct ctx *c, struct attempt *a, const char *medium_dir, const struct medium *m)
+{
+	/* The report is about this attempt; dry runs change nothing, not even the counter. */
+	if (!c->dry_run)
+		report_write(c, a, medium_dir, m);
+	ev_result(&c->ev, a->status, a->reason, a->file[0] ? a->file : NULL, a->message, a->detail);
+	return a->exit_status;
+}
+
+int install_bundle(struct ctx *c, const char *path, const char *medium_dir, const struct medium *m)
+{
+	struct attempt *a = calloc(1, sizeof(*a));
+	if (!a)
+		return 1;
+	install_attempt(c, path, a);
+	int status = install_finish(c, a, medium_dir, m);
+	free(a);
 	return status;
 }
 

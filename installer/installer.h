@@ -189,9 +189,10 @@ struct attempt {
 	char bundle_id[256];       /* "" unknown */
 	const char *status;
 	const char *reason;
-	const char *file;          /* failing member */
+	char file[UPT_ERR_FILE_MAX]; /* failing member, "" none */
 	char message[1024];        /* for people */
 	char detail[UPT_ERR_MSG_MAX + 64];
+	int code;                  /* UPT_OK or the outcome's code */
 	int exit_status;
 	int64_t effective;
 	const char *attacks;       /* class for the ECU reports, "" none */
@@ -216,10 +217,13 @@ void report_write(struct ctx *c, const struct attempt *a, const char *medium_dir
 
 /* ---- install.c ---- */
 
-/* Installs one bundle file. medium_dir/m: where the report also goes (NULL for a file).
- * skipped: other bundles considered (NULL). Fills a; returns the exit status. */
-int install_bundle(struct ctx *c, const char *path, const char *medium_dir, const struct medium *m,
-		   struct report_skip_list *skipped);
+/* One attempt at one bundle file: verify, stream, commit; fills a (no report, no result line). */
+void install_attempt(struct ctx *c, const char *path, struct attempt *a);
+/* Writes the attempt's report (not for dry runs; also to medium_dir when set) and its result
+ * line; returns the exit status. */
+int install_finish(struct ctx *c, struct attempt *a, const char *medium_dir, const struct medium *m);
+/* Both, for one bundle file. */
+int install_bundle(struct ctx *c, const char *path, const char *medium_dir, const struct medium *m);
 /* Finds the bundle(s) on a mounted medium directory and installs the best one; writes the
  * report to the medium. The entry point for media/scan/watch. */
 int install_from_dir(struct ctx *c, const char *dir, const struct medium *m);
@@ -230,6 +234,7 @@ struct candidate {
 	int code;
 	uint64_t version;
 	char message[UPT_ERR_MSG_MAX];
+	bool announced; /* a skipped event was already emitted */
 };
 int install_probe(struct ctx *c, struct candidate *cand);
 

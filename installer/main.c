@@ -178,7 +178,7 @@ int main(int argc, char **argv)
 		if (stat(args[0], &st) == 0 && S_ISDIR(st.st_mode))
 			status = install_from_dir(&c, args[0], NULL);
 		else
-			status = install_bundle(&c, args[0], NULL, NULL, NULL);
+			status = install_bundle(&c, args[0], NULL, NULL);
 	} else if (!strcmp(cmd, "status")) {
 		status = cmd_status(&c);
 	} else {

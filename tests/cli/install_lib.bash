@@ -158,6 +158,7 @@ elif op == "wrong-sig":
     # Director targets signed by the Image repository's targets key instead
     t = load("metadata/director/targets.json")
     files["metadata/director/targets.json"] = sign(t, "targets")
+    resign_director_chain()
 elif op == "too-large":
     files["metadata/image-repo/targets.json"] += b" " * (1 << 20)
 elif op == "endless":

@@ -45,7 +45,7 @@ reject() {
 	local snap out=$tmp/r$n
 	snap=$(state_snapshot "$dev")
 	local code
-	code=$(run_install "$out" "$dev" install "$bundle")
+	code=$(run_install "$out" "$dev" install "$tmp/$bundle")
 	expect_result "$name" "$out" "$code" 4 rejected "$reason"
 	if [ -n "$member" ]; then
 		check "$name: names $member" [ "$(result "$out" file)" = "$member" ]
@@ -59,8 +59,10 @@ reject() {
 # arbitrary-software: bad or missing signatures, image bytes not as signed
 bundle_mutate b2.uptane sig.uptane wrong-sig
 reject "Director targets signed by the wrong key" sig.uptane arbitrary-software metadata/director/targets.json
-retar b2.uptane meta.uptane tamper-meta metadata/image-repo/targets.json
-reject "a byte of signed metadata changed" meta.uptane arbitrary-software metadata/image-repo/targets.json
+retar b2.uptane meta.uptane tamper-meta metadata/director/timestamp.json
+reject "a byte of signed metadata changed" meta.uptane arbitrary-software metadata/director/timestamp.json
+retar b2.uptane meta2.uptane tamper-meta metadata/image-repo/targets.json
+reject "a byte of a pinned metadata file changed" meta2.uptane mix-and-match metadata/image-repo/targets.json
 bundle_mutate b2.uptane img.uptane tamper-image main2.bin
 reject "a byte of an image changed" img.uptane arbitrary-software images/main2.bin
 bundle_mutate b2.uptane short.uptane short aux2.bin
@@ -69,9 +71,6 @@ reject "an image one byte short" short.uptane arbitrary-software images/aux2.bin
 # endless-data
 bundle_mutate b2.uptane endless.uptane endless aux2.bin
 reject "an image 4 MiB longer than signed" endless.uptane endless-data images/aux2.bin
-
-# rollback: the older bundle again
-reject "the installed bundle's predecessor" b1.uptane rollback
 
 # mix-and-match, target-mismatch, wrong-ecu (re-signed with the right keys: only the
 # cross-file checks can catch these)
@@ -125,6 +124,9 @@ cp "$tmp/device.json.good" "$dev/device.json"
 code=$(run_install outz "$dev" install "$tmp/b2.uptane")
 expect_result "b2 installs after every rejection" outz "$code" 0 installed null
 check "b2 installed both images" bash -c "cmp -s '$dev/targets/main.bin' main2.bin && cmp -s '$dev/targets/aux.bin' aux2.bin"
+
+# rollback: the older bundle again
+reject "the installed bundle's predecessor" b1.uptane rollback
 
 # untrusted-root: a device whose provisioned root is not a root refuses everything (exit 4),
 # and a configuration naming a missing root file is a configuration error (exit 2).
