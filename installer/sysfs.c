@@ -103,13 +103,11 @@ static bool usb_device_dir(int dirfd, struct blockdev *b)
 			b->id.product[i] = (char)tolower((unsigned char)p[i]);
 		}
 		b->id.vendor[4] = b->id.product[4] = '\0';
-		char serial[sizeof(b->id.serial)];
-		if (read_attr(dirfd, "serial", serial, sizeof(serial)))
-			ev_sanitize(serial, b->id.serial, sizeof(b->id.serial));
-		/* ev_sanitize keeps newlines; a serial has none. */
-		for (char *s = b->id.serial; *s; s++)
-			if (*s == '\n')
-				*s = '?';
+		/* The stick chooses its serial: printable ASCII only, like usb.c. */
+		if (read_attr(dirfd, "serial", b->id.serial, sizeof(b->id.serial)))
+			for (char *s = b->id.serial; *s; s++)
+				if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f)
+					*s = '?';
 	}
 	if (read_attr(dirfd, "busnum", num, sizeof(num)))
 		(void)parse_uint(num, 65535, &b->busnum);

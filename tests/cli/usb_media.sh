@@ -48,8 +48,8 @@ mk() { # mk NAME TARGET [create options]
 mk b1.uptane main1.bin && mk b2.uptane main2.bin && mk b3.uptane main3.bin &&
 	mk b4.uptane main4.bin --split-size 1M && mk b5.uptane main5.bin && mk b6.uptane main6.bin
 check "bundler: bundles b1..b6 (b4 split into volumes)" test -f b6.uptane -a -f b4.uptane.001
-B assign ws --device VIN-2 --ecu ecu-main=main1.bin
-check "bundler: a bundle for VIN-2" "$BUNDLE" create ws -o other.uptane --device VIN-2
+B assign ws --device VIN-2 --ecu ecu-main=main1.bin && B create ws -o other.uptane --device VIN-2
+check "bundler: a bundle for VIN-2" test -f other.uptane
 
 run_media() { # run_media OUT DEV DEVNODE: prints the exit code
 	local out=$1 dev=$2 node=$3
@@ -196,6 +196,34 @@ PY
 	check "$fs: removed: trusted state and targets unchanged" test "$(state_snapshot "$dev")" = "$snap"
 	check "$fs: removed: no staging file left" test -z "$(ls -A "$dev/targets" | grep -v '^main.bin$')"
 	check "$fs: removed: mount gone" no_leftovers "$l"
+
+	# 9. Under the unit's sandbox, approximated without systemd: / read-only (ProtectSystem=
+	#    strict) except the device directory (ReadWritePaths) and a runtime directory
+	#    ($RUNTIME_DIRECTORY), capability bounding set CAP_SYS_ADMIN + CAP_DAC_OVERRIDE,
+	#    no_new_privs. Then, as a control, without CAP_SYS_ADMIN: a clean configuration error.
+	rm -rf "$d/src" && mkdir -p "$d/src" && cp b6.uptane "$d/src/"
+	usb_mkstick "$fs" "$img" 100 "$d/src"
+	mkdir -p "$d/rt"
+	sandboxed() { # sandboxed OUT CAPS
+		unshare -m --propagation slave sh -c '
+			mount --bind "$1" "$1" && mount --bind "$2" "$2" && mount -o remount,bind,ro / || exit 99
+			cd "$1" && RUNTIME_DIRECTORY=$2 exec setpriv --no-new-privs --inh-caps=-all \
+				--bounding-set "$3" -- "$4" --config device.json --json media "$5"' \
+			sh "$dev" "$d/rt" "$2" "$INSTALL" "$l" >"$1" 2>"$1.err"
+		echo $?
+	}
+	l=$(attach "$img")
+	out=$d/o9 code=$(sandboxed "$out" -all,+sys_admin,+dac_override)
+	detach "$l"
+	expect_result "$fs: sandboxed like the unit (ro /, CAP_SYS_ADMIN+CAP_DAC_OVERRIDE only)" "$out" "$code" 0 installed null
+	check "$fs: sandboxed: runs main6" cmp -s "$dev/targets/main.bin" main6.bin
+	check "$fs: sandboxed: mount point made in \$RUNTIME_DIRECTORY" grep -q "\"mount\":\"$d/rt/medium\." "$out"
+	check "$fs: sandboxed: report on the stick" usb_get "$fs" "$img" uptane-reports/VIN-1/9.json "$d/r9.json"
+	l=$(attach "$img")
+	out=$d/o10 code=$(sandboxed "$out" -all,+dac_override)
+	detach "$l"
+	expect_result "$fs: control: without CAP_SYS_ADMIN a configuration error" "$out" "$code" 2 failed config
+	check "$fs: control: the message says CAP_SYS_ADMIN" grep -q CAP_SYS_ADMIN "$out"
 }
 
 for fs in ext4 vfat; do
