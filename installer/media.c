@@ -30,7 +30,9 @@
 #define SETTLE_FIRST_S 1.5    /* a new disk is looked at no sooner than this after it appeared */
 #define SETTLE_STABLE_S 1.0   /* ... and after its partition list stayed the same this long */
 #define POLL_S 1.0            /* /sys/block polling period without hotplug (DESIGN.md: 1 s) */
-#define HOTPLUG_SAFETY_S 5.0  /* with hotplug: rescan anyway (card readers send no USB event) */
+/* With hotplug, /sys/block is still read once a second: a card put into a reader that stays
+ * plugged in (or an --also slot) makes a disk non-empty without any USB event. */
+#define HOTPLUG_SAFETY_S 1.0
 #define ARMED_S 30.0          /* after a USB arrival: look for its disk this long, 4 times/s */
 
 struct opts {
