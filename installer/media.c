@@ -26,17 +26,18 @@
 
 #include "media.h"
 
-#define ALSO_MAX 8            /* --also patterns */
-#define SETTLE_FIRST_S 1.5    /* a new disk is looked at no sooner than this after it appeared */
-#define SETTLE_STABLE_S 1.0   /* ... and after its partition list stayed the same this long */
-#define POLL_S 1.0            /* /sys/block polling period without hotplug (DESIGN.md: 1 s) */
+#define ALSO_MAX 8	    /* --also patterns */
+#define SETTLE_FIRST_S 1.5  /* a new disk is looked at no sooner than this after it appeared */
+#define SETTLE_STABLE_S 1.0 /* ... and after its partition list stayed the same this long */
+#define POLL_S 1.0	    /* /sys/block polling period without hotplug (DESIGN.md: 1 s) */
 /* With hotplug, /sys/block is still read once a second: a card put into a reader that stays
  * plugged in (or an --also slot) makes a disk non-empty without any USB event. */
 #define HOTPLUG_SAFETY_S 1.0
-#define ARMED_S 30.0          /* after a USB arrival: look for its disk this long, 4 times/s */
+#define ARMED_S 30.0 /* after a USB arrival: look for its disk this long, 4 times/s */
 
 struct opts {
-	const char *also[ALSO_MAX]; /* kernel names (globs) to treat as media besides USB/removable */
+	const char
+	    *also[ALSO_MAX]; /* kernel names (globs) to treat as media besides USB/removable */
 	size_t nalso;
 	bool once;
 };
@@ -79,15 +80,17 @@ static int fail(struct ctx *c, int code, const upt_err *e, const char *message)
 			message = "Another installation is running; try again in a few minutes.";
 			break;
 		case UPT_E_IO:
-			message = "The stick (or the device's state) could not be read; re-insert the "
-				  "stick and try again.";
+			message =
+			    "The stick (or the device's state) could not be read; re-insert the "
+			    "stick and try again.";
 			break;
 		case UPT_E_CONFIG:
 			message = "The device configuration is wrong; the device needs service.";
 			break;
 		case UPT_E_UNTRUSTED_ROOT:
-			message = "This device has no usable trusted keys and refuses every update; it "
-				  "needs to be re-provisioned by the manufacturer.";
+			message =
+			    "This device has no usable trusted keys and refuses every update; it "
+			    "needs to be re-provisioned by the manufacturer.";
 			break;
 		default:
 			message = "The installer hit an internal error; the device needs service.";
@@ -154,20 +157,22 @@ static void say_medium(struct ctx *c, const char *devnode, const char *point, co
 		}
 		if (o) {
 			json_object_set_new(o, "vendor", m ? json_string(m->vendor) : json_null());
-			json_object_set_new(o, "product", m ? json_string(m->product) : json_null());
+			json_object_set_new(o, "product",
+					    m ? json_string(m->product) : json_null());
 			json_object_set_new(o, "serial", m ? json_string(m->serial) : json_null());
 		}
 		emit(o);
 	} else if (m) {
-		ev_say(&c->ev, "Reading %s (%s, USB %s:%s%s%s)", devnode, fstype, m->vendor, m->product,
-		       m->serial[0] ? " serial " : "", m->serial);
+		ev_say(&c->ev, "Reading %s (%s, USB %s:%s%s%s)", devnode, fstype, m->vendor,
+		       m->product, m->serial[0] ? " serial " : "", m->serial);
 	} else {
 		ev_say(&c->ev, "Reading %s (%s)", devnode, fstype);
 	}
 	if (pm && !pm->nosymfollow)
-		ev_warning(&c->ev, "no-nosymfollow",
-			   "This kernel does not support the nosymfollow mount option (Linux 5.10+); "
-			   "links on the stick are still never followed by the installer.");
+		ev_warning(
+		    &c->ev, "no-nosymfollow",
+		    "This kernel does not support the nosymfollow mount option (Linux 5.10+); "
+		    "links on the stick are still never followed by the installer.");
 }
 
 /* The medium's identity: libusb when it can read it (watch), else the USB ancestor in sysfs. */
@@ -239,9 +244,10 @@ int cmd_media(struct ctx *c, int argc, char **argv)
 	if (stat(devnode, &st) != 0) {
 		(void)upt_err_set(&e, UPT_E_IO, "%s: %s", devnode, strerror(errno));
 		return fail(c, UPT_E_IO, &e,
-			    errno == ENOENT ? "The stick was removed before it could be read; insert "
-					      "it again."
-					    : NULL);
+			    errno == ENOENT
+				? "The stick was removed before it could be read; insert "
+				  "it again."
+				: NULL);
 	}
 	if (!S_ISBLK(st.st_mode))
 		return usage_error(c, "media: not a block device");
@@ -261,9 +267,10 @@ int cmd_media(struct ctx *c, int argc, char **argv)
 	memset(&pm, 0, sizeof(pm));
 	rc = pm_mount(devnode, &pm, &e);
 	if (rc == UPT_E_NOT_FOUND)
-		return fail(c, rc, &e,
-			    "The stick has no FAT32, exFAT or ext4 filesystem this device can read, so "
-			    "there is no update on it; nothing to do.");
+		return fail(
+		    c, rc, &e,
+		    "The stick has no FAT32, exFAT or ext4 filesystem this device can read, so "
+		    "there is no update on it; nothing to do.");
 	if (rc == UPT_E_USAGE)
 		return usage_error(c, e.msg);
 	if (rc)
@@ -317,7 +324,8 @@ int cmd_scan(struct ctx *c, int argc, char **argv)
 		checked++;
 		size_t nb = 0;
 		upt_err fe;
-		if (find_bundles(me->point, paths, UPT_BUNDLES_PER_MEDIUM_MAX, &nb, &fe) != UPT_OK ||
+		if (find_bundles(me->point, paths, UPT_BUNDLES_PER_MEDIUM_MAX, &nb, &fe) !=
+			UPT_OK ||
 		    nb == 0)
 			continue;
 		struct medium idbuf;
@@ -331,10 +339,11 @@ int cmd_scan(struct ctx *c, int argc, char **argv)
 	free(paths);
 	if (status < 0) {
 		char msg[256];
-		snprintf(msg, sizeof(msg),
-			 "No update (*.uptane) was found on the mounted removable media (%zu checked); "
-			 "nothing to do.",
-			 checked);
+		snprintf(
+		    msg, sizeof(msg),
+		    "No update (*.uptane) was found on the mounted removable media (%zu checked); "
+		    "nothing to do.",
+		    checked);
 		ev_result(&c->ev, "no-bundle", NULL, NULL, msg, NULL);
 		status = 3;
 	}
@@ -353,11 +362,11 @@ static void on_signal(int sig)
 
 struct seen {
 	char name[BLK_NAME_MAX];
-	bool handled;     /* acted on, pre-existing, or not a medium: nothing more to do */
-	bool alive;       /* present in the latest listing */
-	double first;     /* when it appeared */
-	double stable;    /* since when its partition list is unchanged */
-	char parts[512];  /* its partition names, for "settled" */
+	bool handled;	 /* acted on, pre-existing, or not a medium: nothing more to do */
+	bool alive;	 /* present in the latest listing */
+	double first;	 /* when it appeared */
+	double stable;	 /* since when its partition list is unchanged */
+	char parts[512]; /* its partition names, for "settled" */
 };
 
 struct watch {
@@ -433,7 +442,7 @@ static int act(struct watch *w, const char *disk)
 		size_t nb = 0;
 		upt_err fe;
 		has[i] = find_bundles(pms[i].dir, w->paths, UPT_BUNDLES_PER_MEDIUM_MAX, &nb, &fe) ==
-				 UPT_OK &&
+			     UPT_OK &&
 			 nb > 0;
 		with_bundles += has[i];
 	}
@@ -441,7 +450,8 @@ static int act(struct watch *w, const char *disk)
 	for (size_t i = 0; i < np; i++) {
 		if (!pms[i].mounted || (with_bundles > 0 && !has[i]))
 			continue;
-		/* The clock is read per attempt: a daemon's start time is no time to verify with. */
+		/* The clock is read per attempt: a daemon's start time is no time to verify with.
+		 */
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
 		c->clock = ts.tv_sec;
@@ -461,9 +471,10 @@ static int act(struct watch *w, const char *disk)
 		unmount_say(&pms[i]);
 	if (mounted == 0) {
 		(void)upt_err_set(&e, UPT_E_NOT_FOUND, "%s", why);
-		status = fail(c, UPT_E_NOT_FOUND, &e,
-			      "The stick has no FAT32, exFAT or ext4 filesystem this device can read, "
-			      "so there is no update on it; nothing to do.");
+		status =
+		    fail(c, UPT_E_NOT_FOUND, &e,
+			 "The stick has no FAT32, exFAT or ext4 filesystem this device can read, "
+			 "so there is no update on it; nothing to do.");
 	} else {
 		ev_say(&c->ev, "The stick can be removed now.");
 	}
@@ -560,7 +571,11 @@ int cmd_watch(struct ctx *c, int argc, char **argv)
 	upt_err_clear(&e);
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal; /* no SA_RESTART: waits end at once */
+	/* SA_RESTART: a stop request must not turn an install's read, write or waitpid into
+	 * EINTR; the waits here (nanosleep, libusb's poll) end early anyway, and an attempt in
+	 * progress is finished before the loop sees the flag. */
+	sa.sa_handler = on_signal;
+	sa.sa_flags = SA_RESTART;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
@@ -603,8 +618,8 @@ int cmd_watch(struct ctx *c, int argc, char **argv)
 	while (!stop_requested && !(o.once && w.acted)) {
 		if (hotplug) {
 			unsigned arrived = 0, left = 0;
-			usb_watch_wait(w.usb, waiting || now_s() < armed_until ? 250 : 1000, &arrived,
-				       &left);
+			usb_watch_wait(w.usb, waiting || now_s() < armed_until ? 250 : 1000,
+				       &arrived, &left);
 			double t = now_s();
 			if (arrived)
 				armed_until = t + ARMED_S;

@@ -21,10 +21,10 @@
 
 #define SYSFS_ROOT "/sys"
 #define MOUNTINFO "/proc/self/mountinfo"
-#define BLK_NAME_MAX 64      /* kernel block device names ("sdb1", "mmcblk1p2", "loop7") */
-#define BLK_DISKS_MAX 256    /* entries of /sys/block considered */
-#define BLK_PARTS_MAX 64     /* partitions of one disk considered */
-#define MOUNTS_MAX 512       /* lines of mountinfo considered */
+#define BLK_NAME_MAX 64	  /* kernel block device names ("sdb1", "mmcblk1p2", "loop7") */
+#define BLK_DISKS_MAX 256 /* entries of /sys/block considered */
+#define BLK_PARTS_MAX 64  /* partitions of one disk considered */
+#define MOUNTS_MAX 512	  /* lines of mountinfo considered */
 
 /* ---- sysfs.c ---- */
 
@@ -33,10 +33,10 @@ struct blockdev {
 	char disk[BLK_NAME_MAX]; /* its whole disk: "sdb" (== name for a whole disk) */
 	unsigned maj, min;
 	bool partition;
-	bool removable;          /* the disk's sysfs "removable" is 1 */
-	bool usb;                /* a USB device is among its sysfs ancestors */
+	bool removable;		 /* the disk's sysfs "removable" is 1 */
+	bool usb;		 /* a USB device is among its sysfs ancestors */
 	unsigned busnum, devnum; /* that USB device's bus and address (0 unknown) */
-	bool has_id;             /* id holds the USB idVendor/idProduct (serial may be "") */
+	bool has_id;		 /* id holds the USB idVendor/idProduct (serial may be "") */
 	struct medium id;
 };
 
@@ -53,8 +53,8 @@ int sysfs_block_by_name(const char *sysroot, const char *name, struct blockdev *
 int sysfs_disks(const char *sysroot, char (*names)[BLK_NAME_MAX], size_t max, size_t *n,
 		upt_err *e) UPT_MUST_CHECK;
 /* The partitions of DISK (entries of SYSROOT/block/DISK holding a "partition" file), sorted. */
-int sysfs_partitions(const char *sysroot, const char *disk, char (*names)[BLK_NAME_MAX],
-		     size_t max, size_t *n, upt_err *e) UPT_MUST_CHECK;
+int sysfs_partitions(const char *sysroot, const char *disk, char (*names)[BLK_NAME_MAX], size_t max,
+		     size_t *n, upt_err *e) UPT_MUST_CHECK;
 /* Size in 512-byte sectors of SYSROOT/block/DISK (0 when unreadable: no medium). */
 uint64_t sysfs_disk_size(const char *sysroot, const char *disk);
 
@@ -79,8 +79,8 @@ int mountinfo_read(const char *path, struct mountent *out, size_t max, size_t *n
 struct privmount {
 	char dir[UPT_PATH_MAX]; /* the mount point (a fresh directory, removed on unmount) */
 	char devnode[UPT_PATH_MAX];
-	const char *fstype;     /* "vfat", "exfat" or "ext4" */
-	unsigned long flags;    /* per-mount flags in use, for the remount */
+	const char *fstype;  /* "vfat", "exfat" or "ext4" */
+	unsigned long flags; /* per-mount flags in use, for the remount */
 	const char *data;
 	bool mounted;
 	bool writable;

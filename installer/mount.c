@@ -35,11 +35,11 @@ static const struct {
 	const char *type;
 	const char *data;
 } fs_types[] = {
-	/* Files 0600, directories 0700, owned by root: nothing on the stick is executable or
-	 * readable by other users while it is mounted. */
-	{"vfat", "uid=0,gid=0,fmask=0177,dmask=0077"},
-	{"exfat", "uid=0,gid=0,fmask=0177,dmask=0077"},
-	{"ext4", NULL},
+    /* Files 0600, directories 0700, owned by root: nothing on the stick is executable or
+     * readable by other users while it is mounted. */
+    {"vfat", "uid=0,gid=0,fmask=0177,dmask=0077"},
+    {"exfat", "uid=0,gid=0,fmask=0177,dmask=0077"},
+    {"ext4", NULL},
 };
 
 int pm_private_namespace(upt_err *e)
@@ -80,7 +80,8 @@ int pm_base_dir(char *out, size_t n, upt_err *e)
 		return UPT_OK;
 	}
 	return upt_err_set(e, UPT_E_CONFIG,
-			   "no writable directory for a mount point ($RUNTIME_DIRECTORY, %s, /tmp)", run);
+			   "no writable directory for a mount point ($RUNTIME_DIRECTORY, %s, /tmp)",
+			   run);
 }
 
 /* errno values that mean the device itself cannot be read (gone, or broken). */
@@ -96,8 +97,8 @@ int pm_mount(const char *devnode, struct privmount *out, upt_err *e)
 	memset(&m, 0, sizeof(m));
 	struct stat st;
 	if (stat(devnode, &st) != 0)
-		return upt_err_set(e, UPT_E_IO, "%s: %s%s", devnode,
-				   strerror(errno), errno == ENOENT ? " (the stick was removed?)" : "");
+		return upt_err_set(e, UPT_E_IO, "%s: %s%s", devnode, strerror(errno),
+				   errno == ENOENT ? " (the stick was removed?)" : "");
 	if (!S_ISBLK(st.st_mode))
 		return upt_err_set(e, UPT_E_USAGE, "%s: not a block device", devnode);
 	if (strlen(devnode) >= sizeof(m.devnode))
@@ -146,11 +147,13 @@ int pm_mount(const char *devnode, struct privmount *out, upt_err *e)
 			return UPT_OK;
 		}
 		size_t tl = strlen(tried);
-		snprintf(tried + tl, sizeof(tried) - tl, "%s%s: %s", tl ? ", " : "", fs_types[i].type,
+		snprintf(tried + tl, sizeof(tried) - tl, "%s%s: %s", tl ? ", " : "",
+			 fs_types[i].type,
 			 err == ENODEV ? "not supported by this kernel" : strerror(err));
 		if (device_failure(err)) {
 			rmdir(m.dir);
-			return upt_err_set(e, UPT_E_IO, "%s: cannot be read: %s", devnode, strerror(err));
+			return upt_err_set(e, UPT_E_IO, "%s: cannot be read: %s", devnode,
+					   strerror(err));
 		}
 		if (err == EBUSY) {
 			rmdir(m.dir);
@@ -159,8 +162,8 @@ int pm_mount(const char *devnode, struct privmount *out, upt_err *e)
 		/* EINVAL: not this filesystem; ENODEV: the kernel lacks it. Next type. */
 	}
 	rmdir(m.dir);
-	return upt_err_set(e, UPT_E_NOT_FOUND, "%s: no FAT32, exFAT or ext4 filesystem (%s)", devnode,
-			   tried);
+	return upt_err_set(e, UPT_E_NOT_FOUND, "%s: no FAT32, exFAT or ext4 filesystem (%s)",
+			   devnode, tried);
 }
 
 int pm_make_writable(void *arg)
@@ -186,7 +189,8 @@ int pm_unmount(struct privmount *m, upt_err *e)
 		int fd = open(m->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (fd >= 0) {
 			if (m->writable && syncfs(fd) != 0)
-				rc = upt_err_set(e, UPT_E_IO, "%s: sync: %s", m->devnode, strerror(errno));
+				rc = upt_err_set(e, UPT_E_IO, "%s: sync: %s", m->devnode,
+						 strerror(errno));
 			close(fd);
 		}
 		if (umount2(m->dir, 0) != 0) {
@@ -194,14 +198,16 @@ int pm_unmount(struct privmount *m, upt_err *e)
 			/* Still busy (cannot happen in our namespace, but never leave it mounted):
 			 * detach it; the kernel finishes when the last user goes. */
 			if (umount2(m->dir, MNT_DETACH) != 0 && rc == UPT_OK)
-				rc = upt_err_set(e, UPT_E_IO, "%s: unmount: %s", m->devnode, strerror(err));
+				rc = upt_err_set(e, UPT_E_IO, "%s: unmount: %s", m->devnode,
+						 strerror(err));
 		}
 		m->mounted = false;
 		/* Flush what the block device still buffers, so the stick can be pulled. */
 		int bfd = open(m->devnode, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 		if (bfd >= 0) {
 			if (m->writable && fsync(bfd) != 0 && rc == UPT_OK)
-				rc = upt_err_set(e, UPT_E_IO, "%s: sync: %s", m->devnode, strerror(errno));
+				rc = upt_err_set(e, UPT_E_IO, "%s: sync: %s", m->devnode,
+						 strerror(errno));
 			close(bfd);
 		}
 	}

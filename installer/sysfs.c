@@ -93,7 +93,8 @@ static bool usb_device_dir(int dirfd, struct blockdev *b)
 	char sub[64], v[16], p[16], num[16];
 	if (!link_base(dirfd, "subsystem", sub, sizeof(sub)) || strcmp(sub, "usb") != 0)
 		return false;
-	if (!read_attr(dirfd, "idVendor", v, sizeof(v)) || !read_attr(dirfd, "idProduct", p, sizeof(p)))
+	if (!read_attr(dirfd, "idVendor", v, sizeof(v)) ||
+	    !read_attr(dirfd, "idProduct", p, sizeof(p)))
 		return false;
 	b->usb = true;
 	if (is_hex4(v) && is_hex4(p)) {
@@ -397,7 +398,8 @@ int mountinfo_read(const char *path, struct mountent *out, size_t max, size_t *n
 	while (rc == UPT_OK) {
 		if (size == alloc) {
 			if (alloc >= cap) {
-				rc = upt_err_set(e, UPT_E_TOO_LARGE, "%s: over %zu bytes", path, cap);
+				rc = upt_err_set(e, UPT_E_TOO_LARGE, "%s: over %zu bytes", path,
+						 cap);
 				break;
 			}
 			char *nb = realloc(buf, alloc * 2);

@@ -66,12 +66,12 @@ int usb_watch_open(struct usbwatch **out, bool *hotplug, upt_err *e)
 		return upt_err_set(e, UPT_E_IO, "libusb: %s", libusb_strerror(r));
 	}
 	if (libusb_has_capability(LIBUSB_CAP_HAS_HOTPLUG)) {
-		/* No LIBUSB_HOTPLUG_ENUMERATE: what is plugged in already is not an arrival (a stick
-		 * left in is never acted on again: edge-triggered). */
+		/* No LIBUSB_HOTPLUG_ENUMERATE: what is plugged in already is not an arrival (a
+		 * stick left in is never acted on again: edge-triggered). */
 		r = libusb_hotplug_register_callback(
-			w->ctx, LIBUSB_HOTPLUG_EVENT_DEVICE_ARRIVED | LIBUSB_HOTPLUG_EVENT_DEVICE_LEFT, 0,
-			LIBUSB_HOTPLUG_MATCH_ANY, LIBUSB_HOTPLUG_MATCH_ANY, LIBUSB_HOTPLUG_MATCH_ANY,
-			on_hotplug, w, &w->handle);
+		    w->ctx, LIBUSB_HOTPLUG_EVENT_DEVICE_ARRIVED | LIBUSB_HOTPLUG_EVENT_DEVICE_LEFT,
+		    0, LIBUSB_HOTPLUG_MATCH_ANY, LIBUSB_HOTPLUG_MATCH_ANY, LIBUSB_HOTPLUG_MATCH_ANY,
+		    on_hotplug, w, &w->handle);
 		w->hotplug = r == LIBUSB_SUCCESS;
 	}
 	*hotplug = w->hotplug;
@@ -101,7 +101,8 @@ bool usb_identity(struct usbwatch *w, unsigned busnum, unsigned devnum, struct m
 	bool found = false;
 	for (ssize_t i = 0; i < n && !found; i++) {
 		libusb_device *dev = list[i];
-		if (libusb_get_bus_number(dev) != busnum || libusb_get_device_address(dev) != devnum)
+		if (libusb_get_bus_number(dev) != busnum ||
+		    libusb_get_device_address(dev) != devnum)
 			continue;
 		struct libusb_device_descriptor d;
 		if (libusb_get_device_descriptor(dev, &d) != 0)
@@ -119,7 +120,8 @@ bool usb_identity(struct usbwatch *w, unsigned busnum, unsigned devnum, struct m
 				raw[len] = '\0';
 				/* The stick chooses this text: printable ASCII only. */
 				for (int k = 0; k < len; k++)
-					id.serial[k] = raw[k] >= 0x20 && raw[k] < 0x7f ? (char)raw[k] : '?';
+					id.serial[k] =
+					    raw[k] >= 0x20 && raw[k] < 0x7f ? (char)raw[k] : '?';
 				id.serial[len] = '\0';
 			}
 			libusb_close(h);

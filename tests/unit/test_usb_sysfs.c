@@ -183,7 +183,7 @@ static void odd_usb_ids(void **state)
 	struct blockdev b;
 	upt_err e;
 	assert_int_equal(sysfs_block(root, 8, 32, &b, &e), UPT_OK);
-	assert_true(b.usb);     /* it is on USB ... */
+	assert_true(b.usb);	/* it is on USB ... */
 	assert_false(b.has_id); /* ... but its ids are not reported when malformed */
 	assert_int_equal(sysfs_disk_size(root, "sdc"), 0);
 }
@@ -235,15 +235,16 @@ static void mountinfo(void **state)
 {
 	(void)state;
 	static const char text[] =
-		"22 1 0:21 / /proc rw,nosuid,nodev,noexec,relatime shared:5 - proc proc rw\n"
-		"30 1 254:1 / / rw,relatime shared:1 - ext4 /dev/vda1 rw\n"
-		"95 30 8:17 / /media/dealer/MY\\040STICK rw,nosuid,nodev,relatime shared:50 master:3 - vfat /dev/sdb1 rw,fmask=0022\n"
-		"96 30 8:17 /uptane /srv/bind ro,relatime - vfat /dev/sdb1 rw\n"
-		"97 30 8:33 / /mnt/ro ro - ext4 /dev/sdc1 ro\n"
-		"98 30 8:49 / /mnt/bad\\04 rw - ext4 /dev/sdd1 rw\n"
-		"99 30 8:50 / /mnt/nodash rw ext4 /dev/sdd2 rw\n"
-		"garbage\n"
-		"100 30 8:65 / /mnt/last rw - exfat /dev/sde1 rw";
+	    "22 1 0:21 / /proc rw,nosuid,nodev,noexec,relatime shared:5 - proc proc rw\n"
+	    "30 1 254:1 / / rw,relatime shared:1 - ext4 /dev/vda1 rw\n"
+	    "95 30 8:17 / /media/dealer/MY\\040STICK rw,nosuid,nodev,relatime shared:50 master:3 - "
+	    "vfat /dev/sdb1 rw,fmask=0022\n"
+	    "96 30 8:17 /uptane /srv/bind ro,relatime - vfat /dev/sdb1 rw\n"
+	    "97 30 8:33 / /mnt/ro ro - ext4 /dev/sdc1 ro\n"
+	    "98 30 8:49 / /mnt/bad\\04 rw - ext4 /dev/sdd1 rw\n"
+	    "99 30 8:50 / /mnt/nodash rw ext4 /dev/sdd2 rw\n"
+	    "garbage\n"
+	    "100 30 8:65 / /mnt/last rw - exfat /dev/sde1 rw";
 	struct mountent m[8];
 	size_t n = 0;
 	upt_err e;
@@ -280,13 +281,13 @@ static void mountinfo(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(usb_partition),
-		cmocka_unit_test(sata_is_not_a_medium),
-		cmocka_unit_test(removable_slot_without_usb),
-		cmocka_unit_test(odd_usb_ids),
-		cmocka_unit_test(refusals),
-		cmocka_unit_test(listings),
-		cmocka_unit_test(mountinfo),
+	    cmocka_unit_test(usb_partition),
+	    cmocka_unit_test(sata_is_not_a_medium),
+	    cmocka_unit_test(removable_slot_without_usb),
+	    cmocka_unit_test(odd_usb_ids),
+	    cmocka_unit_test(refusals),
+	    cmocka_unit_test(listings),
+	    cmocka_unit_test(mountinfo),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
