@@ -274,6 +274,15 @@ static void persist(struct ctx *c, upt_trust *t, int64_t stored_floor, const upt
 		ev_warning(&c->ev, "state", "could not save the accepted trusted metadata: %s", e.msg);
 }
 
+/* The floor to store: the one a verified `issued` raised, else the stored one (the floor
+ * given to upt_verify also holds the build time and the configured floor, which need no
+ * storing: every run applies them again). */
+static int64_t stored_floor(const upt_verify_result *vr, const upt_trust *work, const upt_trust *t0)
+{
+	return vr->trust_after.time_floor > work->time_floor ? vr->trust_after.time_floor
+							     : t0->time_floor;
+}
+
 /* ---- streaming ---- */
 
 static int sink(void *vctx, const void *data, size_t len, upt_err *e)
@@ -607,12 +616,7 @@ void install_attempt(struct ctx *c, const char *path, struct attempt *out)
 	ev_verified(&c->ev, path, a.kind, a.bundle_id, njobs, bytes);
 	if (njobs == 0) {
 		/* Nothing new, but newer metadata still counts (rollback protection). */
-		upt_err se;
-		if (!c->dry_run) {
-			if (upt_trust_copy(&keep, &vr.trust_after, &se) != UPT_OK ||
-			    state_save_trust(c, &keep, &se) != UPT_OK)
-				ev_warning(&c->ev, "state", "could not save the newer metadata: %s", se.msg);
-		}
+		persist(c, &vr.trust_after, stored_floor(&vr, &work, &t0), &t0);
 		rc = UPT_E_UP_TO_DATE;
 		goto done;
 	}
@@ -621,11 +625,10 @@ void install_attempt(struct ctx *c, const char *path, struct attempt *out)
 	rc = stream_all(c, r, jobs, njobs, &inst, &e);
 	if (rc) {
 		abort_jobs(c, jobs, njobs);
-		if (upt_err_is_rejection(rc)) {
-			upt_err ke;
-			if (roots_only(&t0, &vr.trust_after, &keep, &ke) == UPT_OK)
-				persist(c, &keep, t0.time_floor, &t0);
-		}
+		/* Nothing installs, but the roots step 1 accepted are kept (whatever failed). */
+		upt_err ke;
+		if (roots_only(&t0, &vr.trust_after, &keep, &ke) == UPT_OK)
+			persist(c, &keep, t0.time_floor, &t0);
 		goto done;
 	}
 	upt_bundle_reader_free(r); /* the medium is not needed any more */
@@ -642,6 +645,7 @@ void install_attempt(struct ctx *c, const char *path, struct attempt *out)
 	}
 
 	/* 6: commit. */
+	vr.trust_after.time_floor = stored_floor(&vr, &work, &t0);
 	rc = commit(c, &a, jobs, njobs, &vr, &e);
 	for (size_t i = 0; i < njobs; i++)
 		jobs[i].opened = false; /* staging is the journal's now (journal_finish cleans up) */

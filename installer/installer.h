@@ -119,7 +119,9 @@ int state_keep_report(struct ctx *c, uint64_t counter, const void *data, size_t 
 		      upt_err *e) UPT_MUST_CHECK;
 /* Recursively removes a directory relative to dirfd, never following links. */
 int rm_tree(int dirfd, const char *name, upt_err *e) UPT_MUST_CHECK;
-/* fsync every directory and file below name (relative to dirfd). */
+/* fsync name and every directory below it (relative to dirfd). The files in our trees are all
+ * written by upt_file_write_atomic, which syncs each file and its directory; what is left is
+ * the directories mkdir created, whose entries live in their parents. */
 int fsync_tree(int dirfd, const char *name, upt_err *e) UPT_MUST_CHECK;
 /* The time floor before any bundle: max(stored, config time_floor, build time). */
 int64_t state_initial_floor(const struct ctx *c, int64_t stored);
