@@ -69,7 +69,7 @@ static int assign_device(ws *w, const char *dev, const arg_val *ecus, upt_err *e
 	for (size_t i = 0; rc == UPT_OK && i < ecus->n; i++) {
 		char *copy = NULL;
 		const char *left, *target;
-		const json_t *t;
+		const json_t *t = NULL;
 		rc = parse_assign("--ecu", ecus->v[i], &copy, &left, &target, e);
 		if (rc)
 			break;
@@ -136,7 +136,7 @@ static int assign_fleet(ws *w, const arg_val *hws, const arg_val *devs, upt_err 
 	for (size_t i = 0; rc == UPT_OK && i < hws->n; i++) {
 		char *copy = NULL;
 		const char *hw, *target;
-		const json_t *t;
+		const json_t *t = NULL;
 		rc = parse_assign("--hardware-id", hws->v[i], &copy, &hw, &target, e);
 		if (rc)
 			break;

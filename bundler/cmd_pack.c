@@ -240,7 +240,7 @@ static int pack(const args *a, upt_err *e)
 		mfile *f = &files[i];
 		upt_buf_init(&f->data, UPT_META_FILE_MAX);
 		f->rel = list[i] + 2; /* "./" */
-		upt_role_type type;
+		upt_role_type type = UPT_ROLE_ROOT;
 		rc = classify(f, &type, e);
 		if (rc == UPT_OK)
 			rc = upt_file_read(dfd, f->rel, UPT_META_FILE_MAX, &f->data, e);

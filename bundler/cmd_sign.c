@@ -55,7 +55,7 @@ static int sign_file(const char *path, const arg_val *keys, upt_err *e)
 	upt_meta *m = NULL, *after = NULL;
 	keyring kr;
 	keyring_init(&kr);
-	upt_role_type type;
+	upt_role_type type = UPT_ROLE_ROOT;
 	int rc = upt_file_read(AT_FDCWD, path, UPT_META_FILE_MAX, &in, e);
 	if (rc == UPT_OK)
 		rc = upt_json_parse(in.data, in.len, UPT_META_FILE_MAX, &doc, e);

@@ -89,6 +89,13 @@ static int oom(upt_err *e)
 	return upt_err_set(e, UPT_E_NOMEM, "out of memory");
 }
 
+/* Records the file that failed (overwriting any older record). */
+static void set_file(upt_err *e, const char *file)
+{
+	if (e)
+		snprintf(e->file, sizeof(e->file), "%s", file ? file : "");
+}
+
 static bool member_known(const upt_bundle_writer *w, const char *member)
 {
 	for (size_t i = 0; i < w->nmeta; i++)
@@ -433,7 +440,7 @@ out:
 			else
 				w->failed = true;
 		}
-		upt_err_set_file(e, src_path);
+		set_file(e, src_path);
 	}
 	if (fd >= 0)
 		close(fd);
@@ -535,8 +542,7 @@ static int archive_error(upt_bundle_writer *w, struct archive *a, const char *me
 	else
 		rc = upt_err_set(e, UPT_E_INTERNAL, "%s: libarchive: %s", w->path,
 				 archive_error_string(a) ? archive_error_string(a) : "error");
-	if (member)
-		upt_err_set_file(e, member);
+	set_file(e, member);
 	return rc;
 }
 

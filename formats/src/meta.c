@@ -36,12 +36,12 @@ struct meta_impl {
 };
 
 static const char *const type_names[] = {
-	[UPT_ROLE_ROOT] = "root",
-	[UPT_ROLE_TIMESTAMP] = "timestamp",
-	[UPT_ROLE_SNAPSHOT] = "snapshot",
-	[UPT_ROLE_TARGETS] = "targets",
-	[UPT_ROLE_OFFLINE_SNAPSHOT] = "offline-snapshot",
-	[UPT_ROLE_OFFLINE_UPDATES] = "offline-updates",
+    [UPT_ROLE_ROOT] = "root",
+    [UPT_ROLE_TIMESTAMP] = "timestamp",
+    [UPT_ROLE_SNAPSHOT] = "snapshot",
+    [UPT_ROLE_TARGETS] = "targets",
+    [UPT_ROLE_OFFLINE_SNAPSHOT] = "offline-snapshot",
+    [UPT_ROLE_OFFLINE_UPDATES] = "offline-updates",
 };
 
 const char *upt_role_type_name(upt_role_type t)
@@ -134,8 +134,8 @@ static int get_opt(const json_t *obj, const char *key, json_type type, json_t **
 
 /* A list of names (hardwareIds, deviceIds): strings satisfying upt_name_valid, at most
  * UPT_HWIDS_MAX. Duplicates are harmless (membership tests) and accepted. */
-static int parse_names(struct meta_impl *mi, const json_t *arr, const char *what,
-		       const char ***out, size_t *nout, upt_err *e)
+static int parse_names(struct meta_impl *mi, const json_t *arr, const char *what, const char ***out,
+		       size_t *nout, upt_err *e)
 {
 	size_t n = json_array_size(arr);
 	if (n > UPT_HWIDS_MAX)
@@ -148,7 +148,8 @@ static int parse_names(struct meta_impl *mi, const json_t *arr, const char *what
 	for (size_t i = 0; i < n; i++) {
 		const char *s = json_string_value(json_array_get(arr, i));
 		if (!upt_name_valid(s))
-			return upt_err_set(e, UPT_E_MALFORMED, "%s[%zu] is not a valid name", what, i);
+			return upt_err_set(e, UPT_E_MALFORMED, "%s[%zu] is not a valid name", what,
+					   i);
 		v[i] = s;
 	}
 	*out = v;
@@ -179,7 +180,8 @@ static int parse_hashes(const json_t *obj, bool need_sha256, upt_hashes *out, up
 				return ctx(rc, e, "sha512");
 			h.has_sha512 = true;
 		} else {
-			return upt_err_set(e, UPT_E_MALFORMED, "unknown hash algorithm \"%.64s\"", alg);
+			return upt_err_set(e, UPT_E_MALFORMED, "unknown hash algorithm \"%.64s\"",
+					   alg);
 		}
 	}
 	if (need_sha256 && !h.has_sha256)
@@ -219,7 +221,8 @@ static int parse_keys(struct meta_impl *mi, const json_t *keys, upt_err *e)
 					   k[i].keyid);
 		for (size_t j = 0; j < i; j++)
 			if (!strcmp(k[j].keyid, claimed))
-				return upt_err_set(e, UPT_E_MALFORMED, "key %s listed twice", claimed);
+				return upt_err_set(e, UPT_E_MALFORMED, "key %s listed twice",
+						   claimed);
 		i++;
 	}
 	m->keys = k;
@@ -252,8 +255,8 @@ static int parse_role_keys(struct meta_impl *mi, const json_t *obj, const char *
 		const char *s = json_string_value(json_array_get(ids, i));
 		char *dst = store + i * (UPT_KEYID_HEX_LEN + 1);
 		if (!s)
-			return upt_err_set(e, UPT_E_MALFORMED, "role %s: key id %zu is not a string",
-					   name, i);
+			return upt_err_set(e, UPT_E_MALFORMED,
+					   "role %s: key id %zu is not a string", name, i);
 		if ((rc = parse_keyid(s, dst, e)))
 			return ctx(rc, e, "role %s", name);
 		/* A key listed twice would count twice in a naive threshold check. */
@@ -321,8 +324,8 @@ static int cmp_target(const void *a, const void *b)
 	return strcmp(((const upt_target *)a)->name, ((const upt_target *)b)->name);
 }
 
-static int parse_fileinfo(const char *name, const json_t *obj, bool need_sha256,
-			  upt_fileinfo *out, upt_err *e)
+static int parse_fileinfo(const char *name, const json_t *obj, bool need_sha256, upt_fileinfo *out,
+			  upt_err *e)
 {
 	long long version, length;
 	json_t *hashes;
@@ -374,8 +377,8 @@ static int parse_meta_files(struct meta_impl *mi, const json_t *sig, upt_err *e)
 	{
 		/* Names become bundle member paths (delegations/<name>, offline-updates/<name>). */
 		if (!upt_name_valid(name))
-			return upt_err_set(e, UPT_E_MALFORMED, "meta entry \"%.128s\" is not a valid name",
-					   name);
+			return upt_err_set(e, UPT_E_MALFORMED,
+					   "meta entry \"%.128s\" is not a valid name", name);
 		rc = parse_fileinfo(name, obj, ts, &f[i++], e);
 		if (rc)
 			return ctx(rc, e, "meta %s", name);
@@ -435,8 +438,8 @@ static int parse_custom(struct meta_impl *mi, const json_t *custom, upt_target *
 		if ((rc = upt_json_get_str(obj, "hardwareId", &hw, e)))
 			return ctx(rc, e, "ecuIdentifiers.%s", serial);
 		if (!upt_name_valid(hw))
-			return upt_err_set(e, UPT_E_MALFORMED, "ecuIdentifiers.%s: hardwareId is not valid",
-					   serial);
+			return upt_err_set(e, UPT_E_MALFORMED,
+					   "ecuIdentifiers.%s: hardwareId is not valid", serial);
 		b[i].serial = serial;
 		b[i].hardware_id = hw;
 		i++;
@@ -496,17 +499,17 @@ static int parse_delegations(struct meta_impl *mi, const json_t *del, upt_err *e
 		const char *name;
 		json_t *paths, *hw, *term;
 		if (!json_is_object(r))
-			return upt_err_set(e, UPT_E_MALFORMED, "delegations.roles[%zu] is not an object",
-					   i);
+			return upt_err_set(e, UPT_E_MALFORMED,
+					   "delegations.roles[%zu] is not an object", i);
 		if ((rc = upt_json_get_str(r, "name", &name, e)))
 			return ctx(rc, e, "delegations.roles[%zu]", i);
 		if (!upt_name_valid(name))
-			return upt_err_set(e, UPT_E_MALFORMED, "delegated role name \"%.128s\" is not valid",
-					   name);
+			return upt_err_set(e, UPT_E_MALFORMED,
+					   "delegated role name \"%.128s\" is not valid", name);
 		for (size_t j = 0; j < i; j++)
 			if (!strcmp(d[j].role.name, name))
-				return upt_err_set(e, UPT_E_MALFORMED, "delegated role %s listed twice",
-						   name);
+				return upt_err_set(e, UPT_E_MALFORMED,
+						   "delegated role %s listed twice", name);
 		rc = parse_role_keys(mi, r, name, &d[i].role, e);
 		if (rc)
 			return ctx(rc, e, "delegations");
@@ -516,8 +519,9 @@ static int parse_delegations(struct meta_impl *mi, const json_t *del, upt_err *e
 			return ctx(rc, e, "delegated role %s", name);
 		size_t np = json_array_size(paths);
 		if (np > UPT_PATHS_PER_DELEGATION_MAX)
-			return upt_err_set(e, UPT_E_TOO_LARGE, "delegated role %s: %zu paths, at most %d",
-					   name, np, UPT_PATHS_PER_DELEGATION_MAX);
+			return upt_err_set(e, UPT_E_TOO_LARGE,
+					   "delegated role %s: %zu paths, at most %d", name, np,
+					   UPT_PATHS_PER_DELEGATION_MAX);
 		const char **p;
 		if ((rc = arena_alloc(mi, np, sizeof(*p), &p, e)))
 			return rc;
@@ -525,7 +529,8 @@ static int parse_delegations(struct meta_impl *mi, const json_t *del, upt_err *e
 			p[j] = json_string_value(json_array_get(paths, j));
 			if (!p[j] || strlen(p[j]) > UPT_TARGET_NAME_MAX)
 				return upt_err_set(e, UPT_E_MALFORMED,
-						   "delegated role %s: path %zu is not a string of at most %d bytes",
+						   "delegated role %s: path %zu is not a string of "
+						   "at most %d bytes",
 						   name, j, UPT_TARGET_NAME_MAX);
 		}
 		d[i].paths = p;
@@ -534,7 +539,8 @@ static int parse_delegations(struct meta_impl *mi, const json_t *del, upt_err *e
 		term = json_object_get(r, "terminating");
 		if (term && !json_is_boolean(term))
 			return upt_err_set(e, UPT_E_MALFORMED,
-					   "delegated role %s: \"terminating\" is not a boolean", name);
+					   "delegated role %s: \"terminating\" is not a boolean",
+					   name);
 		d[i].terminating = json_is_true(term);
 		rc = get_opt(r, "hardwareIds", JSON_ARRAY, &hw, e);
 		if (rc == UPT_OK && hw) {
@@ -560,7 +566,8 @@ static int parse_targets(struct meta_impl *mi, const json_t *sig, upt_err *e)
 		return rc;
 	size_t n = json_object_size(targets);
 	if (n > UPT_TARGETS_MAX)
-		return upt_err_set(e, UPT_E_TOO_LARGE, "%zu targets, at most %d", n, UPT_TARGETS_MAX);
+		return upt_err_set(e, UPT_E_TOO_LARGE, "%zu targets, at most %d", n,
+				   UPT_TARGETS_MAX);
 	upt_target *t;
 	int arc = arena_alloc(mi, n, sizeof(*t), &t, e);
 	if (arc)
@@ -607,7 +614,8 @@ static int parse_signatures(struct meta_impl *mi, const json_t *sigs, upt_err *e
 		const char *keyid, *hex;
 		int rc;
 		if (!json_is_object(o))
-			return upt_err_set(e, UPT_E_MALFORMED, "signatures[%zu] is not an object", i);
+			return upt_err_set(e, UPT_E_MALFORMED, "signatures[%zu] is not an object",
+					   i);
 		if ((rc = upt_json_get_str(o, "keyid", &keyid, e)) ||
 		    (rc = upt_json_get_str(o, "sig", &hex, e)) ||
 		    (rc = parse_keyid(keyid, s[i].keyid, e)))
@@ -616,7 +624,8 @@ static int parse_signatures(struct meta_impl *mi, const json_t *sigs, upt_err *e
 		 * mistake and at worst an attempt to make a naive counter count twice. */
 		for (size_t j = 0; j < i; j++)
 			if (!strcmp(s[j].keyid, s[i].keyid))
-				return upt_err_set(e, UPT_E_MALFORMED, "key %s signs twice", s[i].keyid);
+				return upt_err_set(e, UPT_E_MALFORMED, "key %s signs twice",
+						   s[i].keyid);
 		/* A signature of the wrong length is kept but can never verify. */
 		s[i].sig_ok = upt_hex_decode(hex, s[i].sig, sizeof(s[i].sig), NULL) == UPT_OK;
 	}
@@ -635,15 +644,15 @@ static int parse_common(upt_meta *m, const json_t *sig, upt_role_type expected, 
 	/* The type is part of what the signature covers: metadata signed for one role must not
 	 * be accepted in place of another (TUF 5.x: "_type" check). */
 	if (strcmp(type, upt_role_type_name(expected)) != 0)
-		return upt_err_set(e, UPT_E_MALFORMED, "wrong _type \"%.32s\" (expected \"%s\")", type,
-				   upt_role_type_name(expected));
+		return upt_err_set(e, UPT_E_MALFORMED, "wrong _type \"%.32s\" (expected \"%s\")",
+				   type, upt_role_type_name(expected));
 	m->type = expected;
 	rc = upt_json_get_str(sig, "spec_version", &spec, e);
 	if (rc)
 		return rc;
 	if (strncmp(spec, "1.", 2) != 0)
-		return upt_err_set(e, UPT_E_MALFORMED, "unsupported spec_version \"%.32s\" (1.x required)",
-				   spec);
+		return upt_err_set(e, UPT_E_MALFORMED,
+				   "unsupported spec_version \"%.32s\" (1.x required)", spec);
 	rc = upt_json_get_int(sig, "version", 1, INT64_MAX, &version, e);
 	if (rc)
 		return rc;
@@ -675,8 +684,8 @@ int upt_meta_parse(const void *bytes, size_t len, upt_role_type expected, upt_me
 	if ((size_t)expected >= sizeof(type_names) / sizeof(type_names[0]))
 		return upt_err_set(e, UPT_E_INTERNAL, "unknown role type %d", (int)expected);
 	if (len > UPT_META_FILE_MAX)
-		return upt_err_set(e, UPT_E_TOO_LARGE, "metadata file of %zu bytes, at most %u", len,
-				   UPT_META_FILE_MAX);
+		return upt_err_set(e, UPT_E_TOO_LARGE, "metadata file of %zu bytes, at most %u",
+				   len, UPT_META_FILE_MAX);
 	struct meta_impl *mi = calloc(1, sizeof(*mi));
 	if (!mi)
 		return upt_err_set(e, UPT_E_NOMEM, "out of memory");

@@ -233,8 +233,8 @@ int upt_mb_targets_add(json_t *signed_targets, const upt_mb_target *t, upt_err *
 		return upt_err_set(e, UPT_E_USAGE, "not a targets object");
 	size_t nlen = t->name ? strlen(t->name) : 0;
 	if (nlen == 0 || nlen > UPT_TARGET_NAME_MAX)
-		return upt_err_set(e, UPT_E_USAGE, "target name of %zu bytes (1 to %d allowed)", nlen,
-				   UPT_TARGET_NAME_MAX);
+		return upt_err_set(e, UPT_E_USAGE, "target name of %zu bytes (1 to %d allowed)",
+				   nlen, UPT_TARGET_NAME_MAX);
 	if (!t->hashes.has_sha256)
 		return upt_err_set(e, UPT_E_USAGE, "target %s has no sha256", t->name);
 	json_t *o = json_object();
@@ -244,8 +244,8 @@ int upt_mb_targets_add(json_t *signed_targets, const upt_mb_target *t, upt_err *
 	if (set_new(o, "length", json_integer((json_int_t)t->length)) ||
 	    set_new(o, "hashes", hashes_json(&t->hashes)))
 		goto nomem;
-	if (t->nhardware_ids && set_new(custom, "hardwareIds", str_array(t->hardware_ids,
-									 t->nhardware_ids)))
+	if (t->nhardware_ids &&
+	    set_new(custom, "hardwareIds", str_array(t->hardware_ids, t->nhardware_ids)))
 		goto nomem;
 	if (t->has_release_counter &&
 	    set_new(custom, "releaseCounter", json_integer((json_int_t)t->release_counter)))
@@ -259,8 +259,7 @@ int upt_mb_targets_add(json_t *signed_targets, const upt_mb_target *t, upt_err *
 				    json_pack("{s:s}", "hardwareId", t->ecus[i].hardware_id)))
 				goto nomem;
 	}
-	if (t->device_ids &&
-	    set_new(custom, "deviceIds", str_array(t->device_ids, t->ndevice_ids)))
+	if (t->device_ids && set_new(custom, "deviceIds", str_array(t->device_ids, t->ndevice_ids)))
 		goto nomem;
 	json_t *c = custom;
 	custom = NULL;
@@ -295,14 +294,17 @@ int upt_mb_targets_delegate(json_t *signed_targets, const upt_mb_delegation *d, 
 	if (!json_is_object(keys) || !json_is_array(roles))
 		return upt_err_set(e, UPT_E_USAGE, "delegations object is damaged");
 	for (size_t i = 0; i < json_array_size(roles); i++) {
-		const char *n = json_string_value(json_object_get(json_array_get(roles, i), "name"));
+		const char *n =
+		    json_string_value(json_object_get(json_array_get(roles, i), "name"));
 		if (n && !strcmp(n, d->name))
 			return upt_err_set(e, UPT_E_USAGE, "role %s is already delegated", d->name);
 	}
 	json_t *ids = add_keys(keys, d->keys, d->nkeys);
 	if (!ids)
-		return upt_err_set(e, UPT_E_USAGE, "cannot add the keys of %s (not ed25519, or out "
-						   "of memory)", d->name);
+		return upt_err_set(e, UPT_E_USAGE,
+				   "cannot add the keys of %s (not ed25519, or out "
+				   "of memory)",
+				   d->name);
 	json_t *r = json_object();
 	if (!r) {
 		json_decref(ids);
@@ -353,8 +355,9 @@ int upt_mb_sign(const json_t *signed_obj, const upt_signer *const *signers, size
 		const char *id = upt_signer_key(signers[i])->keyid;
 		/* one signature per key, as meta.c demands */
 		for (size_t j = 0; j < json_array_size(arr); j++)
-			if (!strcmp(json_string_value(json_object_get(json_array_get(arr, j), "keyid")),
-				    id))
+			if (!strcmp(
+				json_string_value(json_object_get(json_array_get(arr, j), "keyid")),
+				id))
 				json_array_remove(arr, j--);
 		if (json_array_append_new(arr, json_pack("{s:s, s:s}", "keyid", id, "sig", hex)))
 			rc = upt_err_set(e, UPT_E_NOMEM, "out of memory");

@@ -87,8 +87,8 @@ json_t *upt_key_to_json(const upt_key *k)
 		return NULL;
 	char hex[2 * sizeof(k->pub) + 1];
 	upt_hex_encode(k->pub, sizeof(k->pub), hex);
-	return json_pack("{s:s, s:s, s:{s:s}}", "keytype", "ed25519", "scheme", "ed25519",
-			 "keyval", "public", hex);
+	return json_pack("{s:s, s:s, s:{s:s}}", "keytype", "ed25519", "scheme", "ed25519", "keyval",
+			 "public", hex);
 }
 
 /* The id of the three-field object we write, which is what our builders put in metadata. */
@@ -102,8 +102,7 @@ static int canonical_keyid(upt_key *k, upt_err *e)
 	return rc;
 }
 
-static int signer_from_seed(const uint8_t seed[crypto_sign_SEEDBYTES], upt_signer **out,
-			    upt_err *e)
+static int signer_from_seed(const uint8_t seed[crypto_sign_SEEDBYTES], upt_signer **out, upt_err *e)
 {
 	int rc = sodium_ready(e);
 	if (rc)
@@ -151,23 +150,69 @@ static void wipe_json_private(json_t *doc)
 		sodium_memzero((char *)json_string_value(priv), json_string_length(priv));
 }
 
+/* Reads a key file into secure memory (one read, no growing buffer that would leave copies
+ * behind): O_NOFOLLOW, regular file, at most UPT_KEYFILE_MAX bytes. */
+static int read_secret_file(const char *path, uint8_t **out, size_t *len, upt_err *e)
+{
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return upt_err_set(e, UPT_E_NOT_FOUND, "%s: no such file", path);
+		if (errno == ELOOP)
+			return upt_err_set(e, UPT_E_IO,
+					   "%s: is a symbolic link; refusing to follow it", path);
+		return upt_err_set(e, UPT_E_IO, "%s: cannot open: %s", path, strerror(errno));
+	}
+	struct stat st;
+	int rc = UPT_OK;
+	uint8_t *buf = NULL;
+	size_t n = 0;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+		rc = upt_err_set(e, UPT_E_IO, "%s: not a regular file", path);
+	else if ((uint64_t)st.st_size > UPT_KEYFILE_MAX)
+		rc = upt_err_set(e, UPT_E_TOO_LARGE, "%s: key file over %u bytes", path,
+				 UPT_KEYFILE_MAX);
+	else if (!(buf = sodium_malloc(UPT_KEYFILE_MAX + 1)))
+		rc = upt_err_set(e, UPT_E_NOMEM, "out of secure memory");
+	while (rc == UPT_OK) {
+		ssize_t r = read(fd, buf + n, UPT_KEYFILE_MAX + 1 - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			rc = upt_err_set(e, UPT_E_IO, "%s: read error: %s", path, strerror(errno));
+		else if (r == 0)
+			break;
+		else if ((n += (size_t)r) > UPT_KEYFILE_MAX)
+			rc = upt_err_set(e, UPT_E_TOO_LARGE, "%s: key file over %u bytes", path,
+					 UPT_KEYFILE_MAX);
+	}
+	close(fd);
+	if (rc) {
+		if (buf)
+			sodium_free(buf);
+		return rc;
+	}
+	*out = buf;
+	*len = n;
+	return UPT_OK;
+}
+
 int upt_signer_load(const char *path, upt_signer **out, upt_err *e)
 {
-	upt_buf file;
+	uint8_t *file = NULL;
+	size_t flen = 0;
 	json_t *doc = NULL;
 	uint8_t *secret = NULL;
 	upt_signer *s = NULL;
 	const char *keytype, *scheme, *pub, *priv;
 	json_t *keyval;
 	uint8_t pk[crypto_sign_PUBLICKEYBYTES];
-	upt_buf_init(&file, UPT_KEYFILE_MAX);
 	int rc = sodium_ready(e);
 	if (rc == UPT_OK)
-		rc = upt_file_read(AT_FDCWD, path, UPT_KEYFILE_MAX, &file, e);
+		rc = read_secret_file(path, &file, &flen, e);
 	if (rc)
 		goto out;
-	rc = upt_json_parse(file.data, file.len, UPT_KEYFILE_MAX, &doc, e);
-	sodium_memzero(file.data, file.len);
+	rc = upt_json_parse(file, flen, UPT_KEYFILE_MAX, &doc, e);
 	if (rc)
 		goto out;
 	if (!json_is_object(doc)) {
@@ -185,8 +230,9 @@ int upt_signer_load(const char *path, upt_signer **out, upt_err *e)
 		goto out;
 	}
 	if (!json_is_string(json_object_get(keyval, "private"))) {
-		rc = upt_err_set(e, UPT_E_MALFORMED, "no private key (keyval.private): is this a "
-						     "public key file?");
+		rc = upt_err_set(e, UPT_E_MALFORMED,
+				 "no private key (keyval.private): is this a "
+				 "public key file?");
 		goto out;
 	}
 	priv = json_string_value(json_object_get(keyval, "private"));
@@ -219,8 +265,9 @@ int upt_signer_load(const char *path, upt_signer **out, upt_err *e)
 	if (rc)
 		goto out;
 	if (sodium_memcmp(s->key.pub, pk, sizeof(pk)) != 0) {
-		rc = upt_err_set(e, UPT_E_MALFORMED,
-				 "keyval.public does not belong to the private key (damaged key file?)");
+		rc = upt_err_set(
+		    e, UPT_E_MALFORMED,
+		    "keyval.public does not belong to the private key (damaged key file?)");
 		goto out;
 	}
 	*out = s;
@@ -232,7 +279,8 @@ out:
 	if (secret)
 		sodium_free(secret);
 	upt_signer_free(s);
-	upt_buf_clear(&file);
+	if (file)
+		sodium_free(file); /* wipes */
 	if (rc && e)
 		upt_err_set_file(e, path);
 	return rc;
@@ -244,8 +292,8 @@ static int write_new(const char *path, const char *data, size_t len, mode_t mode
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 	if (fd < 0) {
 		if (errno == EEXIST)
-			return upt_err_set(e, UPT_E_USAGE, "%s already exists; refusing to overwrite it",
-					   path);
+			return upt_err_set(e, UPT_E_USAGE,
+					   "%s already exists; refusing to overwrite it", path);
 		return upt_err_set(e, UPT_E_IO, "%s: cannot create: %s", path, strerror(errno));
 	}
 	int rc = UPT_OK;
@@ -300,9 +348,10 @@ int upt_signer_write(const upt_signer *s, const char *name, upt_err *e)
 	if (rc)
 		return rc;
 	char pubtext[256];
-	n = snprintf(pubtext, sizeof(pubtext),
-		     "{\"keytype\":\"ed25519\",\"scheme\":\"ed25519\",\"keyval\":{\"public\":\"%s\"}}\n",
-		     pubhex);
+	n = snprintf(
+	    pubtext, sizeof(pubtext),
+	    "{\"keytype\":\"ed25519\",\"scheme\":\"ed25519\",\"keyval\":{\"public\":\"%s\"}}\n",
+	    pubhex);
 	rc = write_new(pubpath, pubtext, (size_t)n, 0644, e);
 	if (rc) {
 		unlink(keypath); /* a key without its public half would only confuse */
@@ -328,15 +377,15 @@ void upt_signer_free(upt_signer *s)
 
 int upt_pubkey_load(const char *path, upt_key *out, upt_err *e)
 {
-	upt_buf file;
+	uint8_t *file = NULL; /* may be a private key file: read into secure memory */
+	size_t flen = 0;
 	json_t *doc = NULL;
 	upt_key k;
-	upt_buf_init(&file, UPT_KEYFILE_MAX);
-	int rc = upt_file_read(AT_FDCWD, path, UPT_KEYFILE_MAX, &file, e);
+	int rc = sodium_ready(e);
 	if (rc == UPT_OK)
-		rc = upt_json_parse(file.data, file.len, UPT_KEYFILE_MAX, &doc, e);
-	if (file.data)
-		sodium_memzero(file.data, file.len); /* may be a private key file */
+		rc = read_secret_file(path, &file, &flen, e);
+	if (rc == UPT_OK)
+		rc = upt_json_parse(file, flen, UPT_KEYFILE_MAX, &doc, e);
 	if (rc == UPT_OK)
 		rc = upt_key_from_json(doc, &k, e);
 	if (rc == UPT_OK && !k.ed25519)
@@ -349,7 +398,8 @@ int upt_pubkey_load(const char *path, upt_key *out, upt_err *e)
 	if (doc)
 		wipe_json_private(doc);
 	json_decref(doc);
-	upt_buf_clear(&file);
+	if (file)
+		sodium_free(file);
 	if (rc) {
 		if (e)
 			upt_err_set_file(e, path);
@@ -408,7 +458,8 @@ int upt_sig_add_keyid(json_t *envelope, const upt_signer *s, const char *keyid, 
 	/* Replace this key's earlier signature: a key id appears at most once (meta.c rejects
 	 * the same key id twice). */
 	for (size_t i = json_array_size(sigs); i-- > 0;) {
-		const char *id = json_string_value(json_object_get(json_array_get(sigs, i), "keyid"));
+		const char *id =
+		    json_string_value(json_object_get(json_array_get(sigs, i), "keyid"));
 		if (id && !strcasecmp(id, keyid))
 			json_array_remove(sigs, i);
 	}

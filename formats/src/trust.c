@@ -117,7 +117,8 @@ int upt_trust_set(upt_trust *t, const char *name, const void *data, size_t len, 
 	}
 	if (t->nfiles >= TRUST_FILES_MAX) {
 		upt_buf_clear(&b);
-		return upt_err_set(e, UPT_E_TOO_LARGE, "more than %d trusted files", TRUST_FILES_MAX);
+		return upt_err_set(e, UPT_E_TOO_LARGE, "more than %d trusted files",
+				   TRUST_FILES_MAX);
 	}
 	char *copy = strdup(name);
 	upt_trust_file *files = copy ? realloc(t->files, (t->nfiles + 1) * sizeof(*files)) : NULL;
@@ -201,12 +202,14 @@ static int load_tree(int dirfd, const char *rel, int depth, upt_trust *t, upt_er
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return UPT_OK;
-		return upt_err_set(e, UPT_E_IO, "%s: cannot open directory: %s", rel, strerror(errno));
+		return upt_err_set(e, UPT_E_IO, "%s: cannot open directory: %s", rel,
+				   strerror(errno));
 	}
 	DIR *d = fdopendir(fd);
 	if (!d) {
 		close(fd);
-		return upt_err_set(e, UPT_E_IO, "%s: cannot read directory: %s", rel, strerror(errno));
+		return upt_err_set(e, UPT_E_IO, "%s: cannot read directory: %s", rel,
+				   strerror(errno));
 	}
 	int rc = UPT_OK;
 	struct dirent *de;
@@ -320,14 +323,16 @@ int upt_trust_save_dir(int dirfd, const upt_trust *t, upt_err *e)
 		}
 		rc = mkparent(dirfd, f->name, e);
 		if (rc == UPT_OK)
-			rc = upt_file_write_atomic(dirfd, f->name, f->data.data, f->data.len, 0644, e);
+			rc = upt_file_write_atomic(dirfd, f->name, f->data.data, f->data.len, 0644,
+						   e);
 	}
 	for (size_t i = 0; rc == UPT_OK && i < old.nfiles; i++) {
 		const char *name = old.files[i].name;
 		if (upt_trust_get(t, name))
 			continue;
 		if (unlinkat(dirfd, name, 0) != 0 && errno != ENOENT)
-			rc = upt_err_set(e, UPT_E_IO, "%s: cannot remove: %s", name, strerror(errno));
+			rc = upt_err_set(e, UPT_E_IO, "%s: cannot remove: %s", name,
+					 strerror(errno));
 		else
 			rc = upt_fsync_parent(dirfd, name, e);
 	}
@@ -340,8 +345,8 @@ int upt_trust_save_dir(int dirfd, const upt_trust *t, upt_err *e)
 			upt_rfc3339_format(t->time_floor, s);
 			s[UPT_RFC3339_LEN] = '\n';
 			s[UPT_RFC3339_LEN + 1] = '\0';
-			rc = upt_file_write_atomic(dirfd, TIME_FLOOR_FILE, s, UPT_RFC3339_LEN + 1, 0644,
-						   e);
+			rc = upt_file_write_atomic(dirfd, TIME_FLOOR_FILE, s, UPT_RFC3339_LEN + 1,
+						   0644, e);
 		}
 	}
 	upt_trust_clear(&old);

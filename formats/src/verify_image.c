@@ -442,6 +442,13 @@ static void hexcut(const uint8_t *p, char out[17])
 	upt_hex_encode(p, 8, out);
 }
 
+static const char *algs(const upt_hashes *h)
+{
+	if (h->has_sha256 && h->has_sha512)
+		return "sha256+sha512";
+	return h->has_sha512 ? "sha512" : "sha256";
+}
+
 /* 5.4.4.2 step 10: the Director's target must be exactly what the Image repository signed. */
 static int match_one(vfy_ctx *c, const vfy_dassign *a, upt_assignment *out)
 {
@@ -463,6 +470,12 @@ static int match_one(vfy_ctx *c, const vfy_dassign *a, upt_assignment *out)
 				    "target-mismatch: %.200s is %" PRIu64 " bytes for the Director, "
 				    "%" PRIu64 " in %s",
 				    dt->name, dt->length, it->length, signer);
+	if (dt->hashes.has_sha256 != it->hashes.has_sha256 ||
+	    dt->hashes.has_sha512 != it->hashes.has_sha512)
+		return upt_vfy_fail(c->e, UPT_E_TARGET_MISMATCH, dm,
+				    "target-mismatch: %.200s lists %s hashes for the Director, %s in "
+				    "%s (the sets must be identical)",
+				    dt->name, algs(&dt->hashes), algs(&it->hashes), signer);
 	if (!upt_hashes_identical(&dt->hashes, &it->hashes)) {
 		char dh[17] = "-", ih[17] = "-";
 		if (dt->hashes.has_sha256)

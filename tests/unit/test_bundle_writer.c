@@ -337,12 +337,149 @@ static void split_volumes(void **state)
 		free_src(&s[k]);
 }
 
+/* Nothing appears under the output name before finish; an abandoned writer leaves nothing. */
+static void atomic_and_clean(void **state)
+{
+	(void)state;
+	struct src s[1];
+	make_src(&s[0], "a.bin", 500000, 21);
+	char *out = path_in(tmp, "at.uptane");
+	upt_err e;
+	struct stat st;
+	for (int split = 0; split < 2; split++) {
+		upt_bundle_writer_opts o = {.split_size = split ? 65536 : 0};
+		upt_bundle_writer *w = NULL;
+		assert_int_equal(upt_bundle_writer_new(out, &o, &w, &e), UPT_OK);
+		assert_int_equal(upt_bundle_writer_add_metadata(w, "metadata/a.json", "{}", 2, &e),
+				 UPT_OK);
+		assert_int_equal(upt_bundle_writer_add_image(w, "a.bin", s[0].path, s[0].len, &e),
+				 UPT_OK);
+		assert_int_equal(count_entries(tmp), 1); /* the source only: the temp is unlinked */
+		upt_bundle_writer_free(w);
+		assert_int_equal(count_entries(tmp), 1);
+		assert_int_not_equal(stat(out, &st), 0);
+	}
+	/* an existing bundle stays intact until the new one is complete */
+	upt_bundle_writer_opts o = {0};
+	char *bj = write_bundle(out, &o, s, 1);
+	upt_buf before, after;
+	upt_buf_init(&before, 1u << 30);
+	upt_buf_init(&after, 1u << 30);
+	assert_int_equal(upt_file_read(AT_FDCWD, out, 1u << 30, &before, &e), UPT_OK);
+	upt_bundle_writer *w = NULL;
+	assert_int_equal(upt_bundle_writer_new(out, &o, &w, &e), UPT_OK);
+	assert_int_equal(upt_bundle_writer_add_image(w, "a.bin", s[0].path, s[0].len, &e), UPT_OK);
+	upt_bundle_writer_free(w);
+	assert_int_equal(upt_file_read(AT_FDCWD, out, 1u << 30, &after, &e), UPT_OK);
+	assert_true(upt_buf_equal(&before, &after));
+	upt_buf_clear(&before);
+	upt_buf_clear(&after);
+	assert_int_equal(count_entries(tmp), 2);
+	free(bj);
+	free(out);
+	free_src(&s[0]);
+}
+
+static void writer_refuses(void **state)
+{
+	(void)state;
+	struct src s[1];
+	make_src(&s[0], "a.bin", 10000, 31);
+	char *out = path_in(tmp, "bad.uptane");
+	upt_err e;
+	upt_err_clear(&e);
+	upt_bundle_writer *w = NULL;
+	upt_bundle_writer_opts bad_level = {.level = 99};
+	assert_int_equal(upt_bundle_writer_new(out, &bad_level, &w, &e), UPT_E_USAGE);
+	upt_bundle_writer_opts tiny = {.split_size = 100};
+	assert_int_equal(upt_bundle_writer_new(out, &tiny, &w, &e), UPT_E_USAGE);
+	char *nodir = path_in(tmp, "no/such/dir.uptane");
+	assert_int_equal(upt_bundle_writer_new(nodir, NULL, &w, &e), UPT_E_IO);
+	free(nodir);
+	assert_null(w);
+
+	assert_int_equal(upt_bundle_writer_new(out, NULL, &w, &e), UPT_OK);
+	/* names the reader would refuse are refused here */
+	assert_int_equal(upt_bundle_writer_add_metadata(w, "images/x.json", "{}", 2, &e), UPT_E_USAGE);
+	assert_int_equal(upt_bundle_writer_add_metadata(w, "metadata/../x", "{}", 2, &e), UPT_E_USAGE);
+	assert_int_equal(upt_bundle_writer_add_metadata(w, "metadata/a b", "{}", 2, &e), UPT_E_USAGE);
+	assert_int_equal(upt_bundle_writer_add_image(w, "../a.bin", s[0].path, s[0].len, &e),
+			 UPT_E_USAGE);
+	assert_int_equal(upt_bundle_writer_add_image(w, "a//b", s[0].path, s[0].len, &e),
+			 UPT_E_USAGE);
+	assert_int_equal(upt_bundle_writer_add_image(w, "", s[0].path, s[0].len, &e), UPT_E_USAGE);
+	/* caps */
+	char *big = calloc(1, UPT_META_FILE_MAX + 1);
+	assert_int_equal(upt_bundle_writer_add_metadata(w, "metadata/big", big, UPT_META_FILE_MAX + 1,
+							&e),
+			 UPT_E_TOO_LARGE);
+	free(big);
+	/* the length must be the file's */
+	assert_int_equal(upt_bundle_writer_add_image(w, "a.bin", s[0].path, s[0].len + 1, &e),
+			 UPT_E_USAGE);
+	assert_string_equal(e.file, s[0].path);
+	assert_int_equal(upt_bundle_writer_add_image(w, "a.bin", s[0].path, s[0].len - 1, &e),
+			 UPT_E_USAGE);
+	assert_int_equal(upt_bundle_writer_add_image(w, "a.bin", tmp, 0, &e), UPT_E_IO);
+	char *absent = path_in(tmp, "absent");
+	assert_int_equal(upt_bundle_writer_add_image(w, "a.bin", absent, 0, &e), UPT_E_NOT_FOUND);
+	free(absent);
+	assert_int_equal(upt_bundle_writer_compressed_length(w, "a.bin"), 0);
+	/* after the failures the writer still works */
+	assert_int_equal(upt_bundle_writer_add_metadata(w, "metadata/a.json", "{}", 2, &e), UPT_OK);
+	assert_int_equal(upt_bundle_writer_add_metadata(w, "metadata/a.json", "{}", 2, &e),
+			 UPT_E_USAGE);
+	assert_int_equal(upt_bundle_writer_add_image(w, "a.bin", s[0].path, s[0].len, &e), UPT_OK);
+	assert_int_equal(upt_bundle_writer_add_image(w, "a.bin", s[0].path, s[0].len, &e),
+			 UPT_E_USAGE);
+	char *bj = bundle_json_for(w, s, 1);
+	assert_int_equal(upt_bundle_writer_finish(w, bj, strlen(bj), &e), UPT_OK);
+	assert_int_equal(upt_bundle_writer_finish(w, bj, strlen(bj), &e), UPT_E_USAGE);
+	upt_bundle_writer_free(w);
+	upt_bundle_reader *r = NULL;
+	upt_bundle_meta *m = NULL;
+	assert_int_equal(upt_bundle_reader_open(out, &r, &e), UPT_OK);
+	assert_int_equal(upt_bundle_read_metadata(r, &m, &e), UPT_OK);
+	assert_int_equal(m->nfiles, 1);
+	upt_bundle_meta_free(m);
+	upt_bundle_reader_free(r);
+	free(bj);
+
+	/* more than 1000 volumes: refused, and nothing is left behind */
+	char *many = path_in(tmp, "many.uptane");
+	struct src big_src;
+	make_src(&big_src, "r.bin", 5u << 20, 32);
+	/* incompressible, so the bundle needs > 1000 volumes of 4 KiB */
+	uint64_t x = 88172645463325252ull;
+	for (size_t i = 0; i < big_src.len; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		big_src.data[i] = (uint8_t)(x >> 32);
+	}
+	assert_int_equal(write_file(big_src.path, big_src.data, big_src.len), 0);
+	upt_bundle_writer_opts o = {.split_size = 4096, .level = 1};
+	assert_int_equal(upt_bundle_writer_new(many, &o, &w, &e), UPT_OK);
+	assert_int_equal(upt_bundle_writer_add_image(w, "r.bin", big_src.path, big_src.len, &e),
+			 UPT_OK);
+	size_t before = count_entries(tmp);
+	assert_int_equal(upt_bundle_writer_finish(w, "{}", 2, &e), UPT_E_TOO_LARGE);
+	upt_bundle_writer_free(w);
+	assert_int_equal(count_entries(tmp), before);
+	free_src(&big_src);
+	free(many);
+	free(out);
+	free_src(&s[0]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(window_capped, setup, teardown),
 		cmocka_unit_test_setup_teardown(split_volumes, setup, teardown),
+		cmocka_unit_test_setup_teardown(atomic_and_clean, setup, teardown),
+		cmocka_unit_test_setup_teardown(writer_refuses, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

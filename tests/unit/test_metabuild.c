@@ -54,8 +54,8 @@ static upt_meta *sign_parse(json_t *sig, const upt_signer *const *signers, size_
 static void threshold_ok(const upt_meta *m, const upt_meta *root, const char *role)
 {
 	upt_err e;
-	int rc = upt_sig_check_threshold(m, root->keys, root->nkeys, upt_meta_role(root, role), NULL,
-					 &e);
+	int rc = upt_sig_check_threshold(m, root->keys, root->nkeys, upt_meta_role(root, role),
+					 NULL, &e);
 	if (rc)
 		fprintf(stderr, "%s: %s\n", role, e.msg);
 	assert_int_equal(rc, UPT_OK);
@@ -72,9 +72,12 @@ static void root_every_role(void **state)
 	for (int i = 0; i < 5; i++)
 		one[i] = *upt_signer_key(k[2 + i]);
 	upt_mb_role roles[] = {
-		{"root", rootkeys, 2, 2},        {"timestamp", &one[0], 1, 1},
-		{"snapshot", &one[1], 1, 1},     {"targets", &one[2], 1, 1},
-		{"offline-snapshot", &one[3], 1, 1}, {"offline-updates", &one[4], 1, 1},
+	    {"root", rootkeys, 2, 2},
+	    {"timestamp", &one[0], 1, 1},
+	    {"snapshot", &one[1], 1, 1},
+	    {"targets", &one[2], 1, 1},
+	    {"offline-snapshot", &one[3], 1, 1},
+	    {"offline-updates", &one[4], 1, 1},
 	};
 	json_t *s = upt_mb_root(5, EXPIRES, roles, 6);
 	assert_non_null(s);
@@ -104,8 +107,8 @@ static void root_every_role(void **state)
 	/* one root signature short of 2 */
 	upt_meta *m1 = sign_parse(s, signers, 1, UPT_ROLE_ROOT, NULL);
 	uint64_t valid;
-	assert_int_equal(upt_sig_check_threshold(m1, m1->keys, m1->nkeys,
-						 upt_meta_role(m1, "root"), &valid, NULL),
+	assert_int_equal(upt_sig_check_threshold(m1, m1->keys, m1->nkeys, upt_meta_role(m1, "root"),
+						 &valid, NULL),
 			 UPT_E_ARBITRARY_SOFTWARE);
 	assert_int_equal(valid, 1);
 	upt_meta_free(m1);
@@ -113,8 +116,10 @@ static void root_every_role(void **state)
 	json_decref(s);
 
 	/* a key shared by two roles is written once; a non-ed25519 key cannot be written */
-	upt_mb_role shared[] = {{"root", rootkeys, 1, 1}, {"timestamp", rootkeys, 1, 1},
-				{"snapshot", rootkeys, 2, 1}, {"targets", rootkeys, 1, 1}};
+	upt_mb_role shared[] = {{"root", rootkeys, 1, 1},
+				{"timestamp", rootkeys, 1, 1},
+				{"snapshot", rootkeys, 2, 1},
+				{"targets", rootkeys, 1, 1}};
 	s = upt_mb_root(1, EXPIRES, shared, 4);
 	assert_non_null(s);
 	assert_int_equal(json_object_size(json_object_get(s, "keys")), 2);
@@ -150,8 +155,8 @@ static void chain_timestamp_snapshot_targets(void **state)
 	upt_mb_target plain = {.name = "plain.bin", .length = 9, .hashes = b.hashes};
 	assert_int_equal(upt_mb_targets_add(t, &plain, NULL), UPT_OK);
 	/* a target without custom fields has no "custom" object */
-	assert_null(json_object_get(json_object_get(json_object_get(t, "targets"), "plain.bin"),
-				    "custom"));
+	assert_null(
+	    json_object_get(json_object_get(json_object_get(t, "targets"), "plain.bin"), "custom"));
 
 	upt_buf tfile;
 	const upt_signer *tgs[] = {tg};
@@ -290,7 +295,7 @@ static void targets_add_and_delegate(void **state)
 	assert_int_equal(upt_mb_targets_add(t, &x, &e), UPT_OK);
 	assert_int_equal(json_object_size(json_object_get(t, "targets")), 1);
 	assert_int_equal(json_integer_value(json_object_get(
-				 json_object_get(json_object_get(t, "targets"), "x.bin"), "length")),
+			     json_object_get(json_object_get(t, "targets"), "x.bin"), "length")),
 			 2);
 	json_t *notargets = json_object();
 	assert_int_equal(upt_mb_targets_add(notargets, &x, &e), UPT_E_USAGE);
@@ -299,11 +304,17 @@ static void targets_add_and_delegate(void **state)
 	upt_key k1 = *upt_signer_key(d1), k2[2] = {*upt_signer_key(d1), *upt_signer_key(d2)};
 	const char *p1[] = {"vendor-x/*"}, *p2[] = {"supplier/*", "fw/*.bin"};
 	const char *hw[] = {"board-a"};
-	upt_mb_delegation a = {.name = "vendor-x", .keys = &k1, .nkeys = 1, .threshold = 1,
-			       .paths = p1, .npaths = 1};
-	upt_mb_delegation b = {.name = "supplier", .keys = k2, .nkeys = 2, .threshold = 2,
-			       .paths = p2, .npaths = 2, .terminating = true,
-			       .hardware_ids = hw, .nhardware_ids = 1};
+	upt_mb_delegation a = {
+	    .name = "vendor-x", .keys = &k1, .nkeys = 1, .threshold = 1, .paths = p1, .npaths = 1};
+	upt_mb_delegation b = {.name = "supplier",
+			       .keys = k2,
+			       .nkeys = 2,
+			       .threshold = 2,
+			       .paths = p2,
+			       .npaths = 2,
+			       .terminating = true,
+			       .hardware_ids = hw,
+			       .nhardware_ids = 1};
 	assert_int_equal(upt_mb_targets_delegate(t, &a, &e), UPT_OK);
 	assert_int_equal(upt_mb_targets_delegate(t, &b, &e), UPT_OK);
 	assert_int_equal(upt_mb_targets_delegate(t, &a, &e), UPT_E_USAGE); /* twice */
@@ -335,15 +346,15 @@ static void targets_add_and_delegate(void **state)
 	json_t *dt = upt_mb_targets(UPT_ROLE_TARGETS, 1, EXPIRES, NULL);
 	const upt_signer *both[] = {d1, d2};
 	upt_meta *dm = sign_parse(dt, both, 2, UPT_ROLE_TARGETS, NULL);
-	assert_int_equal(upt_sig_check_threshold(dm, m->keys, m->nkeys, &m->delegations[1].role,
-						 NULL, &e),
-			 UPT_OK);
+	assert_int_equal(
+	    upt_sig_check_threshold(dm, m->keys, m->nkeys, &m->delegations[1].role, NULL, &e),
+	    UPT_OK);
 	upt_meta_free(dm);
 	const upt_signer *onlyd1[] = {d1};
 	dm = sign_parse(dt, onlyd1, 1, UPT_ROLE_TARGETS, NULL);
-	assert_int_equal(upt_sig_check_threshold(dm, m->keys, m->nkeys, &m->delegations[1].role,
-						 NULL, &e),
-			 UPT_E_ARBITRARY_SOFTWARE);
+	assert_int_equal(
+	    upt_sig_check_threshold(dm, m->keys, m->nkeys, &m->delegations[1].role, NULL, &e),
+	    UPT_E_ARBITRARY_SOFTWARE);
 	upt_meta_free(dm);
 	json_decref(dt);
 	upt_meta_free(m);
@@ -437,12 +448,12 @@ static void mutate_then_sign(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(root_every_role),
-		cmocka_unit_test(chain_timestamp_snapshot_targets),
-		cmocka_unit_test(offline_roles),
-		cmocka_unit_test(targets_add_and_delegate),
-		cmocka_unit_test(sign_writes_canonical_envelope),
-		cmocka_unit_test(mutate_then_sign),
+	    cmocka_unit_test(root_every_role),
+	    cmocka_unit_test(chain_timestamp_snapshot_targets),
+	    cmocka_unit_test(offline_roles),
+	    cmocka_unit_test(targets_add_and_delegate),
+	    cmocka_unit_test(sign_writes_canonical_envelope),
+	    cmocka_unit_test(mutate_then_sign),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

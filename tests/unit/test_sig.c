@@ -25,9 +25,9 @@
 #define SSL_SEED "a84bb94353ee939179caebfd432a06b0536c550fa1d5d3a0ceb2e29681aa888d"
 #define SSL_KEYID "727b5252fb8b51abaf5f6ffed042d191a5993397ebe65d7872c0b9e19f79d84c"
 #define SSL_PRIVFILE                                                                               \
-	"{\"keytype\": \"ed25519\", \"scheme\": \"ed25519\", \"keyid\": \"" SSL_KEYID             \
-	"\", \"keyid_hash_algorithms\": [\"sha256\", \"sha512\"], \"keyval\": {\"public\": \""    \
-	SSL_PUB "\", \"private\": \"" SSL_SEED "\"}}"
+	"{\"keytype\": \"ed25519\", \"scheme\": \"ed25519\", \"keyid\": \"" SSL_KEYID              \
+	"\", \"keyid_hash_algorithms\": [\"sha256\", \"sha512\"], \"keyval\": {\"public\": "       \
+	"\"" SSL_PUB "\", \"private\": \"" SSL_SEED "\"}}"
 #define SSL_PUBFILE                                                                                \
 	"{\"keytype\": \"ed25519\", \"scheme\": \"ed25519\", \"keyid_hash_algorithms\": "          \
 	"[\"sha256\", \"sha512\"], \"keyval\": {\"public\": \"" SSL_PUB "\"}}"
@@ -88,7 +88,7 @@ static void sign_verify(void **state)
 	const char msg[] = "the canonical bytes";
 	assert_int_equal(upt_sign(a, msg, sizeof(msg), sig, NULL), UPT_OK);
 	assert_true(upt_sig_verify(upt_signer_key(a), msg, sizeof(msg), sig));
-	assert_false(upt_sig_verify(upt_signer_key(b), msg, sizeof(msg), sig)); /* wrong key */
+	assert_false(upt_sig_verify(upt_signer_key(b), msg, sizeof(msg), sig));	    /* wrong key */
 	assert_false(upt_sig_verify(upt_signer_key(a), msg, sizeof(msg) - 1, sig)); /* other msg */
 	sig[10] ^= 1;
 	assert_false(upt_sig_verify(upt_signer_key(a), msg, sizeof(msg), sig)); /* forgery */
@@ -261,7 +261,8 @@ static void foreign_and_bad_key_files(void **state)
 
 	/* the 64-byte (seed || public) form */
 	assert_int_equal(load_text("{\"keytype\":\"ed25519\",\"scheme\":\"ed25519\",\"keyval\":"
-				   "{\"public\":\"" SSL_PUB "\",\"private\":\"" SSL_SEED SSL_PUB "\"}}",
+				   "{\"public\":\"" SSL_PUB "\",\"private\":\"" SSL_SEED SSL_PUB
+				   "\"}}",
 				   &s),
 			 UPT_OK);
 	assert_memory_equal(upt_signer_key(s)->pub, pub, 32);
@@ -269,28 +270,28 @@ static void foreign_and_bad_key_files(void **state)
 	s = NULL;
 
 	static const char *const bad[] = {
-		/* public half not the seed's */
-		"{\"keytype\":\"ed25519\",\"scheme\":\"ed25519\",\"keyval\":{\"public\":"
-		"\"0000000000000000000000000000000000000000000000000000000000000000\","
-		"\"private\":\"" SSL_SEED "\"}}",
-		/* 64-byte form whose second half is another public key */
-		"{\"keytype\":\"ed25519\",\"scheme\":\"ed25519\",\"keyval\":{\"public\":\"" SSL_PUB
-		"\",\"private\":\"" SSL_SEED SSL_SEED "\"}}",
-		/* truncated seed */
-		"{\"keytype\":\"ed25519\",\"scheme\":\"ed25519\",\"keyval\":{\"public\":\"" SSL_PUB
-		"\",\"private\":\"a84bb94353ee939179caebfd432a06b0536c550fa1d5d3a0ceb2e29681aa888\"}}",
-		/* truncated public key */
-		"{\"keytype\":\"ed25519\",\"scheme\":\"ed25519\",\"keyval\":{\"public\":"
-		"\"eed507076ff41bbb3e7ae99857ca60973dcd180ddba22f4bf5b02305a8d01c7\","
-		"\"private\":\"" SSL_SEED "\"}}",
-		/* not ed25519 */
-		"{\"keytype\":\"rsa\",\"scheme\":\"rsassa-pss-sha256\",\"keyval\":{\"public\":\"" SSL_PUB
-		"\",\"private\":\"" SSL_SEED "\"}}",
-		/* not JSON, not an object, duplicate keys */
-		"not json",
-		"[]",
-		"{\"keytype\":\"ed25519\",\"keytype\":\"ed25519\",\"scheme\":\"ed25519\",\"keyval\":"
-		"{\"public\":\"" SSL_PUB "\",\"private\":\"" SSL_SEED "\"}}",
+	    /* public half not the seed's */
+	    "{\"keytype\":\"ed25519\",\"scheme\":\"ed25519\",\"keyval\":{\"public\":"
+	    "\"0000000000000000000000000000000000000000000000000000000000000000\","
+	    "\"private\":\"" SSL_SEED "\"}}",
+	    /* 64-byte form whose second half is another public key */
+	    "{\"keytype\":\"ed25519\",\"scheme\":\"ed25519\",\"keyval\":{\"public\":\"" SSL_PUB
+	    "\",\"private\":\"" SSL_SEED SSL_SEED "\"}}",
+	    /* truncated seed */
+	    "{\"keytype\":\"ed25519\",\"scheme\":\"ed25519\",\"keyval\":{\"public\":\"" SSL_PUB
+	    "\",\"private\":\"a84bb94353ee939179caebfd432a06b0536c550fa1d5d3a0ceb2e29681aa888\"}}",
+	    /* truncated public key */
+	    "{\"keytype\":\"ed25519\",\"scheme\":\"ed25519\",\"keyval\":{\"public\":"
+	    "\"eed507076ff41bbb3e7ae99857ca60973dcd180ddba22f4bf5b02305a8d01c7\","
+	    "\"private\":\"" SSL_SEED "\"}}",
+	    /* not ed25519 */
+	    "{\"keytype\":\"rsa\",\"scheme\":\"rsassa-pss-sha256\",\"keyval\":{\"public\":"
+	    "\"" SSL_PUB "\",\"private\":\"" SSL_SEED "\"}}",
+	    /* not JSON, not an object, duplicate keys */
+	    "not json",
+	    "[]",
+	    "{\"keytype\":\"ed25519\",\"keytype\":\"ed25519\",\"scheme\":\"ed25519\",\"keyval\":"
+	    "{\"public\":\"" SSL_PUB "\",\"private\":\"" SSL_SEED "\"}}",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		s = NULL;
@@ -305,6 +306,19 @@ static void foreign_and_bad_key_files(void **state)
 	int rc = load_text(big, &s);
 	free(big);
 	assert_int_equal(rc, UPT_E_TOO_LARGE);
+	/* public key files: the same refusals */
+	write_file(tpath("bad.pub"), "{\"keytype\":\"ed25519\",\"scheme\":\"ed25519\",\"keyval\":"
+				     "{\"public\":\"eed507\"}}");
+	assert_int_equal(upt_pubkey_load(tpath("bad.pub"), &k, NULL), UPT_E_MALFORMED);
+	write_file(tpath("bad.pub"), "{\"keytype\":\"rsa\",\"scheme\":\"rsa\",\"keyval\":"
+				     "{\"public\":\"PEM\"}}");
+	assert_int_equal(upt_pubkey_load(tpath("bad.pub"), &k, NULL), UPT_E_MALFORMED);
+	write_file(tpath("bad.pub"), "{\"keytype\":\"ed25519\"}");
+	assert_int_equal(upt_pubkey_load(tpath("bad.pub"), &k, NULL), UPT_E_MALFORMED);
+	assert_int_equal(upt_pubkey_load(tpath("missing.pub"), &k, NULL), UPT_E_NOT_FOUND);
+	assert_int_equal(symlink(tpath("ssl.pub"), tpath("link.pub")), 0);
+	assert_int_equal(upt_pubkey_load(tpath("link.pub"), &k, NULL), UPT_E_IO);
+	assert_int_equal(upt_pubkey_load(tmpdir, &k, NULL), UPT_E_IO); /* a directory */
 	/* a symlink is not followed */
 	write_file(tpath("real.key"), SSL_PRIVFILE);
 	assert_int_equal(symlink(tpath("real.key"), tpath("link.key")), 0);
@@ -458,7 +472,8 @@ static void same_key_twice_counts_once(void **state)
 	char *text = json_dumps(env, 0);
 	upt_err e;
 	m = NULL;
-	assert_int_equal(upt_meta_parse(text, strlen(text), UPT_ROLE_ROOT, &m, &e), UPT_E_MALFORMED);
+	assert_int_equal(upt_meta_parse(text, strlen(text), UPT_ROLE_ROOT, &m, &e),
+			 UPT_E_MALFORMED);
 	assert_null(m);
 	free(text);
 	json_decref(env);
@@ -487,14 +502,15 @@ static void unknown_key_types_never_count(void **state)
 		add_key(keys, a);
 		json_object_set(keys, oddid, odd);
 		json_object_set(keys, rsaid, rsa);
-		json_t *env = json_pack("{s:o,s:[]}", "signed", root_signed(keys, ids, 3, threshold),
-					"signatures");
+		json_t *env = json_pack("{s:o,s:[]}", "signed",
+					root_signed(keys, ids, 3, threshold), "signatures");
 		assert_int_equal(upt_sig_add(env, a, NULL), UPT_OK);
 		assert_int_equal(upt_sig_add_keyid(env, b, oddid, NULL), UPT_OK);
 		/* and b's valid signature bytes under the rsa key id */
 		json_t *sigs = json_object_get(env, "signatures");
-		json_array_append_new(sigs, json_pack("{s:s,s:O}", "keyid", rsaid, "sig",
-						      json_object_get(json_array_get(sigs, 1), "sig")));
+		json_array_append_new(sigs,
+				      json_pack("{s:s,s:O}", "keyid", rsaid, "sig",
+						json_object_get(json_array_get(sigs, 1), "sig")));
 		upt_meta *m = parse_env(env);
 		assert_false(upt_meta_key(m, oddid)->ed25519);
 		assert_false(upt_meta_key(m, rsaid)->ed25519);
@@ -589,16 +605,16 @@ static void sig_add_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(sign_verify),
-		cmocka_unit_test(key_ids),
-		cmocka_unit_test(malformed_keys),
-		cmocka_unit_test(key_files),
-		cmocka_unit_test(foreign_and_bad_key_files),
-		cmocka_unit_test(threshold_counts),
-		cmocka_unit_test(same_key_twice_counts_once),
-		cmocka_unit_test(unknown_key_types_never_count),
-		cmocka_unit_test(bad_signature_encodings_never_verify),
-		cmocka_unit_test(sig_add_errors),
+	    cmocka_unit_test(sign_verify),
+	    cmocka_unit_test(key_ids),
+	    cmocka_unit_test(malformed_keys),
+	    cmocka_unit_test(key_files),
+	    cmocka_unit_test(foreign_and_bad_key_files),
+	    cmocka_unit_test(threshold_counts),
+	    cmocka_unit_test(same_key_twice_counts_once),
+	    cmocka_unit_test(unknown_key_types_never_count),
+	    cmocka_unit_test(bad_signature_encodings_never_verify),
+	    cmocka_unit_test(sig_add_errors),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -107,9 +107,10 @@ static void value_operations(void **state)
 
 	/* names that could escape trusted/ or are not metadata names */
 	static const char *const bad[] = {
-		"../etc/passwd", "/abs/root.json", "director", "director/", "director//root.json",
-		"director/../x.json", "other/root.json", "director/./root.json", "", "root.json",
-		"director/a b.json", "director/a/b/c/d.json",
+	    "../etc/passwd",   "/abs/root.json",       "director",
+	    "director/",       "director//root.json",  "director/../x.json",
+	    "other/root.json", "director/./root.json", "",
+	    "root.json",       "director/a b.json",    "director/a/b/c/d.json",
 	};
 	upt_err e;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
@@ -214,14 +215,12 @@ static void directory_round_trip(void **state)
 	upt_err e;
 	assert_int_not_equal(upt_trust_load_dir(d, &l, &e), UPT_OK);
 	assert_true(upt_trust_equal(&keep, &l));
-	assert_int_equal(upt_file_write_atomic(d, "time_floor", "2027-02-30T00:00:00Z", 20, 0644,
-					       NULL),
-			 UPT_OK);
+	assert_int_equal(
+	    upt_file_write_atomic(d, "time_floor", "2027-02-30T00:00:00Z", 20, 0644, NULL), UPT_OK);
 	assert_int_not_equal(upt_trust_load_dir(d, &l, &e), UPT_OK);
 	/* without the newline is fine */
-	assert_int_equal(upt_file_write_atomic(d, "time_floor", "2027-01-15T00:01:00Z", 20, 0644,
-					       NULL),
-			 UPT_OK);
+	assert_int_equal(
+	    upt_file_write_atomic(d, "time_floor", "2027-01-15T00:01:00Z", 20, 0644, NULL), UPT_OK);
 	assert_int_equal(upt_trust_load_dir(d, &l, NULL), UPT_OK);
 	assert_true(upt_trust_equal(&t, &l));
 	/* a missing floor file is rewritten on save even when the floor is 0 */
@@ -241,8 +240,8 @@ static void directory_round_trip(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(value_operations),
-		cmocka_unit_test(directory_round_trip),
+	    cmocka_unit_test(value_operations),
+	    cmocka_unit_test(directory_round_trip),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -120,11 +120,11 @@ typedef struct upt_meta {
 	upt_role_keys *roles;
 	size_t nroles;
 
-	/* timestamp, snapshot, offline-snapshot */
+	/* timestamp, snapshot, offline-snapshot (sorted by name) */
 	upt_fileinfo *files;
 	size_t nfiles;
 
-	/* targets, offline-updates */
+	/* targets, offline-updates (targets sorted by name; delegations in listed order) */
 	upt_target *targets;
 	size_t ntargets;
 	bool has_delegations;
@@ -151,7 +151,9 @@ const upt_target *upt_meta_target(const upt_meta *m, const char *name);
  * (DESIGN.md section 10: same version as trusted, re-printed or re-signed is the same). */
 bool upt_meta_same_signed(const upt_meta *a, const upt_meta *b);
 
-/* Name rules of DESIGN.md section 10: [A-Za-z0-9._-]{1,128} for role, fleet, device names. */
+/* Name rules of DESIGN.md section 10: [A-Za-z0-9._-]{1,128} for role, fleet, device names,
+ * except "." and ".." (names become path components). The parser also applies it to meta
+ * entry names, hardware ids, ECU serials and device ids. */
 bool upt_name_valid(const char *s);
 
 #endif

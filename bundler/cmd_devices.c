@@ -1,0 +1,434 @@
+/* uptane-bundle devices add|import|list: the device registry of the fleet ledger (DESIGN.md
+ * section 9): each device's id, the ed25519 key its reports are signed with, and its EU Cyber
+ * Resilience Act support period (placed on the market + support years).
+ *
+ * Exit status: 0 ok, 1 internal or ledger error, 2 usage or input error (nothing changed). */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "ledger.h"
+#include "upt/fileio.h"
+#include "upt/hex.h"
+#include "upt/sig.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: uptane-bundle devices add --ledger FILE --device ID --public-key DEV.pub\n"
+		   "                     [--placed-on-market YYYY-MM-DD] [--support-years N]\n"
+		   "       uptane-bundle devices import --ledger FILE DEVICES.csv\n"
+		   "       uptane-bundle devices list --ledger FILE [--json]\n"
+		   "\n"
+		   "DEVICES.csv: a header line device_id,public_key_file,placed_on_market,"
+		   "support_years,\n"
+		   "then one device a line; key paths are relative to the CSV; the last two fields "
+		   "may be empty.\n"
+		   "add on a registered device with the same key updates its support period; another "
+		   "key is refused.\n"
+		   "exit status: 0 ok, 1 internal or ledger error, 2 usage or input error\n");
+}
+
+/* Ledger and environment failures are 1; anything about the operator's input is 2. */
+static int exit_for(int code)
+{
+	switch (code) {
+	case UPT_OK:
+		return 0;
+	case UPT_E_INTERNAL:
+	case UPT_E_NOMEM:
+	case UPT_E_IO:
+	case UPT_E_BUSY:
+		return 1;
+	default:
+		return 2;
+	}
+}
+
+static int parse_years(const char *s, int *out, upt_err *e)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (!*s || *end || errno || s[0] == '-' || s[0] == '+' || v < 0 ||
+	    v > LEDGER_SUPPORT_YEARS_MAX)
+		return upt_err_set(e, UPT_E_USAGE, "support years \"%.20s\" is not a whole number "
+				   "from 0 to %d", s, LEDGER_SUPPORT_YEARS_MAX);
+	*out = (int)v;
+	return UPT_OK;
+}
+
+/* Builds a registry entry from the operator's (already separated) fields. */
+static int make_device(const char *id, const char *keyfile, const char *pom, const char *years,
+		       ledger_device *out, upt_err *e)
+{
+	ledger_device d;
+	memset(&d, 0, sizeof(d));
+	d.support_years = -1;
+	if (!ledger_name_ok(id))
+		return upt_err_set(e, UPT_E_USAGE,
+				   "device id \"%.140s\" does not match [A-Za-z0-9._-]{1,128}", id);
+	snprintf(d.device_id, sizeof(d.device_id), "%s", id);
+	int rc = upt_pubkey_load(keyfile, &d.key, e);
+	if (rc) {
+		if (e && !strstr(e->msg, keyfile))
+			upt_err_prefix(e, "%s", keyfile);
+		upt_err_prefix(e, "public key of %s", id);
+		return rc;
+	}
+	if (!d.key.ed25519)
+		return upt_err_set(e, UPT_E_USAGE, "%s: not an ed25519 key (device reports are "
+				   "signed with ed25519, DESIGN.md section 7)", keyfile);
+	if (pom && *pom) {
+		int64_t t;
+		rc = ledger_date_parse(pom, &t, e);
+		if (rc)
+			return upt_err_prefix(e, "placed on market");
+		snprintf(d.placed_on_market, sizeof(d.placed_on_market), "%s", pom);
+	}
+	if (years && *years) {
+		rc = parse_years(years, &d.support_years, e);
+		if (rc)
+			return rc;
+	}
+	*out = d;
+	return UPT_OK;
+}
+
+static const char *put_word(enum ledger_put_result r)
+{
+	return r == LEDGER_PUT_ADDED ? "registered" : r == LEDGER_PUT_UPDATED ? "updated" : "unchanged";
+}
+
+static int devices_add(int argc, char **argv)
+{
+	const char *ledger_path = NULL, *id = NULL, *key = NULL, *pom = NULL, *years = NULL;
+	for (int i = 1; i < argc; i++) {
+		const char **slot = !strcmp(argv[i], "--ledger")	     ? &ledger_path
+				    : !strcmp(argv[i], "--device")	     ? &id
+				    : !strcmp(argv[i], "--public-key")       ? &key
+				    : !strcmp(argv[i], "--placed-on-market") ? &pom
+				    : !strcmp(argv[i], "--support-years")    ? &years
+									     : NULL;
+		if (!slot || i + 1 >= argc) {
+			fprintf(stderr, "uptane-bundle devices add: %s \"%s\"\n",
+				slot ? "missing value for" : "unknown argument", argv[i]);
+			usage(stderr);
+			return 2;
+		}
+		*slot = argv[++i];
+	}
+	if (!ledger_path || !id || !key) {
+		fprintf(stderr, "uptane-bundle devices add: --ledger, --device and --public-key are "
+				"required\n");
+		usage(stderr);
+		return 2;
+	}
+	upt_err e;
+	upt_err_clear(&e);
+	ledger_device d;
+	ledger *l = NULL;
+	enum ledger_put_result res = LEDGER_PUT_UNCHANGED;
+	int rc = make_device(id, key, pom, years, &d, &e);
+	if (rc == UPT_OK)
+		rc = ledger_open(ledger_path, LEDGER_CREATE, &l, &e);
+	if (rc == UPT_OK)
+		rc = ledger_begin(l, &e);
+	if (rc == UPT_OK)
+		rc = ledger_device_put(l, &d, &res, &e);
+	if (rc == UPT_OK)
+		rc = ledger_commit(l, &e);
+	ledger_close(l);
+	if (rc) {
+		fprintf(stderr, "uptane-bundle devices add: %s\n", e.msg);
+		return exit_for(rc);
+	}
+	printf("%s %s (keyid %.16s)\n", put_word(res), d.device_id, d.key.keyid);
+	return 0;
+}
+
+/* ---- import ---- */
+
+/* Splits one CSV line (RFC 4180 quoting: "a,b" and "" inside quotes) into at most nmax fields,
+ * in place. Returns the field count, or -1 on a quoting error or too many fields. */
+static int csv_split(char *line, char **fields, int nmax)
+{
+	int n = 0;
+	char *p = line;
+	for (;;) {
+		if (n == nmax)
+			return -1;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		char *w = p;
+		fields[n++] = w;
+		if (*p == '"') {
+			p++;
+			for (;;) {
+				if (!*p)
+					return -1;
+				if (*p == '"' && p[1] == '"') {
+					*w++ = '"';
+					p += 2;
+				} else if (*p == '"') {
+					p++;
+					break;
+				} else {
+					*w++ = *p++;
+				}
+			}
+			while (*p == ' ' || *p == '\t')
+				p++;
+			if (*p && *p != ',')
+				return -1;
+		} else {
+			while (*p && *p != ',') {
+				if (*p == '"')
+					return -1;
+				*w++ = *p++;
+			}
+			while (w > fields[n - 1] && (w[-1] == ' ' || w[-1] == '\t'))
+				w--;
+		}
+		char sep = *p;
+		*w = 0;
+		if (!sep)
+			return n;
+		p++;
+	}
+}
+
+static int devices_import(int argc, char **argv)
+{
+	const char *ledger_path = NULL, *csv = NULL;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--ledger") && i + 1 < argc) {
+			ledger_path = argv[++i];
+		} else if (argv[i][0] == '-' || csv) {
+			fprintf(stderr, "uptane-bundle devices import: unexpected argument \"%s\"\n",
+				argv[i]);
+			usage(stderr);
+			return 2;
+		} else {
+			csv = argv[i];
+		}
+	}
+	if (!ledger_path || !csv) {
+		fprintf(stderr, "uptane-bundle devices import: --ledger FILE and DEVICES.csv are "
+				"required\n");
+		usage(stderr);
+		return 2;
+	}
+	upt_err e;
+	upt_err_clear(&e);
+	upt_buf in;
+	upt_buf_init(&in, LEDGER_CSV_MAX);
+	ledger *l = NULL;
+	char *keypath = NULL;
+	size_t counts[3] = {0, 0, 0};
+	long lineno = 0;
+	/* Key paths are relative to the CSV's directory. */
+	const char *slash = strrchr(csv, '/');
+	size_t dirlen = slash ? (size_t)(slash - csv) + 1 : 0;
+
+	int rc = upt_file_read(AT_FDCWD, csv, LEDGER_CSV_MAX, &in, &e);
+	if (rc == UPT_OK && memchr(in.data, 0, in.len))
+		rc = upt_err_set(&e, UPT_E_USAGE, "%s: holds a NUL byte: not a CSV file", csv);
+	if (rc == UPT_OK)
+		rc = ledger_open(ledger_path, LEDGER_CREATE, &l, &e);
+	if (rc == UPT_OK)
+		rc = ledger_begin(l, &e);
+	char *p = (char *)in.data;
+	/* A spreadsheet's UTF-8 byte order mark before the header is not part of it. */
+	if (rc == UPT_OK && in.len >= 3 && !memcmp(p, "\xef\xbb\xbf", 3))
+		p += 3;
+	bool header = false;
+	while (rc == UPT_OK && p && *p) {
+		char *line = p, *nl = strchr(p, '\n');
+		p = nl ? nl + 1 : NULL;
+		if (nl)
+			*nl = 0;
+		lineno++;
+		size_t len = strlen(line);
+		if (len && line[len - 1] == '\r')
+			line[--len] = 0;
+		if (!len)
+			continue;
+		char *f[4];
+		int n = csv_split(line, f, 4);
+		if (!header) {
+			if (n != 4 || strcmp(f[0], "device_id") || strcmp(f[1], "public_key_file") ||
+			    strcmp(f[2], "placed_on_market") || strcmp(f[3], "support_years"))
+				rc = upt_err_set(&e, UPT_E_USAGE,
+						 "%s:%ld: the header must be "
+						 "device_id,public_key_file,placed_on_market,"
+						 "support_years",
+						 csv, lineno);
+			header = true;
+			continue;
+		}
+		if (n != 4) {
+			rc = upt_err_set(&e, UPT_E_USAGE, "%s:%ld: %s", csv, lineno,
+					 n < 0 ? "unbalanced quotes or more than 4 fields"
+					       : "expected 4 fields");
+			break;
+		}
+		if (!f[1][0]) {
+			rc = upt_err_set(&e, UPT_E_USAGE, "%s:%ld: public_key_file is empty", csv,
+					 lineno);
+			break;
+		}
+		free(keypath);
+		size_t klen = strlen(f[1]);
+		keypath = malloc(dirlen + klen + 1);
+		if (!keypath) {
+			rc = upt_err_set(&e, UPT_E_NOMEM, "out of memory");
+			break;
+		}
+		if (f[1][0] == '/') {
+			memcpy(keypath, f[1], klen + 1);
+		} else {
+			memcpy(keypath, csv, dirlen);
+			memcpy(keypath + dirlen, f[1], klen + 1);
+		}
+		ledger_device d;
+		enum ledger_put_result res;
+		rc = make_device(f[0], keypath, f[2], f[3], &d, &e);
+		if (rc == UPT_OK)
+			rc = ledger_device_put(l, &d, &res, &e);
+		if (rc) {
+			upt_err_prefix(&e, "%s:%ld", csv, lineno);
+			break;
+		}
+		counts[res]++;
+	}
+	if (rc == UPT_OK && !header)
+		rc = upt_err_set(&e, UPT_E_USAGE, "%s: empty (no header line)", csv);
+	/* All or nothing: one bad line leaves the ledger as it was. */
+	if (rc == UPT_OK)
+		rc = ledger_commit(l, &e);
+	ledger_close(l);
+	free(keypath);
+	upt_buf_clear(&in);
+	if (rc) {
+		fprintf(stderr, "uptane-bundle devices import: %s (nothing imported)\n", e.msg);
+		return exit_for(rc);
+	}
+	printf("devices import: %zu registered, %zu updated, %zu unchanged\n",
+	       counts[LEDGER_PUT_ADDED], counts[LEDGER_PUT_UPDATED], counts[LEDGER_PUT_UNCHANGED]);
+	return 0;
+}
+
+/* ---- list ---- */
+
+typedef struct list_ctx {
+	bool json;
+	json_t *arr;
+	int rows;
+} list_ctx;
+
+static json_t *str_or_null(const char *s)
+{
+	return s && *s ? json_string(s) : json_null();
+}
+
+static int list_one(const ledger_device_info *d, void *vctx)
+{
+	list_ctx *c = vctx;
+	char pub[2 * sizeof(d->dev.key.pub) + 1];
+	upt_hex_encode(d->dev.key.pub, sizeof(d->dev.key.pub), pub);
+	if (c->json) {
+		json_t *o = json_pack(
+			"{s:s, s:s, s:s, s:o, s:o, s:o, s:I, s:o, s:o}", "device_id", d->dev.device_id,
+			"keyid", d->dev.key.keyid, "public_key", pub, "placed_on_market",
+			str_or_null(d->dev.placed_on_market), "support_years",
+			d->dev.support_years >= 0 ? json_integer(d->dev.support_years) : json_null(),
+			"support_ends", str_or_null(d->support_ends), "reports",
+			(json_int_t)d->reports, "last_counter",
+			d->last_counter >= 0 ? json_integer(d->last_counter) : json_null(),
+			"last_report", str_or_null(d->last_report));
+		if (!o || json_array_append_new(c->arr, o))
+			return UPT_E_NOMEM;
+	} else {
+		if (c->rows++ == 0)
+			printf("%-24s %-16s %-10s %5s %-12s %7s %s\n", "DEVICE", "KEYID",
+			       "ON-MARKET", "YEARS", "SUPPORT-ENDS", "REPORTS", "LAST-REPORT");
+		char years[16];
+		snprintf(years, sizeof(years), "%d", d->dev.support_years);
+		/* Names were validated on registration: printable, no terminal escapes. */
+		printf("%-24s %-16.16s %-10s %5s %-12s %7lld %s\n", d->dev.device_id,
+		       d->dev.key.keyid, d->dev.placed_on_market[0] ? d->dev.placed_on_market : "-",
+		       d->dev.support_years >= 0 ? years : "-",
+		       d->support_ends[0] ? d->support_ends : "-", (long long)d->reports,
+		       d->last_report[0] ? d->last_report : "-");
+	}
+	return UPT_OK;
+}
+
+static int devices_list(int argc, char **argv)
+{
+	const char *ledger_path = NULL;
+	list_ctx c = {0};
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--ledger") && i + 1 < argc) {
+			ledger_path = argv[++i];
+		} else if (!strcmp(argv[i], "--json")) {
+			c.json = true;
+		} else {
+			fprintf(stderr, "uptane-bundle devices list: unexpected argument \"%s\"\n",
+				argv[i]);
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (!ledger_path) {
+		fprintf(stderr, "uptane-bundle devices list: --ledger FILE is required\n");
+		return 2;
+	}
+	upt_err e;
+	upt_err_clear(&e);
+	ledger *l = NULL;
+	c.arr = json_array();
+	int rc = c.arr ? UPT_OK : upt_err_set(&e, UPT_E_NOMEM, "out of memory");
+	if (rc == UPT_OK)
+		rc = ledger_open(ledger_path, LEDGER_READ, &l, &e);
+	if (rc == UPT_OK) {
+		rc = ledger_device_each(l, list_one, &c, &e);
+		if (rc == UPT_E_NOMEM)
+			upt_err_set(&e, rc, "out of memory");
+	}
+	ledger_close(l);
+	if (rc == UPT_OK && c.json) {
+		if (json_dumpf(c.arr, stdout, JSON_INDENT(2)) != 0)
+			rc = upt_err_set(&e, UPT_E_IO, "cannot write the list");
+		else
+			putchar('\n');
+	}
+	json_decref(c.arr);
+	if (rc) {
+		fprintf(stderr, "uptane-bundle devices list: %s\n", e.msg);
+		return exit_for(rc);
+	}
+	return 0;
+}
+
+int cmd_devices(int argc, char **argv)
+{
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	if (!strcmp(argv[1], "add"))
+		return devices_add(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "import"))
+		return devices_import(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "list"))
+		return devices_list(argc - 1, argv + 1);
+	fprintf(stderr, "uptane-bundle devices: unknown subcommand \"%s\"\n", argv[1]);
+	usage(stderr);
+	return 2;
+}

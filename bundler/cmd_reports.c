@@ -1,0 +1,1219 @@
+/* uptane-bundle reports ingest|show: signed device reports carried back on USB sticks
+ * (DESIGN.md section 7) into the fleet ledger, and what runs where.
+ *
+ * ingest treats every byte on the stick as hostile until the report's signature verifies with
+ * the key registered for the device it names: bounded reads (UPT_REPORT_MAX), no symlink
+ * followed (O_NOFOLLOW on every file and directory below the path given), the strict JSON
+ * parser, the signature over the OLPC canonical form of `signed` (DESIGN.md section 2), and
+ * only then the field checks and the ledger. It is idempotent: one transaction per run, and a
+ * (device, counter) already recorded is a duplicate (same signed content) or a replay (other).
+ *
+ * Exit status of ingest: 0 every report accepted or duplicate; 4 at least one rejected (the
+ * others are recorded all the same); 1 internal or ledger error (nothing recorded); 2 usage. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "ledger.h"
+#include "upt/cjson.h"
+#include "upt/fileio.h"
+#include "upt/hash.h"
+#include "upt/hex.h"
+#include "upt/sig.h"
+
+#define EXIT_REJECTED 4
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: uptane-bundle reports ingest DIR.. --ledger FILE\n"
+		"       uptane-bundle reports show --ledger FILE [--json|--csv]\n"
+		"              [--support-ends-within DAYS] [--not-updated-since DATE]\n"
+		"              [--running TARGET] [--at DATE]\n"
+		"\n"
+		"ingest: DIR is a stick (holding uptane-reports/), an uptane-reports directory, or one\n"
+		"  device's directory (uptane-reports/<device-id>/, or a device's state_dir/reports).\n"
+		"  Each rejected report gets one line on stderr: rejected: FILE: CLASS: why, with\n"
+		"  CLASS one of forged, unknown-device, replayed, device-mismatch, malformed,\n"
+		"  too-large, unreadable. Then: N accepted, N duplicate, N rejected.\n"
+		"  exit status: 0 none rejected, 4 some rejected (the rest recorded), 1 ledger or\n"
+		"  internal error (nothing recorded), 2 usage error\n"
+		"show: one row per device and ECU. DATE is YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ.\n"
+		"  --support-ends-within DAYS  support period ends between today and DAYS from today\n"
+		"  --not-updated-since DATE    the installed target has run since before DATE (or no\n"
+		"                              report shows an install)\n"
+		"  --running TARGET            the ECU runs TARGET\n"
+		"  --at DATE                   take DATE as today (default: the system clock)\n");
+}
+
+/* A string for a terminal or a log line: printable ASCII as is, anything else as \xNN, so a
+ * file name or message from the stick can never carry terminal escapes. */
+static void put_safe(FILE *f, const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p >= 0x20 && *p < 0x7f)
+			fputc(*p, f);
+		else
+			fprintf(f, "\\x%02x", *p);
+	}
+}
+
+/* ---- reading one report ---- */
+
+/* Reports are read in batches: reading, parsing and signature checks run on every core (the
+ * ed25519 checks are most of the work), the ledger is consulted and written by the main thread
+ * alone, in file order, so the outcome never depends on thread timing. */
+#define BATCH_JOBS 512
+#define BATCH_DIRS 256
+#define BATCH_BYTES (32u << 20) /* file bytes in memory at once (by size at listing time) */
+#define THREADS_MAX 8
+
+enum job_state {
+	JOB_OPEN,      /* read and parsed; device and counter known */
+	JOB_REJECTED,  /* klass and e.msg say why */
+	JOB_DUPLICATE, /* the same signed content is already recorded: nothing to check or do */
+	JOB_VERIFY,    /* device registered: check signatures and fields */
+	JOB_READY,     /* verified: r is ready to record */
+};
+
+typedef struct job {
+	int dfd;            /* borrowed from the batch */
+	char *name, *path;  /* owned */
+	const char *expect; /* device id the directory names, or NULL; borrowed from the batch */
+	enum job_state state;
+	const char *klass;
+	upt_err e;
+	upt_buf file, canon, ecu_canon;
+	json_t *doc, *signed_obj, *sigs;
+	const char *device_id;
+	long long counter;
+	ledger_device dev;
+	ledger_report r;
+	ledger_ecu_report *ecus;
+} job;
+
+typedef struct batch_dir {
+	int fd; /* a dup of the walker's, owned */
+	char *expect;
+} batch_dir;
+
+typedef struct ingest {
+	ledger *l;
+	size_t accepted, duplicate, rejected;
+	int threads;
+	job *jobs;
+	size_t njobs;
+	batch_dir dirs[BATCH_DIRS];
+	size_t ndirs;
+	bool dir_open; /* the walker's current directory is dirs[ndirs - 1] */
+	uint64_t bytes;
+} ingest;
+
+static void reject(ingest *g, const char *path, const char *klass, const char *why)
+{
+	g->rejected++;
+	fputs("rejected: ", stderr);
+	put_safe(stderr, path);
+	fprintf(stderr, ": %s: ", klass);
+	put_safe(stderr, why);
+	fputc('\n', stderr);
+}
+
+/* Target names as DESIGN.md section 3 allows them in a bundle. */
+static bool target_name_ok(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > UPT_TARGET_NAME_MAX)
+		return false;
+	for (const char *p = s; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		      strchr("._+-/", *p)))
+			return false;
+	return true;
+}
+
+/* Absent or null gives NULL; otherwise a string of at most max bytes. */
+static int opt_str(const json_t *o, const char *key, size_t max, const char **out, upt_err *e)
+{
+	json_t *v = json_object_get(o, key);
+	*out = NULL;
+	if (!v || json_is_null(v))
+		return UPT_OK;
+	if (!json_is_string(v))
+		return upt_err_set(e, UPT_E_MALFORMED, "field \"%s\" is not a string or null", key);
+	if (json_string_length(v) > max)
+		return upt_err_set(e, UPT_E_MALFORMED, "field \"%s\" is over %zu bytes", key, max);
+	*out = json_string_value(v);
+	return UPT_OK;
+}
+
+static int name_field(const json_t *o, const char *key, const char **out, upt_err *e)
+{
+	int rc = upt_json_get_str(o, key, out, e);
+	if (rc == UPT_OK && !ledger_name_ok(*out))
+		rc = upt_err_set(e, UPT_E_MALFORMED, "field \"%s\" does not match [A-Za-z0-9._-]{1,128}",
+				 key);
+	return rc;
+}
+
+static int time_field(const json_t *o, const char *key, const char **out, upt_err *e)
+{
+	int64_t t;
+	int rc = upt_json_get_str(o, key, out, e);
+	if (rc == UPT_OK && upt_rfc3339_parse(*out, &t, NULL) != UPT_OK)
+		rc = upt_err_set(e, UPT_E_MALFORMED, "field \"%s\" is not YYYY-MM-DDTHH:MM:SSZ", key);
+	return rc;
+}
+
+/* The TUF envelope: {"signed": {...}, "signatures": [{"keyid", "sig"}, ...]}. */
+static int envelope(const json_t *doc, json_t **signed_obj, json_t **sigs, upt_err *e)
+{
+	if (!json_is_object(doc))
+		return upt_err_set(e, UPT_E_MALFORMED, "not a JSON object");
+	int rc = upt_json_get_obj(doc, "signed", signed_obj, e);
+	if (rc == UPT_OK)
+		rc = upt_json_get_arr(doc, "signatures", sigs, e);
+	if (rc == UPT_OK && json_array_size(*sigs) > UPT_SIGNATURES_MAX)
+		rc = upt_err_set(e, UPT_E_MALFORMED, "more than %d signatures", UPT_SIGNATURES_MAX);
+	return rc;
+}
+
+/* A signature by the registered device key over canonical: UPT_OK, UPT_E_MALFORMED (a
+ * signature entry that is not {"keyid": HEX, "sig": HEX}, or one key id twice, as DESIGN.md
+ * section 10 rules for metadata), or UPT_E_ARBITRARY_SOFTWARE (forged: no signature by that
+ * key, or one that does not verify). */
+static int check_sigs(const json_t *sigs, const upt_key *key, const upt_buf *canon, upt_err *e)
+{
+	bool listed = false, verified = false;
+	for (size_t i = 0; i < json_array_size(sigs); i++) {
+		const json_t *s = json_array_get(sigs, i);
+		const char *keyid, *sig;
+		if (!json_is_object(s) || upt_json_get_str(s, "keyid", &keyid, NULL) ||
+		    upt_json_get_str(s, "sig", &sig, NULL))
+			return upt_err_set(e, UPT_E_MALFORMED, "signature %zu is not "
+					   "{\"keyid\": HEX, \"sig\": HEX}", i);
+		for (size_t j = 0; j < i; j++) {
+			const char *other = json_string_value(
+				json_object_get(json_array_get(sigs, j), "keyid"));
+			if (other && !strcasecmp(other, keyid))
+				return upt_err_set(e, UPT_E_MALFORMED, "key id %.16s... signs twice",
+						   keyid);
+		}
+		if (strcasecmp(keyid, key->keyid) != 0)
+			continue;
+		listed = true;
+		uint8_t raw[64];
+		if (upt_hex_decode(sig, raw, sizeof(raw), NULL) == UPT_OK &&
+		    upt_sig_verify(key, canon->data, canon->len, raw))
+			verified = true;
+	}
+	if (verified)
+		return UPT_OK;
+	return upt_err_set(e, UPT_E_ARBITRARY_SOFTWARE,
+			   listed ? "signature by the registered key (keyid %.16s...) does not verify"
+				  : "not signed by the registered key (keyid %.16s...)",
+			   key->keyid);
+}
+
+static int canonical_of(const json_t *signed_obj, upt_buf *out, upt_err *e)
+{
+	out->len = 0;
+	return upt_cjson_encode(signed_obj, out, e);
+}
+
+/* One ECU version report (aktualizr's fields), in its own envelope signed by the device key. */
+static int ecu_report(job *j, const json_t *env, const upt_key *key, ledger_ecu_report *x,
+		      upt_err *e)
+{
+	json_t *s, *sigs, *img, *fileinfo, *hashes;
+	const char *sha;
+	long long n;
+	memset(x, 0, sizeof(*x));
+	int rc = envelope(env, &s, &sigs, e);
+	if (rc)
+		return rc;
+	rc = canonical_of(s, &j->ecu_canon, e);
+	if (rc == UPT_OK)
+		rc = check_sigs(sigs, key, &j->ecu_canon, e);
+	if (rc == UPT_OK)
+		rc = name_field(s, "ecu_serial", &x->serial, e);
+	if (rc)
+		return rc;
+	/* null (or absent), or a filepath of "" with "hashes": {}: the device knows no image for
+	 * this ECU (a factory image it never installed itself) */
+	img = json_object_get(s, "installed_image");
+	if (img && !json_is_null(img)) {
+		if (!json_is_object(img))
+			return upt_err_set(e, UPT_E_MALFORMED, "installed_image is not an object");
+		rc = upt_json_get_str(img, "filepath", &x->filepath, e);
+		if (rc == UPT_OK && x->filepath[0] && !target_name_ok(x->filepath))
+			rc = upt_err_set(e, UPT_E_MALFORMED, "filepath is not a target name");
+		if (rc == UPT_OK)
+			rc = upt_json_get_obj(img, "fileinfo", &fileinfo, e);
+		if (rc == UPT_OK)
+			rc = upt_json_get_int(fileinfo, "length", 0, LLONG_MAX, &n, e);
+		if (rc == UPT_OK)
+			rc = upt_json_get_obj(fileinfo, "hashes", &hashes, e);
+		uint8_t digest[UPT_SHA256_LEN];
+		if (rc == UPT_OK && json_object_get(hashes, "sha256")) {
+			rc = upt_json_get_str(hashes, "sha256", &sha, e);
+			if (rc == UPT_OK && upt_hex_decode(sha, digest, sizeof(digest), NULL) != UPT_OK)
+				rc = upt_err_set(e, UPT_E_MALFORMED, "sha256 is not 64 hex digits");
+			if (rc == UPT_OK) {
+				x->has_sha256 = true;
+				upt_hex_encode(digest, sizeof(digest), x->sha256); /* lowercase */
+			}
+		}
+		if (rc)
+			return upt_err_prefix(e, "installed_image");
+		x->has_image = x->filepath[0] != 0;
+		x->length = (uint64_t)n;
+	}
+	rc = upt_json_get_str(s, "attacks_detected", &x->attacks, e);
+	if (rc == UPT_OK && strlen(x->attacks) > LEDGER_TEXT_MAX)
+		rc = upt_err_set(e, UPT_E_MALFORMED, "attacks_detected is over %d bytes",
+				 LEDGER_TEXT_MAX);
+	if (rc == UPT_OK)
+		rc = time_field(s, "latest_time", &x->latest_time, e);
+	if (rc == UPT_OK)
+		rc = upt_json_get_int(s, "report_counter", 0, LLONG_MAX, &n, e);
+	if (rc == UPT_OK)
+		x->report_counter = n;
+	return rc;
+}
+
+/* The device manifest's fields (DESIGN.md section 7), after its signature verified. */
+static int manifest(job *j, const json_t *s, const upt_key *key, ledger_report *r, upt_err *e)
+{
+	json_t *t, *res, *ecus, *v;
+	const char *primary;
+	long long counter;
+	int rc = upt_json_get_int(s, "counter", 0, LLONG_MAX, &counter, e);
+	if (rc == UPT_OK)
+		rc = name_field(s, "primary_ecu", &primary, e);
+	if (rc == UPT_OK)
+		rc = upt_json_get_obj(s, "time", &t, e);
+	if (rc == UPT_OK)
+		rc = time_field(t, "effective", &r->time_effective, e);
+	if (rc == UPT_OK) {
+		/* the device's own clock may be unset: reported as is, null allowed */
+		v = json_object_get(t, "clock");
+		if (v && !json_is_null(v))
+			rc = time_field(t, "clock", &r->time_clock, e);
+	}
+	if (rc)
+		return rc;
+	r->counter = counter;
+	v = json_object_get(s, "bundle");
+	if (v && !json_is_null(v)) {
+		if (!json_is_object(v))
+			return upt_err_set(e, UPT_E_MALFORMED, "bundle is not an object or null");
+		rc = opt_str(v, "file", LEDGER_BUNDLE_FIELD_MAX, &r->bundle_file, e);
+		if (rc == UPT_OK)
+			rc = opt_str(v, "kind", 16, &r->bundle_kind, e);
+		if (rc == UPT_OK && r->bundle_kind && strcmp(r->bundle_kind, "device") &&
+		    strcmp(r->bundle_kind, "fleet"))
+			rc = upt_err_set(e, UPT_E_MALFORMED, "bundle.kind is not device or fleet");
+		if (rc == UPT_OK)
+			rc = opt_str(v, "id", LEDGER_BUNDLE_FIELD_MAX, &r->bundle_id, e);
+		if (rc)
+			return rc;
+	}
+	v = json_object_get(s, "medium");
+	if (v && !json_is_null(v) && !json_is_object(v))
+		return upt_err_set(e, UPT_E_MALFORMED, "medium is not an object or null");
+	rc = upt_json_get_obj(s, "result", &res, e);
+	if (rc == UPT_OK)
+		rc = name_field(res, "status", &r->status, e);
+	if (rc == UPT_OK)
+		rc = opt_str(res, "reason", UPT_NAME_MAX, &r->reason, e);
+	if (rc == UPT_OK && r->reason && !ledger_name_ok(r->reason))
+		rc = upt_err_set(e, UPT_E_MALFORMED, "result.reason is not a class name");
+	if (rc == UPT_OK)
+		rc = opt_str(res, "message", LEDGER_TEXT_MAX, &r->message, e);
+	if (rc == UPT_OK)
+		rc = upt_json_get_arr(s, "ecu_reports", &ecus, e);
+	if (rc)
+		return rc;
+	size_t n = json_array_size(ecus);
+	if (n > UPT_ECUS_MAX)
+		return upt_err_set(e, UPT_E_MALFORMED, "more than %d ECU reports", UPT_ECUS_MAX);
+	j->ecus = calloc(n ? n : 1, sizeof(*j->ecus));
+	if (!j->ecus)
+		return upt_err_set(e, UPT_E_NOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		rc = ecu_report(j, json_array_get(ecus, i), key, &j->ecus[i], e);
+		if (rc)
+			return upt_err_prefix(e, "ecu_reports[%zu]", i);
+		for (size_t k = 0; k < i; k++)
+			if (!strcmp(j->ecus[k].serial, j->ecus[i].serial))
+				return upt_err_set(e, UPT_E_MALFORMED, "ECU %s reported twice",
+						   j->ecus[i].serial);
+	}
+	r->ecus = j->ecus;
+	r->necus = n;
+	return UPT_OK;
+}
+
+static const char *class_of(int code)
+{
+	switch (code) {
+	case UPT_E_ARBITRARY_SOFTWARE:
+		return "forged";
+	case UPT_E_TOO_LARGE:
+		return "too-large";
+	default:
+		return "malformed";
+	}
+}
+
+/* Phase 1 (any thread): read, parse, and the two fields that say which report this is. */
+static void job_read(job *j)
+{
+	const char *type;
+	upt_err *e = &j->e;
+	upt_buf_init(&j->file, UPT_REPORT_MAX);
+	upt_buf_init(&j->canon, UPT_REPORT_MAX);
+	upt_buf_init(&j->ecu_canon, UPT_REPORT_MAX);
+	int rc = upt_file_read(j->dfd, j->name, UPT_REPORT_MAX, &j->file, e);
+	if (rc) {
+		j->state = JOB_REJECTED;
+		j->klass = rc == UPT_E_TOO_LARGE ? "too-large" : "unreadable";
+		return;
+	}
+	/* A truncated file is the common case here: a stick pulled while the device wrote. */
+	rc = upt_json_parse(j->file.data, j->file.len, UPT_REPORT_MAX, &j->doc, e);
+	if (rc == UPT_OK)
+		rc = envelope(j->doc, &j->signed_obj, &j->sigs, e);
+	if (rc == UPT_OK)
+		rc = upt_json_get_str(j->signed_obj, "_type", &type, e);
+	if (rc == UPT_OK && strcmp(type, "device-manifest") != 0)
+		rc = upt_err_set(e, UPT_E_MALFORMED, "_type is not device-manifest");
+	if (rc == UPT_OK)
+		rc = name_field(j->signed_obj, "device_id", &j->device_id, e);
+	if (rc == UPT_OK)
+		rc = upt_json_get_int(j->signed_obj, "counter", 0, LLONG_MAX, &j->counter, e);
+	/* what the signature covers, and the report's identity (duplicate or replay) */
+	if (rc == UPT_OK)
+		rc = canonical_of(j->signed_obj, &j->canon, e);
+	uint8_t digest[UPT_SHA256_LEN];
+	if (rc == UPT_OK)
+		rc = upt_sha256(j->canon.data, j->canon.len, digest, e);
+	if (rc) {
+		j->state = JOB_REJECTED;
+		j->klass = class_of(rc);
+		return;
+	}
+	upt_hex_encode(digest, sizeof(digest), j->r.digest);
+	if (j->expect && strcmp(j->expect, j->device_id) != 0) {
+		j->state = JOB_REJECTED;
+		j->klass = "device-mismatch";
+		upt_err_set(e, UPT_E_MALFORMED, "report of device %s in the directory of device %s",
+			    j->device_id, j->expect);
+		return;
+	}
+	j->state = JOB_OPEN;
+}
+
+/* Phase 2 (main thread): the device's registered key, and whether this exact report is
+ * already recorded. Only ledger failures are returned. */
+static int job_lookup(ingest *g, job *j, upt_err *fatal)
+{
+	bool found = false;
+	char digest[2 * UPT_SHA256_LEN + 1];
+	int rc = ledger_device_get(g->l, j->device_id, &j->dev, &found, fatal);
+	if (rc)
+		return rc;
+	if (!found) {
+		j->state = JOB_REJECTED;
+		j->klass = "unknown-device";
+		upt_err_set(&j->e, UPT_E_CONFIG, "device %s is not registered (devices add)",
+			    j->device_id);
+		return UPT_OK;
+	}
+	rc = ledger_report_digest(g->l, j->device_id, j->counter, digest, &found, fatal);
+	if (rc)
+		return rc;
+	/* Byte for byte the signed content of a report verified before: nothing can change, so
+	 * nothing needs checking (a second copy with a broken signature adds nothing either). */
+	j->state = found && !strcmp(digest, j->r.digest) ? JOB_DUPLICATE : JOB_VERIFY;
+	return UPT_OK;
+}
+
+/* Phase 3 (any thread): verify first, then believe: only device_id and counter were read
+ * before the signature by the registered key checked out. */
+static void job_verify(job *j)
+{
+	upt_err *e = &j->e;
+	int rc = check_sigs(j->sigs, &j->dev.key, &j->canon, e);
+	if (rc == UPT_OK)
+		rc = manifest(j, j->signed_obj, &j->dev.key, &j->r, e);
+	if (rc) {
+		j->state = JOB_REJECTED;
+		j->klass = class_of(rc);
+		return;
+	}
+	j->r.device_id = j->device_id;
+	j->r.raw = j->file.data;
+	j->r.raw_len = j->file.len;
+	j->r.source = j->path;
+	j->state = JOB_READY;
+}
+
+/* Phase 4 (main thread, file order): record, count, say why each rejection happened. */
+static int job_finish(ingest *g, job *j, upt_err *fatal)
+{
+	enum ledger_record_result res;
+	switch (j->state) {
+	case JOB_REJECTED:
+		reject(g, j->path, j->klass, j->e.msg);
+		return UPT_OK;
+	case JOB_DUPLICATE:
+		g->duplicate++;
+		return UPT_OK;
+	case JOB_READY:
+		break;
+	default:
+		return upt_err_set(fatal, UPT_E_INTERNAL, "%s: report left unchecked", j->path);
+	}
+	int rc = ledger_report_record(g->l, &j->r, &res, fatal);
+	if (rc)
+		return rc;
+	if (res == LEDGER_RECORDED) {
+		g->accepted++;
+	} else if (res == LEDGER_DUPLICATE) {
+		g->duplicate++;
+	} else {
+		char why[UPT_ERR_MSG_MAX];
+		snprintf(why, sizeof(why),
+			 "counter %lld of device %s is already recorded with other content",
+			 (long long)j->counter, j->device_id);
+		reject(g, j->path, "replayed", why);
+	}
+	return UPT_OK;
+}
+
+static void job_clear(job *j)
+{
+	json_decref(j->doc);
+	upt_buf_clear(&j->file);
+	upt_buf_clear(&j->canon);
+	upt_buf_clear(&j->ecu_canon);
+	free(j->ecus);
+	free(j->name);
+	free(j->path);
+}
+
+typedef struct pfor {
+	ingest *g;
+	void (*fn)(job *);
+	enum job_state want; /* only jobs in this state */
+	atomic_size_t next;
+} pfor;
+
+static void *pfor_run(void *arg)
+{
+	pfor *p = arg;
+	for (;;) {
+		size_t i = atomic_fetch_add(&p->next, 1);
+		if (i >= p->g->njobs)
+			return NULL;
+		if (p->g->jobs[i].state == p->want)
+			p->fn(&p->g->jobs[i]);
+	}
+}
+
+/* Runs fn on every job in state want, on up to g->threads threads (this one included). The
+ * jobs are disjoint: a job is touched by one thread only. */
+static void parallel(ingest *g, void (*fn)(job *), enum job_state want)
+{
+	pfor p = {.g = g, .fn = fn, .want = want};
+	atomic_init(&p.next, 0);
+	pthread_t t[THREADS_MAX];
+	int started = 0;
+	int n = g->njobs < (size_t)g->threads ? (int)g->njobs : g->threads;
+	while (started < n - 1 && pthread_create(&t[started], NULL, pfor_run, &p) == 0)
+		started++;
+	pfor_run(&p); /* a thread that could not start leaves its share to this one */
+	for (int i = 0; i < started; i++)
+		pthread_join(t[i], NULL);
+}
+
+/* Checks and records every job of the batch, then empties it. */
+static int batch_run(ingest *g, upt_err *e)
+{
+	int rc = UPT_OK;
+	parallel(g, job_read, JOB_OPEN);
+	for (size_t i = 0; rc == UPT_OK && i < g->njobs; i++)
+		if (g->jobs[i].state == JOB_OPEN)
+			rc = job_lookup(g, &g->jobs[i], e);
+	if (rc == UPT_OK)
+		parallel(g, job_verify, JOB_VERIFY);
+	for (size_t i = 0; rc == UPT_OK && i < g->njobs; i++)
+		rc = job_finish(g, &g->jobs[i], e);
+	for (size_t i = 0; i < g->njobs; i++)
+		job_clear(&g->jobs[i]);
+	for (size_t i = 0; i < g->ndirs; i++) {
+		close(g->dirs[i].fd);
+		free(g->dirs[i].expect);
+	}
+	g->njobs = g->ndirs = 0;
+	g->bytes = 0;
+	g->dir_open = false;
+	return rc;
+}
+
+/* Queues one report of the walker's current directory dfd (it stays the walker's: the batch
+ * keeps its own descriptor). Runs the batch first when it is full. */
+static int batch_add(ingest *g, int dfd, const char *expect, const char *name, const char *path,
+		     uint64_t size, upt_err *e)
+{
+	int rc = UPT_OK;
+	if (g->njobs == BATCH_JOBS || (g->njobs && size > BATCH_BYTES - g->bytes) ||
+	    (!g->dir_open && g->ndirs == BATCH_DIRS))
+		rc = batch_run(g, e);
+	if (rc)
+		return rc;
+	if (!g->dir_open) {
+		batch_dir *d = &g->dirs[g->ndirs];
+		d->fd = fcntl(dfd, F_DUPFD_CLOEXEC, 0);
+		if (d->fd < 0)
+			return upt_err_set(e, UPT_E_IO, "%s: %s", path, strerror(errno));
+		d->expect = expect ? strdup(expect) : NULL;
+		if (expect && !d->expect) {
+			close(d->fd);
+			return upt_err_set(e, UPT_E_NOMEM, "out of memory");
+		}
+		g->ndirs++;
+		g->dir_open = true;
+	}
+	job *j = &g->jobs[g->njobs];
+	memset(j, 0, sizeof(*j));
+	j->dfd = g->dirs[g->ndirs - 1].fd;
+	j->expect = g->dirs[g->ndirs - 1].expect;
+	j->name = strdup(name);
+	j->path = strdup(path);
+	if (!j->name || !j->path) {
+		free(j->name);
+		free(j->path);
+		return upt_err_set(e, UPT_E_NOMEM, "out of memory");
+	}
+	j->state = JOB_OPEN;
+	g->njobs++;
+	g->bytes += size < UPT_REPORT_MAX ? size : UPT_REPORT_MAX;
+	return UPT_OK;
+}
+
+/* ---- walking the stick ---- */
+
+static int cmp_names(const void *a, const void *b)
+{
+	/* 2.json before 10.json: counters in order, so the outcome of a conflict is stable */
+	return strverscmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void free_names(char **names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+/* The entries of a directory, hidden ones (".", "..", macOS "._*" companions) left out, in
+ * version order. */
+static int list_dir(int dfd, const char *path, char ***out, size_t *nout, upt_err *e)
+{
+	int fd = dup(dfd);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return upt_err_set(e, UPT_E_IO, "%s: cannot read directory: %s", path,
+				   strerror(errno));
+	}
+	rewinddir(d);
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+	int rc = UPT_OK;
+	struct dirent *de;
+	errno = 0;
+	while (rc == UPT_OK && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (n == LEDGER_DIR_ENTRIES_MAX) {
+			rc = upt_err_set(e, UPT_E_TOO_LARGE, "%s: more than %d entries", path,
+					 LEDGER_DIR_ENTRIES_MAX);
+			break;
+		}
+		if (n == cap) {
+			size_t c = cap ? 2 * cap : 64;
+			char **p = realloc(names, c * sizeof(*p));
+			if (!p) {
+				rc = upt_err_set(e, UPT_E_NOMEM, "out of memory");
+				break;
+			}
+			names = p;
+			cap = c;
+		}
+		if (!(names[n] = strdup(de->d_name)))
+			rc = upt_err_set(e, UPT_E_NOMEM, "out of memory");
+		else
+			n++;
+		errno = 0;
+	}
+	if (rc == UPT_OK && errno)
+		rc = upt_err_set(e, UPT_E_IO, "%s: cannot read directory: %s", path,
+				 strerror(errno));
+	closedir(d);
+	if (rc) {
+		free_names(names, n);
+		return rc;
+	}
+	if (n)
+		qsort(names, n, sizeof(*names), cmp_names);
+	*out = names;
+	*nout = n;
+	return UPT_OK;
+}
+
+static bool is_json_name(const char *name)
+{
+	size_t n = strlen(name);
+	return n > 5 && !strcmp(name + n - 5, ".json");
+}
+
+static char *join(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	char *p = malloc(la + lb + 2);
+	if (p) {
+		memcpy(p, a, la);
+		p[la] = '/';
+		memcpy(p + la + 1, b, lb + 1);
+	}
+	return p;
+}
+
+/* A rejection found while walking (a link, a bad directory name): the reports queued before
+ * it are reported first, so the lines come out in walk order. */
+static int walk_reject(ingest *g, const char *path, const char *klass, const char *why, upt_err *e)
+{
+	int rc = batch_run(g, e);
+	if (rc == UPT_OK)
+		reject(g, path, klass, why);
+	return rc;
+}
+
+/* uptane-reports/<device-id>/: every *.json is a report of that device. */
+static int walk_device_dir(ingest *g, int dfd, const char *path, const char *expect, upt_err *e)
+{
+	char **names = NULL;
+	size_t n = 0;
+	int rc = list_dir(dfd, path, &names, &n, e);
+	if (rc) {
+		char why[UPT_ERR_MSG_MAX];
+		snprintf(why, sizeof(why), "%s", e->msg);
+		upt_err_clear(e);
+		return walk_reject(g, path, rc == UPT_E_TOO_LARGE ? "too-large" : "unreadable", why, e);
+	}
+	for (size_t i = 0; rc == UPT_OK && i < n; i++) {
+		if (!is_json_name(names[i]))
+			continue;
+		struct stat st;
+		uint64_t size = 0;
+		if (fstatat(dfd, names[i], &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
+			size = (uint64_t)st.st_size;
+		char *p = join(path, names[i]);
+		if (!p)
+			rc = upt_err_set(e, UPT_E_NOMEM, "out of memory");
+		else
+			rc = batch_add(g, dfd, expect, names[i], p, size, e);
+		free(p);
+	}
+	/* the next directory gets its own descriptor in the batch */
+	g->dir_open = false;
+	free_names(names, n);
+	return rc;
+}
+
+/* uptane-reports/: one directory per device, named by its id. */
+static int walk_reports_dir(ingest *g, int dfd, const char *path, upt_err *e)
+{
+	char **names = NULL;
+	size_t n = 0;
+	int rc = list_dir(dfd, path, &names, &n, e);
+	if (rc) {
+		char why[UPT_ERR_MSG_MAX];
+		snprintf(why, sizeof(why), "%s", e->msg);
+		upt_err_clear(e);
+		return walk_reject(g, path, rc == UPT_E_TOO_LARGE ? "too-large" : "unreadable", why, e);
+	}
+	for (size_t i = 0; rc == UPT_OK && i < n; i++) {
+		char *p = join(path, names[i]);
+		if (!p) {
+			rc = upt_err_set(e, UPT_E_NOMEM, "out of memory");
+			break;
+		}
+		struct stat st;
+		if (fstatat(dfd, names[i], &st, AT_SYMLINK_NOFOLLOW) != 0) {
+			rc = walk_reject(g, p, "unreadable", strerror(errno), e);
+		} else if (S_ISLNK(st.st_mode)) {
+			/* a link on the stick could point anywhere on this machine */
+			rc = walk_reject(g, p, "unreadable", "symbolic link, not followed", e);
+		} else if (S_ISDIR(st.st_mode)) {
+			int sub = openat(dfd, names[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (!ledger_name_ok(names[i]))
+				rc = walk_reject(g, p, "malformed",
+						 "directory name is not a device id "
+						 "([A-Za-z0-9._-]{1,128})",
+						 e);
+			else if (sub < 0)
+				rc = walk_reject(g, p, "unreadable", strerror(errno), e);
+			else
+				rc = walk_device_dir(g, sub, p, names[i], e);
+			if (sub >= 0)
+				close(sub);
+		} else if (S_ISREG(st.st_mode) && is_json_name(names[i])) {
+			rc = walk_reject(g, p, "malformed", "report outside uptane-reports/<device-id>/",
+					 e);
+		}
+		free(p);
+	}
+	free_names(names, n);
+	return rc;
+}
+
+static bool has_reports(int dfd, const char *path)
+{
+	char **names = NULL;
+	size_t n = 0;
+	bool found = false;
+	if (list_dir(dfd, path, &names, &n, NULL) != UPT_OK)
+		return false;
+	for (size_t i = 0; i < n && !found; i++) {
+		struct stat st;
+		found = is_json_name(names[i]) &&
+			fstatat(dfd, names[i], &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(st.st_mode);
+	}
+	free_names(names, n);
+	return found;
+}
+
+/* DIR as given: a stick's root (uptane-reports/ below it), an uptane-reports directory, or a
+ * device directory (it holds reports itself). The path itself is the operator's and may be
+ * a link (/media/stick); nothing below it is followed. */
+static int ingest_arg(ingest *g, int dfd, const char *path, upt_err *e)
+{
+	struct stat st;
+	if (fstatat(dfd, "uptane-reports", &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		char *p = join(path, "uptane-reports");
+		int rc = UPT_OK;
+		if (!p)
+			return upt_err_set(e, UPT_E_NOMEM, "out of memory");
+		int sub = S_ISDIR(st.st_mode) ? openat(dfd, "uptane-reports",
+						       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+					      : -1;
+		if (sub < 0)
+			rc = walk_reject(g, p, "unreadable", "not a directory (a link is not followed)",
+					 e);
+		else
+			rc = walk_reports_dir(g, sub, p, e);
+		if (sub >= 0)
+			close(sub);
+		free(p);
+		return rc;
+	}
+	if (!has_reports(dfd, path))
+		return walk_reports_dir(g, dfd, path, e);
+	/* A device directory binds its reports to the device it is named after; a device's own
+	 * state_dir/reports (DESIGN.md section 10) names none. */
+	char *real = realpath(path, NULL);
+	if (!real)
+		return upt_err_set(e, UPT_E_IO, "%s: %s", path, strerror(errno));
+	const char *base = strrchr(real, '/');
+	base = base ? base + 1 : real;
+	int rc;
+	if (!strcmp(base, "reports")) {
+		rc = walk_device_dir(g, dfd, path, NULL, e);
+	} else if (!ledger_name_ok(base)) {
+		rc = walk_reject(g, path, "malformed", "directory name is not a device id", e);
+	} else {
+		rc = walk_device_dir(g, dfd, path, base, e);
+	}
+	free(real);
+	return rc;
+}
+
+static int reports_ingest(int argc, char **argv)
+{
+	const char *ledger_path = NULL;
+	const char **dirs = calloc((size_t)argc, sizeof(*dirs));
+	int *fds = calloc((size_t)argc, sizeof(*fds));
+	int ndirs = 0, status = 2;
+	ingest g;
+	memset(&g, 0, sizeof(g));
+	g.jobs = calloc(BATCH_JOBS, sizeof(*g.jobs));
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	g.threads = cpus < 1 ? 1 : cpus > THREADS_MAX ? THREADS_MAX : (int)cpus;
+	upt_err e;
+	upt_err_clear(&e);
+	if (!dirs || !fds || !g.jobs) {
+		fprintf(stderr, "uptane-bundle reports ingest: out of memory\n");
+		status = 1;
+		goto out;
+	}
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--ledger") && i + 1 < argc) {
+			ledger_path = argv[++i];
+		} else if (argv[i][0] == '-') {
+			fprintf(stderr, "uptane-bundle reports ingest: unknown option \"%s\"\n",
+				argv[i]);
+			usage(stderr);
+			goto out;
+		} else {
+			dirs[ndirs++] = argv[i];
+		}
+	}
+	if (!ledger_path || ndirs == 0) {
+		fprintf(stderr, "uptane-bundle reports ingest: DIR.. and --ledger FILE are required\n");
+		usage(stderr);
+		goto out;
+	}
+	/* Every DIR must open before anything is read, so a typo changes nothing. */
+	for (int i = 0; i < ndirs; i++) {
+		fds[i] = open(dirs[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fds[i] < 0) {
+			fprintf(stderr, "uptane-bundle reports ingest: %s: %s\n", dirs[i],
+				strerror(errno));
+			for (int j = 0; j < i; j++)
+				close(fds[j]);
+			goto out;
+		}
+	}
+	int rc = ledger_open(ledger_path, LEDGER_WRITE, &g.l, &e);
+	if (rc == UPT_OK)
+		rc = ledger_begin(g.l, &e);
+	for (int i = 0; i < ndirs; i++) {
+		if (rc == UPT_OK)
+			rc = ingest_arg(&g, fds[i], dirs[i], &e);
+		close(fds[i]);
+	}
+	if (rc == UPT_OK)
+		rc = batch_run(&g, &e);
+	/* One transaction: a run that fails half-way records nothing, and a run that completes
+	 * records every accepted report at once. */
+	if (rc == UPT_OK)
+		rc = ledger_commit(g.l, &e);
+	if (rc) {
+		fprintf(stderr, "uptane-bundle reports ingest: %s (nothing recorded)\n", e.msg);
+		status = rc == UPT_E_USAGE || rc == UPT_E_NOT_FOUND || rc == UPT_E_CONFIG ? 2 : 1;
+		goto out;
+	}
+	printf("%zu accepted, %zu duplicate, %zu rejected\n", g.accepted, g.duplicate, g.rejected);
+	status = g.rejected ? EXIT_REJECTED : 0;
+out:
+	if (g.jobs) {
+		for (size_t i = 0; i < g.njobs; i++)
+			job_clear(&g.jobs[i]);
+		for (size_t i = 0; i < g.ndirs; i++) {
+			close(g.dirs[i].fd);
+			free(g.dirs[i].expect);
+		}
+	}
+	free(g.jobs);
+	ledger_close(g.l);
+	free(dirs);
+	free(fds);
+	return status;
+}
+
+/* ---- show ---- */
+
+enum show_format { SHOW_TABLE, SHOW_JSON, SHOW_CSV };
+
+typedef struct show_ctx {
+	bool within_set, since_set;
+	int64_t within_days; /* support ends in [today, today + within_days] */
+	int64_t since;       /* installed_at before this */
+	int64_t today;       /* midnight UTC of the reference day */
+	const char *running;
+	json_t *rows;
+} show_ctx;
+
+/* YYYY-MM-DD (midnight UTC) or the pinned RFC 3339 form. */
+static int parse_when(const char *s, int64_t *out, upt_err *e)
+{
+	if (strlen(s) == LEDGER_DATE_LEN)
+		return ledger_date_parse(s, out, e);
+	if (upt_rfc3339_parse(s, out, NULL) != UPT_OK)
+		return upt_err_set(e, UPT_E_USAGE, "\"%.40s\" is not YYYY-MM-DD or "
+				   "YYYY-MM-DDTHH:MM:SSZ", s);
+	return UPT_OK;
+}
+
+static json_t *jstr(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+static bool row_selected(const show_ctx *c, const ledger_row *r)
+{
+	if (c->running && (!r->target || strcmp(r->target, c->running) != 0))
+		return false;
+	if (c->within_set) {
+		int64_t ends;
+		if (!r->support_ends || ledger_date_parse(r->support_ends, &ends, NULL) != UPT_OK)
+			return false;
+		int64_t days = (ends - c->today) / 86400;
+		if (ends < c->today || days > c->within_days)
+			return false;
+	}
+	if (c->since_set && r->installed_at) {
+		int64_t t;
+		if (upt_rfc3339_parse(r->installed_at, &t, NULL) != UPT_OK || t >= c->since)
+			return false;
+	}
+	return true;
+}
+
+static int show_one(const ledger_row *r, void *vctx)
+{
+	show_ctx *c = vctx;
+	if (!row_selected(c, r))
+		return UPT_OK;
+	json_t *attacks = json_array();
+	if (!attacks)
+		return UPT_E_NOMEM;
+	for (size_t i = 0; i < r->nattacks; i++) {
+		const ledger_attack *a = &r->attacks[i];
+		json_t *o = json_pack("{s:I, s:o, s:o, s:s}", "counter", (json_int_t)a->counter,
+				      "time", jstr(a->time), "ecu", jstr(a->ecu), "class", a->klass);
+		if (!o || json_array_append_new(attacks, o)) {
+			json_decref(attacks);
+			return UPT_E_NOMEM;
+		}
+	}
+	json_t *o = json_pack(
+		"{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+		"device_id", r->device_id, "ecu", jstr(r->ecu), "target", jstr(r->target), "sha256",
+		jstr(r->sha256), "length", r->length >= 0 ? json_integer(r->length) : json_null(),
+		"installed_at", jstr(r->installed_at), "bundle", jstr(r->bundle), "last_report",
+		jstr(r->last_report), "last_counter",
+		r->last_counter >= 0 ? json_integer(r->last_counter) : json_null(), "last_status",
+		jstr(r->last_status), "attacks", attacks, "placed_on_market",
+		jstr(r->placed_on_market), "support_years",
+		r->support_years >= 0 ? json_integer(r->support_years) : json_null(),
+		"support_ends", jstr(r->support_ends));
+	if (!o || json_array_append_new(c->rows, o))
+		return UPT_E_NOMEM;
+	return UPT_OK;
+}
+
+static const char *const columns[] = {"device_id", "ecu",	  "target",	 "sha256",
+				      "installed_at", "bundle", "last_report", "attacks",
+				      "support_ends"};
+#define NCOLUMNS (sizeof(columns) / sizeof(columns[0]))
+
+/* A cell as text: strings as they are, null as "", attacks as their count. */
+static void cell(const json_t *row, size_t col, char *buf, size_t n)
+{
+	const json_t *v = json_object_get(row, columns[col]);
+	if (json_is_array(v))
+		snprintf(buf, n, "%zu", json_array_size(v));
+	else if (json_is_string(v))
+		snprintf(buf, n, "%s", json_string_value(v));
+	else
+		buf[0] = 0;
+}
+
+/* CSV for spreadsheets: RFC 4180 quoting; a cell that a spreadsheet would run as a formula
+ * (=, +, -, @ first) gets a leading quote; bytes outside printable ASCII become \xNN as in
+ * the table: report fields come from devices, and CSV ends up on terminals too. */
+static void put_csv(const char *s)
+{
+	bool quote = strpbrk(s, ",\"") != NULL;
+	bool formula = s[0] && strchr("=+-@", s[0]) != NULL;
+	if (quote || formula)
+		putchar('"');
+	if (formula)
+		putchar('\'');
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"')
+			putchar('"');
+		if (*p >= 0x20 && *p < 0x7f)
+			putchar(*p);
+		else
+			printf("\\x%02x", *p);
+	}
+	if (quote || formula)
+		putchar('"');
+}
+
+static void print_csv(const json_t *rows)
+{
+	for (size_t c = 0; c < NCOLUMNS; c++)
+		printf("%s%s", c ? "," : "", columns[c]);
+	putchar('\n');
+	char buf[LEDGER_BUNDLE_FIELD_MAX + UPT_TARGET_NAME_MAX];
+	for (size_t i = 0; i < json_array_size(rows); i++) {
+		for (size_t c = 0; c < NCOLUMNS; c++) {
+			if (c)
+				putchar(',');
+			cell(json_array_get(rows, i), c, buf, sizeof(buf));
+			put_csv(buf);
+		}
+		putchar('\n');
+	}
+}
+
+static void print_table(const json_t *rows)
+{
+	static const char *const heads[] = {"DEVICE",	     "ECU",    "TARGET",
+					    "SHA256",	     "INSTALLED-AT", "BUNDLE",
+					    "LAST-REPORT", "ATTACKS", "SUPPORT-ENDS"};
+	size_t width[NCOLUMNS];
+	char buf[LEDGER_BUNDLE_FIELD_MAX + UPT_TARGET_NAME_MAX];
+	for (size_t c = 0; c < NCOLUMNS; c++)
+		width[c] = strlen(heads[c]);
+	for (size_t i = 0; i < json_array_size(rows); i++)
+		for (size_t c = 0; c < NCOLUMNS; c++) {
+			cell(json_array_get(rows, i), c, buf, sizeof(buf));
+			if (c == 3 && strlen(buf) > 12)
+				buf[12] = 0; /* a sha256 prefix identifies an image for people */
+			if (strlen(buf) > width[c])
+				width[c] = strlen(buf) > 48 ? 48 : strlen(buf);
+		}
+	for (size_t c = 0; c < NCOLUMNS; c++)
+		printf("%-*s%s", (int)width[c], heads[c], c + 1 < NCOLUMNS ? "  " : "\n");
+	for (size_t i = 0; i < json_array_size(rows); i++)
+		for (size_t c = 0; c < NCOLUMNS; c++) {
+			cell(json_array_get(rows, i), c, buf, sizeof(buf));
+			if (!buf[0])
+				snprintf(buf, sizeof(buf), "-");
+			if (c == 3 && strlen(buf) > 12)
+				buf[12] = 0;
+			/* fields were validated on ingest; bundle names are the stick's: escape */
+			size_t len = strlen(buf);
+			put_safe(stdout, buf);
+			if (c + 1 < NCOLUMNS)
+				printf("%*s", (int)(width[c] > len ? width[c] - len : 0) + 2, "");
+			else
+				putchar('\n');
+		}
+}
+
+static int reports_show(int argc, char **argv)
+{
+	const char *ledger_path = NULL;
+	enum show_format fmt = SHOW_TABLE;
+	show_ctx c;
+	memset(&c, 0, sizeof(c));
+	upt_err e;
+	upt_err_clear(&e);
+	int64_t now = (int64_t)time(NULL);
+	int rc = UPT_OK;
+	for (int i = 1; rc == UPT_OK && i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		bool takes = !strcmp(a, "--ledger") || !strcmp(a, "--support-ends-within") ||
+			     !strcmp(a, "--not-updated-since") || !strcmp(a, "--running") ||
+			     !strcmp(a, "--at");
+		if (takes && !v) {
+			rc = upt_err_set(&e, UPT_E_USAGE, "%s needs a value", a);
+			break;
+		}
+		if (takes)
+			i++;
+		if (!strcmp(a, "--json")) {
+			fmt = SHOW_JSON;
+		} else if (!strcmp(a, "--csv")) {
+			fmt = SHOW_CSV;
+		} else if (!strcmp(a, "--ledger")) {
+			ledger_path = v;
+		} else if (!strcmp(a, "--running")) {
+			c.running = v;
+		} else if (!strcmp(a, "--at")) {
+			rc = parse_when(v, &now, &e);
+		} else if (!strcmp(a, "--not-updated-since")) {
+			rc = parse_when(v, &c.since, &e);
+			c.since_set = true;
+		} else if (!strcmp(a, "--support-ends-within")) {
+			char *end;
+			errno = 0;
+			long long d = strtoll(v, &end, 10);
+			if (!*v || *end || errno || d < 0 || d > 100LL * 366 || !(*v >= '0' && *v <= '9'))
+				rc = upt_err_set(&e, UPT_E_USAGE, "--support-ends-within wants a "
+						 "number of days, not \"%.20s\"", v);
+			c.within_days = d;
+			c.within_set = true;
+		} else {
+			rc = upt_err_set(&e, UPT_E_USAGE, "unknown argument \"%s\"", a);
+		}
+	}
+	if (rc == UPT_OK && !ledger_path)
+		rc = upt_err_set(&e, UPT_E_USAGE, "--ledger FILE is required");
+	if (rc) {
+		fprintf(stderr, "uptane-bundle reports show: %s\n", e.msg);
+		usage(stderr);
+		return 2;
+	}
+	c.today = now - ((now % 86400) + 86400) % 86400;
+	ledger *l = NULL;
+	c.rows = json_array();
+	rc = c.rows ? ledger_open(ledger_path, LEDGER_READ, &l, &e)
+		    : upt_err_set(&e, UPT_E_NOMEM, "out of memory");
+	if (rc == UPT_OK) {
+		rc = ledger_rows_each(l, show_one, &c, &e);
+		if (rc == UPT_E_NOMEM)
+			upt_err_set(&e, rc, "out of memory");
+	}
+	ledger_close(l);
+	if (rc == UPT_OK) {
+		if (fmt == SHOW_JSON) {
+			/* ASCII only: \uXXXX for the rest, so no report byte drives a terminal */
+			if (json_dumpf(c.rows, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII) == 0)
+				putchar('\n');
+			else
+				rc = upt_err_set(&e, UPT_E_IO, "cannot write");
+		} else if (fmt == SHOW_CSV) {
+			print_csv(c.rows);
+		} else {
+			print_table(c.rows);
+		}
+	}
+	json_decref(c.rows);
+	if (rc == UPT_OK && fflush(stdout) != 0)
+		rc = upt_err_set(&e, UPT_E_IO, "cannot write: %s", strerror(errno));
+	if (rc) {
+		fprintf(stderr, "uptane-bundle reports show: %s\n", e.msg);
+		return rc == UPT_E_NOT_FOUND || rc == UPT_E_CONFIG || rc == UPT_E_USAGE ? 2 : 1;
+	}
+	return 0;
+}
+
+int cmd_reports(int argc, char **argv)
+{
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	if (!strcmp(argv[1], "ingest"))
+		return reports_ingest(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "show"))
+		return reports_show(argc - 1, argv + 1);
+	fprintf(stderr, "uptane-bundle reports: unknown subcommand \"%s\"\n", argv[1]);
+	usage(stderr);
+	return 2;
+}
+
