@@ -33,6 +33,8 @@
 /* With hotplug, /sys/block is still read once a second: a card put into a reader that stays
  * plugged in (or an --also slot) makes a disk non-empty without any USB event. */
 #define HOTPLUG_SAFETY_S 1.0
+#define LOCK_WAIT_S 120.0 /* an attempt waits this long for another one's state lock */
+#define LOCK_POLL_S 2.0
 #define ARMED_S 30.0 /* after a USB arrival: look for its disk this long, 4 times/s */
 
 struct opts {
@@ -189,6 +191,14 @@ static const struct medium *identity(const struct blockdev *b, struct usbwatch *
 	return NULL;
 }
 
+static volatile sig_atomic_t stop_requested; /* watch: SIGTERM, SIGINT, SIGHUP */
+
+static void sleep_s(double s)
+{
+	struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
+	nanosleep(&ts, NULL); /* a signal cuts it short: that is how we stop */
+}
+
 /* Combines attempt outcomes: a failure or rejection wins, then an install, then nothing to do. */
 static int combine(int acc, int status)
 {
@@ -206,7 +216,22 @@ static int attempt(struct ctx *c, const char *dir, const struct medium *m, struc
 {
 	upt_err e;
 	upt_err_clear(&e);
-	int rc = state_open(c, &e);
+	/* Another attempt holds the lock (a second partition of the same stick, `install` by
+	 * hand): wait for it rather than give up, since giving up means a restart or a
+	 * technician re-inserting the stick. */
+	double deadline = now_s() + LOCK_WAIT_S;
+	bool said = false;
+	int rc;
+	while ((rc = state_open(c, &e)) == UPT_E_BUSY && now_s() < deadline && !stop_requested) {
+		state_close(c);
+		if (!said)
+			ev_warning(&c->ev, "busy",
+				   "Another installation is running; waiting for it (up to %d s).",
+				   (int)LOCK_WAIT_S);
+		said = true;
+		sleep_s(LOCK_POLL_S);
+		upt_err_clear(&e);
+	}
 	if (rc) {
 		int status = fail(c, rc, &e, NULL);
 		state_close(c);
@@ -242,12 +267,18 @@ int cmd_media(struct ctx *c, int argc, char **argv)
 	upt_err_clear(&e);
 	struct stat st;
 	if (stat(devnode, &st) != 0) {
-		(void)upt_err_set(&e, UPT_E_IO, "%s: %s", devnode, strerror(errno));
-		return fail(c, UPT_E_IO, &e,
-			    errno == ENOENT
-				? "The stick was removed before it could be read; insert "
-				  "it again."
-				: NULL);
+		int err = errno;
+		if (err == ENOENT || err == ENXIO || err == ENODEV) {
+			/* The device is gone, so the add event that started us is moot: nothing to
+			 * do. (The unit's restart after a stick was pulled ends here as a success
+			 * instead of using up its start limit; inserting it again starts anew.) */
+			(void)upt_err_set(&e, UPT_E_NO_BUNDLE, "%s: %s", devnode, strerror(err));
+			return fail(c, UPT_E_NO_BUNDLE, &e,
+				    "The stick is no longer there (it was removed); nothing to do. "
+				    "Insert it again to try again.");
+		}
+		(void)upt_err_set(&e, UPT_E_IO, "%s: %s", devnode, strerror(err));
+		return fail(c, UPT_E_IO, &e, NULL);
 	}
 	if (!S_ISBLK(st.st_mode))
 		return usage_error(c, "media: not a block device");
@@ -351,8 +382,6 @@ int cmd_scan(struct ctx *c, int argc, char **argv)
 }
 
 /* ---- watch ---- */
-
-static volatile sig_atomic_t stop_requested;
 
 static void on_signal(int sig)
 {
@@ -551,12 +580,6 @@ static bool rescan(struct watch *w, bool initial)
 			w->seen[k++] = w->seen[i];
 	w->nseen = k;
 	return waiting;
-}
-
-static void sleep_s(double s)
-{
-	struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
-	nanosleep(&ts, NULL); /* a signal cuts it short: that is how we stop */
 }
 
 int cmd_watch(struct ctx *c, int argc, char **argv)

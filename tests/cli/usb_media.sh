@@ -94,9 +94,16 @@ run_fs() {
 		echo "not a bundle" >"$d/src/uptane/notes.txt"
 	usb_mkstick "$fs" "$img" 48 "$d/src"
 	l=$(attach "$img")
+	# ... while another installation holds the state lock for 3 s: media waits for it.
+	flock "$dev/state/lock" sleep 3 &
+	local lpid=$!
+	sleep 0.5
 	out=$d/o2 code=$(run_media "$out" "$dev" "$l")
+	wait $lpid
 	detach "$l"
 	expect_result "$fs: no bundle" "$out" "$code" 3 no-bundle null
+	check "$fs: lock held by another install: media waited for it (busy warning)" \
+		grep -q '"event":"warning","code":"busy"' "$out"
 	check "$fs: no-bundle report on the stick" usb_get "$fs" "$img" uptane-reports/VIN-1/2.json "$d/r2.json"
 	check "$fs: no-bundle report verifies, status no-bundle" test \
 		"$(report_ok "$d/r2.json" "$dev/device.pub" && usb_report_field "$d/r2.json" 's["result"]["status"]')" = no-bundle
@@ -240,5 +247,6 @@ dev=$tmp/ext4/dev
 code=$(run_media "$tmp/oa" "$dev" /dev/null)
 check "media /dev/null: usage error (exit 2)" test "$code" = 2
 code=$(run_media "$tmp/ob" "$dev" /dev/uptane-no-such-stick)
-expect_result "media on a vanished node" "$tmp/ob" "$code" 7 failed io
+expect_result "media on a vanished node (the unit's restart after a pull): nothing to do" "$tmp/ob" "$code" 3 no-bundle null
+check "vanished node: the message says the stick is no longer there" grep -q 'no longer there' "$tmp/ob"
 finish

@@ -47,8 +47,10 @@ check "Type=oneshot" test "$(key Type)" = oneshot
 check "SuccessExitStatus=3 (nothing to do is success)" test "$(key SuccessExitStatus)" = 3
 check "RestartPreventExitStatus lists 4 (a rejection never restarts), and 1 2 5 6" \
 	test "$(key RestartPreventExitStatus | tr ' ' '\n' | sort | tr '\n' ' ')" = "1 2 4 5 6 "
-check "restarts bounded: StartLimitBurst=3 in StartLimitIntervalSec=10min" \
-	test "$(key StartLimitBurst)/$(key StartLimitIntervalSec)" = "3/10min"
+check "restarts bounded: StartLimitBurst=5 in StartLimitIntervalSec=10min" \
+	test "$(key StartLimitBurst)/$(key StartLimitIntervalSec)" = "5/10min"
+check "Restart=on-failure, RestartSec=10s (exit 7 only, see above)" \
+	test "$(key Restart)/$(key RestartSec)" = "on-failure/10s"
 check "no BindsTo= (pulling the stick never SIGTERMs a commit)" bash -c "! grep -q '^BindsTo' '$unit'"
 for k in ProtectSystem=strict PrivateTmp=yes NoNewPrivileges=yes PrivateNetwork=yes ProtectHome=yes \
 	ProtectKernelTunables=yes ProtectKernelModules=yes ProtectKernelLogs=yes \
