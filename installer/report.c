@@ -198,7 +198,13 @@ void report_write(struct ctx *c, const struct attempt *a, const char *medium_dir
 		bool rofs;
 		upt_err me;
 		upt_err_clear(&me);
-		if (write_medium(medium_dir, c->cfg->device_id, counter, &out, &rofs, &me) == UPT_OK) {
+		int werr = c->medium_writable ? c->medium_writable(c->medium_arg) : 0;
+		if (werr) {
+			rofs = werr == EROFS || werr == EACCES;
+			(void)upt_err_set(&me, UPT_E_IO, "cannot make the medium writable: %s", strerror(werr));
+		}
+		if (!werr &&
+		    write_medium(medium_dir, c->cfg->device_id, counter, &out, &rofs, &me) == UPT_OK) {
 			snprintf(where, sizeof(where), "%s/uptane-reports/%s/%llu.json", medium_dir,
 				 c->cfg->device_id, (unsigned long long)counter);
 			ev_report(&c->ev, where, counter);
