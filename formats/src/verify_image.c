@@ -25,8 +25,17 @@
 
 static bool reserved(const char *name)
 {
-	return strcmp(name, "root") == 0 || strcmp(name, "timestamp") == 0 ||
-	       strcmp(name, "snapshot") == 0 || strcmp(name, "targets") == 0;
+	/* called for every role the walk pops: the first letter settles most names */
+	switch (name[0]) {
+	case 'r':
+		return strcmp(name, "root") == 0;
+	case 's':
+		return strcmp(name, "snapshot") == 0;
+	case 't':
+		return strcmp(name, "timestamp") == 0 || strcmp(name, "targets") == 0;
+	default:
+		return false;
+	}
 }
 
 /* Snapshot entry name -> bundle member: "targets.json" is the top-level file, "<role>.json"
