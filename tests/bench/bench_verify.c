@@ -264,7 +264,8 @@ static double measure(const char *label, world *w, run_fn fn, size_t expect_assi
 		t[i] = clock_ms(CLOCK_THREAD_CPUTIME_ID) - c0;
 		wall[i] = clock_ms(CLOCK_MONOTONIC) - w0;
 		if (rc != UPT_OK || r.nassignments != expect_assigned) {
-			fprintf(stderr, "bench_verify: %s: %s (%s)\n", label, upt_err_class(rc), r.err.msg);
+			fprintf(stderr, "bench_verify: %s: %s (%s)\n", label, upt_err_class(rc),
+				r.err.msg);
 			exit(1);
 		}
 		upt_verify_result_clear(&r);
@@ -281,7 +282,8 @@ int main(void)
 	static world w;
 	static const char *names[NTARGETS];
 	build(&w, 64);
-	double dev = measure("1000 targets, 50 delegations, 64 ECUs (upt_verify)", &w, run_full, 64);
+	double dev =
+	    measure("1000 targets, 50 delegations, 64 ECUs (upt_verify)", &w, run_full, 64);
 	for (size_t i = 0; i < NTARGETS; i++)
 		names[i] = w.names[i];
 	g_names = names;
@@ -289,7 +291,8 @@ int main(void)
 			     run_image, NTARGETS);
 	world_free(&w);
 	build(&w, NTARGETS);
-	measure("stress: 1000 ECUs, all 1000 targets assigned (upt_verify)", &w, run_full, NTARGETS);
+	measure("stress: 1000 ECUs, all 1000 targets assigned (upt_verify)", &w, run_full,
+		NTARGETS);
 	world_free(&w);
 	bool met = dev < 50.0 && img < 50.0;
 	printf("verify goal: < 50 ms (cpu) for 1000 targets with 50 delegations: %s\n",
