@@ -22,6 +22,12 @@ static bool starts(const char *s, const char *prefix)
 	return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
+static bool ends(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+	return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
 /* A multi-device bundle's set for this device, or the list of devices it is for. */
 static int select_device(vfy_ctx *c, char *intended, size_t isz)
 {
@@ -43,8 +49,7 @@ static int select_device(vfy_ctx *c, char *intended, size_t isz)
 	char list[512] = "";
 	for (size_t i = 0; i < c->b->nfiles; i++) {
 		const char *p = c->b->files[i].path;
-		if (!starts(p, DEVICES) ||
-		    strcmp(p + strlen(p) - strlen("/targets.json"), "/targets.json") != 0)
+		if (!starts(p, DEVICES) || !ends(p, "/targets.json"))
 			continue;
 		char other[UPT_NAME_MAX + 1];
 		size_t n = strcspn(p + strlen(DEVICES), "/");

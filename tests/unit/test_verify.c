@@ -2717,6 +2717,125 @@ static void ff_device_keys_keep_offline(void **st)
 	expect_roots(s, UPT_E_ROLLBACK, OFFSNAP, 2, 0);
 }
 
+/* ---- more roots and walks ---- */
+
+static void rollback_image_snapshot_pinned(void **st)
+{
+	scn *s = *st;
+	set_versions(s, SCN_IMAGE, 2, 2, 1);
+	accept_bundle(s);
+	set_versions(s, SCN_IMAGE, 3, 1, 1);
+	build(s);
+	expect(s, UPT_E_ROLLBACK, IMG_ "timestamp.json");
+}
+
+/* a rotation that removes the offline roles ends fleet bundles */
+static void fleet_roles_removed_by_rotation(void **st)
+{
+	scn *s = *st;
+	s->kind = SCN_FLEET;
+	s->offline_roles = false;
+	assert_int_equal(scn_rotate(s, SCN_DIRECTOR), UPT_OK);
+	build(s);
+	expect_roots(s, UPT_E_ARBITRARY_SOFTWARE, OFFSNAP, 2, 0);
+}
+
+/* N+1 missing: the chain stops at N (TUF 5.3.3), a later file is never read */
+static void root_chain_gap(void **st)
+{
+	scn *s = *st;
+	assert_int_equal(scn_rotate(s, SCN_DIRECTOR), UPT_OK);
+	assert_int_equal(scn_rotate(s, SCN_DIRECTOR), UPT_OK);
+	build(s);
+	scn_drop(s, DIR_ "2.root.json");
+	upt_verify_result r;
+	run_ok(s, &r);
+	assert_false(r.roots_changed);
+	assert_int_equal(root_version(&r.trust_after, SCN_DIRECTOR), 1);
+	upt_verify_result_clear(&r);
+}
+
+/* only the final root's expiry matters: an expired trusted root is rotated away */
+static void root_trusted_expired_rotated(void **st)
+{
+	scn *s = *st;
+	s->root_expires[SCN_IMAGE] = s->now - SCN_DAY;
+	assert_int_equal(scn_reset_roots(s), UPT_OK);
+	s->root_expires[SCN_IMAGE] = s->now + 100 * SCN_DAY;
+	assert_int_equal(scn_rotate(s, SCN_IMAGE), UPT_OK);
+	build(s);
+	upt_verify_result r;
+	run_ok(s, &r);
+	assert_int_equal(root_version(&r.trust_after, SCN_IMAGE), 2);
+	upt_verify_result_clear(&r);
+}
+
+/* a role reached through two delegating files is verified with the keys of the one the
+ * search came through: the first-listed parent names a key that did not sign it */
+static void e_c_wrong_key_under_a(scn *s, json_t *o)
+{
+	json_t *roles = json_object_get(json_object_get(o, "delegations"), "roles");
+	json_t *keys = json_object_get(json_object_get(o, "delegations"), "keys");
+	upt_signer *k = scn_key(s);
+	upt_key pub = *upt_signer_key(k);
+	json_t *kobj = upt_key_to_json(&pub);
+	json_object_set_new(keys, pub.keyid, kobj);
+	json_t *ids = json_object_get(json_array_get(roles, 0), "keyids");
+	json_array_clear(ids);
+	json_array_append_new(ids, json_string(pub.keyid));
+}
+
+static void deleg_parent_keys(scn *s)
+{
+	scn_deleg_add(s, "role-a", NULL, "shared/*");
+	scn_deleg_add(s, "role-b", NULL, "shared/*");
+	scn_deleg *c = scn_deleg_add(s, "role-c", "role-a", "shared/*");
+	scn_deleg *c2 = scn_deleg_add(s, "role-c", "role-b", "shared/*");
+	c2->keys = c->keys; /* the same role file (emitted twice, identical), delegated by both */
+	scn_target_add(s, "shared/x.bin", "sensor-y", 1, "role-c");
+	scn_assign_add(s, "shared/x.bin", "sensor-01", "sensor-y");
+}
+
+static void deleg_parent_keys_first_wrong(void **st)
+{
+	scn *s = *st;
+	deleg_parent_keys(s);
+	edit(s, IMG_ "delegations/role-a.json", e_c_wrong_key_under_a);
+	build(s);
+	expect(s, UPT_E_ARBITRARY_SOFTWARE, IMG_ "delegations/role-c.json");
+}
+
+static void deleg_parent_keys_ok(void **st)
+{
+	scn *s = *st;
+	deleg_parent_keys(s);
+	build(s);
+	upt_verify_result r;
+	run_ok(s, &r);
+	assert_true(has(&r.trust_after, "image-repo/delegations/role-c.json"));
+	upt_verify_result_clear(&r);
+}
+
+/* a delegation to a role named like a top-level role is refused */
+static void e_delegate_to_snapshot(scn *s, json_t *o)
+{
+	upt_key k = *upt_signer_key(scn_key(s));
+	const char *path = "supplier/*";
+	upt_mb_delegation d = {"snapshot", &k, 1, 1, &path, 1, false, NULL, 0};
+	json_t *roles = json_object_get(json_object_get(o, "delegations"), "roles");
+	json_array_clear(roles);
+	assert_int_equal(upt_mb_targets_delegate(o, &d, NULL), UPT_OK);
+}
+
+static void deleg_reserved_name(void **st)
+{
+	scn *s = *st;
+	scn_assign_add(s, "supplier/sensor-fw-1.bin", "sensor-01", "sensor-y");
+	edit(s, IMG_ "targets.json", e_delegate_to_snapshot);
+	build(s);
+	expect(s, UPT_E_MALFORMED, IMG_ "targets.json");
+}
+
 /* ---- fuzz seeds: the framing of tests/fuzz/fuzz_verify.c, and the seed corpora ---- */
 
 static void serialize(const scn *s, upt_buf *out)
@@ -3077,6 +3196,13 @@ int main(void)
 	    T(ff_offline_snapshot_key),
 	    T(ff_offline_snapshot_without_rotation),
 	    T(ff_device_keys_keep_offline),
+	    T(rollback_image_snapshot_pinned),
+	    T(fleet_roles_removed_by_rotation),
+	    T(root_chain_gap),
+	    T(root_trusted_expired_rotated),
+	    T(deleg_parent_keys_first_wrong),
+	    T(deleg_parent_keys_ok),
+	    T(deleg_reserved_name),
 	    T(fuzz_seeds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
