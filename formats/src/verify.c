@@ -85,7 +85,8 @@ static int scan_layout(const upt_bundle_meta *b, layout *l, upt_err *e)
 			iroots++;
 	}
 	if (droots > UPT_ROOT_CHAIN_MAX || iroots > UPT_ROOT_CHAIN_MAX)
-		return upt_vfy_fail(e, UPT_E_TOO_LARGE, droots > UPT_ROOT_CHAIN_MAX ? VFY_DIRECTOR : VFY_IMAGE,
+		return upt_vfy_fail(e, UPT_E_TOO_LARGE,
+				    droots > UPT_ROOT_CHAIN_MAX ? VFY_DIRECTOR : VFY_IMAGE,
 				    "too-large: %zu root files for the %s (at most %d)",
 				    droots > UPT_ROOT_CHAIN_MAX ? droots : iroots,
 				    droots > UPT_ROOT_CHAIN_MAX ? "Director" : "Image repository",
@@ -101,15 +102,21 @@ static int scan_layout(const upt_bundle_meta *b, layout *l, upt_err *e)
 				l->single = true;
 			} else if (starts(r, "devices/")) {
 				if (!device_member(r + strlen("devices/")))
-					return fail_layout(e, p, "unexpected member in metadata/director/devices/");
+					return fail_layout(
+					    e, p,
+					    "unexpected member in metadata/director/devices/");
 				l->multi = true;
 			} else if (strcmp(r, "offline-snapshot.json") == 0) {
 				l->fleet_snapshot = true;
 			} else if (starts(r, "offline-updates/")) {
 				if (!named_json(r + strlen("offline-updates/"), true))
-					return fail_layout(e, p, "offline-updates file name is not <fleet>.json with a valid fleet name");
+					return fail_layout(e, p,
+							   "offline-updates file name is not "
+							   "<fleet>.json with a valid fleet name");
 				if (++l->updates > 1)
-					return fail_layout(e, p, "more than one offline-updates file (a fleet bundle carries exactly one)");
+					return fail_layout(e, p,
+							   "more than one offline-updates file (a "
+							   "fleet bundle carries exactly one)");
 			} else {
 				return fail_layout(e, p, "unexpected member in metadata/director/");
 			}
@@ -119,7 +126,8 @@ static int scan_layout(const upt_bundle_meta *b, layout *l, upt_err *e)
 			const char *r = p + strlen(VFY_IMAGE);
 			if (root_name(r) || role_file(r))
 				continue;
-			if (starts(r, "delegations/") && named_json(r + strlen("delegations/"), false))
+			if (starts(r, "delegations/") &&
+			    named_json(r + strlen("delegations/"), false))
 				continue;
 			return fail_layout(e, p, "unexpected member in metadata/image-repo/");
 		} else {
@@ -236,17 +244,19 @@ int upt_verify(const upt_verify_input *in, upt_verify_result *out)
 		goto out;
 	c.fleet = l.fleet_snapshot;
 	if ((c.fleet && !in->device->accept_fleet) || (!c.fleet && !in->device->accept_device)) {
-		rc = upt_vfy_fail(c.e, UPT_E_POLICY, l.first_director,
-				  "policy: this device does not accept %s bundles (\"accept\" in its "
-				  "configuration)",
-				  c.fleet ? "fleet" : "device");
+		rc = upt_vfy_fail(
+		    c.e, UPT_E_POLICY, l.first_director,
+		    "policy: this device does not accept %s bundles (\"accept\" in its "
+		    "configuration)",
+		    c.fleet ? "fleet" : "device");
 		goto out;
 	}
 
 	/* step 1: roots, Director then Image repository (5.4.4.3) */
 	rc = upt_vfy_roots(in->bundle, "director", &work, c.t, &c.droot, &out->roots_changed, c.e);
 	if (rc == UPT_OK)
-		rc = upt_vfy_roots(in->bundle, "image-repo", &work, c.t, &c.iroot, &out->roots_changed, c.e);
+		rc = upt_vfy_roots(in->bundle, "image-repo", &work, c.t, &c.iroot,
+				   &out->roots_changed, c.e);
 	if (rc != UPT_OK)
 		goto out;
 	rc = upt_trust_copy(&next, &work, c.e);

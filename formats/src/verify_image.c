@@ -25,8 +25,17 @@
 
 static bool reserved(const char *name)
 {
-	return strcmp(name, "root") == 0 || strcmp(name, "timestamp") == 0 ||
-	       strcmp(name, "snapshot") == 0 || strcmp(name, "targets") == 0;
+	/* called for every role the walk pops: the first letter settles most names */
+	switch (name[0]) {
+	case 'r':
+		return strcmp(name, "root") == 0;
+	case 's':
+		return strcmp(name, "snapshot") == 0;
+	case 't':
+		return strcmp(name, "timestamp") == 0 || strcmp(name, "targets") == 0;
+	default:
+		return false;
+	}
 }
 
 /* Snapshot entry name -> bundle member: "targets.json" is the top-level file, "<role>.json"
@@ -73,7 +82,8 @@ static int top_timestamp(vfy_ctx *c, const upt_fileinfo **fi_out, upt_meta **ts_
 	if (rc == UPT_OK)
 		rc = upt_vfy_signed(TS_MEMBER, "Image timestamp", ts, c->iroot, role, c->e);
 	if (rc == UPT_OK)
-		rc = upt_vfy_stored(c->stored, "image-repo/timestamp.json", UPT_ROLE_TIMESTAMP, &old, c->e);
+		rc = upt_vfy_stored(c->stored, "image-repo/timestamp.json", UPT_ROLE_TIMESTAMP,
+				    &old, c->e);
 	if (rc == UPT_OK)
 		rc = upt_vfy_not_older(TS_MEMBER, "Image timestamp", ts, old, &same, c->e);
 	if (rc != UPT_OK)
@@ -173,7 +183,8 @@ static int role_load(vfy_ctx *c, const char *name, const char *parent_member, si
 				    name);
 	snprintf(entry, sizeof(entry), "%s.json", top ? "targets" : name);
 	if (!entry_member(entry, member, sizeof(member), role, sizeof(role)))
-		return upt_vfy_fail(c->e, UPT_E_MALFORMED, parent_member, "malformed: role %s", name);
+		return upt_vfy_fail(c->e, UPT_E_MALFORMED, parent_member, "malformed: role %s",
+				    name);
 	snprintf(what, sizeof(what), top ? "Image targets" : "Image role '%s'", name);
 	/* 5.4.4.6 step 1 / 5.4.4.7: a file the snapshot does not pin belongs to another mix */
 	const upt_fileinfo *fi = upt_meta_file(c->isnap, entry);
@@ -184,9 +195,9 @@ static int role_load(vfy_ctx *c, const char *name, const char *parent_member, si
 				    what, c->isnap->version);
 	const upt_buf *bytes = upt_vfy_member(c->b, member);
 	if (!bytes)
-		return upt_vfy_fail(c->e, UPT_E_MALFORMED, member,
-				    "%s: malformed: listed in the Image snapshot but not in the bundle",
-				    what);
+		return upt_vfy_fail(
+		    c->e, UPT_E_MALFORMED, member,
+		    "%s: malformed: listed in the Image snapshot but not in the bundle", what);
 	int rc = upt_vfy_pinned(member, what, bytes, fi, "the Image snapshot", c->e);
 	if (rc == UPT_OK)
 		rc = upt_vfy_parse(member, what, bytes, UPT_ROLE_TARGETS, &m, c->e);
@@ -281,9 +292,11 @@ int upt_vfy_image_top(vfy_ctx *c)
 	}
 	/* 5.4.4.5 (TUF 5.5): as the timestamp pins it, threshold, version, no rollback */
 	if (fi)
-		rc = upt_vfy_pinned(SN_MEMBER, "Image snapshot", bytes, fi, "the Image timestamp", c->e);
+		rc = upt_vfy_pinned(SN_MEMBER, "Image snapshot", bytes, fi, "the Image timestamp",
+				    c->e);
 	if (rc == UPT_OK)
-		rc = upt_vfy_parse(SN_MEMBER, "Image snapshot", bytes, UPT_ROLE_SNAPSHOT, &sn, c->e);
+		rc =
+		    upt_vfy_parse(SN_MEMBER, "Image snapshot", bytes, UPT_ROLE_SNAPSHOT, &sn, c->e);
 	if (rc == UPT_OK)
 		rc = upt_vfy_root_role(c->iroot, "Image-repo", "snapshot", SN_MEMBER, &role, c->e);
 	if (rc == UPT_OK)
@@ -310,7 +323,8 @@ int upt_vfy_image_top(vfy_ctx *c)
 	/* DESIGN.md section 10: a role listed in the snapshot but absent from the bundle */
 	for (size_t i = 0; i < sn->nfiles; i++) {
 		char member[VFY_PATH_MAX], rname[UPT_NAME_MAX + 1];
-		if (!entry_member(sn->files[i].name, member, sizeof(member), rname, sizeof(rname))) {
+		if (!entry_member(sn->files[i].name, member, sizeof(member), rname,
+				  sizeof(rname))) {
 			rc = upt_vfy_fail(c->e, UPT_E_MALFORMED, SN_MEMBER,
 					  "Image snapshot: malformed: lists '%.128s', which is no "
 					  "targets role",
@@ -318,10 +332,11 @@ int upt_vfy_image_top(vfy_ctx *c)
 			goto out;
 		}
 		if (!upt_vfy_member(c->b, member)) {
-			rc = upt_vfy_fail(c->e, UPT_E_MALFORMED, SN_MEMBER,
-					  "Image snapshot: malformed: lists %s, which the bundle does "
-					  "not carry (%s)",
-					  sn->files[i].name, member);
+			rc = upt_vfy_fail(
+			    c->e, UPT_E_MALFORMED, SN_MEMBER,
+			    "Image snapshot: malformed: lists %s, which the bundle does "
+			    "not carry (%s)",
+			    sn->files[i].name, member);
 			goto out;
 		}
 	}
@@ -417,7 +432,8 @@ int upt_vfy_image_find(vfy_ctx *c, const char *name, const char *hwid, const upt
 			rc = role_verify(c, &c->roles[idx], c->roles[it.parent].m, &it.d->role);
 		} else {
 			const upt_role_keys *role = NULL;
-			rc = upt_vfy_root_role(c->iroot, "Image-repo", "targets", TG_MEMBER, &role, c->e);
+			rc = upt_vfy_root_role(c->iroot, "Image-repo", "targets", TG_MEMBER, &role,
+					       c->e);
 			if (rc == UPT_OK)
 				rc = role_verify(c, &c->roles[idx], c->iroot, role);
 		}
@@ -441,13 +457,15 @@ int upt_vfy_image_find(vfy_ctx *c, const char *name, const char *hwid, const upt
 				continue;
 			if (n == c->stack_cap) {
 				if (c->stack_cap >= STACK_MAX) {
-					rc = upt_vfy_fail(c->e, UPT_E_TOO_LARGE, r->member,
-							  "too-large: the delegations searched for %s "
-							  "hold more than %d pending roles",
-							  name, STACK_MAX);
+					rc = upt_vfy_fail(
+					    c->e, UPT_E_TOO_LARGE, r->member,
+					    "too-large: the delegations searched for %s "
+					    "hold more than %d pending roles",
+					    name, STACK_MAX);
 					goto out;
 				}
-				vfy_walk_item *g = realloc(stack, 2 * c->stack_cap * sizeof(*stack));
+				vfy_walk_item *g =
+				    realloc(stack, 2 * c->stack_cap * sizeof(*stack));
 				if (!g) {
 					rc = upt_err_set(c->e, UPT_E_NOMEM, "out of memory");
 					goto out;
@@ -498,21 +516,24 @@ static int match_one(vfy_ctx *c, const vfy_dassign *a, upt_assignment *out)
 	if (rc != UPT_OK)
 		return rc;
 	if (!it)
-		return upt_vfy_fail(c->e, UPT_E_TARGET_MISMATCH, dm,
-				    "target-mismatch: the Director assigns %.200s to ECU %s, but no "
-				    "Image-repository role signs it for hardware id %s",
-				    dt->name, ecu->serial, ecu->hardware_id);
+		return upt_vfy_fail(
+		    c->e, UPT_E_TARGET_MISMATCH, dm,
+		    "target-mismatch: the Director assigns %.200s to ECU %s, but no "
+		    "Image-repository role signs it for hardware id %s",
+		    dt->name, ecu->serial, ecu->hardware_id);
 	if (it->length != dt->length)
 		return upt_vfy_fail(c->e, UPT_E_TARGET_MISMATCH, dm,
-				    "target-mismatch: %.200s is %" PRIu64 " bytes for the Director, "
+				    "target-mismatch: %.200s is %" PRIu64
+				    " bytes for the Director, "
 				    "%" PRIu64 " in %s",
 				    dt->name, dt->length, it->length, signer);
 	if (dt->hashes.has_sha256 != it->hashes.has_sha256 ||
 	    dt->hashes.has_sha512 != it->hashes.has_sha512)
-		return upt_vfy_fail(c->e, UPT_E_TARGET_MISMATCH, dm,
-				    "target-mismatch: %.200s lists %s hashes for the Director, %s in "
-				    "%s (the sets must be identical)",
-				    dt->name, algs(&dt->hashes), algs(&it->hashes), signer);
+		return upt_vfy_fail(
+		    c->e, UPT_E_TARGET_MISMATCH, dm,
+		    "target-mismatch: %.200s lists %s hashes for the Director, %s in "
+		    "%s (the sets must be identical)",
+		    dt->name, algs(&dt->hashes), algs(&it->hashes), signer);
 	if (!upt_hashes_identical(&dt->hashes, &it->hashes)) {
 		char dh[17] = "-", ih[17] = "-";
 		if (dt->hashes.has_sha256)
@@ -524,7 +545,8 @@ static int match_one(vfy_ctx *c, const vfy_dassign *a, upt_assignment *out)
 				    "(sha256 %s...) than in %s (sha256 %s...)",
 				    dt->name, dh, signer, ih);
 	}
-	if (!it->has_hardware_ids || !in_list(it->hardware_ids, it->nhardware_ids, ecu->hardware_id))
+	if (!it->has_hardware_ids ||
+	    !in_list(it->hardware_ids, it->nhardware_ids, ecu->hardware_id))
 		return upt_vfy_fail(c->e, UPT_E_TARGET_MISMATCH, dm,
 				    "target-mismatch: %.200s is not for hardware id %s (ECU %s) in "
 				    "%s",
@@ -552,9 +574,10 @@ static int match_one(vfy_ctx *c, const vfy_dassign *a, upt_assignment *out)
 	out->length = dt->length;
 	out->hashes = dt->hashes;
 	out->release_counter = counter;
-	out->already_installed = ecu->installed_target && ecu->has_installed_sha256 &&
-				 strcmp(ecu->installed_target, dt->name) == 0 && dt->hashes.has_sha256 &&
-				 upt_ct_equal(ecu->installed_sha256, dt->hashes.sha256, UPT_SHA256_LEN);
+	out->already_installed =
+	    ecu->installed_target && ecu->has_installed_sha256 &&
+	    strcmp(ecu->installed_target, dt->name) == 0 && dt->hashes.has_sha256 &&
+	    upt_ct_equal(ecu->installed_sha256, dt->hashes.sha256, UPT_SHA256_LEN);
 	return UPT_OK;
 }
 
@@ -590,7 +613,8 @@ int upt_vfy_image_commit(vfy_ctx *c)
 		if (!c->roles[i].checked)
 			continue;
 		role_trust_name(&c->roles[i], tname, sizeof(tname));
-		rc = upt_vfy_keep(c->next, tname, c->roles[i].bytes, c->roles[i].same_as_stored, c->e);
+		rc = upt_vfy_keep(c->next, tname, c->roles[i].bytes, c->roles[i].same_as_stored,
+				  c->e);
 	}
 	/* Trusted delegations this run did not visit stay only while the new snapshot still
 	 * lists them at the same version (they are then still current). */

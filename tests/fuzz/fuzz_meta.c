@@ -30,7 +30,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (upt_meta_file(m, m->files[i].name) == NULL)
 			abort();
 	for (size_t i = 0; i < m->ntargets; i++)
-		if (upt_meta_target(m, m->targets[i].name) == NULL || !m->targets[i].hashes.has_sha256)
+		if (upt_meta_target(m, m->targets[i].name) == NULL ||
+		    !m->targets[i].hashes.has_sha256)
 			abort();
 	for (size_t i = 0; i < m->nkeys; i++)
 		if (upt_meta_key(m, m->keys[i].keyid) == NULL)

@@ -20,18 +20,20 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const upt_ecu_ident ecus[] = {
-	{.serial = "ecu-main", .hardware_id = "board-a"},
-	{.serial = "ecu-aux", .hardware_id = "board-b", .release_counter = 1},
-	{.serial = "sensor-01", .hardware_id = "sensor-y"},
+    {.serial = "ecu-main", .hardware_id = "board-a"},
+    {.serial = "ecu-aux", .hardware_id = "board-b", .release_counter = 1},
+    {.serial = "sensor-01", .hardware_id = "sensor-y"},
 };
 
 static bool forgettable(const char *name)
 {
-	static const char *const names[] = {
-		"director/root.json",       "image-repo/root.json",
-		"director/timestamp.json",  "director/snapshot.json",
-		"image-repo/timestamp.json", "image-repo/snapshot.json",
-		"director/offline-snapshot.json"};
+	static const char *const names[] = {"director/root.json",
+					    "image-repo/root.json",
+					    "director/timestamp.json",
+					    "director/snapshot.json",
+					    "image-repo/timestamp.json",
+					    "image-repo/snapshot.json",
+					    "director/offline-snapshot.json"};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (!strcmp(name, names[i]))
 			return true;
@@ -74,12 +76,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	while (fz_next(data, size, &pos, &r)) {
 		if (r.kind == 'T') {
 			if (upt_trust_set(&trust, r.name, r.data, r.len, NULL) != UPT_OK)
-				goto out; /* names the trust store refuses are not a verifier input */
+				goto out; /* names the trust store refuses are not a verifier input
+					   */
 		} else if (r.kind == 'B' && n < FZ_FILES_MAX) {
 			snprintf(paths[n], sizeof(paths[n]), "%s", r.name);
 			files[n].path = paths[n];
 			/* borrowed bytes: the verifier only reads them */
-			files[n].data = (upt_buf){(uint8_t *)(uintptr_t)r.data, r.len, r.len, r.len};
+			files[n].data =
+			    (upt_buf){(uint8_t *)(uintptr_t)r.data, r.len, r.len, r.len};
 			n++;
 		} else if (r.kind == 'F') {
 			trust.time_floor = fz_int64(&r);
@@ -102,7 +106,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			while (j < 3 && strcmp(a->ecu_serial, ecus[j].serial))
 				j++;
 			/* only this device's ECUs, never below the installed release */
-			if (j == 3 || a->release_counter < ecus[j].release_counter || !a->hashes.has_sha256)
+			if (j == 3 || a->release_counter < ecus[j].release_counter ||
+			    !a->hashes.has_sha256)
 				abort();
 		}
 		if (res.trust_after.time_floor < trust.time_floor)

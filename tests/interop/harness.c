@@ -46,7 +46,8 @@ static int load_dir(const char *dir, bool trusted, upt_trust *t, upt_bundle_meta
 			continue; /* a TUF client keeps only root.json */
 		if (!trusted && !strcmp(n, "root.json"))
 			continue;
-		snprintf(name, sizeof(name), "%s%s%s", trusted ? "image-repo/" : "metadata/image-repo/",
+		snprintf(name, sizeof(name), "%s%s%s",
+			 trusted ? "image-repo/" : "metadata/image-repo/",
 			 top ? "" : "delegations/", n);
 		upt_buf b;
 		upt_err e;
@@ -87,8 +88,8 @@ static int save_dir(const char *dir, const upt_trust *t)
 		char path[4096];
 		snprintf(path, sizeof(path), "%s/%s", dir, base);
 		upt_err e;
-		if (upt_file_write_atomic(AT_FDCWD, path, t->files[i].data.data, t->files[i].data.len,
-					  0644, &e) != UPT_OK) {
+		if (upt_file_write_atomic(AT_FDCWD, path, t->files[i].data.data,
+					  t->files[i].data.len, 0644, &e) != UPT_OK) {
 			fprintf(stderr, "%s: %s\n", path, e.msg);
 			return 2;
 		}
