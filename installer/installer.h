@@ -78,6 +78,11 @@ struct ctx {
 	int statefd; /* state_dir, O_DIRECTORY */
 	int lockfd;
 	int64_t clock; /* read once per run */
+	/* media.c: called just before the report is written to a medium (the private read-only
+	 * mount is remounted read-write for it); returns 0 or an errno value (EROFS/EACCES: the
+	 * medium is read-only). NULL: the medium is written as it is mounted. */
+	int (*medium_writable)(void *arg);
+	void *medium_arg;
 };
 
 /* config.c */
