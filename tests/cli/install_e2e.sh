@@ -199,8 +199,5 @@ check "unknown option: exit 2" expect_exit 2 "$INSTALL" --frobnicate status
 check "options after the command: exit 2" expect_exit 2 "$INSTALL" status --json
 check "--help: exit 0, lists exit codes" bash -c "'$INSTALL' --help | grep -q '6  install failed, device needs attention'"
 check "missing config: exit 2" expect_exit 2 "$INSTALL" --config /nonexistent/device.json status
-for cmd in scan watch "media /dev/sdz1"; do
-	check "$cmd: clearly not implemented yet (exit 1)" bash -c "cd '$dev' && '$INSTALL' --config device.json $cmd 2>&1 | grep -q 'not implemented yet'; [ \${PIPESTATUS[0]} = 1 ]"
-done
 check "install of a missing file: exit 3 no-bundle" bash -c "cd '$dev' && '$INSTALL' --config device.json --json install /nonexistent.uptane | tail -1 | grep -q '\"status\":\"no-bundle\"'; [ \${PIPESTATUS[0]} = 3 ]"
 finish
