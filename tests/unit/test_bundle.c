@@ -536,7 +536,7 @@ static void not_tar_and_truncated(void **state)
 	assert_int_equal(walk(p, &e), UPT_E_MALFORMED);
 	/* a valid one, then truncated at several points */
 	struct img a;
-	make_img(&a, "a", 200000, 5);
+	make_img(&a, "a", 1500000, 5); /* > 512 KiB: streamed by the overlapped pipeline */
 	struct tmember v[] = {
 	    BJ, META("metadata/a.json", "{\"a\":1}"), {"images/a", TM_FILE, a.z, a.zlen, NULL}};
 	assert_int_equal(write_tar(p, v, NMEMB(v)), 0);
@@ -717,11 +717,11 @@ static void stream_endless_and_short(void **state)
 	free_img(&a);
 }
 
-static void stream_hashes(void **state)
+/* Both paths: the single-threaded one (small) and the overlapped pipeline (large). */
+static void stream_hashes_n(size_t n)
 {
-	(void)state;
 	struct img a;
-	make_img(&a, "a", 300000, 22);
+	make_img(&a, "a", n, 22);
 	upt_err e;
 	upt_hashes good = hashes_of(a.raw, a.rawlen);
 	struct collect c = {0};
@@ -749,11 +749,18 @@ static void stream_hashes(void **state)
 	assert_int_equal(stream_raw(a.z, a.zlen, a.rawlen, NULL, &c, &e), UPT_E_MALFORMED);
 	/* a different image with the right length */
 	struct img b;
-	make_img(&b, "b", 300000, 23);
+	make_img(&b, "b", n, 23);
 	assert_int_equal(stream_raw(b.z, b.zlen, b.rawlen, &good, &c, &e),
 			 UPT_E_ARBITRARY_SOFTWARE);
 	free_img(&b);
 	free_img(&a);
+}
+
+static void stream_hashes(void **state)
+{
+	(void)state;
+	stream_hashes_n(300000);
+	stream_hashes_n(3000000);
 }
 
 static size_t zc_window(const void *src, size_t n, int wlog, bool pledge, void **out)
@@ -909,6 +916,62 @@ static void stream_frames_and_caps(void **state)
 	free(z3);
 }
 
+/* Image-level failures (hash, endless data, sink) leave the archive walk intact: the next image
+ * streams; both the single-threaded and the overlapped path. */
+static void errors_then_next_image(void **state)
+{
+	(void)state;
+	for (size_t n = 100000; n <= 2000000; n *= 20) {
+		struct img a, b;
+		make_img(&a, "a", n, 71);
+		make_img(&b, "b", n, 72);
+		struct tmember v[] = {BJ,
+				      {"images/a", TM_FILE, a.z, a.zlen, NULL},
+				      {"images/b", TM_FILE, b.z, b.zlen, NULL},
+				      {"images/c", TM_FILE, a.z, a.zlen, NULL}};
+		char *p = path_in(tmp, "n.uptane");
+		assert_int_equal(write_tar(p, v, NMEMB(v)), 0);
+		upt_err e;
+		upt_bundle_reader *r = NULL;
+		upt_bundle_meta *m = NULL;
+		assert_int_equal(upt_bundle_reader_open(p, &r, &e), UPT_OK);
+		assert_int_equal(upt_bundle_read_metadata(r, &m, &e), UPT_OK);
+		const char *name;
+		uint64_t clen;
+		struct collect c = {0};
+		upt_hashes ha = hashes_of(a.raw, a.rawlen), hb = hashes_of(b.raw, b.rawlen);
+		/* a: endless data (signed shorter) */
+		assert_int_equal(upt_bundle_next_image(r, &name, &clen, &e), UPT_OK);
+		assert_int_equal(
+		    upt_bundle_stream_image(r, a.rawlen / 2, &ha, collect_sink, &c, NULL, &e),
+		    UPT_E_ENDLESS_DATA);
+		assert_int_equal(c.total, a.rawlen / 2);
+		assert_string_equal(e.file, "images/a");
+		/* b: the sink fails at once */
+		assert_int_equal(upt_bundle_next_image(r, &name, &clen, &e), UPT_OK);
+		memset(&c, 0, sizeof(c));
+		c.fail_with = UPT_E_INSTALL;
+		assert_int_equal(
+		    upt_bundle_stream_image(r, b.rawlen, &hb, collect_sink, &c, NULL, &e),
+		    UPT_E_INSTALL);
+		assert_int_equal(c.calls, 1);
+		assert_string_equal(e.file, "images/b");
+		/* c: fine */
+		assert_int_equal(upt_bundle_next_image(r, &name, &clen, &e), UPT_OK);
+		assert_string_equal(name, "c");
+		memset(&c, 0, sizeof(c));
+		assert_int_equal(
+		    upt_bundle_stream_image(r, a.rawlen, &ha, collect_sink, &c, NULL, &e), UPT_OK);
+		assert_int_equal(c.total, a.rawlen);
+		assert_int_equal(upt_bundle_next_image(r, &name, &clen, &e), UPT_E_NOT_FOUND);
+		upt_bundle_meta_free(m);
+		upt_bundle_reader_free(r);
+		free(p);
+		free_img(&a);
+		free_img(&b);
+	}
+}
+
 /* ---- split volumes (made by cutting one archive) ---- */
 
 static void read_split_volumes(void **state)
@@ -1044,6 +1107,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(stream_window_too_large, setup, teardown),
 	    cmocka_unit_test_setup_teardown(stream_invalid_zstd, setup, teardown),
 	    cmocka_unit_test_setup_teardown(stream_frames_and_caps, setup, teardown),
+	    cmocka_unit_test_setup_teardown(errors_then_next_image, setup, teardown),
 	    cmocka_unit_test_setup_teardown(read_split_volumes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(python_tarfile_archives, setup, teardown),
 	};

@@ -334,6 +334,12 @@ static void split_volumes(void **state)
 	free(write_bundle(out, &o3, s, 2));
 	assert_int_equal(stat(out, &st), 0);
 	assert_int_not_equal(stat(first, &st), 0);
+	/* and a split one replaces an unsplit one (which would shadow it) */
+	char *bj3 = write_bundle(out, &o2, s, 3);
+	assert_int_not_equal(stat(out, &st), 0);
+	assert_int_equal(stat(first, &st), 0);
+	read_back(out, bj3, s, 3, NULL);
+	free(bj3);
 	free(first);
 	free(bj);
 	free(out);
