@@ -300,6 +300,8 @@ void upt_bundle_reader_free(upt_bundle_reader *r)
 
 int upt_bundle_reader_open(const char *path, upt_bundle_reader **out, upt_err *e)
 {
+	if (!path || !*path)
+		return upt_err_set(e, UPT_E_USAGE, "no bundle path");
 	upt_bundle_reader *r = calloc(1, sizeof(*r));
 	if (!r)
 		return upt_err_set(e, UPT_E_NOMEM, "out of memory");
@@ -1154,6 +1156,8 @@ int upt_bundle_stream_image(upt_bundle_reader *r, uint64_t signed_length,
 	if (!r->image_current)
 		return upt_err_set(e, UPT_E_INTERNAL,
 				   "no current image (call upt_bundle_next_image)");
+	if (!sink)
+		return upt_err_set(e, UPT_E_INTERNAL, "no sink for the image");
 	/* one pass only: the member's bytes are consumed */
 	r->image_current = false;
 	if (e)
