@@ -847,7 +847,64 @@ struct decoder {
 	size_t last;	   /* last ZSTD_decompressStream return: 0 = frame complete and flushed */
 	uint64_t consumed; /* compressed bytes taken from the member: counted here, not trusted */
 	bool over_cap;	   /* the member holds more than s->cap bytes */
+	bool frame_start;  /* the next member byte begins a frame: its magic is checked first */
+	uint8_t stash[4];  /* a magic number split across two member blocks */
+	size_t nstash;
 };
+
+/*
+ * Only current zstd frames (and skippable frames) are decoded. libzstd as distributions build
+ * it also decodes the pre-1.0 "legacy" formats, whose decoders do not honour
+ * ZSTD_d_windowLogMax: a legacy frame could make the device allocate a window far over 4 MiB.
+ * So the magic number of every frame is checked before the decoder sees the frame.
+ */
+static bool frame_magic_ok(const uint8_t m[4])
+{
+	uint32_t v =
+	    (uint32_t)m[0] | (uint32_t)m[1] << 8 | (uint32_t)m[2] << 16 | (uint32_t)m[3] << 24;
+	return v == ZSTD_MAGICNUMBER ||
+	       (v & ZSTD_MAGIC_SKIPPABLE_MASK) == ZSTD_MAGIC_SKIPPABLE_START;
+}
+
+/* At a frame start: 1 when more input is needed first, 0 when the frame may be decoded, or an
+ * error. Bytes stashed from the previous block are handed to the decoder here. */
+static int check_frame_start(struct image_stream *s, struct decoder *d, ZSTD_outBuffer *ob,
+			     upt_err *e)
+{
+	size_t avail = d->in.size - d->in.pos;
+	const uint8_t *p = (const uint8_t *)d->in.src + d->in.pos;
+	if (d->nstash + avail < sizeof(d->stash)) {
+		if (d->eof)
+			return upt_err_set(e, UPT_E_MALFORMED,
+					   d->consumed ? "truncated zstd frame"
+						       : "empty image member (no zstd frame)");
+		memcpy(d->stash + d->nstash, p, avail); /* consumed: the block is about to go */
+		d->nstash += avail;
+		d->in.pos = d->in.size;
+		return 1;
+	}
+	uint8_t m[4];
+	memcpy(m, d->stash, d->nstash);
+	memcpy(m + d->nstash, p, sizeof(m) - d->nstash); /* peeked, not consumed */
+	if (!frame_magic_ok(m))
+		return upt_err_set(
+		    e, UPT_E_MALFORMED,
+		    "not a zstd frame (unknown or legacy format) at compressed byte %llu",
+		    (unsigned long long)(d->consumed - avail - d->nstash));
+	d->frame_start = false;
+	ZSTD_inBuffer sin = {d->stash, d->nstash, 0};
+	while (sin.pos < sin.size) {
+		size_t before = sin.pos;
+		size_t ret = ZSTD_decompressStream(s->dctx, ob, &sin);
+		if (ZSTD_isError(ret))
+			return zstd_fail(ret, e);
+		d->last = ret;
+		if (sin.pos == before)
+			return upt_err_set(e, UPT_E_MALFORMED, "zstd decoder made no progress");
+	}
+	d->nstash = 0;
+	return 0;
+}
 
 static int decompress_step(struct image_stream *s, struct decoder *d, uint8_t *out, size_t cap,
 			   size_t *produced, bool *finished, upt_err *e)
@@ -881,15 +938,24 @@ static int decompress_step(struct image_stream *s, struct decoder *d, uint8_t *o
 				d->in.pos = 0;
 			}
 		}
-		if (d->eof && d->in.pos == d->in.size && d->last == 0) {
+		if (d->eof && d->in.pos == d->in.size && d->last == 0 && d->nstash == 0) {
 			*finished = true;
 			break;
+		}
+		if (d->frame_start) {
+			int rc = check_frame_start(s, d, &ob, e);
+			if (rc > 1)
+				return rc;
+			if (rc == 1)
+				continue;
 		}
 		size_t in_before = d->in.pos, out_before = ob.pos;
 		size_t ret = ZSTD_decompressStream(s->dctx, &ob, &d->in);
 		if (ZSTD_isError(ret))
 			return zstd_fail(ret, e);
 		d->last = ret;
+		if (ret == 0)
+			d->frame_start = true; /* the next byte, if any, begins another frame */
 		if (ob.pos == out_before && d->in.pos == in_before) {
 			/* no progress: input ended mid-frame, or a stuck decoder */
 			if (d->eof)
@@ -959,7 +1025,7 @@ static int stream_single(struct image_stream *s, uint8_t *buf, upt_err *e)
 	int rc = upt_hasher_new(s->expected->has_sha256, s->expected->has_sha512, &h, e);
 	if (rc)
 		return rc;
-	struct decoder d = {.last = 1};
+	struct decoder d = {.last = 1, .frame_start = true};
 	uint64_t done = 0;
 	for (;;) {
 		size_t produced = 0, take = 0;
@@ -1013,7 +1079,7 @@ static void *producer(void *arg)
 {
 	struct ring *q = arg;
 	struct image_stream *s = q->s;
-	struct decoder d = {.last = 1};
+	struct decoder d = {.last = 1, .frame_start = true};
 	uint64_t done = 0;
 	int rc = UPT_OK;
 	unsigned tail = 0;

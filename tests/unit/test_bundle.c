@@ -972,6 +972,84 @@ static void errors_then_next_image(void **state)
 	}
 }
 
+/* Every frame must carry the current zstd (or skippable) magic: legacy formats are refused
+ * before the decoder sees them (their decoders ignore the window cap). The magic is also
+ * checked when it straddles two read blocks. */
+static size_t skippable(uint8_t *p, size_t total)
+{
+	size_t n = total - 8;
+	uint8_t h[8] = {0x50,
+			0x2a,
+			0x4d,
+			0x18,
+			(uint8_t)n,
+			(uint8_t)(n >> 8),
+			(uint8_t)(n >> 16),
+			(uint8_t)(n >> 24)};
+	memcpy(p, h, 8);
+	memset(p + 8, 0xee, n);
+	return total;
+}
+
+static void stream_frame_magic(void **state)
+{
+	(void)state;
+	upt_err e;
+	uint8_t raw[5000];
+	fill_pattern(raw, sizeof(raw), 81);
+	upt_hashes h = hashes_of(raw, sizeof(raw));
+	void *z = NULL;
+	size_t zl = zc(raw, sizeof(raw), 3, &z);
+	struct collect c = {0};
+	/* legacy magics (v0.5 .. v0.7), alone or after a valid frame */
+	static const uint8_t legacy[][4] = {
+	    {0x25, 0xb5, 0x2f, 0xfd}, {0x26, 0xb5, 0x2f, 0xfd}, {0x27, 0xb5, 0x2f, 0xfd}};
+	uint8_t *buf = malloc(300000 + zl * 2);
+	for (size_t i = 0; i < NMEMB(legacy); i++) {
+		memcpy(buf, z, zl);
+		memcpy(buf, legacy[i], 4);
+		assert_int_equal(stream_raw(buf, zl, sizeof(raw), &h, &c, &e), UPT_E_MALFORMED);
+		assert_non_null(strstr(e.msg, "legacy"));
+		memcpy(buf, z, zl);
+		memcpy(buf + zl, z, zl);
+		memcpy(buf + zl, legacy[i], 4);
+		assert_int_equal(stream_raw(buf, 2 * zl, 2 * sizeof(raw), &h, &c, &e),
+				 UPT_E_MALFORMED);
+		assert_non_null(strstr(e.msg, "legacy"));
+	}
+	/* a frame whose magic straddles the reader's 256 KiB blocks: the image data starts at
+	 * archive offset 1536 (two headers and bundle.json), so a skippable frame of
+	 * 262142 - 1536 bytes puts the next magic across the block boundary at 262144 (the
+	 * image is large enough for the padding to stay within the compressed-size cap) */
+	size_t bn = 1000000;
+	uint8_t *big = malloc(bn);
+	fill_pattern(big, bn, 82);
+	void *bz = NULL;
+	size_t bzl = zc(big, bn, 3, &bz);
+	upt_hashes hh = hashes_of(big, bn);
+	uint8_t *sbuf = malloc(262144 + bzl);
+	for (size_t shift = 0; shift <= 4; shift++) {
+		size_t sk = 262144 - 1536 - shift;
+		skippable(sbuf, sk);
+		memcpy(sbuf + sk, bz, bzl);
+		assert_int_equal(stream_raw(sbuf, sk + bzl, bn, &hh, &c, &e), UPT_OK);
+		assert_int_equal(c.total, bn);
+		memcpy(sbuf + sk, legacy[2], 4);
+		assert_int_equal(stream_raw(sbuf, sk + bzl, bn, &hh, &c, &e), UPT_E_MALFORMED);
+		assert_non_null(strstr(e.msg, "legacy"));
+		/* a member ending in 1..3 bytes of a magic */
+		memcpy(sbuf + sk, bz, 4);
+		assert_int_equal(stream_raw(sbuf, sk + (shift % 3) + 1, bn, &hh, &c, &e),
+				 UPT_E_MALFORMED);
+		assert_non_null(strstr(e.msg, "truncated"));
+	}
+	free(sbuf);
+	free(bz);
+	free(big);
+	free(buf);
+	free(z);
+}
+
 /* ---- split volumes (made by cutting one archive) ---- */
 
 static void read_split_volumes(void **state)
@@ -1108,6 +1186,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(stream_invalid_zstd, setup, teardown),
 	    cmocka_unit_test_setup_teardown(stream_frames_and_caps, setup, teardown),
 	    cmocka_unit_test_setup_teardown(errors_then_next_image, setup, teardown),
+	    cmocka_unit_test_setup_teardown(stream_frame_magic, setup, teardown),
 	    cmocka_unit_test_setup_teardown(read_split_volumes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(python_tarfile_archives, setup, teardown),
 	};
