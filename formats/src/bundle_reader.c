@@ -22,8 +22,12 @@
  * - Any libarchive warning or "retry" (damaged header: libarchive would resynchronise by
  *   scanning for the next valid header) is treated as a malformed archive.
  * - A zstd frame that needs a window over 4 MiB is UPT_E_TOO_LARGE (a resource cap, like the
- *   other caps); a truncated frame or trailing garbage is UPT_E_MALFORMED (not valid zstd); a
- *   complete stream that decodes to fewer bytes than signed is UPT_E_ARBITRARY_SOFTWARE.
+ *   other caps); a truncated frame, trailing garbage or a legacy (pre-1.0) frame is
+ *   UPT_E_MALFORMED (not valid zstd); a complete stream that decodes to fewer bytes than signed
+ *   is UPT_E_ARBITRARY_SOFTWARE.
+ * - The compressed-size cap is applied to the bytes consumed, so output past the signed length
+ *   that shows first is reported as endless data (see stream_prepare).
+ * - The bundle path itself must not be a symbolic link (O_NOFOLLOW): UPT_E_IO.
  */
 #include "upt/bundle.h"
 

@@ -101,7 +101,7 @@ typedef int (*upt_image_sink)(void *ctx, const void *data, size_t len, upt_err *
  * pass, stopping at signed_length. Output: more bytes than signed -> UPT_E_ENDLESS_DATA
  * (the sink never sees a byte past signed_length); fewer, or a hash differing from
  * `expected` -> UPT_E_ARBITRARY_SOFTWARE; invalid zstd (also: truncated frame, trailing garbage,
- * empty member) -> UPT_E_MALFORMED; a frame needing a window over 4 MiB -> UPT_E_TOO_LARGE;
+ * empty member, legacy pre-1.0 frames) -> UPT_E_MALFORMED; a frame needing a window over 4 MiB -> UPT_E_TOO_LARGE;
  * compressed bytes over ZSTD_compressBound(signed_length) + UPT_ZSTD_SLACK -> UPT_E_TOO_LARGE
  * (counted as consumed, never read past: output beyond the signed length found first is
  * UPT_E_ENDLESS_DATA); read error -> UPT_E_IO; a sink error stops the stream with the sink's
