@@ -108,18 +108,21 @@ void ev_verified(struct events *ev, const char *file, const char *kind, const ch
 		 size_t nimages, uint64_t bytes)
 {
 	if (ev->json) {
-		emit(json_pack("{s:s, s:o, s:s, s:o, s:I, s:I}", "event", "verified", "file", jstr(file),
-			       "kind", kind, "id", jstr(id), "images", (json_int_t)nimages, "bytes",
-			       (json_int_t)bytes));
+		emit(json_pack("{s:s, s:o, s:s, s:o, s:I, s:I}", "event", "verified", "file",
+			       jstr(file), "kind", kind, "id", jstr(id), "images",
+			       (json_int_t)nimages, "bytes", (json_int_t)bytes));
 		return;
 	}
 	if (nimages == 0)
-		ev_say(ev, "Verified %s bundle %s: signatures, versions and expiry are good; everything "
-			   "on it is already installed.",
-		       kind, id);
+		ev_say(
+		    ev,
+		    "The %s bundle %s checks out (signatures, versions, expiry); everything on it "
+		    "is already installed.",
+		    kind, id);
 	else
-		ev_say(ev, "Verified %s bundle %s: signatures, versions and expiry are good; %zu image%s "
-			   "(%.1f MB) to install.",
+		ev_say(ev,
+		       "The %s bundle %s checks out (signatures, versions, expiry); checking and "
+		       "writing its %zu image%s (%.1f MB) for this device.",
 		       kind, id, nimages, nimages == 1 ? "" : "s", (double)bytes / 1e6);
 }
 
@@ -184,8 +187,9 @@ void ev_installed(struct events *ev, const char *ecu, const char *target, bool p
 		return;
 	}
 	if (pending)
-		ev_say(ev, "%s: %s written to the inactive slot and activated; it runs after the next "
-			   "reboot (then run `uptane-install confirm`).",
+		ev_say(ev,
+		       "%s: %s written to the inactive slot and activated; it runs after the next "
+		       "reboot (then run `uptane-install confirm`).",
 		       ecu, target);
 	else
 		ev_say(ev, "%s: now runs %s.", ecu, target);
@@ -199,7 +203,8 @@ void ev_warning(struct events *ev, const char *code, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	if (ev->json)
-		emit(json_pack("{s:s, s:s, s:o}", "event", "warning", "code", code, "message", jstr(msg)));
+		emit(json_pack("{s:s, s:s, s:o}", "event", "warning", "code", code, "message",
+			       jstr(msg)));
 	else
 		ev_say(ev, "Warning: %s", msg);
 }
@@ -217,9 +222,9 @@ void ev_result(struct events *ev, const char *status, const char *reason, const 
 	       const char *message, const char *detail)
 {
 	if (ev->json) {
-		emit(json_pack("{s:s, s:s, s:o, s:o, s:o, s:o}", "event", "result", "status", status,
-			       "reason", jstr(reason), "file", jstr(file), "message", jstr(message),
-			       "detail", jstr(detail && detail[0] ? detail : NULL)));
+		emit(json_pack("{s:s, s:s, s:o, s:o, s:o, s:o}", "event", "result", "status",
+			       status, "reason", jstr(reason), "file", jstr(file), "message",
+			       jstr(message), "detail", jstr(detail && detail[0] ? detail : NULL)));
 		return;
 	}
 	ev_say(ev, "%s", message);

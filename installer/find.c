@@ -33,8 +33,9 @@ static int scan(const char *dir, const char *sub, char (*out)[UPT_PATH_MAX], siz
 	close(dfd);
 	if (fd < 0)
 		return sub && (errno == ENOENT || errno == ENOTDIR || errno == ELOOP)
-			       ? UPT_OK
-			       : upt_err_set(e, UPT_E_IO, "%s/%s: %s", dir, sub ? sub : "", strerror(errno));
+			   ? UPT_OK
+			   : upt_err_set(e, UPT_E_IO, "%s/%s: %s", dir, sub ? sub : "",
+					 strerror(errno));
 	DIR *d = fdopendir(fd);
 	if (!d) {
 		close(fd);
@@ -46,14 +47,15 @@ static int scan(const char *dir, const char *sub, char (*out)[UPT_PATH_MAX], siz
 	while ((de = readdir(d)) != NULL) {
 		const char *name = de->d_name;
 		struct stat st;
-		if (name[0] == '.' || !(ends_with(name, ".uptane") || ends_with(name, ".uptane.000")))
+		if (name[0] == '.' ||
+		    !(ends_with(name, ".uptane") || ends_with(name, ".uptane.000")))
 			continue;
 		if (fstatat(dirfd(d), name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
 			continue;
 		if (*n >= max)
 			break;
-		int len = snprintf(out[*n], UPT_PATH_MAX, "%s/%s%s%s", dir, sub ? sub : "", sub ? "/" : "",
-				   name);
+		int len = snprintf(out[*n], UPT_PATH_MAX, "%s/%s%s%s", dir, sub ? sub : "",
+				   sub ? "/" : "", name);
 		if (len > 0 && len < UPT_PATH_MAX)
 			(*n)++;
 	}
@@ -81,11 +83,11 @@ int find_bundles(const char *dir, char (*out)[UPT_PATH_MAX], size_t max, size_t 
 
 static const char *skip_status(int code)
 {
-	return code == UPT_OK			? "older"
-	       : upt_err_is_rejection(code)	? "rejected"
-	       : code == UPT_E_NOT_FOR_DEVICE	? "not-for-this-device"
-	       : code == UPT_E_UP_TO_DATE	? "up-to-date"
-						: "failed";
+	return code == UPT_OK		      ? "older"
+	       : upt_err_is_rejection(code)   ? "rejected"
+	       : code == UPT_E_NOT_FOR_DEVICE ? "not-for-this-device"
+	       : code == UPT_E_UP_TO_DATE     ? "up-to-date"
+					      : "failed";
 }
 
 /* Candidates that passed the metadata probe, highest Director version first (name order
@@ -168,7 +170,8 @@ int install_from_dir(struct ctx *c, const char *dir, const struct medium *m)
 		cands[i].announced = true;
 	}
 	if (chosen == n) {
-		/* None valid: an up-to-date one says so; else the first rejection explains itself. */
+		/* None valid: an up-to-date one says so; else the first rejection explains itself.
+		 */
 		for (size_t i = 0; chosen == n && i < n; i++)
 			if (cands[i].code == UPT_E_UP_TO_DATE)
 				chosen = i;
@@ -184,7 +187,7 @@ int install_from_dir(struct ctx *c, const char *dir, const struct medium *m)
 			continue;
 		size_t k = skipped->n++;
 		const char *base = strrchr(cands[i].path, '/');
-		snprintf(skipped->items[k].file, sizeof(skipped->items[k].file), "%s",
+		snprintf(skipped->items[k].file, sizeof(skipped->items[k].file), "%.255s",
 			 base ? base + 1 : cands[i].path);
 		int code = cands[i].code;
 		skipped->items[k].status = skip_status(code);

@@ -41,10 +41,10 @@
 
 struct events {
 	bool json;
-	bool tty;           /* stdout is a terminal: draw a progress bar */
+	bool tty; /* stdout is a terminal: draw a progress bar */
 	bool bar_drawn;
-	double start;       /* progress: start of the current image */
-	double last;        /* last progress line/bar */
+	double start; /* progress: start of the current image */
+	double last;  /* last progress line/bar */
 	const char *ecu;
 };
 
@@ -133,8 +133,8 @@ struct stage {
 	const upt_dev_ecu *ecu;
 	int fd;
 	char path[UPT_PATH_MAX]; /* staging file or slot device */
-	int slot;                /* ab: the inactive slot written */
-	uint64_t length;         /* signed length */
+	int slot;		 /* ab: the inactive slot written */
+	uint64_t length;	 /* signed length */
 	uint64_t written;
 	bool created; /* a staging file exists that abort must remove */
 	mode_t mode;
@@ -160,7 +160,8 @@ const struct handler *handler_for(upt_handler_type t);
 /* Runs an ab ECU's activate or confirm template for a slot ({slot}, {device}). */
 int ab_run(const upt_dev_ecu *u, const upt_argv *tmpl, int slot, upt_err *e) UPT_MUST_CHECK;
 /* The staging file path of a file or exec ECU. */
-int staged_path(const struct ctx *c, const upt_dev_ecu *u, char *out, size_t n, upt_err *e) UPT_MUST_CHECK;
+int staged_path(const struct ctx *c, const upt_dev_ecu *u, char *out, size_t n,
+		upt_err *e) UPT_MUST_CHECK;
 extern const struct handler handler_file, handler_ab, handler_exec;
 
 /* ---- journal.c ---- */
@@ -186,18 +187,18 @@ struct medium {
 };
 
 struct attempt {
-	const char *bundle_path;   /* NULL: no bundle */
-	const char *kind;          /* NULL unknown */
-	char bundle_id[256];       /* "" unknown */
+	const char *bundle_path; /* NULL: no bundle */
+	const char *kind;	 /* NULL unknown */
+	char bundle_id[256];	 /* "" unknown */
 	const char *status;
 	const char *reason;
 	char file[UPT_ERR_FILE_MAX]; /* failing member, "" none */
-	char message[1024];        /* for people */
+	char message[1024];	     /* for people */
 	char detail[UPT_ERR_MSG_MAX + 64];
-	int code;                  /* UPT_OK or the outcome's code */
+	int code; /* UPT_OK or the outcome's code */
 	int exit_status;
 	int64_t effective;
-	const char *attacks;       /* class for the ECU reports, "" none */
+	const char *attacks; /* class for the ECU reports, "" none */
 	struct report_skip_list *skipped;
 };
 
@@ -223,7 +224,8 @@ void report_write(struct ctx *c, const struct attempt *a, const char *medium_dir
 void install_attempt(struct ctx *c, const char *path, struct attempt *a);
 /* Writes the attempt's report (not for dry runs; also to medium_dir when set) and its result
  * line; returns the exit status. */
-int install_finish(struct ctx *c, struct attempt *a, const char *medium_dir, const struct medium *m);
+int install_finish(struct ctx *c, struct attempt *a, const char *medium_dir,
+		   const struct medium *m);
 /* Both, for one bundle file. */
 int install_bundle(struct ctx *c, const char *path, const char *medium_dir, const struct medium *m);
 /* Finds the bundle(s) on a mounted medium directory and installs the best one; writes the

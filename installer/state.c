@@ -57,7 +57,8 @@ int rm_tree(int at, const char *name, upt_err *e)
 				       : upt_err_set(e, UPT_E_IO, "%s: %s", name, strerror(errno));
 	if (!S_ISDIR(st.st_mode)) {
 		if (unlinkat(at, name, 0) != 0 && errno != ENOENT)
-			return upt_err_set(e, UPT_E_IO, "%s: cannot remove: %s", name, strerror(errno));
+			return upt_err_set(e, UPT_E_IO, "%s: cannot remove: %s", name,
+					   strerror(errno));
 		return UPT_OK;
 	}
 	int fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -186,7 +187,8 @@ static int init_trusted(struct ctx *c, upt_err *e)
 	if (rc == UPT_OK)
 		rc = rm_tree(c->statefd, TRUSTED_INIT, e);
 	if (rc == UPT_OK && mkdirat(c->statefd, TRUSTED_INIT, 0755) != 0)
-		rc = upt_err_set(e, UPT_E_IO, "cannot create %s: %s", TRUSTED_INIT, strerror(errno));
+		rc =
+		    upt_err_set(e, UPT_E_IO, "cannot create %s: %s", TRUSTED_INIT, strerror(errno));
 	if (rc == UPT_OK)
 		rc = dir_open(c->statefd, TRUSTED_INIT, e, &fd);
 	t.time_floor = state_initial_floor(c, 0);
@@ -197,7 +199,8 @@ static int init_trusted(struct ctx *c, upt_err *e)
 	if (rc == UPT_OK)
 		rc = fsync_tree(c->statefd, TRUSTED_INIT, e);
 	if (rc == UPT_OK && renameat(c->statefd, TRUSTED_INIT, c->statefd, TRUSTED) != 0)
-		rc = upt_err_set(e, UPT_E_IO, "cannot rename %s: %s", TRUSTED_INIT, strerror(errno));
+		rc =
+		    upt_err_set(e, UPT_E_IO, "cannot rename %s: %s", TRUSTED_INIT, strerror(errno));
 	if (rc == UPT_OK)
 		rc = fsync_fd_dir(c->statefd, "state directory", e);
 	if (fd >= 0)
@@ -218,12 +221,14 @@ int state_finish_swap(struct ctx *c, upt_err *e)
 			/* trusted.old left from an earlier, completed swap */
 			rc = rm_tree(sfd, TRUSTED_OLD, e);
 			if (rc == UPT_OK && renameat(sfd, TRUSTED, sfd, TRUSTED_OLD) != 0)
-				rc = upt_err_set(e, UPT_E_IO, "cannot rename trusted/: %s", strerror(errno));
+				rc = upt_err_set(e, UPT_E_IO, "cannot rename trusted/: %s",
+						 strerror(errno));
 			if (rc == UPT_OK)
 				rc = fsync_fd_dir(sfd, "state directory", e);
 		}
 		if (rc == UPT_OK && renameat(sfd, TRUSTED_READY, sfd, TRUSTED) != 0)
-			rc = upt_err_set(e, UPT_E_IO, "cannot rename trusted.ready: %s", strerror(errno));
+			rc = upt_err_set(e, UPT_E_IO, "cannot rename trusted.ready: %s",
+					 strerror(errno));
 		if (rc == UPT_OK)
 			rc = fsync_fd_dir(sfd, "state directory", e);
 	}
@@ -255,10 +260,12 @@ int state_open(struct ctx *c, upt_err *e)
 				   strerror(errno));
 	if (flock(c->lockfd, LOCK_EX | LOCK_NB) != 0) {
 		if (errno == EWOULDBLOCK)
-			return upt_err_set(e, UPT_E_BUSY,
-					   "another uptane-install is running (state directory %s is locked)",
-					   c->cfg->state_dir);
-		return upt_err_set(e, UPT_E_IO, "cannot lock %s: %s", c->cfg->state_dir, strerror(errno));
+			return upt_err_set(
+			    e, UPT_E_BUSY,
+			    "another uptane-install is running (state directory %s is locked)",
+			    c->cfg->state_dir);
+		return upt_err_set(e, UPT_E_IO, "cannot lock %s: %s", c->cfg->state_dir,
+				   strerror(errno));
 	}
 	rc = upt_mkdir_p(c->statefd, "reports", 0700, e);
 	if (rc == UPT_OK)
@@ -286,10 +293,11 @@ int state_open(struct ctx *c, upt_err *e)
 		return init_trusted(c, e);
 	if (!exists(c->statefd, TRUSTED "/director/root.json") ||
 	    !exists(c->statefd, TRUSTED "/image-repo/root.json"))
-		return upt_err_set(e, UPT_E_INTERNAL,
-				   "trusted state in %s/trusted is damaged (a root is missing); the device "
-				   "needs re-provisioning",
-				   c->cfg->state_dir);
+		return upt_err_set(
+		    e, UPT_E_INTERNAL,
+		    "trusted state in %s/trusted is damaged (a root is missing); the device "
+		    "needs re-provisioning",
+		    c->cfg->state_dir);
 	return UPT_OK;
 }
 

@@ -3,9 +3,8 @@
 #   1. the OEM's station: keys, a workspace, three images, a device bundle
 #   2. a USB stick (a directory) with the bundle on it
 #   3. a simulated device (samples/device.json: a file ECU, an A/B ECU, an exec ECU), with its
-#      provisioned roots and report key; uptane-install installs from the stick, `confirm`
-#      after the "reboot", `status`
-#   4. a tampered copy of the bundle is refused, and the device says why
+#      provisioned roots and report key; a tampered copy of the bundle is refused (and the
+#      device says why); the genuine stick installs, `confirm` after the "reboot", `status`
 #   5. the station reads the signed reports back from the stick into its fleet ledger
 #   samples/demo.sh BUILDDIR
 set -eu
@@ -71,16 +70,7 @@ SH
 chmod +x device/bootloader.sh device/flash-sensor.sh
 run cat device/device.json
 
-say "3. The technician plugs the stick in: uptane-install install STICK"
-run "$INSTALL" --config device/device.json install stick
-run "$INSTALL" --config device/device.json status
-say "... the device reboots into the new A/B slot; the boot was good:"
-run "$INSTALL" --config device/device.json confirm
-run "$INSTALL" --config device/device.json status
-say "The same stick again: nothing to do (exit 3)"
-run "$INSTALL" --config device/device.json install stick || echo "(exit $?)"
-
-say "4. A tampered bundle (one image byte changed) is refused, nothing changes"
+say "3. Someone hands the technician a tampered stick (one image byte changed): refused, nothing changes"
 mkdir -p stick2
 $PY - stick/demo.uptane stick2/tampered.uptane <<'PY'
 import io, subprocess, sys, tarfile
@@ -97,9 +87,19 @@ with tarfile.open(sys.argv[2], "w", format=tarfile.PAX_FORMAT) as out:
 PY
 run "$INSTALL" --config device/device.json install stick2 || echo "(exit $?)"
 
+say "4. The genuine stick: uptane-install install STICK"
+run "$INSTALL" --config device/device.json install stick
+run "$INSTALL" --config device/device.json status
+say "... the device reboots into the new A/B slot; the boot was good:"
+run "$INSTALL" --config device/device.json confirm
+run "$INSTALL" --config device/device.json status
+say "The same stick again: nothing to do (exit 3)"
+run "$INSTALL" --config device/device.json install stick || echo "(exit $?)"
+
 say "The signed report the device wrote back to the stick"
 ls stick/uptane-reports/VIN-DEMO-0001/
-$PY -m json.tool stick/uptane-reports/VIN-DEMO-0001/1.json | head -60
+$PY -m json.tool stick/uptane-reports/VIN-DEMO-0001/2.json | head -40
+echo "    ..."
 
 say "5. Station: the fleet ledger reads the reports back"
 run "$BUNDLE" devices add --ledger ledger.db --device VIN-DEMO-0001 --public-key device/device.pub \

@@ -366,7 +366,8 @@ static int selfcheck(void)
 	double s1, s2;
 	one(zst, o1, g1, &s1);
 	two(zst, o2, false, g2, &s2);
-	printf("reference pipelines, 64 MiB (zstd ratio %.2f): one thread %.0f MB/s, two threads %.0f MB/s\n",
+	printf("reference pipelines, 64 MiB (zstd ratio %.2f): one thread %.0f MB/s, two threads "
+	       "%.0f MB/s\n",
 	       (double)size / (double)clen, (double)size / s1 / 1e6, (double)size / s2 / 1e6);
 	int bad = strcmp(want, g1) || strcmp(want, g2);
 	if (bad)
@@ -394,12 +395,14 @@ int main(int argc, char **argv)
 	} else if (argc == 4 && !strcmp(argv[1], "two512")) {
 		two(argv[2], argv[3], true, digest, &secs);
 	} else if ((argc == 4 || argc == 5) && !strcmp(argv[1], "gen")) {
-		gen(argv[2], strtoull(argv[3], NULL, 10), argc == 5 ? strtoull(argv[4], NULL, 10) : 1);
+		gen(argv[2], strtoull(argv[3], NULL, 10),
+		    argc == 5 ? strtoull(argv[4], NULL, 10) : 1);
 		return 0;
 	} else if (argc >= 3 && !strcmp(argv[1], "run")) {
 		return run(argv + 2);
 	} else {
-		fprintf(stderr, "usage: ref_pipeline one|two|two512 IN.zst OUT | gen OUT SIZE [SEED] | run CMD..\n");
+		fprintf(stderr, "usage: ref_pipeline one|two|two512 IN.zst OUT | gen OUT SIZE "
+				"[SEED] | run CMD..\n");
 		return 2;
 	}
 	printf("%.3f %s\n", secs, digest);
