@@ -22,7 +22,8 @@ DEB_BUILD_DEPS := build-essential pkg-config libsodium-dev libssl-dev libarchive
 	libjansson-dev libusb-1.0-0-dev libcmocka-dev libsqlite3-dev
 # Test oracles and tools used by tests/ (independent implementations, real filesystems).
 DEB_TEST_DEPS := python3 python3-securesystemslib python3-nacl faketime dosfstools mtools \
-	libarchive-tools zstd strace clang libclang-rt-14-dev nodejs npm valgrind util-linux
+	libarchive-tools zstd strace clang libclang-rt-14-dev nodejs npm valgrind util-linux \
+	systemd e2fsprogs
 
 DEPS_OK := $(shell pkg-config --exists $(PKGS) $(USB_PKG) $(SQLITE_PKG) $(TEST_PKG) 2>/dev/null && echo 1)
 

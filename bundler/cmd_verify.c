@@ -11,8 +11,9 @@
  * configured time floor), as on the device. (The installer also floors at its own build time;
  * a station tool has no such anchor: --at in the past is taken as given.)
  *
- * Exit: 0 verified, 3 not for this device, 4 rejected (with the class), 2 usage or
- * configuration error, 1 internal error.
+ * Exit: 0 verified, 3 nothing to do (not for this device, or every image it assigns is already
+ * installed: the installer's up-to-date), 4 rejected (with the class), 2 usage or configuration
+ * error, 1 internal error.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -39,7 +40,8 @@ static const char usage[] =
 	"  Runs the installer's checks on BUNDLE for the device DEVICE.json describes (its\n"
 	"  provisioned roots, and its state directory's trusted state when present), without\n"
 	"  writing anything. --at TIME (2027-01-01T00:00:00Z) is the clock to check against.\n"
-	"  Exit status: 0 verified, 3 not for this device, 4 rejected, 2 usage/config error.\n";
+	"  Exit status: 0 verified, 3 not for this device or already up to date, 4 rejected,\n"
+	"  2 usage or configuration error.\n";
 
 static const arg_opt opts[] = {
 	{"config", 0, ARG_ONE},
@@ -279,10 +281,12 @@ static int verify(const char *bundle, const char *config, const char *at, bool a
 		snprintf(msg, sizeof(msg), "%s bundle %s verified for device %s at %s: %zu image(s), "
 			 "%zu new", res.kind_fleet ? "fleet" : "device", res.bundle_id,
 			 cfg->device_id, t, res.nassignments, fresh);
+		/* Nothing new for this device: what the installer reports as up-to-date (exit 3). */
+		bool up_to_date = fresh == 0;
 		if (as_json) {
-			print_json("verified", rc, NULL, bundle, msg);
+			print_json(up_to_date ? "up-to-date" : "verified", rc, NULL, bundle, msg);
 		} else {
-			printf("OK: %s\n", msg);
+			printf("%s: %s\n", up_to_date ? "UP TO DATE" : "OK", msg);
 			for (size_t i = 0; i < res.nassignments; i++) {
 				char name[UPT_TARGET_NAME_MAX + 1];
 				safe_str(res.assignments[i].target_name, name, sizeof(name));
@@ -296,7 +300,7 @@ static int verify(const char *bundle, const char *config, const char *at, bool a
 				printf("  note: the clock is behind the device's time floor; the floor "
 				       "was used\n");
 		}
-		status = 0;
+		status = up_to_date ? 3 : 0;
 	} else if (rc == UPT_E_NOT_FOR_DEVICE) {
 		char why[sizeof(res.intended_for) + 1];
 		safe_str(have_res && res.intended_for[0] ? res.intended_for : e.msg, why, sizeof(why));
