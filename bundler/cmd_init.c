@@ -184,6 +184,8 @@ static int write_root(ws *w, const char *repo, int64_t now, keyring *kr, upt_err
 	if (rc == UPT_OK) {
 		expires = now + secs;
 		rc = signing_check_expiry(what, expires, now, e);
+		if (rc == UPT_OK)
+			signing_warn_root("init", what, expires, now);
 	}
 	if (rc == UPT_OK)
 		rc = signing_root_obj(w, repo, 1, expires, &obj, e);

@@ -172,8 +172,10 @@ static int rotate(ws *w, const args *a, upt_err *e)
 	char what[64];
 	snprintf(what, sizeof(what), "%s/%llu.root.json", repo, (unsigned long long)(n + 1));
 	rc = signing_check_expiry(what, expires, now, e);
-	if (rc == UPT_OK)
+	if (rc == UPT_OK) {
+		signing_warn_root("rotate", what, expires, now);
 		rc = signing_signers(ws_role(w, repo, "root"), &kr, new_s, &nnew, e);
+	}
 	if (rc == UPT_OK)
 		rc = signing_root_obj(w, repo, n + 1, expires, &obj, e);
 	if (rc)

@@ -102,6 +102,18 @@ int signing_check_expiry(const char *what, int64_t expires, int64_t now, upt_err
 	return UPT_OK;
 }
 
+void signing_warn_root(const char *cmd, const char *what, int64_t expires, int64_t now)
+{
+	if (expires - now >= WS_ROOT_WARN)
+		return;
+	char t[UPT_RFC3339_LEN + 1];
+	upt_rfc3339_format(expires, t);
+	fprintf(stderr,
+		"uptane-bundle %s: warning: %s expires at %s, within 30 days: rotate it "
+		"(uptane-bundle rotate) before devices freeze\n",
+		cmd, what, t);
+}
+
 static const char *base_name(const char *p)
 {
 	const char *s = strrchr(p, '/');

@@ -32,6 +32,9 @@ int signing_root_obj(const ws *w, const char *repo, uint64_t version, int64_t ex
 /* Refuses an expiry within WS_MIN_VALIDITY of now (UPT_E_USAGE naming what). */
 int signing_check_expiry(const char *what, int64_t expires, int64_t now, upt_err *e) UPT_MUST_CHECK;
 
+/* Warns on stderr ("uptane-bundle CMD: warning: ...") when a root expires within WS_ROOT_WARN. */
+void signing_warn_root(const char *cmd, const char *what, int64_t expires, int64_t now);
+
 /* Threshold status of one file for one role. */
 typedef struct sig_status {
 	uint64_t have;
