@@ -138,10 +138,11 @@ static void rejection_message(struct attempt *a, int code, const upt_bundle_meta
 static void outcome(struct ctx *c, struct attempt *a, int code, const upt_err *e,
 		    const upt_bundle_meta *meta, const char *intended_for)
 {
+	a->code = code;
 	a->exit_status = upt_err_exit_status(code);
 	a->reason = NULL;
-	if (e && e->file[0] && !a->file)
-		a->file = e->file;
+	if (e && e->file[0] && !a->file[0])
+		snprintf(a->file, sizeof(a->file), "%s", e->file);
 	snprintf(a->detail, sizeof(a->detail), "%s", e ? e->msg : "");
 	if (upt_err_is_rejection(code)) {
 		a->status = "rejected";
@@ -271,6 +272,15 @@ static void persist(struct ctx *c, upt_trust *t, int64_t stored_floor, const upt
 	upt_err_clear(&e);
 	if (state_save_trust(c, t, &e) != UPT_OK)
 		ev_warning(&c->ev, "state", "could not save the accepted trusted metadata: %s", e.msg);
+}
+
+/* The floor to store: the one a verified `issued` raised, else the stored one (the floor
+ * given to upt_verify also holds the build time and the configured floor, which need no
+ * storing: every run applies them again). */
+static int64_t stored_floor(const upt_verify_result *vr, const upt_trust *work, const upt_trust *t0)
+{
+	return vr->trust_after.time_floor > work->time_floor ? vr->trust_after.time_floor
+							     : t0->time_floor;
 }
 
 /* ---- streaming ---- */
@@ -511,14 +521,12 @@ static int commit(struct ctx *c, struct attempt *a, struct job *jobs, size_t njo
 	return UPT_E_INSTALL_PARTIAL;
 }
 
-int install_bundle(struct ctx *c, const char *path, const char *medium_dir, const struct medium *m,
-		   struct report_skip_list *skipped)
+void install_attempt(struct ctx *c, const char *path, struct attempt *out)
 {
 	struct attempt a;
 	memset(&a, 0, sizeof(a));
 	a.bundle_path = path;
 	a.attacks = "";
-	a.skipped = skipped;
 	a.effective = c->clock;
 	upt_err e;
 	upt_err_clear(&e);
@@ -608,12 +616,7 @@ int install_bundle(struct ctx *c, const char *path, const char *medium_dir, cons
 	ev_verified(&c->ev, path, a.kind, a.bundle_id, njobs, bytes);
 	if (njobs == 0) {
 		/* Nothing new, but newer metadata still counts (rollback protection). */
-		upt_err se;
-		if (!c->dry_run) {
-			if (upt_trust_copy(&keep, &vr.trust_after, &se) != UPT_OK ||
-			    state_save_trust(c, &keep, &se) != UPT_OK)
-				ev_warning(&c->ev, "state", "could not save the newer metadata: %s", se.msg);
-		}
+		persist(c, &vr.trust_after, stored_floor(&vr, &work, &t0), &t0);
 		rc = UPT_E_UP_TO_DATE;
 		goto done;
 	}
@@ -622,17 +625,17 @@ int install_bundle(struct ctx *c, const char *path, const char *medium_dir, cons
 	rc = stream_all(c, r, jobs, njobs, &inst, &e);
 	if (rc) {
 		abort_jobs(c, jobs, njobs);
-		if (upt_err_is_rejection(rc)) {
-			upt_err ke;
-			if (roots_only(&t0, &vr.trust_after, &keep, &ke) == UPT_OK)
-				persist(c, &keep, t0.time_floor, &t0);
-		}
+		/* Nothing installs, but the roots step 1 accepted are kept (whatever failed). */
+		upt_err ke;
+		if (roots_only(&t0, &vr.trust_after, &keep, &ke) == UPT_OK)
+			persist(c, &keep, t0.time_floor, &t0);
 		goto done;
 	}
 	upt_bundle_reader_free(r); /* the medium is not needed any more */
 	r = NULL;
 	if (c->dry_run) {
 		a.status = "verified";
+		a.code = UPT_OK;
 		a.exit_status = 0;
 		snprintf(a.message, sizeof(a.message),
 			 "The update on this stick is valid for this device (%zu image%s verified); "
@@ -642,11 +645,13 @@ int install_bundle(struct ctx *c, const char *path, const char *medium_dir, cons
 	}
 
 	/* 6: commit. */
+	vr.trust_after.time_floor = stored_floor(&vr, &work, &t0);
 	rc = commit(c, &a, jobs, njobs, &vr, &e);
 	for (size_t i = 0; i < njobs; i++)
 		jobs[i].opened = false; /* staging is the journal's now (journal_finish cleans up) */
 	if (rc == UPT_OK) {
 		a.status = "installed";
+		a.code = UPT_OK;
 		a.exit_status = 0;
 		bool ab = false;
 		for (size_t i = 0; i < njobs; i++)
@@ -667,11 +672,7 @@ done:
 	}
 	if (jobs)
 		abort_jobs(c, jobs, njobs);
-	/* The report is about this attempt; dry runs change nothing, not even the counter. */
-	if (!c->dry_run)
-		report_write(c, &a, medium_dir, m);
-	ev_result(&c->ev, a.status, a.reason, a.file, a.message, a.detail);
-	int status = a.exit_status;
+	*out = a;
 	free(jobs);
 	free(ids);
 	if (have_vr)
@@ -682,6 +683,25 @@ done:
 	upt_trust_clear(&work);
 	upt_trust_clear(&keep);
 	upt_installed_clear(&inst);
+}
+
+int install_finish(struct ctx *c, struct attempt *a, const char *medium_dir, const struct medium *m)
+{
+	/* The report is about this attempt; dry runs change nothing, not even the counter. */
+	if (!c->dry_run)
+		report_write(c, a, medium_dir, m);
+	ev_result(&c->ev, a->status, a->reason, a->file[0] ? a->file : NULL, a->message, a->detail);
+	return a->exit_status;
+}
+
+int install_bundle(struct ctx *c, const char *path, const char *medium_dir, const struct medium *m)
+{
+	struct attempt *a = calloc(1, sizeof(*a));
+	if (!a)
+		return 1;
+	install_attempt(c, path, a);
+	int status = install_finish(c, a, medium_dir, m);
+	free(a);
 	return status;
 }
 

@@ -78,6 +78,11 @@ struct ctx {
 	int statefd; /* state_dir, O_DIRECTORY */
 	int lockfd;
 	int64_t clock; /* read once per run */
+	/* media.c: called just before the report is written to a medium (the private read-only
+	 * mount is remounted read-write for it); returns 0 or an errno value (EROFS/EACCES: the
+	 * medium is read-only). NULL: the medium is written as it is mounted. */
+	int (*medium_writable)(void *arg);
+	void *medium_arg;
 };
 
 /* config.c */
@@ -114,7 +119,9 @@ int state_keep_report(struct ctx *c, uint64_t counter, const void *data, size_t 
 		      upt_err *e) UPT_MUST_CHECK;
 /* Recursively removes a directory relative to dirfd, never following links. */
 int rm_tree(int dirfd, const char *name, upt_err *e) UPT_MUST_CHECK;
-/* fsync every directory and file below name (relative to dirfd). */
+/* fsync name and every directory below it (relative to dirfd). The files in our trees are all
+ * written by upt_file_write_atomic, which syncs each file and its directory; what is left is
+ * the directories mkdir created, whose entries live in their parents. */
 int fsync_tree(int dirfd, const char *name, upt_err *e) UPT_MUST_CHECK;
 /* The time floor before any bundle: max(stored, config time_floor, build time). */
 int64_t state_initial_floor(const struct ctx *c, int64_t stored);
@@ -184,9 +191,10 @@ struct attempt {
 	char bundle_id[256];       /* "" unknown */
 	const char *status;
 	const char *reason;
-	const char *file;          /* failing member */
+	char file[UPT_ERR_FILE_MAX]; /* failing member, "" none */
 	char message[1024];        /* for people */
 	char detail[UPT_ERR_MSG_MAX + 64];
+	int code;                  /* UPT_OK or the outcome's code */
 	int exit_status;
 	int64_t effective;
 	const char *attacks;       /* class for the ECU reports, "" none */
@@ -211,10 +219,13 @@ void report_write(struct ctx *c, const struct attempt *a, const char *medium_dir
 
 /* ---- install.c ---- */
 
-/* Installs one bundle file. medium_dir/m: where the report also goes (NULL for a file).
- * skipped: other bundles considered (NULL). Fills a; returns the exit status. */
-int install_bundle(struct ctx *c, const char *path, const char *medium_dir, const struct medium *m,
-		   struct report_skip_list *skipped);
+/* One attempt at one bundle file: verify, stream, commit; fills a (no report, no result line). */
+void install_attempt(struct ctx *c, const char *path, struct attempt *a);
+/* Writes the attempt's report (not for dry runs; also to medium_dir when set) and its result
+ * line; returns the exit status. */
+int install_finish(struct ctx *c, struct attempt *a, const char *medium_dir, const struct medium *m);
+/* Both, for one bundle file. */
+int install_bundle(struct ctx *c, const char *path, const char *medium_dir, const struct medium *m);
 /* Finds the bundle(s) on a mounted medium directory and installs the best one; writes the
  * report to the medium. The entry point for media/scan/watch. */
 int install_from_dir(struct ctx *c, const char *dir, const struct medium *m);
@@ -225,6 +236,7 @@ struct candidate {
 	int code;
 	uint64_t version;
 	char message[UPT_ERR_MSG_MAX];
+	bool announced; /* a skipped event was already emitted */
 };
 int install_probe(struct ctx *c, struct candidate *cand);
 

@@ -83,31 +83,28 @@ int rm_tree(int at, const char *name, upt_err *e)
 
 int fsync_tree(int at, const char *name, upt_err *e)
 {
-	int fd = openat(at, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return upt_err_set(e, UPT_E_IO, "%s: cannot open: %s", name, strerror(errno));
-	struct stat st;
 	int rc = UPT_OK;
-	if (fstat(fd, &st) != 0) {
-		rc = upt_err_set(e, UPT_E_IO, "%s: %s", name, strerror(errno));
-	} else if (S_ISDIR(st.st_mode)) {
-		int fd2 = dup(fd);
-		DIR *d = fd2 >= 0 ? fdopendir(fd2) : NULL;
-		if (!d) {
-			if (fd2 >= 0)
-				close(fd2);
-			rc = upt_err_set(e, UPT_E_IO, "%s: cannot read: %s", name, strerror(errno));
-		}
-		struct dirent *de;
-		while (d && rc == UPT_OK && (de = readdir(d)) != NULL) {
-			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-				continue;
-			rc = fsync_tree(fd, de->d_name, e);
-		}
-		if (d)
-			closedir(d);
+	int fd2 = dup(fd);
+	DIR *d = fd2 >= 0 ? fdopendir(fd2) : NULL;
+	if (!d) {
+		if (fd2 >= 0)
+			close(fd2);
+		rc = upt_err_set(e, UPT_E_IO, "%s: cannot read: %s", name, strerror(errno));
 	}
-	if (rc == UPT_OK && (S_ISDIR(st.st_mode) || S_ISREG(st.st_mode)))
+	struct dirent *de;
+	while (d && rc == UPT_OK && (de = readdir(d)) != NULL) {
+		struct stat st;
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))
+			rc = fsync_tree(fd, de->d_name, e);
+	}
+	if (d)
+		closedir(d);
+	if (rc == UPT_OK)
 		rc = fsync_fd_dir(fd, name, e);
 	close(fd);
 	return rc;
@@ -378,10 +375,9 @@ int state_publish_new(struct ctx *c, const upt_installed *inst, upt_err *e)
 {
 	int fd = -1;
 	int rc = dir_open(c->statefd, TRUSTED_NEW, e, &fd);
+	/* (the rest of trusted.new/ was synced by state_prepare_new; this write syncs itself) */
 	if (rc == UPT_OK)
 		rc = write_installed(fd, inst, e);
-	if (rc == UPT_OK)
-		rc = fsync_tree(c->statefd, TRUSTED_NEW, e);
 	if (fd >= 0)
 		close(fd);
 	if (rc == UPT_OK && renameat(c->statefd, TRUSTED_NEW, c->statefd, TRUSTED_READY) != 0)

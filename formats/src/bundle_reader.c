@@ -31,6 +31,7 @@
 #include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -41,6 +42,8 @@
 #include "bundle_internal.h"
 #include "upt/cjson.h"
 #include "upt/limits.h"
+
+#define RING_SLOTS 4 /* overlapped streaming: buffers between decompression and hashing */
 
 struct volume {
 	int fd;
@@ -83,6 +86,7 @@ struct upt_bundle_reader {
 
 	uint64_t meta_total;
 	ZSTD_DCtx *dctx;
+	uint8_t *ring[RING_SLOTS]; /* overlapped streaming buffers, allocated on first use */
 };
 
 /* ---- error helpers ---- */
@@ -291,6 +295,8 @@ void upt_bundle_reader_free(upt_bundle_reader *r)
 	free(r->chunk);
 	free(r->names);
 	ZSTD_freeDCtx(r->dctx);
+	for (size_t i = 0; i < RING_SLOTS; i++)
+		free(r->ring[i]);
 	free(r);
 }
 
@@ -449,7 +455,11 @@ static int next_member(upt_bundle_reader *r, enum member_kind *kind, upt_err *e)
 		r->state = ST_END;
 		return UPT_E_NOT_FOUND;
 	}
-	if (ar != ARCHIVE_OK)
+	/* A warning (a name libarchive cannot convert, a malformed pax attribute) still gives an
+	 * entry: the member rules below judge it first (a non-ASCII name is unsafe-archive, the
+	 * class section 10 gives bad characters); whatever passes them is then malformed. */
+	bool warned = ar == ARCHIVE_WARN;
+	if (ar != ARCHIVE_OK && !warned)
 		return archive_fail(r, NULL, e);
 
 	const char *raw = archive_entry_pathname(ent);
@@ -490,6 +500,8 @@ static int next_member(upt_bundle_reader *r, enum member_kind *kind, upt_err *e)
 		return reject(r, UPT_E_UNSAFE_ARCHIVE, r->path, e, "duplicate member name");
 	r->nmembers++;
 
+	if (warned)
+		return archive_fail(r, r->path, e);
 	if (dir) {
 		if (strcmp(r->path, "metadata") && strcmp(r->path, "images") &&
 		    !has_prefix(r->path, UPT_BUNDLE_META_PREFIX) &&
@@ -660,7 +672,6 @@ int upt_bundle_read_metadata(upt_bundle_reader *r, upt_bundle_meta **out, upt_er
 		goto out;
 	rc = check_bundle_json(&m->bundle_json, e);
 	if (rc) {
-		upt_err_prefix(e, "bundle.json");
 		set_file(e, UPT_BUNDLE_JSON_NAME);
 		r->state = ST_FAILED;
 		r->failed_code = rc;
@@ -964,6 +975,166 @@ out:
 	return rc;
 }
 
+/*
+ * Overlapped pipeline: a helper thread reads and decompresses into a small ring of
+ * UPT_IO_CHUNK buffers while the calling thread hashes and feeds the sink, so an install costs
+ * max(decompress, hash + write) rather than their sum. Memory stays constant (RING_SLOTS
+ * buffers). The helper never calls the caller's sink or progress: they run on the calling
+ * thread as in the single-threaded path, and the helper is joined before this returns.
+ */
+struct ring {
+	pthread_mutex_t mu;
+	pthread_cond_t filled; /* a slot became full, or the producer finished */
+	pthread_cond_t freed;  /* a slot became free, or the consumer stopped */
+	uint8_t *buf[RING_SLOTS];
+	size_t len[RING_SLOTS];
+	unsigned head;  /* next slot the consumer takes */
+	unsigned count; /* full slots */
+	bool done;      /* producer finished: rc and err hold its outcome */
+	bool stop;      /* consumer failed: the producer must stop */
+	int rc;
+	upt_err err;
+	struct image_stream *s;
+};
+
+static void *producer(void *arg)
+{
+	struct ring *q = arg;
+	struct image_stream *s = q->s;
+	struct decoder d = {.last = 1};
+	uint64_t done = 0;
+	int rc = UPT_OK;
+	unsigned tail = 0;
+	upt_err_clear(&q->err);
+	for (;;) {
+		pthread_mutex_lock(&q->mu);
+		while (q->count == RING_SLOTS && !q->stop)
+			pthread_cond_wait(&q->freed, &q->mu);
+		bool stop = q->stop;
+		pthread_mutex_unlock(&q->mu);
+		if (stop)
+			break;
+		/* the slot at tail is free: only this thread writes it until it is published */
+		size_t produced = 0, take = 0;
+		bool finished = false, over = false;
+		rc = decompress_step(s, &d, q->buf[tail], UPT_IO_CHUNK, &produced, &finished,
+				     &q->err);
+		if (rc)
+			break;
+		clamp(s, done, produced, &take, &over);
+		if (take) {
+			pthread_mutex_lock(&q->mu);
+			q->len[tail] = take;
+			q->count++;
+			pthread_cond_signal(&q->filled);
+			pthread_mutex_unlock(&q->mu);
+			tail = (tail + 1) % RING_SLOTS;
+			done += take;
+		}
+		if (over) {
+			rc = endless(s, &q->err);
+			break;
+		}
+		if (finished)
+			break;
+	}
+	pthread_mutex_lock(&q->mu);
+	q->rc = rc;
+	q->done = true;
+	pthread_cond_signal(&q->filled);
+	pthread_mutex_unlock(&q->mu);
+	return NULL;
+}
+
+static int ring_buffers(upt_bundle_reader *r, upt_err *e)
+{
+	for (unsigned i = 0; i < RING_SLOTS; i++) {
+		if (r->ring[i])
+			continue;
+		r->ring[i] = malloc(UPT_IO_CHUNK);
+		if (!r->ring[i])
+			return upt_err_set(e, UPT_E_NOMEM, "out of memory");
+	}
+	return UPT_OK;
+}
+
+/* Returns -1 when no thread could be started (nothing was read: the caller streams on this
+ * thread instead), else the outcome. */
+static int stream_overlapped(upt_bundle_reader *r, struct image_stream *s, upt_err *e)
+{
+	upt_hasher *h = NULL;
+	int rc = upt_hasher_new(s->expected->has_sha256, s->expected->has_sha512, &h, e);
+	if (rc)
+		return rc;
+	struct ring q;
+	memset(&q, 0, sizeof(q));
+	q.s = s;
+	for (unsigned i = 0; i < RING_SLOTS; i++)
+		q.buf[i] = r->ring[i];
+	pthread_t tid;
+	if (pthread_mutex_init(&q.mu, NULL) != 0) {
+		upt_hasher_free(h);
+		return -1;
+	}
+	if (pthread_cond_init(&q.filled, NULL) != 0) {
+		pthread_mutex_destroy(&q.mu);
+		upt_hasher_free(h);
+		return -1;
+	}
+	if (pthread_cond_init(&q.freed, NULL) != 0) {
+		pthread_cond_destroy(&q.filled);
+		pthread_mutex_destroy(&q.mu);
+		upt_hasher_free(h);
+		return -1;
+	}
+	if (pthread_create(&tid, NULL, producer, &q) != 0) {
+		pthread_cond_destroy(&q.freed);
+		pthread_cond_destroy(&q.filled);
+		pthread_mutex_destroy(&q.mu);
+		upt_hasher_free(h);
+		return -1;
+	}
+	uint64_t done = 0;
+	for (;;) {
+		pthread_mutex_lock(&q.mu);
+		while (q.count == 0 && !q.done)
+			pthread_cond_wait(&q.filled, &q.mu);
+		if (q.count == 0) { /* producer done and everything delivered */
+			pthread_mutex_unlock(&q.mu);
+			break;
+		}
+		unsigned slot = q.head;
+		size_t n = q.len[slot];
+		pthread_mutex_unlock(&q.mu);
+
+		rc = deliver(s, h, q.buf[slot], n, done, e);
+
+		pthread_mutex_lock(&q.mu);
+		q.head = (q.head + 1) % RING_SLOTS;
+		q.count--;
+		if (rc)
+			q.stop = true;
+		pthread_cond_signal(&q.freed);
+		pthread_mutex_unlock(&q.mu);
+		if (rc)
+			break;
+		done += n;
+	}
+	pthread_join(tid, NULL);
+	if (rc == UPT_OK && q.rc) {
+		rc = q.rc;
+		if (e)
+			*e = q.err;
+	}
+	if (rc == UPT_OK)
+		rc = check_result(s, done, h, e);
+	pthread_cond_destroy(&q.freed);
+	pthread_cond_destroy(&q.filled);
+	pthread_mutex_destroy(&q.mu);
+	upt_hasher_free(h);
+	return rc;
+}
+
 int upt_bundle_stream_image(upt_bundle_reader *r, uint64_t signed_length, const upt_hashes *expected,
 			    upt_image_sink sink, void *ctx,
 			    void (*progress)(void *ctx, uint64_t done, uint64_t total), upt_err *e)
@@ -995,7 +1166,13 @@ int upt_bundle_stream_image(upt_bundle_reader *r, uint64_t signed_length, const 
 		.progress = progress,
 	};
 	rc = stream_prepare(&s, e);
-	if (rc == UPT_OK)
+	if (rc)
+		goto out;
+	/* small images are not worth a thread */
+	rc = -1;
+	if (signed_length > 2 * UPT_IO_CHUNK && ring_buffers(r, e) == UPT_OK)
+		rc = stream_overlapped(r, &s, e);
+	if (rc == -1)
 		rc = stream_single(&s, r->chunk, e);
 out:
 	if (rc)

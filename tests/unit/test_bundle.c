@@ -956,6 +956,50 @@ static void read_split_volumes(void **state)
 	free_img(&b);
 }
 
+/* Archives from an independent producer (Python tarfile, tests/data/bundle/mkhostile.py): each
+ * is refused with its class and names its member; the valid ones (ustar, GNU, pax dialects,
+ * long names through GNU longname and pax headers) are read. */
+static void python_tarfile_archives(void **state)
+{
+	(void)state;
+	char *cmd = NULL;
+	assert_true(asprintf(&cmd, "/usr/bin/python3 tests/data/bundle/mkhostile.py %s", tmp) > 0);
+	int st = system(cmd);
+	free(cmd);
+	if (st != 0) {
+		fprintf(stderr, "mkhostile.py failed (run from the source tree top)\n");
+		fail();
+	}
+	char *mf = path_in(tmp, "manifest.tsv");
+	FILE *f = fopen(mf, "r");
+	assert_non_null(f);
+	char line[2048];
+	unsigned n = 0, refused = 0;
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		char *name = strtok(line, "\t"), *want = strtok(NULL, "\t"), *member = strtok(NULL, "\t");
+		assert_non_null(member);
+		char *p = path_in(tmp, name);
+		upt_err e;
+		int rc = walk(p, &e);
+		const char *got = rc ? upt_err_class(rc) : "ok";
+		printf("# %-28s %-15s %s%s%s\n", name, got, rc ? e.file : "", rc ? ": " : "",
+		       rc ? e.msg : "");
+		if (strcmp(got, want))
+			fprintf(stderr, "%s: want %s, got %s (%s)\n", name, want, got, e.msg);
+		assert_string_equal(got, want);
+		if (rc && strcmp(member, "-"))
+			assert_string_equal(e.file, member);
+		refused += rc != 0;
+		n++;
+		free(p);
+	}
+	fclose(f);
+	free(mf);
+	printf("# %u archives from Python tarfile, %u refused\n", n, refused);
+	assert_true(n >= 40);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -976,6 +1020,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(stream_invalid_zstd, setup, teardown),
 		cmocka_unit_test_setup_teardown(stream_frames_and_caps, setup, teardown),
 		cmocka_unit_test_setup_teardown(read_split_volumes, setup, teardown),
+		cmocka_unit_test_setup_teardown(python_tarfile_archives, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

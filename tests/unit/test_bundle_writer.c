@@ -472,6 +472,33 @@ static void writer_refuses(void **state)
 	free_src(&s[0]);
 }
 
+/* An independent consumer: Python tarfile and the zstd CLI (window limited to 4 MiB) read what
+ * the writer writes, single file and split volumes (concatenated). */
+static void independent_consumers(void **state)
+{
+	(void)state;
+	struct src s[3];
+	make_src(&s[0], "main-fw-1.0.bin", 5u << 20, 41);
+	make_src(&s[1], "supplier/sensor-fw-7.bin", 20000, 42);
+	make_src(&s[2], "zero.bin", 0, 43);
+	for (int split = 0; split < 2; split++) {
+		char *out = path_in(tmp, split ? "ic-split.uptane" : "ic.uptane");
+		upt_bundle_writer_opts o = {.level = 19, .threads = 2, .split_size = split ? 300000 : 0};
+		free(write_bundle(out, &o, s, 3));
+		char *cmd = NULL;
+		assert_true(asprintf(&cmd,
+				     "/usr/bin/python3 tests/data/bundle/check_written.py %s %s "
+				     "main-fw-1.0.bin=src-41 supplier/sensor-fw-7.bin=src-42 "
+				     "zero.bin=src-43",
+				     out, tmp) > 0);
+		assert_int_equal(system(cmd), 0);
+		free(cmd);
+		free(out);
+	}
+	for (size_t k = 0; k < 3; k++)
+		free_src(&s[k]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -480,6 +507,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(split_volumes, setup, teardown),
 		cmocka_unit_test_setup_teardown(atomic_and_clean, setup, teardown),
 		cmocka_unit_test_setup_teardown(writer_refuses, setup, teardown),
+		cmocka_unit_test_setup_teardown(independent_consumers, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
