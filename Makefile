@@ -22,7 +22,8 @@ DEB_BUILD_DEPS := build-essential pkg-config libsodium-dev libssl-dev libarchive
 	libjansson-dev libusb-1.0-0-dev libcmocka-dev libsqlite3-dev
 # Test oracles and tools used by tests/ (independent implementations, real filesystems).
 DEB_TEST_DEPS := python3 python3-securesystemslib python3-nacl faketime dosfstools mtools \
-	libarchive-tools zstd strace clang libclang-rt-14-dev nodejs npm valgrind util-linux
+	libarchive-tools zstd strace clang libclang-rt-14-dev nodejs npm valgrind util-linux \
+	systemd e2fsprogs
 
 DEPS_OK := $(shell pkg-config --exists $(PKGS) $(USB_PKG) $(SQLITE_PKG) $(TEST_PKG) 2>/dev/null && echo 1)
 
@@ -95,7 +96,7 @@ BUNDLE_BIN := $(BUILDDIR)/uptane-bundle
 INSTALL_BIN := $(BUILDDIR)/uptane-install
 
 .DEFAULT_GOAL := all
-.PHONY: all test bench demo fuzz fuzz-replay install format-check clean units
+.PHONY: all test bench demo fuzz fuzz-run fuzz-replay install format-check clean units
 # Keep test objects: they are intermediate in the pattern chain and make would delete them.
 .SECONDARY:
 
@@ -143,13 +144,37 @@ bench:
 	@tests/bench/run build/release
 
 demo: all
-	@samples/demo.sh $(BUILDDIR)
+	@bash samples/demo.sh $(BUILDDIR)
 
+# libFuzzer targets (clang): the library is compiled once with coverage instrumentation.
+#   make fuzz                 build/fuzz/fuzz_json, fuzz_meta, fuzz_verify
+#   make fuzz-run [FUZZ_TIME=240]   each fuzzer for FUZZ_TIME seconds on a copy of its corpus
+#   make fuzz-replay          the seed corpora through the plain replay driver (ASan), as in make test
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
-fuzz:
-	@mkdir -p build/fuzz
-	@for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
-	  clang -g -O1 -fsanitize=fuzzer,address,undefined $(CPPFLAGS) -o build/fuzz/$$n $$f $(LIB_SRC) $(LIBS) || exit 1; done
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
+FUZZ_OBJ := $(LIB_SRC:%.c=build/fuzz/%.o)
+FUZZ_FLAGS := -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_TIME ?= 240
+fuzz: $(FUZZ_BIN)
+.SECONDARY: $(FUZZ_OBJ)
+
+build/fuzz/formats/src/%.o: formats/src/%.c
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link $(CPPFLAGS) -c $< -o $@
+
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_format.h $(FUZZ_OBJ)
+	clang $(FUZZ_FLAGS) -fsanitize=fuzzer $(CPPFLAGS) -o $@ $< $(FUZZ_OBJ) $(LIBS)
+
+fuzz-run: fuzz
+	@for b in $(FUZZ_BIN); do n=$$(basename $$b); c=build/fuzz/corpus_$${n#fuzz_}; \
+	  mkdir -p $$c && cp -n tests/fuzz/corpus_$${n#fuzz_}/* $$c/ && \
+	  $$b -max_total_time=$(FUZZ_TIME) -print_final_stats=1 -artifact_prefix=build/fuzz/$$n- $$c \
+	    2>&1 | grep -E '^stat::number_of_executed_units|^==.*ERROR|^artifact_prefix|Test unit written' \
+	    | sed "s|^|$$n: |" || exit 1; done
+
+fuzz-replay:
+	@$(MAKE) --no-print-directory BUILD=asan all
+	@tests/run build/asan fuzz_replay
 
 install: all
 	install -d $(DESTDIR)$(BINDIR)

@@ -19,18 +19,19 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: uptane-bundle devices add --ledger FILE --device ID --public-key DEV.pub\n"
-		   "                     [--placed-on-market YYYY-MM-DD] [--support-years N]\n"
-		   "       uptane-bundle devices import --ledger FILE DEVICES.csv\n"
-		   "       uptane-bundle devices list --ledger FILE [--json]\n"
-		   "\n"
-		   "DEVICES.csv: a header line device_id,public_key_file,placed_on_market,"
-		   "support_years,\n"
-		   "then one device a line; key paths are relative to the CSV; the last two fields "
-		   "may be empty.\n"
-		   "add on a registered device with the same key updates its support period; another "
-		   "key is refused.\n"
-		   "exit status: 0 ok, 1 internal or ledger error, 2 usage or input error\n");
+	fprintf(f,
+		"usage: uptane-bundle devices add --ledger FILE --device ID --public-key DEV.pub\n"
+		"                     [--placed-on-market YYYY-MM-DD] [--support-years N]\n"
+		"       uptane-bundle devices import --ledger FILE DEVICES.csv\n"
+		"       uptane-bundle devices list --ledger FILE [--json]\n"
+		"\n"
+		"DEVICES.csv: a header line device_id,public_key_file,placed_on_market,"
+		"support_years,\n"
+		"then one device a line; key paths are relative to the CSV; the last two fields "
+		"may be empty.\n"
+		"add on a registered device with the same key updates its support period; another "
+		"key is refused.\n"
+		"exit status: 0 ok, 1 internal or ledger error, 2 usage or input error\n");
 }
 
 /* Ledger and environment failures are 1; anything about the operator's input is 2. */
@@ -56,8 +57,10 @@ static int parse_years(const char *s, int *out, upt_err *e)
 	long v = strtol(s, &end, 10);
 	if (!*s || *end || errno || s[0] == '-' || s[0] == '+' || v < 0 ||
 	    v > LEDGER_SUPPORT_YEARS_MAX)
-		return upt_err_set(e, UPT_E_USAGE, "support years \"%.20s\" is not a whole number "
-				   "from 0 to %d", s, LEDGER_SUPPORT_YEARS_MAX);
+		return upt_err_set(e, UPT_E_USAGE,
+				   "support years \"%.20s\" is not a whole number "
+				   "from 0 to %d",
+				   s, LEDGER_SUPPORT_YEARS_MAX);
 	*out = (int)v;
 	return UPT_OK;
 }
@@ -69,9 +72,12 @@ static int make_device(const char *id, const char *keyfile, const char *pom, con
 	ledger_device d;
 	memset(&d, 0, sizeof(d));
 	d.support_years = -1;
-	if (!ledger_name_ok(id))
-		return upt_err_set(e, UPT_E_USAGE,
-				   "device id \"%.140s\" does not match [A-Za-z0-9._-]{1,128}", id);
+	if (!ledger_device_id_ok(id))
+		return upt_err_set(
+		    e, UPT_E_USAGE,
+		    "device id \"%.140s\" does not match [A-Za-z0-9_-][A-Za-z0-9._-]{0,127} "
+		    "(it names a directory on the stick)",
+		    id);
 	snprintf(d.device_id, sizeof(d.device_id), "%s", id);
 	int rc = upt_pubkey_load(keyfile, &d.key, e);
 	if (rc) {
@@ -81,8 +87,10 @@ static int make_device(const char *id, const char *keyfile, const char *pom, con
 		return rc;
 	}
 	if (!d.key.ed25519)
-		return upt_err_set(e, UPT_E_USAGE, "%s: not an ed25519 key (device reports are "
-				   "signed with ed25519, DESIGN.md section 7)", keyfile);
+		return upt_err_set(e, UPT_E_USAGE,
+				   "%s: not an ed25519 key (device reports are "
+				   "signed with ed25519, DESIGN.md section 7)",
+				   keyfile);
 	if (pom && *pom) {
 		int64_t t;
 		rc = ledger_date_parse(pom, &t, e);
@@ -101,7 +109,9 @@ static int make_device(const char *id, const char *keyfile, const char *pom, con
 
 static const char *put_word(enum ledger_put_result r)
 {
-	return r == LEDGER_PUT_ADDED ? "registered" : r == LEDGER_PUT_UPDATED ? "updated" : "unchanged";
+	return r == LEDGER_PUT_ADDED	 ? "registered"
+	       : r == LEDGER_PUT_UPDATED ? "updated"
+					 : "unchanged";
 }
 
 static int devices_add(int argc, char **argv)
@@ -110,7 +120,7 @@ static int devices_add(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		const char **slot = !strcmp(argv[i], "--ledger")	     ? &ledger_path
 				    : !strcmp(argv[i], "--device")	     ? &id
-				    : !strcmp(argv[i], "--public-key")       ? &key
+				    : !strcmp(argv[i], "--public-key")	     ? &key
 				    : !strcmp(argv[i], "--placed-on-market") ? &pom
 				    : !strcmp(argv[i], "--support-years")    ? &years
 									     : NULL;
@@ -123,8 +133,9 @@ static int devices_add(int argc, char **argv)
 		*slot = argv[++i];
 	}
 	if (!ledger_path || !id || !key) {
-		fprintf(stderr, "uptane-bundle devices add: --ledger, --device and --public-key are "
-				"required\n");
+		fprintf(stderr,
+			"uptane-bundle devices add: --ledger, --device and --public-key are "
+			"required\n");
 		usage(stderr);
 		return 2;
 	}
@@ -209,7 +220,8 @@ static int devices_import(int argc, char **argv)
 		if (!strcmp(argv[i], "--ledger") && i + 1 < argc) {
 			ledger_path = argv[++i];
 		} else if (argv[i][0] == '-' || csv) {
-			fprintf(stderr, "uptane-bundle devices import: unexpected argument \"%s\"\n",
+			fprintf(stderr,
+				"uptane-bundle devices import: unexpected argument \"%s\"\n",
 				argv[i]);
 			usage(stderr);
 			return 2;
@@ -261,8 +273,9 @@ static int devices_import(int argc, char **argv)
 		char *f[4];
 		int n = csv_split(line, f, 4);
 		if (!header) {
-			if (n != 4 || strcmp(f[0], "device_id") || strcmp(f[1], "public_key_file") ||
-			    strcmp(f[2], "placed_on_market") || strcmp(f[3], "support_years"))
+			if (n != 4 || strcmp(f[0], "device_id") ||
+			    strcmp(f[1], "public_key_file") || strcmp(f[2], "placed_on_market") ||
+			    strcmp(f[3], "support_years"))
 				rc = upt_err_set(&e, UPT_E_USAGE,
 						 "%s:%ld: the header must be "
 						 "device_id,public_key_file,placed_on_market,"
@@ -343,14 +356,14 @@ static int list_one(const ledger_device_info *d, void *vctx)
 	upt_hex_encode(d->dev.key.pub, sizeof(d->dev.key.pub), pub);
 	if (c->json) {
 		json_t *o = json_pack(
-			"{s:s, s:s, s:s, s:o, s:o, s:o, s:I, s:o, s:o}", "device_id", d->dev.device_id,
-			"keyid", d->dev.key.keyid, "public_key", pub, "placed_on_market",
-			str_or_null(d->dev.placed_on_market), "support_years",
-			d->dev.support_years >= 0 ? json_integer(d->dev.support_years) : json_null(),
-			"support_ends", str_or_null(d->support_ends), "reports",
-			(json_int_t)d->reports, "last_counter",
-			d->last_counter >= 0 ? json_integer(d->last_counter) : json_null(),
-			"last_report", str_or_null(d->last_report));
+		    "{s:s, s:s, s:s, s:o, s:o, s:o, s:I, s:o, s:o}", "device_id", d->dev.device_id,
+		    "keyid", d->dev.key.keyid, "public_key", pub, "placed_on_market",
+		    str_or_null(d->dev.placed_on_market), "support_years",
+		    d->dev.support_years >= 0 ? json_integer(d->dev.support_years) : json_null(),
+		    "support_ends", str_or_null(d->support_ends), "reports", (json_int_t)d->reports,
+		    "last_counter",
+		    d->last_counter >= 0 ? json_integer(d->last_counter) : json_null(),
+		    "last_report", str_or_null(d->last_report));
 		if (!o || json_array_append_new(c->arr, o))
 			return UPT_E_NOMEM;
 	} else {

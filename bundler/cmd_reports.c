@@ -37,25 +37,27 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: uptane-bundle reports ingest DIR.. --ledger FILE\n"
-		"       uptane-bundle reports show --ledger FILE [--json|--csv]\n"
-		"              [--support-ends-within DAYS] [--not-updated-since DATE]\n"
-		"              [--running TARGET] [--at DATE]\n"
-		"\n"
-		"ingest: DIR is a stick (holding uptane-reports/), an uptane-reports directory, or one\n"
-		"  device's directory (uptane-reports/<device-id>/, or a device's state_dir/reports).\n"
-		"  Each rejected report gets one line on stderr: rejected: FILE: CLASS: why, with\n"
-		"  CLASS one of forged, unknown-device, replayed, device-mismatch, malformed,\n"
-		"  too-large, unreadable. Then: N accepted, N duplicate, N rejected.\n"
-		"  exit status: 0 none rejected, 4 some rejected (the rest recorded), 1 ledger or\n"
-		"  internal error (nothing recorded), 2 usage error\n"
-		"show: one row per device and ECU. DATE is YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ.\n"
-		"  --support-ends-within DAYS  support period ends between today and DAYS from today\n"
-		"  --not-updated-since DATE    the installed target has run since before DATE (or no\n"
-		"                              report shows an install)\n"
-		"  --running TARGET            the ECU runs TARGET\n"
-		"  --at DATE                   take DATE as today (default: the system clock)\n");
+	fprintf(
+	    f,
+	    "usage: uptane-bundle reports ingest DIR.. --ledger FILE\n"
+	    "       uptane-bundle reports show --ledger FILE [--json|--csv]\n"
+	    "              [--support-ends-within DAYS] [--not-updated-since DATE]\n"
+	    "              [--running TARGET] [--at DATE]\n"
+	    "\n"
+	    "ingest: DIR is a stick (holding uptane-reports/), an uptane-reports directory, or "
+	    "one\n"
+	    "  device's directory (uptane-reports/<device-id>/, or a device's state_dir/reports).\n"
+	    "  Each rejected report gets one line on stderr: rejected: FILE: CLASS: why, with\n"
+	    "  CLASS one of forged, unknown-device, replayed, device-mismatch, malformed,\n"
+	    "  too-large, unreadable. Then: N accepted, N duplicate, N rejected.\n"
+	    "  exit status: 0 none rejected, 4 some rejected (the rest recorded), 1 ledger or\n"
+	    "  internal error (nothing recorded), 2 usage error\n"
+	    "show: one row per device and ECU. DATE is YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ.\n"
+	    "  --support-ends-within DAYS  support period ends between today and DAYS from today\n"
+	    "  --not-updated-since DATE    the installed target has run since before DATE (or no\n"
+	    "                              report shows an install)\n"
+	    "  --running TARGET            the ECU runs TARGET\n"
+	    "  --at DATE                   take DATE as today (default: the system clock)\n");
 }
 
 /* A string for a terminal or a log line: printable ASCII as is, anything else as \xNN, so a
@@ -81,6 +83,7 @@ static void put_safe(FILE *f, const char *s)
 #define THREADS_MAX 8
 
 enum job_state {
+	JOB_QUEUED,    /* a file name, nothing read yet */
 	JOB_OPEN,      /* read and parsed; device and counter known */
 	JOB_REJECTED,  /* klass and e.msg say why */
 	JOB_DUPLICATE, /* the same signed content is already recorded: nothing to check or do */
@@ -89,7 +92,7 @@ enum job_state {
 };
 
 typedef struct job {
-	int dfd;            /* borrowed from the batch */
+	int dfd;	    /* borrowed from the batch */
 	char *name, *path;  /* owned */
 	const char *expect; /* device id the directory names, or NULL; borrowed from the batch */
 	enum job_state state;
@@ -138,8 +141,8 @@ static bool target_name_ok(const char *s)
 	if (n == 0 || n > UPT_TARGET_NAME_MAX)
 		return false;
 	for (const char *p = s; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-		      strchr("._+-/", *p)))
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || strchr("._+-/", *p)))
 			return false;
 	return true;
 }
@@ -163,8 +166,8 @@ static int name_field(const json_t *o, const char *key, const char **out, upt_er
 {
 	int rc = upt_json_get_str(o, key, out, e);
 	if (rc == UPT_OK && !ledger_name_ok(*out))
-		rc = upt_err_set(e, UPT_E_MALFORMED, "field \"%s\" does not match [A-Za-z0-9._-]{1,128}",
-				 key);
+		rc = upt_err_set(e, UPT_E_MALFORMED,
+				 "field \"%s\" does not match [A-Za-z0-9._-]{1,128}", key);
 	return rc;
 }
 
@@ -173,7 +176,8 @@ static int time_field(const json_t *o, const char *key, const char **out, upt_er
 	int64_t t;
 	int rc = upt_json_get_str(o, key, out, e);
 	if (rc == UPT_OK && upt_rfc3339_parse(*out, &t, NULL) != UPT_OK)
-		rc = upt_err_set(e, UPT_E_MALFORMED, "field \"%s\" is not YYYY-MM-DDTHH:MM:SSZ", key);
+		rc = upt_err_set(e, UPT_E_MALFORMED, "field \"%s\" is not YYYY-MM-DDTHH:MM:SSZ",
+				 key);
 	return rc;
 }
 
@@ -202,14 +206,16 @@ static int check_sigs(const json_t *sigs, const upt_key *key, const upt_buf *can
 		const char *keyid, *sig;
 		if (!json_is_object(s) || upt_json_get_str(s, "keyid", &keyid, NULL) ||
 		    upt_json_get_str(s, "sig", &sig, NULL))
-			return upt_err_set(e, UPT_E_MALFORMED, "signature %zu is not "
-					   "{\"keyid\": HEX, \"sig\": HEX}", i);
+			return upt_err_set(e, UPT_E_MALFORMED,
+					   "signature %zu is not "
+					   "{\"keyid\": HEX, \"sig\": HEX}",
+					   i);
 		for (size_t j = 0; j < i; j++) {
-			const char *other = json_string_value(
-				json_object_get(json_array_get(sigs, j), "keyid"));
+			const char *other =
+			    json_string_value(json_object_get(json_array_get(sigs, j), "keyid"));
 			if (other && !strcasecmp(other, keyid))
-				return upt_err_set(e, UPT_E_MALFORMED, "key id %.16s... signs twice",
-						   keyid);
+				return upt_err_set(e, UPT_E_MALFORMED,
+						   "key id %.16s... signs twice", keyid);
 		}
 		if (strcasecmp(keyid, key->keyid) != 0)
 			continue;
@@ -222,8 +228,9 @@ static int check_sigs(const json_t *sigs, const upt_key *key, const upt_buf *can
 	if (verified)
 		return UPT_OK;
 	return upt_err_set(e, UPT_E_ARBITRARY_SOFTWARE,
-			   listed ? "signature by the registered key (keyid %.16s...) does not verify"
-				  : "not signed by the registered key (keyid %.16s...)",
+			   listed
+			       ? "signature by the registered key (keyid %.16s...) does not verify"
+			       : "not signed by the registered key (keyid %.16s...)",
 			   key->keyid);
 }
 
@@ -269,7 +276,8 @@ static int ecu_report(job *j, const json_t *env, const upt_key *key, ledger_ecu_
 		uint8_t digest[UPT_SHA256_LEN];
 		if (rc == UPT_OK && json_object_get(hashes, "sha256")) {
 			rc = upt_json_get_str(hashes, "sha256", &sha, e);
-			if (rc == UPT_OK && upt_hex_decode(sha, digest, sizeof(digest), NULL) != UPT_OK)
+			if (rc == UPT_OK &&
+			    upt_hex_decode(sha, digest, sizeof(digest), NULL) != UPT_OK)
 				rc = upt_err_set(e, UPT_E_MALFORMED, "sha256 is not 64 hex digits");
 			if (rc == UPT_OK) {
 				x->has_sha256 = true;
@@ -555,7 +563,7 @@ static void parallel(ingest *g, void (*fn)(job *), enum job_state want)
 static int batch_run(ingest *g, upt_err *e)
 {
 	int rc = UPT_OK;
-	parallel(g, job_read, JOB_OPEN);
+	parallel(g, job_read, JOB_QUEUED);
 	for (size_t i = 0; rc == UPT_OK && i < g->njobs; i++)
 		if (g->jobs[i].state == JOB_OPEN)
 			rc = job_lookup(g, &g->jobs[i], e);
@@ -610,7 +618,7 @@ static int batch_add(ingest *g, int dfd, const char *expect, const char *name, c
 		free(j->path);
 		return upt_err_set(e, UPT_E_NOMEM, "out of memory");
 	}
-	j->state = JOB_OPEN;
+	j->state = JOB_QUEUED;
 	g->njobs++;
 	g->bytes += size < UPT_REPORT_MAX ? size : UPT_REPORT_MAX;
 	return UPT_OK;
@@ -726,7 +734,8 @@ static int walk_device_dir(ingest *g, int dfd, const char *path, const char *exp
 		char why[UPT_ERR_MSG_MAX];
 		snprintf(why, sizeof(why), "%s", e->msg);
 		upt_err_clear(e);
-		return walk_reject(g, path, rc == UPT_E_TOO_LARGE ? "too-large" : "unreadable", why, e);
+		return walk_reject(g, path, rc == UPT_E_TOO_LARGE ? "too-large" : "unreadable", why,
+				   e);
 	}
 	for (size_t i = 0; rc == UPT_OK && i < n; i++) {
 		if (!is_json_name(names[i]))
@@ -758,7 +767,8 @@ static int walk_reports_dir(ingest *g, int dfd, const char *path, upt_err *e)
 		char why[UPT_ERR_MSG_MAX];
 		snprintf(why, sizeof(why), "%s", e->msg);
 		upt_err_clear(e);
-		return walk_reject(g, path, rc == UPT_E_TOO_LARGE ? "too-large" : "unreadable", why, e);
+		return walk_reject(g, path, rc == UPT_E_TOO_LARGE ? "too-large" : "unreadable", why,
+				   e);
 	}
 	for (size_t i = 0; rc == UPT_OK && i < n; i++) {
 		char *p = join(path, names[i]);
@@ -773,7 +783,8 @@ static int walk_reports_dir(ingest *g, int dfd, const char *path, upt_err *e)
 			/* a link on the stick could point anywhere on this machine */
 			rc = walk_reject(g, p, "unreadable", "symbolic link, not followed", e);
 		} else if (S_ISDIR(st.st_mode)) {
-			int sub = openat(dfd, names[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			int sub =
+			    openat(dfd, names[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			if (!ledger_name_ok(names[i]))
 				rc = walk_reject(g, p, "malformed",
 						 "directory name is not a device id "
@@ -786,8 +797,8 @@ static int walk_reports_dir(ingest *g, int dfd, const char *path, upt_err *e)
 			if (sub >= 0)
 				close(sub);
 		} else if (S_ISREG(st.st_mode) && is_json_name(names[i])) {
-			rc = walk_reject(g, p, "malformed", "report outside uptane-reports/<device-id>/",
-					 e);
+			rc = walk_reject(g, p, "malformed",
+					 "report outside uptane-reports/<device-id>/", e);
 		}
 		free(p);
 	}
@@ -805,7 +816,8 @@ static bool has_reports(int dfd, const char *path)
 	for (size_t i = 0; i < n && !found; i++) {
 		struct stat st;
 		found = is_json_name(names[i]) &&
-			fstatat(dfd, names[i], &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(st.st_mode);
+			fstatat(dfd, names[i], &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+			!S_ISDIR(st.st_mode);
 	}
 	free_names(names, n);
 	return found;
@@ -822,12 +834,13 @@ static int ingest_arg(ingest *g, int dfd, const char *path, upt_err *e)
 		int rc = UPT_OK;
 		if (!p)
 			return upt_err_set(e, UPT_E_NOMEM, "out of memory");
-		int sub = S_ISDIR(st.st_mode) ? openat(dfd, "uptane-reports",
-						       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-					      : -1;
+		int sub = S_ISDIR(st.st_mode)
+			      ? openat(dfd, "uptane-reports",
+				       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+			      : -1;
 		if (sub < 0)
-			rc = walk_reject(g, p, "unreadable", "not a directory (a link is not followed)",
-					 e);
+			rc = walk_reject(g, p, "unreadable",
+					 "not a directory (a link is not followed)", e);
 		else
 			rc = walk_reports_dir(g, sub, p, e);
 		if (sub >= 0)
@@ -887,7 +900,8 @@ static int reports_ingest(int argc, char **argv)
 		}
 	}
 	if (!ledger_path || ndirs == 0) {
-		fprintf(stderr, "uptane-bundle reports ingest: DIR.. and --ledger FILE are required\n");
+		fprintf(stderr,
+			"uptane-bundle reports ingest: DIR.. and --ledger FILE are required\n");
 		usage(stderr);
 		goto out;
 	}
@@ -946,8 +960,8 @@ enum show_format { SHOW_TABLE, SHOW_JSON, SHOW_CSV };
 typedef struct show_ctx {
 	bool within_set, since_set;
 	int64_t within_days; /* support ends in [today, today + within_days] */
-	int64_t since;       /* installed_at before this */
-	int64_t today;       /* midnight UTC of the reference day */
+	int64_t since;	     /* installed_at before this */
+	int64_t today;	     /* midnight UTC of the reference day */
 	const char *running;
 	json_t *rows;
 } show_ctx;
@@ -958,8 +972,10 @@ static int parse_when(const char *s, int64_t *out, upt_err *e)
 	if (strlen(s) == LEDGER_DATE_LEN)
 		return ledger_date_parse(s, out, e);
 	if (upt_rfc3339_parse(s, out, NULL) != UPT_OK)
-		return upt_err_set(e, UPT_E_USAGE, "\"%.40s\" is not YYYY-MM-DD or "
-				   "YYYY-MM-DDTHH:MM:SSZ", s);
+		return upt_err_set(e, UPT_E_USAGE,
+				   "\"%.40s\" is not YYYY-MM-DD or "
+				   "YYYY-MM-DDTHH:MM:SSZ",
+				   s);
 	return UPT_OK;
 }
 
@@ -998,32 +1014,32 @@ static int show_one(const ledger_row *r, void *vctx)
 		return UPT_E_NOMEM;
 	for (size_t i = 0; i < r->nattacks; i++) {
 		const ledger_attack *a = &r->attacks[i];
-		json_t *o = json_pack("{s:I, s:o, s:o, s:s}", "counter", (json_int_t)a->counter,
-				      "time", jstr(a->time), "ecu", jstr(a->ecu), "class", a->klass);
+		json_t *o =
+		    json_pack("{s:I, s:o, s:o, s:s}", "counter", (json_int_t)a->counter, "time",
+			      jstr(a->time), "ecu", jstr(a->ecu), "class", a->klass);
 		if (!o || json_array_append_new(attacks, o)) {
 			json_decref(attacks);
 			return UPT_E_NOMEM;
 		}
 	}
 	json_t *o = json_pack(
-		"{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
-		"device_id", r->device_id, "ecu", jstr(r->ecu), "target", jstr(r->target), "sha256",
-		jstr(r->sha256), "length", r->length >= 0 ? json_integer(r->length) : json_null(),
-		"installed_at", jstr(r->installed_at), "bundle", jstr(r->bundle), "last_report",
-		jstr(r->last_report), "last_counter",
-		r->last_counter >= 0 ? json_integer(r->last_counter) : json_null(), "last_status",
-		jstr(r->last_status), "attacks", attacks, "placed_on_market",
-		jstr(r->placed_on_market), "support_years",
-		r->support_years >= 0 ? json_integer(r->support_years) : json_null(),
-		"support_ends", jstr(r->support_ends));
+	    "{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "device_id",
+	    r->device_id, "ecu", jstr(r->ecu), "target", jstr(r->target), "sha256", jstr(r->sha256),
+	    "length", r->length >= 0 ? json_integer(r->length) : json_null(), "installed_at",
+	    jstr(r->installed_at), "bundle", jstr(r->bundle), "last_report", jstr(r->last_report),
+	    "last_counter", r->last_counter >= 0 ? json_integer(r->last_counter) : json_null(),
+	    "last_status", jstr(r->last_status), "attacks", attacks, "placed_on_market",
+	    jstr(r->placed_on_market), "support_years",
+	    r->support_years >= 0 ? json_integer(r->support_years) : json_null(), "support_ends",
+	    jstr(r->support_ends));
 	if (!o || json_array_append_new(c->rows, o))
 		return UPT_E_NOMEM;
 	return UPT_OK;
 }
 
-static const char *const columns[] = {"device_id", "ecu",	  "target",	 "sha256",
-				      "installed_at", "bundle", "last_report", "attacks",
-				      "support_ends"};
+static const char *const columns[] = {"device_id",   "ecu",	     "target",
+				      "sha256",	     "installed_at", "bundle",
+				      "last_report", "attacks",	     "support_ends"};
 #define NCOLUMNS (sizeof(columns) / sizeof(columns[0]))
 
 /* A cell as text: strings as they are, null as "", attacks as their count. */
@@ -1080,9 +1096,9 @@ static void print_csv(const json_t *rows)
 
 static void print_table(const json_t *rows)
 {
-	static const char *const heads[] = {"DEVICE",	     "ECU",    "TARGET",
-					    "SHA256",	     "INSTALLED-AT", "BUNDLE",
-					    "LAST-REPORT", "ATTACKS", "SUPPORT-ENDS"};
+	static const char *const heads[] = {"DEVICE",	   "ECU",	   "TARGET",
+					    "SHA256",	   "INSTALLED-AT", "BUNDLE",
+					    "LAST-REPORT", "ATTACKS",	   "SUPPORT-ENDS"};
 	size_t width[NCOLUMNS];
 	char buf[LEDGER_BUNDLE_FIELD_MAX + UPT_TARGET_NAME_MAX];
 	for (size_t c = 0; c < NCOLUMNS; c++)
@@ -1152,9 +1168,12 @@ static int reports_show(int argc, char **argv)
 			char *end;
 			errno = 0;
 			long long d = strtoll(v, &end, 10);
-			if (!*v || *end || errno || d < 0 || d > 100LL * 366 || !(*v >= '0' && *v <= '9'))
-				rc = upt_err_set(&e, UPT_E_USAGE, "--support-ends-within wants a "
-						 "number of days, not \"%.20s\"", v);
+			if (!*v || *end || errno || d < 0 || d > 100LL * 366 ||
+			    !(*v >= '0' && *v <= '9'))
+				rc = upt_err_set(&e, UPT_E_USAGE,
+						 "--support-ends-within wants a "
+						 "number of days, not \"%.20s\"",
+						 v);
 			c.within_days = d;
 			c.within_set = true;
 		} else {
@@ -1216,4 +1235,3 @@ int cmd_reports(int argc, char **argv)
 	usage(stderr);
 	return 2;
 }
-

@@ -15,33 +15,33 @@
 #define LEDGER_SCHEMA_VERSION 1
 
 static const char schema[] =
-	"CREATE TABLE devices ("
-	" device_id TEXT PRIMARY KEY NOT NULL,"
-	" keyid TEXT NOT NULL UNIQUE,"      /* a report key identifies one device */
-	" public_key TEXT NOT NULL,"        /* ed25519, hex */
-	" placed_on_market TEXT,"           /* YYYY-MM-DD (EU CRA), NULL when unknown */
-	" support_years INTEGER,"           /* NULL when unknown */
-	" registered_at TEXT NOT NULL"
-	") WITHOUT ROWID;"
-	"CREATE TABLE reports ("
-	" device_id TEXT NOT NULL REFERENCES devices(device_id),"
-	" counter INTEGER NOT NULL,"
-	" digest TEXT NOT NULL,"            /* sha256 of the canonical signed: duplicate vs replay */
-	" time_clock TEXT,"
-	" time_effective TEXT NOT NULL,"
-	" bundle_file TEXT, bundle_kind TEXT, bundle_id TEXT,"
-	" status TEXT NOT NULL, reason TEXT, message TEXT,"
-	" source TEXT, ingested_at TEXT NOT NULL,"
-	" raw BLOB NOT NULL,"               /* the signed file as received */
-	" PRIMARY KEY (device_id, counter)"
-	");"
-	"CREATE TABLE ecu_reports ("
-	" device_id TEXT NOT NULL, counter INTEGER NOT NULL, ecu TEXT NOT NULL,"
-	" filepath TEXT, length INTEGER, sha256 TEXT,"
-	" attacks TEXT NOT NULL, latest_time TEXT, report_counter INTEGER,"
-	" PRIMARY KEY (device_id, ecu, counter),"
-	" FOREIGN KEY (device_id, counter) REFERENCES reports(device_id, counter)"
-	") WITHOUT ROWID;";
+    "CREATE TABLE devices ("
+    " device_id TEXT PRIMARY KEY NOT NULL,"
+    " keyid TEXT NOT NULL UNIQUE," /* a report key identifies one device */
+    " public_key TEXT NOT NULL,"   /* ed25519, hex */
+    " placed_on_market TEXT,"	   /* YYYY-MM-DD (EU CRA), NULL when unknown */
+    " support_years INTEGER,"	   /* NULL when unknown */
+    " registered_at TEXT NOT NULL"
+    ") WITHOUT ROWID;"
+    "CREATE TABLE reports ("
+    " device_id TEXT NOT NULL REFERENCES devices(device_id),"
+    " counter INTEGER NOT NULL,"
+    " digest TEXT NOT NULL," /* sha256 of the canonical signed: duplicate vs replay */
+    " time_clock TEXT,"
+    " time_effective TEXT NOT NULL,"
+    " bundle_file TEXT, bundle_kind TEXT, bundle_id TEXT,"
+    " status TEXT NOT NULL, reason TEXT, message TEXT,"
+    " source TEXT, ingested_at TEXT NOT NULL,"
+    " raw BLOB NOT NULL," /* the signed file as received */
+    " PRIMARY KEY (device_id, counter)"
+    ");"
+    "CREATE TABLE ecu_reports ("
+    " device_id TEXT NOT NULL, counter INTEGER NOT NULL, ecu TEXT NOT NULL,"
+    " filepath TEXT, length INTEGER, sha256 TEXT,"
+    " attacks TEXT NOT NULL, latest_time TEXT, report_counter INTEGER,"
+    " PRIMARY KEY (device_id, ecu, counter),"
+    " FOREIGN KEY (device_id, counter) REFERENCES reports(device_id, counter)"
+    ") WITHOUT ROWID;";
 
 struct ledger {
 	sqlite3 *db;
@@ -142,9 +142,11 @@ static int check_schema(ledger *l, const char *path, bool create, upt_err *e)
 	if (app == 0 && ver == 0 && objects == 0) {
 		if (!create)
 			return upt_err_set(e, UPT_E_CONFIG,
-					   "%s: empty ledger (register devices with `devices add`)", path);
+					   "%s: empty ledger (register devices with `devices add`)",
+					   path);
 		char sql[sizeof(schema) + 128];
-		snprintf(sql, sizeof(sql), "BEGIN IMMEDIATE;%sPRAGMA application_id=%d;"
+		snprintf(sql, sizeof(sql),
+			 "BEGIN IMMEDIATE;%sPRAGMA application_id=%d;"
 			 "PRAGMA user_version=%d;COMMIT;",
 			 schema, LEDGER_APP_ID, LEDGER_SCHEMA_VERSION);
 		rc = exec(l, sql, e);
@@ -157,10 +159,11 @@ static int check_schema(ledger *l, const char *path, bool create, upt_err *e)
 	if (app != LEDGER_APP_ID)
 		return upt_err_set(e, UPT_E_CONFIG, "%s: not an uptane-offline ledger", path);
 	if (ver > LEDGER_SCHEMA_VERSION)
-		return upt_err_set(e, UPT_E_CONFIG,
-				   "%s: ledger schema version %lld is newer than this build's (%d); "
-				   "use a newer uptane-bundle",
-				   path, (long long)ver, LEDGER_SCHEMA_VERSION);
+		return upt_err_set(
+		    e, UPT_E_CONFIG,
+		    "%s: ledger schema version %lld is newer than this build's (%d); "
+		    "use a newer uptane-bundle",
+		    path, (long long)ver, LEDGER_SCHEMA_VERSION);
 	if (ver != LEDGER_SCHEMA_VERSION)
 		return upt_err_set(e, UPT_E_CONFIG, "%s: unknown ledger schema version %lld", path,
 				   (long long)ver);
@@ -173,7 +176,7 @@ int ledger_open(const char *path, enum ledger_mode mode, ledger **out, upt_err *
 	if (!l)
 		return upt_err_set(e, UPT_E_NOMEM, "out of memory");
 	bool create = mode == LEDGER_CREATE;
-	int flags = mode == LEDGER_READ	    ? SQLITE_OPEN_READONLY
+	int flags = mode == LEDGER_READ	   ? SQLITE_OPEN_READONLY
 		    : mode == LEDGER_WRITE ? SQLITE_OPEN_READWRITE
 					   : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
 	int rc = UPT_OK;
@@ -181,7 +184,8 @@ int ledger_open(const char *path, enum ledger_mode mode, ledger **out, upt_err *
 		FILE *f = fopen(path, "rb");
 		if (!f) {
 			rc = upt_err_set(e, UPT_E_NOT_FOUND,
-					 "%s: no such ledger (`devices add --ledger` creates one)", path);
+					 "%s: no such ledger (`devices add --ledger` creates one)",
+					 path);
 			goto out;
 		}
 		fclose(f);
@@ -262,11 +266,17 @@ bool ledger_name_ok(const char *s)
 	return n > 0;
 }
 
+bool ledger_device_id_ok(const char *s)
+{
+	return ledger_name_ok(s) && s[0] != '.';
+}
+
 int ledger_date_parse(const char *s, int64_t *out, upt_err *e)
 {
 	char t[UPT_RFC3339_LEN + 1];
 	if (strlen(s) != LEDGER_DATE_LEN)
-		return upt_err_set(e, UPT_E_USAGE, "date \"%.40s\" is not of the form YYYY-MM-DD", s);
+		return upt_err_set(e, UPT_E_USAGE, "date \"%.40s\" is not of the form YYYY-MM-DD",
+				   s);
 	snprintf(t, sizeof(t), "%sT00:00:00Z", s);
 	if (upt_rfc3339_parse(t, out, NULL) != UPT_OK)
 		return upt_err_set(e, UPT_E_USAGE, "\"%s\" is not a valid date (YYYY-MM-DD)", s);
@@ -279,7 +289,8 @@ void ledger_support_ends(const char *placed_on_market, int support_years,
 	int64_t t;
 	out[0] = 0;
 	if (!placed_on_market || !placed_on_market[0] || support_years < 0 ||
-	    support_years > LEDGER_SUPPORT_YEARS_MAX || ledger_date_parse(placed_on_market, &t, NULL))
+	    support_years > LEDGER_SUPPORT_YEARS_MAX ||
+	    ledger_date_parse(placed_on_market, &t, NULL))
 		return;
 	int y = atoi(placed_on_market) + support_years;
 	int m = atoi(placed_on_market + 5), d = atoi(placed_on_market + 8);
@@ -312,14 +323,12 @@ static int device_from_row(sqlite3_stmt *st, int i, ledger_device *d, upt_err *e
 				   d->device_id);
 	d->key.ed25519 = true;
 	copy_str(d->placed_on_market, sizeof(d->placed_on_market), sqlite3_column_text(st, i + 3));
-	d->support_years = sqlite3_column_type(st, i + 4) == SQLITE_NULL
-				   ? -1
-				   : sqlite3_column_int(st, i + 4);
+	d->support_years =
+	    sqlite3_column_type(st, i + 4) == SQLITE_NULL ? -1 : sqlite3_column_int(st, i + 4);
 	return UPT_OK;
 }
 
-int ledger_device_get(ledger *l, const char *device_id, ledger_device *out, bool *found,
-		      upt_err *e)
+int ledger_device_get(ledger *l, const char *device_id, ledger_device *out, bool *found, upt_err *e)
 {
 	int rc = cached(l, &l->q_device,
 			"SELECT device_id, keyid, public_key, placed_on_market, support_years "
@@ -346,8 +355,8 @@ int ledger_device_get(ledger *l, const char *device_id, ledger_device *out, bool
 	return rc;
 }
 
-static int device_with_key(ledger *l, const char *keyid, char other[UPT_NAME_MAX + 1],
-			   bool *found, upt_err *e)
+static int device_with_key(ledger *l, const char *keyid, char other[UPT_NAME_MAX + 1], bool *found,
+			   upt_err *e)
 {
 	sqlite3_stmt *st = NULL;
 	int rc = prepare(l, "SELECT device_id FROM devices WHERE keyid = ?1", &st, e);
@@ -366,9 +375,11 @@ static int device_with_key(ledger *l, const char *keyid, char other[UPT_NAME_MAX
 
 int ledger_device_put(ledger *l, const ledger_device *d, enum ledger_put_result *res, upt_err *e)
 {
-	if (!ledger_name_ok(d->device_id))
-		return upt_err_set(e, UPT_E_USAGE, "device id \"%.140s\" does not match "
-				   "[A-Za-z0-9._-]{1,128}", d->device_id);
+	if (!ledger_device_id_ok(d->device_id))
+		return upt_err_set(
+		    e, UPT_E_USAGE,
+		    "device id \"%.140s\" does not match [A-Za-z0-9_-][A-Za-z0-9._-]{0,127}",
+		    d->device_id);
 	if (!d->key.ed25519)
 		return upt_err_set(e, UPT_E_USAGE, "device %s: the report key must be ed25519",
 				   d->device_id);
@@ -382,18 +393,22 @@ int ledger_device_put(ledger *l, const ledger_device *d, enum ledger_put_result 
 	upt_hex_encode(d->key.pub, sizeof(d->key.pub), pub);
 	if (found) {
 		if (strcmp(old.key.keyid, d->key.keyid) != 0)
-			return upt_err_set(e, UPT_E_USAGE,
-					   "device %s is already registered with another key "
-					   "(keyid %.16s..., given %.16s...); refusing to replace it",
-					   d->device_id, old.key.keyid, d->key.keyid);
-		const char *pom = d->placed_on_market[0] ? d->placed_on_market : old.placed_on_market;
+			return upt_err_set(
+			    e, UPT_E_USAGE,
+			    "device %s is already registered with another key "
+			    "(keyid %.16s..., given %.16s...); refusing to replace it",
+			    d->device_id, old.key.keyid, d->key.keyid);
+		const char *pom =
+		    d->placed_on_market[0] ? d->placed_on_market : old.placed_on_market;
 		int years = d->support_years >= 0 ? d->support_years : old.support_years;
 		if (strcmp(pom, old.placed_on_market) == 0 && years == old.support_years) {
 			*res = LEDGER_PUT_UNCHANGED;
 			return UPT_OK;
 		}
-		rc = prepare(l, "UPDATE devices SET placed_on_market = ?2, support_years = ?3 "
-			     "WHERE device_id = ?1", &st, e);
+		rc = prepare(l,
+			     "UPDATE devices SET placed_on_market = ?2, support_years = ?3 "
+			     "WHERE device_id = ?1",
+			     &st, e);
 		if (rc)
 			return rc;
 		bind_text(st, 1, d->device_id);
@@ -474,7 +489,7 @@ int ledger_device_each(ledger *l, int (*fn)(const ledger_device_info *, void *),
 				    info.support_ends);
 		info.reports = sqlite3_column_int64(st, 5);
 		info.last_counter =
-			sqlite3_column_type(st, 6) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 6);
+		    sqlite3_column_type(st, 6) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 6);
 		copy_str(info.last_report, sizeof(info.last_report), sqlite3_column_text(st, 7));
 		rc = fn(&info, ctx);
 	}
@@ -685,12 +700,12 @@ static int add_attack(row_buf *b, sqlite3_stmt *st, upt_err *e)
 	return UPT_OK;
 }
 
-#define OOM_IF(cond)                                                                             \
-	do {                                                                                     \
-		if (cond) {                                                                      \
-			rc = upt_err_set(e, UPT_E_NOMEM, "out of memory");                       \
-			goto out;                                                                \
-		}                                                                                \
+#define OOM_IF(cond)                                                                               \
+	do {                                                                                       \
+		if (cond) {                                                                        \
+			rc = upt_err_set(e, UPT_E_NOMEM, "out of memory");                         \
+			goto out;                                                                  \
+		}                                                                                  \
 	} while (0)
 
 /* Derives one row: the ECU's current target, since when it has run, by which bundle, and the
@@ -730,8 +745,8 @@ static int fill_row(ledger *l, row_stmts *q, const char *device, const char *ecu
 		if (rc)
 			goto out;
 		int64_t brk = has && sqlite3_column_type(q->brk, 0) != SQLITE_NULL
-				      ? sqlite3_column_int64(q->brk, 0)
-				      : INT64_MIN;
+				  ? sqlite3_column_int64(q->brk, 0)
+				  : INT64_MIN;
 		sqlite3_reset(q->start);
 		bind_text(q->start, 1, device);
 		bind_text(q->start, 2, ecu);
@@ -743,7 +758,8 @@ static int fill_row(ledger *l, row_stmts *q, const char *device, const char *ecu
 			b->installed_at = dup_col(q->start, 0);
 			const char *status = (const char *)sqlite3_column_text(q->start, 1);
 			/* Only a report of an install names the bundle that brought the target; the
-			 * first report of a factory image names whatever bundle that attempt saw. */
+			 * first report of a factory image names whatever bundle that attempt saw.
+			 */
 			if (status && (!strcmp(status, "installed") || !strcmp(status, "failed")))
 				b->bundle = dup_col(q->start, 2);
 		}
@@ -800,32 +816,36 @@ int ledger_rows_each(ledger *l, int (*fn)(const ledger_row *, void *), void *ctx
 			     "WHERE device_id = ?1 AND ecu = ?2 AND counter = ?3",
 			     &q.cur, e);
 	if (rc == UPT_OK)
-		rc = prepare(l,
-			     "SELECT max(counter) FROM ecu_reports WHERE device_id = ?1 AND ecu = ?2 "
-			     "AND counter < ?3 AND (filepath IS NOT ?4 OR sha256 IS NOT ?5)",
-			     &q.brk, e);
+		rc = prepare(
+		    l,
+		    "SELECT max(counter) FROM ecu_reports WHERE device_id = ?1 AND ecu = ?2 "
+		    "AND counter < ?3 AND (filepath IS NOT ?4 OR sha256 IS NOT ?5)",
+		    &q.brk, e);
 	if (rc == UPT_OK)
-		rc = prepare(l,
-			     "SELECT r.time_effective, r.status, r.bundle_id FROM ecu_reports x "
-			     "JOIN reports r ON r.device_id = x.device_id AND r.counter = x.counter "
-			     "WHERE x.device_id = ?1 AND x.ecu = ?2 AND x.counter > ?3 "
-			     "ORDER BY x.counter LIMIT 1",
-			     &q.start, e);
+		rc =
+		    prepare(l,
+			    "SELECT r.time_effective, r.status, r.bundle_id FROM ecu_reports x "
+			    "JOIN reports r ON r.device_id = x.device_id AND r.counter = x.counter "
+			    "WHERE x.device_id = ?1 AND x.ecu = ?2 AND x.counter > ?3 "
+			    "ORDER BY x.counter LIMIT 1",
+			    &q.start, e);
 	if (rc == UPT_OK)
-		rc = prepare(l,
-			     "SELECT counter, time_effective, status FROM reports WHERE device_id = ?1 "
-			     "ORDER BY counter DESC LIMIT 1",
-			     &q.last, e);
+		rc = prepare(
+		    l,
+		    "SELECT counter, time_effective, status FROM reports WHERE device_id = ?1 "
+		    "ORDER BY counter DESC LIMIT 1",
+		    &q.last, e);
 	if (rc == UPT_OK)
-		rc = prepare(l,
-			     "SELECT counter, time_effective, NULL AS ecu, reason FROM reports "
-			     "WHERE device_id = ?1 AND status = 'rejected' AND reason IS NOT NULL "
-			     "UNION ALL "
-			     "SELECT x.counter, r.time_effective, x.ecu, x.attacks FROM ecu_reports x "
-			     "JOIN reports r ON r.device_id = x.device_id AND r.counter = x.counter "
-			     "WHERE x.device_id = ?1 AND x.ecu = ?2 AND x.attacks <> '' "
-			     "ORDER BY 1, 3",
-			     &q.attacks, e);
+		rc = prepare(
+		    l,
+		    "SELECT counter, time_effective, NULL AS ecu, reason FROM reports "
+		    "WHERE device_id = ?1 AND status = 'rejected' AND reason IS NOT NULL "
+		    "UNION ALL "
+		    "SELECT x.counter, r.time_effective, x.ecu, x.attacks FROM ecu_reports x "
+		    "JOIN reports r ON r.device_id = x.device_id AND r.counter = x.counter "
+		    "WHERE x.device_id = ?1 AND x.ecu = ?2 AND x.attacks <> '' "
+		    "ORDER BY 1, 3",
+		    &q.attacks, e);
 	int src = SQLITE_DONE;
 	while (rc == UPT_OK && (src = sqlite3_step(main_st)) == SQLITE_ROW) {
 		row_buf b;
@@ -834,8 +854,8 @@ int ledger_rows_each(ledger *l, int (*fn)(const ledger_row *, void *), void *ctx
 		     *ecu = dup_col(main_st, 3);
 		char ends[LEDGER_DATE_LEN + 1];
 		int years = sqlite3_column_type(main_st, 2) == SQLITE_NULL
-				    ? -1
-				    : sqlite3_column_int(main_st, 2);
+				? -1
+				: sqlite3_column_int(main_st, 2);
 		int64_t latest = sqlite3_column_int64(main_st, 4);
 		if (!device || (sqlite3_column_type(main_st, 3) != SQLITE_NULL && !ecu))
 			rc = upt_err_set(e, UPT_E_NOMEM, "out of memory");

@@ -23,14 +23,14 @@
 #include "upt/meta.h"
 #include "upt/rfc3339.h"
 
-#define LEDGER_DATE_LEN 10          /* YYYY-MM-DD */
+#define LEDGER_DATE_LEN 10	    /* YYYY-MM-DD */
 #define LEDGER_SUPPORT_YEARS_MAX 99 /* CRA support periods are years, not centuries */
 /* Station-side inputs: the operator's, not the stick's, but bounded all the same. */
-#define LEDGER_CSV_MAX (64u << 20)      /* devices import CSV */
-#define LEDGER_DIR_ENTRIES_MAX 1000000  /* entries read from one reports directory */
+#define LEDGER_CSV_MAX (64u << 20)     /* devices import CSV */
+#define LEDGER_DIR_ENTRIES_MAX 1000000 /* entries read from one reports directory */
 /* Report fields (the stick's, verified but bounded before they reach the ledger). */
-#define LEDGER_TEXT_MAX 4096            /* result.message, attacks_detected */
-#define LEDGER_BUNDLE_FIELD_MAX 1024    /* bundle.file, bundle.id */
+#define LEDGER_TEXT_MAX 4096	     /* result.message, attacks_detected */
+#define LEDGER_BUNDLE_FIELD_MAX 1024 /* bundle.file, bundle.id */
 
 typedef struct ledger ledger;
 
@@ -54,13 +54,18 @@ void ledger_rollback(ledger *l);
 
 typedef struct ledger_device {
 	char device_id[UPT_NAME_MAX + 1];
-	upt_key key;                                /* ed25519, keyid recomputed */
+	upt_key key;				    /* ed25519, keyid recomputed */
 	char placed_on_market[LEDGER_DATE_LEN + 1]; /* "" when unknown */
-	int support_years;                          /* -1 when unknown */
+	int support_years;			    /* -1 when unknown */
 } ledger_device;
 
 /* True when s follows the name rule [A-Za-z0-9._-]{1,128} (DESIGN.md section 10). */
 bool ledger_name_ok(const char *s);
+
+/* A device id the registry accepts: the name rule, and no leading '.': the id names the
+ * device's directory on the stick (uptane-reports/<id>/), where "." and ".." are path
+ * components and hidden directories (.Trashes, ._ companions) are skipped. */
+bool ledger_device_id_ok(const char *s);
 
 /* Parses a strict "YYYY-MM-DD" calendar date into seconds since the epoch (its midnight UTC).
  * UPT_E_USAGE otherwise; *out untouched on failure. */
@@ -91,9 +96,9 @@ int ledger_device_get(ledger *l, const char *device_id, ledger_device *out, bool
 typedef struct ledger_device_info {
 	ledger_device dev;
 	char support_ends[LEDGER_DATE_LEN + 1]; /* "" when unknown */
-	int64_t reports;                        /* accepted reports */
-	int64_t last_counter;                   /* -1 without reports */
-	char last_report[UPT_RFC3339_LEN + 1];  /* effective time of the highest counter, or "" */
+	int64_t reports;			/* accepted reports */
+	int64_t last_counter;			/* -1 without reports */
+	char last_report[UPT_RFC3339_LEN + 1];	/* effective time of the highest counter, or "" */
 } ledger_device_info;
 
 /* Calls fn for every registered device in device id order; a non-zero return from fn stops the
@@ -105,7 +110,7 @@ int ledger_device_each(ledger *l, int (*fn)(const ledger_device_info *, void *),
 
 typedef struct ledger_ecu_report {
 	const char *serial;
-	bool has_image;       /* false: the ECU reports no installed image */
+	bool has_image;	      /* false: the ECU reports no installed image */
 	const char *filepath; /* target name */
 	uint64_t length;
 	bool has_sha256;
@@ -138,7 +143,8 @@ enum ledger_record_result {
 
 /* The digest recorded for (device, counter); *found false when none is (digest untouched). */
 int ledger_report_digest(ledger *l, const char *device_id, int64_t counter,
-			 char digest[2 * UPT_SHA256_LEN + 1], bool *found, upt_err *e) UPT_MUST_CHECK;
+			 char digest[2 * UPT_SHA256_LEN + 1], bool *found,
+			 upt_err *e) UPT_MUST_CHECK;
 
 /* Records r (the device must be registered) unless its (device, counter) is already there.
  * Late lower counters are normal (sticks come back out of order, DESIGN.md section 7). */
@@ -165,11 +171,11 @@ typedef struct ledger_row {
 	/* effective time of the earliest report of the latest unbroken run (by counter) of
 	 * reports showing this same target (name and sha256) on this ECU */
 	const char *installed_at;
-	const char *bundle; /* bundle.id of that report when it installed (status installed or
-			       failed after a partial install), else NULL */
-	const char *last_report;  /* effective time of the device's highest-counter report */
-	int64_t last_counter;     /* -1 without reports */
-	const char *last_status;  /* result.status of that report */
+	const char *bundle;	 /* bundle.id of that report when it installed (status installed or
+				    failed after a partial install), else NULL */
+	const char *last_report; /* effective time of the device's highest-counter report */
+	int64_t last_counter;	 /* -1 without reports */
+	const char *last_status; /* result.status of that report */
 	const char *placed_on_market;
 	int support_years; /* -1 when unknown */
 	const char *support_ends;

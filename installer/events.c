@@ -39,6 +39,20 @@ void ev_sanitize(const char *s, char *out, size_t n)
 	out[o] = '\0';
 }
 
+/* A JSON string for any C string: text cut inside a UTF-8 sequence, or a file name from a
+ * stick that is not UTF-8, must not make an event (above all the result line) disappear. */
+static json_t *jstr(const char *s)
+{
+	if (!s)
+		return json_null();
+	json_t *v = json_string(s);
+	if (v)
+		return v;
+	char safe[4096];
+	ev_sanitize(s, safe, sizeof(safe));
+	return json_string(safe);
+}
+
 static void emit(json_t *o)
 {
 	if (!o)
@@ -85,7 +99,7 @@ void ev_say(struct events *ev, const char *fmt, ...)
 void ev_found(struct events *ev, const char *file)
 {
 	if (ev->json)
-		emit(json_pack("{s:s, s:s}", "event", "found", "file", file));
+		emit(json_pack("{s:s, s:o}", "event", "found", "file", jstr(file)));
 	else
 		ev_say(ev, "Found update %s", file);
 }
@@ -94,23 +108,30 @@ void ev_verified(struct events *ev, const char *file, const char *kind, const ch
 		 size_t nimages, uint64_t bytes)
 {
 	if (ev->json) {
-		emit(json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "event", "verified", "file", file,
-			       "kind", kind, "id", id, "images", (json_int_t)nimages, "bytes",
-			       (json_int_t)bytes));
+		emit(json_pack("{s:s, s:o, s:s, s:o, s:I, s:I}", "event", "verified", "file",
+			       jstr(file), "kind", kind, "id", jstr(id), "images",
+			       (json_int_t)nimages, "bytes", (json_int_t)bytes));
 		return;
 	}
-	ev_say(ev, "Verified %s bundle %s: signatures, versions and expiry are good; %zu image%s "
-		   "(%.1f MB) to install.",
-	       kind, id, nimages, nimages == 1 ? "" : "s", (double)bytes / 1e6);
+	if (nimages == 0)
+		ev_say(
+		    ev,
+		    "The %s bundle %s checks out (signatures, versions, expiry); everything on it "
+		    "is already installed.",
+		    kind, id);
+	else
+		ev_say(ev,
+		       "The %s bundle %s checks out (signatures, versions, expiry); checking and "
+		       "writing its %zu image%s (%.1f MB) for this device.",
+		       kind, id, nimages, nimages == 1 ? "" : "s", (double)bytes / 1e6);
 }
 
 void ev_skipped(struct events *ev, const char *file, const char *status, const char *reason,
 		const char *message)
 {
 	if (ev->json) {
-		emit(json_pack("{s:s, s:s, s:s, s:o, s:s}", "event", "skipped", "file", file, "status",
-			       status, "reason", reason ? json_string(reason) : json_null(), "message",
-			       message));
+		emit(json_pack("{s:s, s:o, s:s, s:o, s:o}", "event", "skipped", "file", jstr(file),
+			       "status", status, "reason", jstr(reason), "message", jstr(message)));
 		return;
 	}
 	ev_say(ev, "Not using %s (%s): %s", file, reason ? reason : status, message);
@@ -161,13 +182,14 @@ void ev_progress(struct events *ev, const char *ecu, uint64_t done, uint64_t tot
 void ev_installed(struct events *ev, const char *ecu, const char *target, bool pending)
 {
 	if (ev->json) {
-		emit(json_pack("{s:s, s:s, s:s, s:b}", "event", "installed", "ecu", ecu, "target",
-			       target, "pending", pending));
+		emit(json_pack("{s:s, s:s, s:o, s:b}", "event", "installed", "ecu", ecu, "target",
+			       jstr(target), "pending", pending));
 		return;
 	}
 	if (pending)
-		ev_say(ev, "%s: %s written to the inactive slot and activated; it runs after the next "
-			   "reboot (then run `uptane-install confirm`).",
+		ev_say(ev,
+		       "%s: %s written to the inactive slot and activated; it runs after the next "
+		       "reboot (then run `uptane-install confirm`).",
 		       ecu, target);
 	else
 		ev_say(ev, "%s: now runs %s.", ecu, target);
@@ -181,7 +203,8 @@ void ev_warning(struct events *ev, const char *code, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	if (ev->json)
-		emit(json_pack("{s:s, s:s, s:s}", "event", "warning", "code", code, "message", msg));
+		emit(json_pack("{s:s, s:s, s:o}", "event", "warning", "code", code, "message",
+			       jstr(msg)));
 	else
 		ev_say(ev, "Warning: %s", msg);
 }
@@ -189,7 +212,7 @@ void ev_warning(struct events *ev, const char *code, const char *fmt, ...)
 void ev_report(struct events *ev, const char *where, uint64_t counter)
 {
 	if (ev->json)
-		emit(json_pack("{s:s, s:s, s:I}", "event", "report", "path", where, "counter",
+		emit(json_pack("{s:s, s:o, s:I}", "event", "report", "path", jstr(where), "counter",
 			       (json_int_t)counter));
 	else
 		ev_say(ev, "Signed report %llu written to %s", (unsigned long long)counter, where);
@@ -199,10 +222,9 @@ void ev_result(struct events *ev, const char *status, const char *reason, const 
 	       const char *message, const char *detail)
 {
 	if (ev->json) {
-		emit(json_pack("{s:s, s:s, s:o, s:o, s:s, s:o}", "event", "result", "status", status,
-			       "reason", reason ? json_string(reason) : json_null(), "file",
-			       file ? json_string(file) : json_null(), "message", message, "detail",
-			       detail && detail[0] ? json_string(detail) : json_null()));
+		emit(json_pack("{s:s, s:s, s:o, s:o, s:o, s:o}", "event", "result", "status",
+			       status, "reason", jstr(reason), "file", jstr(file), "message",
+			       jstr(message), "detail", jstr(detail && detail[0] ? detail : NULL)));
 		return;
 	}
 	ev_say(ev, "%s", message);

@@ -33,8 +33,9 @@ static int scan(const char *dir, const char *sub, char (*out)[UPT_PATH_MAX], siz
 	close(dfd);
 	if (fd < 0)
 		return sub && (errno == ENOENT || errno == ENOTDIR || errno == ELOOP)
-			       ? UPT_OK
-			       : upt_err_set(e, UPT_E_IO, "%s/%s: %s", dir, sub ? sub : "", strerror(errno));
+			   ? UPT_OK
+			   : upt_err_set(e, UPT_E_IO, "%s/%s: %s", dir, sub ? sub : "",
+					 strerror(errno));
 	DIR *d = fdopendir(fd);
 	if (!d) {
 		close(fd);
@@ -46,14 +47,15 @@ static int scan(const char *dir, const char *sub, char (*out)[UPT_PATH_MAX], siz
 	while ((de = readdir(d)) != NULL) {
 		const char *name = de->d_name;
 		struct stat st;
-		if (name[0] == '.' || !(ends_with(name, ".uptane") || ends_with(name, ".uptane.000")))
+		if (name[0] == '.' ||
+		    !(ends_with(name, ".uptane") || ends_with(name, ".uptane.000")))
 			continue;
 		if (fstatat(dirfd(d), name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
 			continue;
 		if (*n >= max)
 			break;
-		int len = snprintf(out[*n], UPT_PATH_MAX, "%s/%s%s%s", dir, sub ? sub : "", sub ? "/" : "",
-				   name);
+		int len = snprintf(out[*n], UPT_PATH_MAX, "%s/%s%s%s", dir, sub ? sub : "",
+				   sub ? "/" : "", name);
 		if (len > 0 && len < UPT_PATH_MAX)
 			(*n)++;
 	}
@@ -79,97 +81,136 @@ int find_bundles(const char *dir, char (*out)[UPT_PATH_MAX], size_t max, size_t 
 	return rc;
 }
 
+static const char *skip_status(int code)
+{
+	return code == UPT_OK		      ? "older"
+	       : upt_err_is_rejection(code)   ? "rejected"
+	       : code == UPT_E_NOT_FOR_DEVICE ? "not-for-this-device"
+	       : code == UPT_E_UP_TO_DATE     ? "up-to-date"
+					      : "failed";
+}
+
+/* Candidates that passed the metadata probe, highest Director version first (name order
+ * among equals: find_bundles sorted them). */
+static size_t rank(const struct candidate *cands, size_t n, size_t *order)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (cands[i].code != UPT_OK)
+			continue;
+		size_t j = k++;
+		while (j > 0 && cands[order[j - 1]].version < cands[i].version) {
+			order[j] = order[j - 1];
+			j--;
+		}
+		order[j] = i;
+	}
+	return k;
+}
+
 int install_from_dir(struct ctx *c, const char *dir, const struct medium *m)
 {
 	size_t max = UPT_BUNDLES_PER_MEDIUM_MAX, n = 0;
 	char(*paths)[UPT_PATH_MAX] = calloc(max, sizeof(*paths));
-	struct candidate *cands = NULL;
+	struct candidate *cands = calloc(max, sizeof(*cands));
+	size_t *order = calloc(max, sizeof(*order));
 	struct report_skip_list *skipped = calloc(1, sizeof(*skipped));
+	struct attempt *a = calloc(1, sizeof(*a));
 	upt_err e;
 	upt_err_clear(&e);
-	int status;
-	int rc = paths && skipped ? find_bundles(dir, paths, max, &n, &e)
-				  : upt_err_set(&e, UPT_E_NOMEM, "out of memory");
+	int status = 1;
+	if (!paths || !cands || !order || !skipped || !a)
+		goto out;
+	int rc = find_bundles(dir, paths, max, &n, &e);
 	if (rc || n == 0) {
-		struct attempt a;
-		memset(&a, 0, sizeof(a));
-		a.attacks = "";
-		a.effective = c->clock;
+		a->attacks = "";
+		a->effective = c->clock;
 		if (rc) {
-			a.status = "failed";
-			a.reason = rc == UPT_E_IO ? "io" : "internal";
-			a.exit_status = upt_err_exit_status(rc);
-			snprintf(a.message, sizeof(a.message),
+			a->status = "failed";
+			a->reason = rc == UPT_E_IO ? "io" : "internal";
+			a->exit_status = upt_err_exit_status(rc);
+			snprintf(a->message, sizeof(a->message),
 				 "The stick could not be read; re-insert it and try again.");
-			snprintf(a.detail, sizeof(a.detail), "%s", e.msg);
+			snprintf(a->detail, sizeof(a->detail), "%s", e.msg);
 		} else {
-			a.status = "no-bundle";
-			a.exit_status = 3;
-			snprintf(a.message, sizeof(a.message),
+			a->status = "no-bundle";
+			a->exit_status = 3;
+			snprintf(a->message, sizeof(a->message),
 				 "No update (*.uptane) was found on %s; nothing to do.", dir);
 		}
-		if (!c->dry_run)
-			report_write(c, &a, dir, m);
-		ev_result(&c->ev, a.status, a.reason, NULL, a.message, a.detail);
-		status = a.exit_status;
+		status = install_finish(c, a, dir, m);
 		goto out;
 	}
 	if (n == 1) {
-		status = install_bundle(c, paths[0], dir, m, NULL);
+		install_attempt(c, paths[0], a);
+		status = install_finish(c, a, dir, m);
 		goto out;
 	}
-	cands = calloc(n, sizeof(*cands));
-	if (!cands) {
-		status = 1;
-		goto out;
-	}
-	/* Several bundles: verify each (dry, metadata only), then install the best one. The
-	 * chosen one is verified again in full while it installs. */
-	size_t best = n;
+	/* Several bundles: verify each (dry, metadata only) and try the valid ones, highest
+	 * Director version first. A bundle whose images then fail is rejected and the next one
+	 * is tried: image bytes are verified only while they stream into staging, never read
+	 * twice. One report for the insertion lists what was chosen and why the rest were not. */
 	for (size_t i = 0; i < n; i++) {
 		snprintf(cands[i].path, sizeof(cands[i].path), "%s", paths[i]);
 		install_probe(c, &cands[i]);
-		if (cands[i].code == UPT_OK && (best == n || cands[i].version > cands[best].version))
-			best = i;
 	}
-	/* None new: an up-to-date one says so; else the first rejection explains itself. */
-	for (size_t i = 0; best == n && i < n; i++)
-		if (cands[i].code == UPT_E_UP_TO_DATE)
-			best = i;
-	for (size_t i = 0; best == n && i < n; i++)
-		if (upt_err_is_rejection(cands[i].code))
-			best = i;
-	if (best == n)
-		best = 0;
+	size_t nvalid = rank(cands, n, order);
+	size_t chosen = n;
+	for (size_t k = 0; k < nvalid; k++) {
+		size_t i = order[k];
+		memset(a, 0, sizeof(*a));
+		install_attempt(c, cands[i].path, a);
+		chosen = i;
+		if (k + 1 == nvalid || !upt_err_is_rejection(a->code))
+			break;
+		/* Rejected while streaming: the next one gets its chance. */
+		cands[i].code = a->code;
+		snprintf(cands[i].message, sizeof(cands[i].message), "%.500s", a->detail);
+		ev_skipped(&c->ev, cands[i].path, "rejected", upt_err_class(a->code), a->detail);
+		cands[i].announced = true;
+	}
+	if (chosen == n) {
+		/* None valid: an up-to-date one says so; else the first rejection explains itself.
+		 */
+		for (size_t i = 0; chosen == n && i < n; i++)
+			if (cands[i].code == UPT_E_UP_TO_DATE)
+				chosen = i;
+		for (size_t i = 0; chosen == n && i < n; i++)
+			if (upt_err_is_rejection(cands[i].code))
+				chosen = i;
+		if (chosen == n)
+			chosen = 0;
+		install_attempt(c, cands[chosen].path, a);
+	}
 	for (size_t i = 0; i < n; i++) {
-		if (i == best)
+		if (i == chosen)
 			continue;
 		size_t k = skipped->n++;
 		const char *base = strrchr(cands[i].path, '/');
-		snprintf(skipped->items[k].file, sizeof(skipped->items[k].file), "%s",
+		snprintf(skipped->items[k].file, sizeof(skipped->items[k].file), "%.255s",
 			 base ? base + 1 : cands[i].path);
 		int code = cands[i].code;
-		skipped->items[k].status = code == UPT_OK			? "older"
-					   : upt_err_is_rejection(code)		? "rejected"
-					   : code == UPT_E_NOT_FOR_DEVICE	? "not-for-this-device"
-					   : code == UPT_E_UP_TO_DATE		? "up-to-date"
-										: "failed";
+		skipped->items[k].status = skip_status(code);
 		skipped->items[k].reason = upt_err_is_rejection(code) ? upt_err_class(code) : NULL;
 		if (code == UPT_OK)
 			snprintf(skipped->items[k].message, sizeof(skipped->items[k].message),
-				 "valid, but its version %llu is not the highest (%llu)",
+				 "valid, but its Director version %llu is not the highest (%llu)",
 				 (unsigned long long)cands[i].version,
-				 (unsigned long long)cands[best].version);
+				 (unsigned long long)cands[chosen].version);
 		else
 			snprintf(skipped->items[k].message, sizeof(skipped->items[k].message), "%s",
 				 cands[i].message);
-		ev_skipped(&c->ev, cands[i].path, skipped->items[k].status, skipped->items[k].reason,
-			   skipped->items[k].message);
+		if (!cands[i].announced)
+			ev_skipped(&c->ev, cands[i].path, skipped->items[k].status,
+				   skipped->items[k].reason, skipped->items[k].message);
 	}
-	status = install_bundle(c, cands[best].path, dir, m, skipped);
+	a->skipped = skipped;
+	status = install_finish(c, a, dir, m);
 out:
 	free(paths);
 	free(cands);
+	free(order);
 	free(skipped);
+	free(a);
 	return status;
 }

@@ -40,8 +40,8 @@ static int ab_open(struct ctx *c, struct stage *s, const upt_installed_ecu *inst
 	/* Slots are named by the configuration (often /dev/disk/by-partlabel links): followed. */
 	s->fd = open(s->path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
 	if (s->fd < 0)
-		return upt_err_set(e, UPT_E_INSTALL, "%s: cannot open slot %d (%s): %s", s->ecu->serial,
-				   s->slot, s->path, strerror(errno));
+		return upt_err_set(e, UPT_E_INSTALL, "%s: cannot open slot %d (%s): %s",
+				   s->ecu->serial, s->slot, s->path, strerror(errno));
 	struct stat st;
 	if (fstat(s->fd, &st) != 0)
 		return upt_err_set(e, UPT_E_INSTALL, "%s: %s: %s", s->ecu->serial, s->path,
@@ -49,15 +49,17 @@ static int ab_open(struct ctx *c, struct stage *s, const upt_installed_ecu *inst
 	if (S_ISBLK(st.st_mode)) {
 		uint64_t size = 0;
 		if (ioctl(s->fd, BLKGETSIZE64, &size) != 0)
-			return upt_err_set(e, UPT_E_INSTALL, "%s: size of %s: %s", s->ecu->serial, s->path,
-					   strerror(errno));
+			return upt_err_set(e, UPT_E_INSTALL, "%s: size of %s: %s", s->ecu->serial,
+					   s->path, strerror(errno));
 		if (size < s->length)
-			return upt_err_set(e, UPT_E_INSTALL,
-					   "%s: the image (%llu bytes) does not fit slot %s (%llu bytes)",
-					   s->ecu->serial, (unsigned long long)s->length, s->path,
-					   (unsigned long long)size);
+			return upt_err_set(
+			    e, UPT_E_INSTALL,
+			    "%s: the image (%llu bytes) does not fit slot %s (%llu bytes)",
+			    s->ecu->serial, (unsigned long long)s->length, s->path,
+			    (unsigned long long)size);
 	} else if (!S_ISREG(st.st_mode)) {
-		return upt_err_set(e, UPT_E_INSTALL, "%s: slot %s is neither a block device nor a file",
+		return upt_err_set(e, UPT_E_INSTALL,
+				   "%s: slot %s is neither a block device nor a file",
 				   s->ecu->serial, s->path);
 	}
 	return UPT_OK;
@@ -107,10 +109,10 @@ static void ab_cleanup(struct ctx *c, const upt_dev_ecu *u)
 }
 
 const struct handler handler_ab = {
-	.type = UPT_HANDLER_AB,
-	.open = ab_open,
-	.finish = ab_finish,
-	.abort = ab_abort,
-	.activate = ab_activate,
-	.cleanup = ab_cleanup,
+    .type = UPT_HANDLER_AB,
+    .open = ab_open,
+    .finish = ab_finish,
+    .abort = ab_abort,
+    .activate = ab_activate,
+    .cleanup = ab_cleanup,
 };

@@ -21,8 +21,8 @@ static int exec_open(struct ctx *c, struct stage *s, const upt_installed_ecu *in
 		return rc;
 	s->fd = open(s->path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (s->fd < 0)
-		return upt_err_set(e, UPT_E_INSTALL, "%s: cannot create %s: %s", s->ecu->serial, s->path,
-				   strerror(errno));
+		return upt_err_set(e, UPT_E_INSTALL, "%s: cannot create %s: %s", s->ecu->serial,
+				   s->path, strerror(errno));
 	s->created = true;
 	return UPT_OK;
 }
@@ -63,7 +63,8 @@ static int exec_activate(struct ctx *c, const upt_dev_ecu *u, upt_journal_ecu *j
 		return rc;
 	struct stat st;
 	if (lstat(staged, &st) != 0 || !S_ISREG(st.st_mode))
-		return upt_err_set(e, UPT_E_INSTALL, "%s: staged image %s is missing", u->serial, staged);
+		return upt_err_set(e, UPT_E_INSTALL, "%s: staged image %s is missing", u->serial,
+				   staged);
 	upt_subst subst[] = {{"{image}", staged}};
 	upt_argv argv;
 	rc = upt_argv_expand(&u->command, subst, 1, &argv, e);
@@ -84,10 +85,10 @@ static void exec_cleanup(struct ctx *c, const upt_dev_ecu *u)
 }
 
 const struct handler handler_exec = {
-	.type = UPT_HANDLER_EXEC,
-	.open = exec_open,
-	.finish = exec_finish,
-	.abort = exec_abort,
-	.activate = exec_activate,
-	.cleanup = exec_cleanup,
+    .type = UPT_HANDLER_EXEC,
+    .open = exec_open,
+    .finish = exec_finish,
+    .abort = exec_abort,
+    .activate = exec_activate,
+    .cleanup = exec_cleanup,
 };

@@ -28,12 +28,12 @@ static int file_open(struct ctx *c, struct stage *s, const upt_installed_ecu *in
 		s->mode = st.st_mode & 07777;
 	s->fd = open(s->path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, s->mode);
 	if (s->fd < 0)
-		return upt_err_set(e, UPT_E_INSTALL, "%s: cannot create %s: %s", s->ecu->serial, s->path,
-				   strerror(errno));
+		return upt_err_set(e, UPT_E_INSTALL, "%s: cannot create %s: %s", s->ecu->serial,
+				   s->path, strerror(errno));
 	s->created = true;
 	if (fchmod(s->fd, s->mode) != 0)
-		return upt_err_set(e, UPT_E_INSTALL, "%s: cannot set mode of %s: %s", s->ecu->serial,
-				   s->path, strerror(errno));
+		return upt_err_set(e, UPT_E_INSTALL, "%s: cannot set mode of %s: %s",
+				   s->ecu->serial, s->path, strerror(errno));
 	return UPT_OK;
 }
 
@@ -99,8 +99,8 @@ static int file_activate(struct ctx *c, const upt_dev_ecu *u, upt_journal_ecu *j
 	if (rename(staged, u->path) != 0) {
 		if (errno == ENOENT && target_is(u->path, j))
 			return UPT_OK; /* renamed before the crash, journal not yet updated */
-		return upt_err_set(e, UPT_E_INSTALL, "%s: cannot rename %s to %s: %s", u->serial, staged,
-				   u->path, strerror(errno));
+		return upt_err_set(e, UPT_E_INSTALL, "%s: cannot rename %s to %s: %s", u->serial,
+				   staged, u->path, strerror(errno));
 	}
 	rc = upt_fsync_parent(AT_FDCWD, u->path, e);
 	if (rc && e)
@@ -116,10 +116,10 @@ static void file_cleanup(struct ctx *c, const upt_dev_ecu *u)
 }
 
 const struct handler handler_file = {
-	.type = UPT_HANDLER_FILE,
-	.open = file_open,
-	.finish = file_finish,
-	.abort = file_abort,
-	.activate = file_activate,
-	.cleanup = file_cleanup,
+    .type = UPT_HANDLER_FILE,
+    .open = file_open,
+    .finish = file_finish,
+    .abort = file_abort,
+    .activate = file_activate,
+    .cleanup = file_cleanup,
 };

@@ -28,7 +28,8 @@ int staged_path(const struct ctx *c, const upt_dev_ecu *u, char *out, size_t n, 
 		const char *base = slash ? slash + 1 : u->path;
 		int dirlen = slash ? (int)(slash - u->path) : 0;
 		if (!base[0])
-			return upt_err_set(e, UPT_E_CONFIG, "%s: install path names a directory", u->serial);
+			return upt_err_set(e, UPT_E_CONFIG, "%s: install path names a directory",
+					   u->serial);
 		len = slash ? snprintf(out, n, "%.*s/.%s.uptane-new", dirlen, u->path, base)
 			    : snprintf(out, n, ".%s.uptane-new", base);
 	} else {

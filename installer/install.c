@@ -54,7 +54,8 @@ static bool expiry_of(const upt_bundle_meta *meta, const char *file, char out[11
 	json_t *doc = NULL;
 	if (!b || upt_json_parse(b->data, b->len, UPT_META_FILE_MAX, &doc, NULL) != UPT_OK)
 		return false;
-	const char *x = json_string_value(json_object_get(json_object_get(doc, "signed"), "expires"));
+	const char *x =
+	    json_string_value(json_object_get(json_object_get(doc, "signed"), "expires"));
 	bool ok = x && strlen(x) >= 10;
 	if (ok) {
 		memcpy(out, x, 10);
@@ -82,16 +83,26 @@ static void rejection_message(struct attempt *a, int code, const upt_bundle_meta
 		    "refused; ask for the current one.";
 		break;
 	case UPT_E_ARBITRARY_SOFTWARE:
-		m = "This stick's update is not signed by the keys this device trusts (or its contents "
-		    "differ from what was signed). It may have been tampered with: do not use it, and "
+		if (!strncmp(a->file, "images/", 7)) {
+			m = "An image on this stick is not what was signed. It may have been "
+			    "tampered "
+			    "with: do not use the stick, and report it to the manufacturer.";
+			break;
+		}
+		m = "This stick's update is not signed by the keys this device trusts (or its "
+		    "contents "
+		    "differ from what was signed). It may have been tampered with: do not use it, "
+		    "and "
 		    "report it to the manufacturer.";
 		break;
 	case UPT_E_UNTRUSTED_ROOT:
-		m = "This device has no usable trusted keys and refuses every update; it needs to be "
+		m = "This device has no usable trusted keys and refuses every update; it needs to "
+		    "be "
 		    "re-provisioned by the manufacturer.";
 		break;
 	case UPT_E_MIX_AND_MATCH:
-		m = "This stick's update mixes files from different releases, so it was refused; ask "
+		m = "This stick's update mixes files from different releases, so it was refused; "
+		    "ask "
 		    "for a new one.";
 		break;
 	case UPT_E_ENDLESS_DATA:
@@ -99,11 +110,13 @@ static void rejection_message(struct attempt *a, int code, const upt_bundle_meta
 		    "tampered with: do not use it, and report it to the manufacturer.";
 		break;
 	case UPT_E_WRONG_ECU:
-		m = "This update names a control unit this device does not have; ask for the update "
+		m = "This update names a control unit this device does not have; ask for the "
+		    "update "
 		    "made for this device.";
 		break;
 	case UPT_E_WRONG_HARDWARE:
-		m = "This update is for different hardware than this device has; ask for the update "
+		m = "This update is for different hardware than this device has; ask for the "
+		    "update "
 		    "made for this device.";
 		break;
 	case UPT_E_TARGET_MISMATCH:
@@ -111,11 +124,13 @@ static void rejection_message(struct attempt *a, int code, const upt_bundle_meta
 		    "refused. Report it to the manufacturer and ask for a new one.";
 		break;
 	case UPT_E_MALFORMED:
-		m = "The update file on this stick is damaged or incomplete; copy it again or ask for "
+		m = "The update file on this stick is damaged or incomplete; copy it again or ask "
+		    "for "
 		    "a new one.";
 		break;
 	case UPT_E_UNSAFE_ARCHIVE:
-		m = "The update file on this stick contains entries that are not allowed, so it was "
+		m = "The update file on this stick contains entries that are not allowed, so it "
+		    "was "
 		    "refused; ask for a new one and report it to the manufacturer.";
 		break;
 	case UPT_E_TOO_LARGE:
@@ -138,10 +153,11 @@ static void rejection_message(struct attempt *a, int code, const upt_bundle_meta
 static void outcome(struct ctx *c, struct attempt *a, int code, const upt_err *e,
 		    const upt_bundle_meta *meta, const char *intended_for)
 {
+	a->code = code;
 	a->exit_status = upt_err_exit_status(code);
 	a->reason = NULL;
-	if (e && e->file[0] && !a->file)
-		a->file = e->file;
+	if (e && e->file[0] && !a->file[0])
+		snprintf(a->file, sizeof(a->file), "%s", e->file);
 	snprintf(a->detail, sizeof(a->detail), "%s", e ? e->msg : "");
 	if (upt_err_is_rejection(code)) {
 		a->status = "rejected";
@@ -153,9 +169,11 @@ static void outcome(struct ctx *c, struct attempt *a, int code, const upt_err *e
 	switch (code) {
 	case UPT_E_NOT_FOR_DEVICE:
 		a->status = "not-for-this-device";
-		snprintf(a->message, sizeof(a->message),
-			 "This update is not for this device (%s): it is for %s. Nothing was changed.",
-			 c->cfg->device_id, intended_for && intended_for[0] ? intended_for : "other devices");
+		snprintf(
+		    a->message, sizeof(a->message),
+		    "This update is not for this device (%s): it is for %s. Nothing was changed.",
+		    c->cfg->device_id,
+		    intended_for && intended_for[0] ? intended_for : "other devices");
 		return;
 	case UPT_E_UP_TO_DATE:
 		a->status = "up-to-date";
@@ -170,15 +188,17 @@ static void outcome(struct ctx *c, struct attempt *a, int code, const upt_err *e
 		a->status = "failed";
 		a->reason = "io";
 		snprintf(a->message, sizeof(a->message),
-			 "The update could not be read (I/O error, or the stick was removed). Nothing was "
+			 "The update could not be read (I/O error, or the stick was removed). "
+			 "Nothing was "
 			 "changed; re-insert the stick and try again.");
 		return;
 	case UPT_E_INSTALL:
 		a->status = "failed";
 		a->reason = "install";
-		snprintf(a->message, sizeof(a->message),
-			 "Installing failed; the previous software is still active. Try again; if it "
-			 "fails again, the device needs service.");
+		snprintf(
+		    a->message, sizeof(a->message),
+		    "Installing failed; the previous software is still active. Try again; if it "
+		    "fails again, the device needs service.");
 		return;
 	case UPT_E_INSTALL_PARTIAL:
 		a->status = "failed";
@@ -187,9 +207,10 @@ static void outcome(struct ctx *c, struct attempt *a, int code, const upt_err *e
 	default:
 		a->status = "failed";
 		a->reason = "internal";
-		snprintf(a->message, sizeof(a->message),
-			 "The installer hit an internal error; nothing was installed. The device needs "
-			 "service.");
+		snprintf(
+		    a->message, sizeof(a->message),
+		    "The installer hit an internal error; nothing was installed. The device needs "
+		    "service.");
 	}
 }
 
@@ -220,10 +241,26 @@ static bool root_name(const char *name, const char *repo)
 	       !strcmp(name + n - 9, "root.json");
 }
 
+/* Forgets what a root step old -> nr invalidates (DESIGN.md section 10, TUF 5.3.11). */
+static void forget(upt_trust *t, const char *repo, const upt_meta *old, const upt_meta *nr)
+{
+	char name[64];
+	if (role_keys_differ(old, nr, "timestamp") || role_keys_differ(old, nr, "snapshot")) {
+		snprintf(name, sizeof(name), "%s/timestamp.json", repo);
+		upt_trust_remove(t, name);
+		snprintf(name, sizeof(name), "%s/snapshot.json", repo);
+		upt_trust_remove(t, name);
+	}
+	if (!strcmp(repo, "director") && role_keys_differ(old, nr, "offline-snapshot"))
+		upt_trust_remove(t, "director/offline-snapshot.json");
+}
+
 /* Image bytes failed after the metadata verified: keep only what step 1 accepted (the roots,
- * and forgetting timestamp/snapshot when their keys rotated, DESIGN.md section 10), exactly
- * as a rejection inside upt_verify would. */
-static int roots_only(const upt_trust *t0, const upt_trust *after, upt_trust *out, upt_err *e)
+ * and forgetting timestamp/snapshot where a root step rotated their keys), exactly as a
+ * rejection inside upt_verify would. The roots in between are read from the bundle's
+ * metadata, already verified by upt_verify; each step is compared as upt_verify does. */
+static int roots_only(const upt_trust *t0, const upt_trust *after, const upt_bundle_meta *meta,
+		      upt_trust *out, upt_err *e)
 {
 	static const char *const repos[] = {"director", "image-repo"};
 	int rc = upt_trust_copy(out, t0, e);
@@ -236,24 +273,33 @@ static int roots_only(const upt_trust *t0, const upt_trust *after, upt_trust *ou
 			continue;
 		for (size_t i = 0; rc == UPT_OK && i < after->nfiles; i++)
 			if (root_name(after->files[i].name, repos[r]))
-				rc = upt_trust_set(out, after->files[i].name, after->files[i].data.data,
+				rc = upt_trust_set(out, after->files[i].name,
+						   after->files[i].data.data,
 						   after->files[i].data.len, e);
-		upt_meta *mo = NULL, *mn = NULL;
+		upt_meta *cur = NULL, *last = NULL;
 		if (rc == UPT_OK)
-			rc = upt_meta_parse(old->data, old->len, UPT_ROLE_ROOT, &mo, e);
+			rc = upt_meta_parse(old->data, old->len, UPT_ROLE_ROOT, &cur, e);
 		if (rc == UPT_OK)
-			rc = upt_meta_parse(neu->data, neu->len, UPT_ROLE_ROOT, &mn, e);
-		if (rc == UPT_OK &&
-		    (role_keys_differ(mo, mn, "timestamp") || role_keys_differ(mo, mn, "snapshot"))) {
-			snprintf(name, sizeof(name), "%s/timestamp.json", repos[r]);
-			upt_trust_remove(out, name);
-			snprintf(name, sizeof(name), "%s/snapshot.json", repos[r]);
-			upt_trust_remove(out, name);
+			rc = upt_meta_parse(neu->data, neu->len, UPT_ROLE_ROOT, &last, e);
+		while (rc == UPT_OK && cur->version < last->version) {
+			char member[96];
+			snprintf(member, sizeof(member), "metadata/%s/%llu.root.json", repos[r],
+				 (unsigned long long)(cur->version + 1));
+			const upt_buf *b = upt_bundle_meta_get(meta, member);
+			upt_meta *nr = NULL;
+			if (!b) {
+				rc = upt_err_set(e, UPT_E_INTERNAL, "%s missing", member);
+				break;
+			}
+			rc = upt_meta_parse(b->data, b->len, UPT_ROLE_ROOT, &nr, e);
+			if (rc)
+				break;
+			forget(out, repos[r], cur, nr);
+			upt_meta_free(cur);
+			cur = nr;
 		}
-		if (rc == UPT_OK && r == 0 && role_keys_differ(mo, mn, "offline-snapshot"))
-			upt_trust_remove(out, "director/offline-snapshot.json");
-		upt_meta_free(mo);
-		upt_meta_free(mn);
+		upt_meta_free(cur);
+		upt_meta_free(last);
 	}
 	return rc;
 }
@@ -270,7 +316,17 @@ static void persist(struct ctx *c, upt_trust *t, int64_t stored_floor, const upt
 	upt_err e;
 	upt_err_clear(&e);
 	if (state_save_trust(c, t, &e) != UPT_OK)
-		ev_warning(&c->ev, "state", "could not save the accepted trusted metadata: %s", e.msg);
+		ev_warning(&c->ev, "state", "could not save the accepted trusted metadata: %s",
+			   e.msg);
+}
+
+/* The floor to store: the one a verified `issued` raised, else the stored one (the floor
+ * given to upt_verify also holds the build time and the configured floor, which need no
+ * storing: every run applies them again). */
+static int64_t stored_floor(const upt_verify_result *vr, const upt_trust *work, const upt_trust *t0)
+{
+	return vr->trust_after.time_floor > work->time_floor ? vr->trust_after.time_floor
+							     : t0->time_floor;
 }
 
 /* ---- streaming ---- */
@@ -339,11 +395,13 @@ static int stream_all(struct ctx *c, upt_bundle_reader *r, struct job *jobs, siz
 			j->st.ecu = j->ecu;
 			j->st.fd = -1;
 			j->st.length = a->length;
-			rc = handler_for(j->ecu->type)->open(c, &j->st, upt_installed_get(inst, j->ecu->serial), e);
+			rc = handler_for(j->ecu->type)
+				 ->open(c, &j->st, upt_installed_get(inst, j->ecu->serial), e);
 			j->opened = true;
 		}
 		if (rc == UPT_OK)
-			rc = upt_bundle_stream_image(r, a->length, &a->hashes, sink, &s, progress, e);
+			rc = upt_bundle_stream_image(r, a->length, &a->hashes, sink, &s, progress,
+						     e);
 		if (rc) {
 			char member[UPT_MEMBER_PATH_MAX + 8];
 			snprintf(member, sizeof(member), "images/%s", a->target_name);
@@ -363,7 +421,8 @@ static int stream_all(struct ctx *c, upt_bundle_reader *r, struct job *jobs, siz
 		if (!jobs[i].staged) {
 			char member[UPT_MEMBER_PATH_MAX + 8];
 			snprintf(member, sizeof(member), "images/%s", jobs[i].a->target_name);
-			rc = upt_err_set(e, UPT_E_MALFORMED, "image %s is missing from the bundle", member);
+			rc = upt_err_set(e, UPT_E_MALFORMED, "image %s is missing from the bundle",
+					 member);
 			upt_err_set_file(e, member);
 		}
 	}
@@ -407,8 +466,8 @@ static const char *kind_hint(const upt_bundle_meta *meta)
 	json_t *doc = NULL;
 	static const char *const kinds[] = {"device", "fleet"};
 	const char *k = NULL;
-	if (meta && upt_json_parse(meta->bundle_json.data, meta->bundle_json.len, UPT_BUNDLE_JSON_MAX,
-				   &doc, NULL) == UPT_OK) {
+	if (meta && upt_json_parse(meta->bundle_json.data, meta->bundle_json.len,
+				   UPT_BUNDLE_JSON_MAX, &doc, NULL) == UPT_OK) {
 		const char *s = json_string_value(json_object_get(doc, "kind"));
 		for (size_t i = 0; s && i < 2; i++)
 			if (!strcmp(s, kinds[i]))
@@ -493,9 +552,10 @@ static int commit(struct ctx *c, struct attempt *a, struct job *jobs, size_t njo
 		*e = fe; /* activated, but the state could not be written */
 		upt_err_prefix(e, "all ECUs were activated, but recording it failed");
 		e->code = UPT_E_INSTALL_PARTIAL;
-		snprintf(a->message, sizeof(a->message),
-			 "The new software was activated but the device could not record it; the device "
-			 "needs attention.");
+		snprintf(
+		    a->message, sizeof(a->message),
+		    "The new software was activated but the device could not record it; the device "
+		    "needs attention.");
 		return UPT_E_INSTALL_PARTIAL;
 	}
 	*e = ae;
@@ -505,20 +565,19 @@ static int commit(struct ctx *c, struct attempt *a, struct job *jobs, size_t njo
 	}
 	e->code = UPT_E_INSTALL_PARTIAL;
 	snprintf(a->message, sizeof(a->message),
-		 "Installing failed part-way: %.200s now run%s the new software, %.200s still run%s the old. "
+		 "Installing failed part-way: %.200s now run%s the new software, %.200s still "
+		 "run%s the old. "
 		 "The device needs attention.",
 		 done_list, done == 1 ? "s" : "", failed_list, strchr(failed_list, ',') ? "" : "s");
 	return UPT_E_INSTALL_PARTIAL;
 }
 
-int install_bundle(struct ctx *c, const char *path, const char *medium_dir, const struct medium *m,
-		   struct report_skip_list *skipped)
+void install_attempt(struct ctx *c, const char *path, struct attempt *out)
 {
 	struct attempt a;
 	memset(&a, 0, sizeof(a));
 	a.bundle_path = path;
 	a.attacks = "";
-	a.skipped = skipped;
 	a.effective = c->clock;
 	upt_err e;
 	upt_err_clear(&e);
@@ -595,8 +654,8 @@ int install_bundle(struct ctx *c, const char *path, const char *medium_dir, cons
 			continue;
 		const upt_dev_ecu *u = upt_devconfig_ecu(c->cfg, as->ecu_serial);
 		if (!u) {
-			rc = upt_err_set(&e, UPT_E_INTERNAL, "verified assignment for unknown ECU %s",
-					 as->ecu_serial);
+			rc = upt_err_set(&e, UPT_E_INTERNAL,
+					 "verified assignment for unknown ECU %s", as->ecu_serial);
 			goto done;
 		}
 		jobs[njobs].a = as;
@@ -608,12 +667,7 @@ int install_bundle(struct ctx *c, const char *path, const char *medium_dir, cons
 	ev_verified(&c->ev, path, a.kind, a.bundle_id, njobs, bytes);
 	if (njobs == 0) {
 		/* Nothing new, but newer metadata still counts (rollback protection). */
-		upt_err se;
-		if (!c->dry_run) {
-			if (upt_trust_copy(&keep, &vr.trust_after, &se) != UPT_OK ||
-			    state_save_trust(c, &keep, &se) != UPT_OK)
-				ev_warning(&c->ev, "state", "could not save the newer metadata: %s", se.msg);
-		}
+		persist(c, &vr.trust_after, stored_floor(&vr, &work, &t0), &t0);
 		rc = UPT_E_UP_TO_DATE;
 		goto done;
 	}
@@ -622,40 +676,47 @@ int install_bundle(struct ctx *c, const char *path, const char *medium_dir, cons
 	rc = stream_all(c, r, jobs, njobs, &inst, &e);
 	if (rc) {
 		abort_jobs(c, jobs, njobs);
-		if (upt_err_is_rejection(rc)) {
-			upt_err ke;
-			if (roots_only(&t0, &vr.trust_after, &keep, &ke) == UPT_OK)
-				persist(c, &keep, t0.time_floor, &t0);
-		}
+		/* Nothing installs, but the roots step 1 accepted are kept (whatever failed). */
+		upt_err ke;
+		if (roots_only(&t0, &vr.trust_after, meta, &keep, &ke) == UPT_OK)
+			persist(c, &keep, t0.time_floor, &t0);
+		else
+			ev_warning(&c->ev, "state", "accepted roots not saved: %s", ke.msg);
 		goto done;
 	}
 	upt_bundle_reader_free(r); /* the medium is not needed any more */
 	r = NULL;
 	if (c->dry_run) {
 		a.status = "verified";
+		a.code = UPT_OK;
 		a.exit_status = 0;
-		snprintf(a.message, sizeof(a.message),
-			 "The update on this stick is valid for this device (%zu image%s verified); "
-			 "nothing was installed (dry run).",
-			 njobs, njobs == 1 ? "" : "s");
+		snprintf(
+		    a.message, sizeof(a.message),
+		    "The update on this stick is valid for this device (%zu image%s verified); "
+		    "nothing was installed (dry run).",
+		    njobs, njobs == 1 ? "" : "s");
 		goto done;
 	}
 
 	/* 6: commit. */
+	vr.trust_after.time_floor = stored_floor(&vr, &work, &t0);
 	rc = commit(c, &a, jobs, njobs, &vr, &e);
 	for (size_t i = 0; i < njobs; i++)
-		jobs[i].opened = false; /* staging is the journal's now (journal_finish cleans up) */
+		jobs[i].opened =
+		    false; /* staging is the journal's now (journal_finish cleans up) */
 	if (rc == UPT_OK) {
 		a.status = "installed";
+		a.code = UPT_OK;
 		a.exit_status = 0;
 		bool ab = false;
 		for (size_t i = 0; i < njobs; i++)
 			ab = ab || jobs[i].ecu->type == UPT_HANDLER_AB;
-		snprintf(a.message, sizeof(a.message), "Installed %zu image%s from %s.%s", njobs,
-			 njobs == 1 ? "" : "s", bundle_name(path),
-			 ab ? " Reboot the device to start the new software, then run `uptane-install "
-			      "confirm`."
-			    : " The device is up to date.");
+		snprintf(
+		    a.message, sizeof(a.message), "Installed %zu image%s from %s.%s", njobs,
+		    njobs == 1 ? "" : "s", bundle_name(path),
+		    ab ? " Reboot the device to start the new software, then run `uptane-install "
+			 "confirm`."
+		       : " The device is up to date.");
 	}
 done:
 	if (rc != UPT_OK || !a.status) {
@@ -667,11 +728,7 @@ done:
 	}
 	if (jobs)
 		abort_jobs(c, jobs, njobs);
-	/* The report is about this attempt; dry runs change nothing, not even the counter. */
-	if (!c->dry_run)
-		report_write(c, &a, medium_dir, m);
-	ev_result(&c->ev, a.status, a.reason, a.file, a.message, a.detail);
-	int status = a.exit_status;
+	*out = a;
 	free(jobs);
 	free(ids);
 	if (have_vr)
@@ -682,6 +739,25 @@ done:
 	upt_trust_clear(&work);
 	upt_trust_clear(&keep);
 	upt_installed_clear(&inst);
+}
+
+int install_finish(struct ctx *c, struct attempt *a, const char *medium_dir, const struct medium *m)
+{
+	/* The report is about this attempt; dry runs change nothing, not even the counter. */
+	if (!c->dry_run)
+		report_write(c, a, medium_dir, m);
+	ev_result(&c->ev, a->status, a->reason, a->file[0] ? a->file : NULL, a->message, a->detail);
+	return a->exit_status;
+}
+
+int install_bundle(struct ctx *c, const char *path, const char *medium_dir, const struct medium *m)
+{
+	struct attempt *a = calloc(1, sizeof(*a));
+	if (!a)
+		return 1;
+	install_attempt(c, path, a);
+	int status = install_finish(c, a, medium_dir, m);
+	free(a);
 	return status;
 }
 
@@ -707,8 +783,8 @@ int install_probe(struct ctx *c, struct candidate *cand)
 		rc = upt_bundle_read_metadata(r, &meta, &e);
 	if (rc == UPT_OK) {
 		build_ident(c, &inst, ids);
-		upt_device_ident dev = {c->cfg->device_id, ids, c->cfg->necus, c->cfg->accept_device,
-					c->cfg->accept_fleet};
+		upt_device_ident dev = {c->cfg->device_id, ids, c->cfg->necus,
+					c->cfg->accept_device, c->cfg->accept_fleet};
 		upt_verify_input in = {&work, meta, &dev, c->clock};
 		upt_verify_result vr;
 		rc = upt_verify(&in, &vr);

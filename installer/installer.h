@@ -41,10 +41,10 @@
 
 struct events {
 	bool json;
-	bool tty;           /* stdout is a terminal: draw a progress bar */
+	bool tty; /* stdout is a terminal: draw a progress bar */
 	bool bar_drawn;
-	double start;       /* progress: start of the current image */
-	double last;        /* last progress line/bar */
+	double start; /* progress: start of the current image */
+	double last;  /* last progress line/bar */
 	const char *ecu;
 };
 
@@ -78,6 +78,11 @@ struct ctx {
 	int statefd; /* state_dir, O_DIRECTORY */
 	int lockfd;
 	int64_t clock; /* read once per run */
+	/* media.c: called just before the report is written to a medium (the private read-only
+	 * mount is remounted read-write for it); returns 0 or an errno value (EROFS/EACCES: the
+	 * medium is read-only). NULL: the medium is written as it is mounted. */
+	int (*medium_writable)(void *arg);
+	void *medium_arg;
 };
 
 /* config.c */
@@ -114,7 +119,9 @@ int state_keep_report(struct ctx *c, uint64_t counter, const void *data, size_t 
 		      upt_err *e) UPT_MUST_CHECK;
 /* Recursively removes a directory relative to dirfd, never following links. */
 int rm_tree(int dirfd, const char *name, upt_err *e) UPT_MUST_CHECK;
-/* fsync every directory and file below name (relative to dirfd). */
+/* fsync name and every directory below it (relative to dirfd). The files in our trees are all
+ * written by upt_file_write_atomic, which syncs each file and its directory; what is left is
+ * the directories mkdir created, whose entries live in their parents. */
 int fsync_tree(int dirfd, const char *name, upt_err *e) UPT_MUST_CHECK;
 /* The time floor before any bundle: max(stored, config time_floor, build time). */
 int64_t state_initial_floor(const struct ctx *c, int64_t stored);
@@ -126,8 +133,8 @@ struct stage {
 	const upt_dev_ecu *ecu;
 	int fd;
 	char path[UPT_PATH_MAX]; /* staging file or slot device */
-	int slot;                /* ab: the inactive slot written */
-	uint64_t length;         /* signed length */
+	int slot;		 /* ab: the inactive slot written */
+	uint64_t length;	 /* signed length */
 	uint64_t written;
 	bool created; /* a staging file exists that abort must remove */
 	mode_t mode;
@@ -153,7 +160,8 @@ const struct handler *handler_for(upt_handler_type t);
 /* Runs an ab ECU's activate or confirm template for a slot ({slot}, {device}). */
 int ab_run(const upt_dev_ecu *u, const upt_argv *tmpl, int slot, upt_err *e) UPT_MUST_CHECK;
 /* The staging file path of a file or exec ECU. */
-int staged_path(const struct ctx *c, const upt_dev_ecu *u, char *out, size_t n, upt_err *e) UPT_MUST_CHECK;
+int staged_path(const struct ctx *c, const upt_dev_ecu *u, char *out, size_t n,
+		upt_err *e) UPT_MUST_CHECK;
 extern const struct handler handler_file, handler_ab, handler_exec;
 
 /* ---- journal.c ---- */
@@ -179,17 +187,18 @@ struct medium {
 };
 
 struct attempt {
-	const char *bundle_path;   /* NULL: no bundle */
-	const char *kind;          /* NULL unknown */
-	char bundle_id[256];       /* "" unknown */
+	const char *bundle_path; /* NULL: no bundle */
+	const char *kind;	 /* NULL unknown */
+	char bundle_id[256];	 /* "" unknown */
 	const char *status;
 	const char *reason;
-	const char *file;          /* failing member */
-	char message[1024];        /* for people */
+	char file[UPT_ERR_FILE_MAX]; /* failing member, "" none */
+	char message[1024];	     /* for people */
 	char detail[UPT_ERR_MSG_MAX + 64];
+	int code; /* UPT_OK or the outcome's code */
 	int exit_status;
 	int64_t effective;
-	const char *attacks;       /* class for the ECU reports, "" none */
+	const char *attacks; /* class for the ECU reports, "" none */
 	struct report_skip_list *skipped;
 };
 
@@ -211,10 +220,14 @@ void report_write(struct ctx *c, const struct attempt *a, const char *medium_dir
 
 /* ---- install.c ---- */
 
-/* Installs one bundle file. medium_dir/m: where the report also goes (NULL for a file).
- * skipped: other bundles considered (NULL). Fills a; returns the exit status. */
-int install_bundle(struct ctx *c, const char *path, const char *medium_dir, const struct medium *m,
-		   struct report_skip_list *skipped);
+/* One attempt at one bundle file: verify, stream, commit; fills a (no report, no result line). */
+void install_attempt(struct ctx *c, const char *path, struct attempt *a);
+/* Writes the attempt's report (not for dry runs; also to medium_dir when set) and its result
+ * line; returns the exit status. */
+int install_finish(struct ctx *c, struct attempt *a, const char *medium_dir,
+		   const struct medium *m);
+/* Both, for one bundle file. */
+int install_bundle(struct ctx *c, const char *path, const char *medium_dir, const struct medium *m);
 /* Finds the bundle(s) on a mounted medium directory and installs the best one; writes the
  * report to the medium. The entry point for media/scan/watch. */
 int install_from_dir(struct ctx *c, const char *dir, const struct medium *m);
@@ -225,6 +238,7 @@ struct candidate {
 	int code;
 	uint64_t version;
 	char message[UPT_ERR_MSG_MAX];
+	bool announced; /* a skipped event was already emitted */
 };
 int install_probe(struct ctx *c, struct candidate *cand);
 

@@ -45,15 +45,17 @@ int journal_activate(struct ctx *c, upt_journal *j, bool live, upt_err *e)
 			je->state = UPT_JOURNAL_FAILED;
 		} else if (!u || u->type != je->type) {
 			upt_err_set(&ae, UPT_E_INSTALL,
-				    "%s: no longer configured as a %s ECU; not activated", je->serial,
-				    upt_handler_name(je->type));
+				    "%s: no longer configured as a %s ECU; not activated",
+				    je->serial, upt_handler_name(je->type));
 			je->state = UPT_JOURNAL_FAILED;
 		} else if (je->state == UPT_JOURNAL_RUNNING) {
-			/* Started before the interruption: never run twice. What it did is unknown. */
-			upt_err_set(&ae, UPT_E_INSTALL,
-				    "%s: the install command was interrupted; its outcome is unknown "
-				    "and it is not run again",
-				    je->serial);
+			/* Started before the interruption: never run twice. What it did is unknown.
+			 */
+			upt_err_set(
+			    &ae, UPT_E_INSTALL,
+			    "%s: the install command was interrupted; its outcome is unknown "
+			    "and it is not run again",
+			    je->serial);
 			je->state = UPT_JOURNAL_FAILED;
 		} else {
 			int rc = UPT_OK;
@@ -65,9 +67,11 @@ int journal_activate(struct ctx *c, upt_journal *j, bool live, upt_err *e)
 				rc = handler_for(u->type)->activate(c, u, je, &c->ev, &ae);
 			je->state = rc ? UPT_JOURNAL_FAILED : UPT_JOURNAL_DONE;
 			if (rc == UPT_OK && live)
-				ev_installed(&c->ev, je->serial, je->record.target, je->type == UPT_HANDLER_AB);
+				ev_installed(&c->ev, je->serial, je->record.target,
+					     je->type == UPT_HANDLER_AB);
 			if (rc == UPT_OK && !live)
-				ev_warning(&c->ev, "recovered", "%s: activated %s (interrupted installation completed)",
+				ev_warning(&c->ev, "recovered",
+					   "%s: activated %s (interrupted installation completed)",
 					   je->serial, je->record.target);
 		}
 		if (je->state == UPT_JOURNAL_FAILED && ae.code) {
@@ -130,7 +134,8 @@ int journal_finish(struct ctx *c, const upt_journal *j, upt_err *e)
 	if (unlinkat(c->statefd, JOURNAL, 0) != 0 && errno != ENOENT)
 		return upt_err_set(e, UPT_E_IO, "cannot remove the journal: %s", strerror(errno));
 	if (fsync(c->statefd) != 0)
-		return upt_err_set(e, UPT_E_IO, "fsync of the state directory: %s", strerror(errno));
+		return upt_err_set(e, UPT_E_IO, "fsync of the state directory: %s",
+				   strerror(errno));
 	for (size_t i = 0; i < c->cfg->necus; i++)
 		handler_for(c->cfg->ecus[i].type)->cleanup(c, &c->cfg->ecus[i]);
 	return UPT_OK;
@@ -151,8 +156,9 @@ int journal_recover(struct ctx *c, upt_err *e)
 	if (rc == UPT_OK)
 		rc = upt_journal_parse(b.data, b.len, &j, e);
 	if (rc) {
-		upt_err_prefix(e, "the installation journal %s/journal cannot be read; the device "
-				  "needs attention",
+		upt_err_prefix(e,
+			       "the installation journal %s/journal cannot be read; the device "
+			       "needs attention",
 			       c->cfg->state_dir);
 		goto out;
 	}

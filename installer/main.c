@@ -34,15 +34,22 @@ static void usage(FILE *f)
 		"usage: uptane-install [--config FILE] [--json] [--dry-run] install BUNDLE|DIR\n"
 		"       uptane-install [--config FILE] [--json] status\n"
 		"       uptane-install [--config FILE] [--json] confirm [--failed]\n"
-		"       uptane-install [--config FILE] [--json] scan              (not implemented yet)\n"
-		"       uptane-install [--config FILE] [--json] media DEVNODE     (not implemented yet)\n"
-		"       uptane-install [--config FILE] watch                       (not implemented yet)\n"
+		"       uptane-install [--config FILE] [--json] scan [--also NAME]\n"
+		"       uptane-install [--config FILE] [--json] media DEVNODE\n"
+		"       uptane-install [--config FILE] watch [--once] [--also NAME]\n"
 		"\n"
 		"  install BUNDLE   verify the bundle in full (Uptane), install it, keep a signed report\n"
 		"  install DIR      DIR is a mounted stick: find the bundle there, write the report there\n"
 		"  status           what each ECU runs, pending A/B updates, trusted roots, time floor\n"
 		"  confirm          after booting into a new A/B slot: make the pending image installed\n"
 		"  confirm --failed the new slot did not boot: drop the pending record\n"
+		"  media DEVNODE    mount the stick's filesystem privately (read-only, nosuid, nodev,\n"
+		"                   noexec, nosymfollow), install from it, write the report back to it\n"
+		"  scan             the same over removable media that are already mounted\n"
+		"  watch            wait for USB sticks (libusb hotplug, else polling /sys/block) and act\n"
+		"                   once on each new one; --once: exit after the first\n"
+		"  --also NAME      (scan, watch) also treat block devices matching the kernel name glob\n"
+		"                   NAME as media (an SD card slot: --also 'mmcblk1*')\n"
 		"\n"
 		"  --config FILE    device configuration (default " DEFAULT_CONFIG ")\n"
 		"  --json           one JSON object per line on stdout\n"
@@ -171,7 +178,7 @@ int main(int argc, char **argv)
 		if (stat(args[0], &st) == 0 && S_ISDIR(st.st_mode))
 			status = install_from_dir(&c, args[0], NULL);
 		else
-			status = install_bundle(&c, args[0], NULL, NULL, NULL);
+			status = install_bundle(&c, args[0], NULL, NULL);
 	} else if (!strcmp(cmd, "status")) {
 		status = cmd_status(&c);
 	} else {

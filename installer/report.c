@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <jansson.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -80,6 +81,19 @@ static int write_medium(const char *dir, const char *device_id, uint64_t counter
 	return rc;
 }
 
+/* The report is JSON: a string that is not UTF-8 (a stick's file name, a message cut inside a
+ * character) is made ASCII rather than losing the report. */
+static const char *utf8(const char *s, char *buf, size_t n)
+{
+	json_t *v = s ? json_string(s) : NULL;
+	if (!s || v) {
+		json_decref(v);
+		return s;
+	}
+	ev_sanitize(s, buf, n);
+	return buf;
+}
+
 void report_write(struct ctx *c, const struct attempt *a, const char *medium_dir,
 		  const struct medium *m)
 {
@@ -126,24 +140,26 @@ void report_write(struct ctx *c, const struct attempt *a, const char *medium_dir
 		x->latest_time = a->effective;
 		x->report_counter = counter;
 	}
-	char message[sizeof(a->message) + sizeof(a->detail) + 8];
+	char message[sizeof(a->message) + sizeof(a->detail) + 8], msg_buf[sizeof(message)];
 	if (a->detail[0] && strcmp(a->status, "installed"))
 		snprintf(message, sizeof(message), "%s (%s)", a->message, a->detail);
 	else
 		snprintf(message, sizeof(message), "%s", a->message);
 	upt_report_skip skips[UPT_BUNDLES_PER_MEDIUM_MAX];
+	char skip_buf[UPT_BUNDLES_PER_MEDIUM_MAX][2][UPT_ERR_MSG_MAX];
 	size_t nskips = 0;
 	for (size_t i = 0; a->skipped && i < a->skipped->n; i++) {
-		skips[i].file = a->skipped->items[i].file;
+		skips[i].file = utf8(a->skipped->items[i].file, skip_buf[i][0], UPT_ERR_MSG_MAX);
 		skips[i].status = a->skipped->items[i].status;
 		skips[i].reason = a->skipped->items[i].reason;
-		skips[i].message = a->skipped->items[i].message;
+		skips[i].message = utf8(a->skipped->items[i].message, skip_buf[i][1], UPT_ERR_MSG_MAX);
 		nskips++;
 	}
 	const char *bname = NULL;
+	char bname_buf[UPT_PATH_MAX];
 	if (a->bundle_path) {
 		bname = strrchr(a->bundle_path, '/');
-		bname = bname ? bname + 1 : a->bundle_path;
+		bname = utf8(bname ? bname + 1 : a->bundle_path, bname_buf, sizeof(bname_buf));
 	}
 	upt_report rep = {
 		.device_id = c->cfg->device_id,
@@ -161,7 +177,7 @@ void report_write(struct ctx *c, const struct attempt *a, const char *medium_dir
 		.medium_serial = m ? m->serial : NULL,
 		.status = a->status,
 		.reason = a->reason,
-		.message = message,
+		.message = utf8(message, msg_buf, sizeof(msg_buf)),
 		.ecus = ecus,
 		.necus = c->cfg->necus,
 		.skipped = skips,
@@ -182,7 +198,13 @@ void report_write(struct ctx *c, const struct attempt *a, const char *medium_dir
 		bool rofs;
 		upt_err me;
 		upt_err_clear(&me);
-		if (write_medium(medium_dir, c->cfg->device_id, counter, &out, &rofs, &me) == UPT_OK) {
+		int werr = c->medium_writable ? c->medium_writable(c->medium_arg) : 0;
+		if (werr) {
+			rofs = werr == EROFS || werr == EACCES;
+			(void)upt_err_set(&me, UPT_E_IO, "cannot make the medium writable: %s", strerror(werr));
+		}
+		if (!werr &&
+		    write_medium(medium_dir, c->cfg->device_id, counter, &out, &rofs, &me) == UPT_OK) {
 			snprintf(where, sizeof(where), "%s/uptane-reports/%s/%llu.json", medium_dir,
 				 c->cfg->device_id, (unsigned long long)counter);
 			ev_report(&c->ev, where, counter);

@@ -57,7 +57,8 @@ int rm_tree(int at, const char *name, upt_err *e)
 				       : upt_err_set(e, UPT_E_IO, "%s: %s", name, strerror(errno));
 	if (!S_ISDIR(st.st_mode)) {
 		if (unlinkat(at, name, 0) != 0 && errno != ENOENT)
-			return upt_err_set(e, UPT_E_IO, "%s: cannot remove: %s", name, strerror(errno));
+			return upt_err_set(e, UPT_E_IO, "%s: cannot remove: %s", name,
+					   strerror(errno));
 		return UPT_OK;
 	}
 	int fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -83,31 +84,28 @@ int rm_tree(int at, const char *name, upt_err *e)
 
 int fsync_tree(int at, const char *name, upt_err *e)
 {
-	int fd = openat(at, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return upt_err_set(e, UPT_E_IO, "%s: cannot open: %s", name, strerror(errno));
-	struct stat st;
 	int rc = UPT_OK;
-	if (fstat(fd, &st) != 0) {
-		rc = upt_err_set(e, UPT_E_IO, "%s: %s", name, strerror(errno));
-	} else if (S_ISDIR(st.st_mode)) {
-		int fd2 = dup(fd);
-		DIR *d = fd2 >= 0 ? fdopendir(fd2) : NULL;
-		if (!d) {
-			if (fd2 >= 0)
-				close(fd2);
-			rc = upt_err_set(e, UPT_E_IO, "%s: cannot read: %s", name, strerror(errno));
-		}
-		struct dirent *de;
-		while (d && rc == UPT_OK && (de = readdir(d)) != NULL) {
-			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-				continue;
-			rc = fsync_tree(fd, de->d_name, e);
-		}
-		if (d)
-			closedir(d);
+	int fd2 = dup(fd);
+	DIR *d = fd2 >= 0 ? fdopendir(fd2) : NULL;
+	if (!d) {
+		if (fd2 >= 0)
+			close(fd2);
+		rc = upt_err_set(e, UPT_E_IO, "%s: cannot read: %s", name, strerror(errno));
 	}
-	if (rc == UPT_OK && (S_ISDIR(st.st_mode) || S_ISREG(st.st_mode)))
+	struct dirent *de;
+	while (d && rc == UPT_OK && (de = readdir(d)) != NULL) {
+		struct stat st;
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))
+			rc = fsync_tree(fd, de->d_name, e);
+	}
+	if (d)
+		closedir(d);
+	if (rc == UPT_OK)
 		rc = fsync_fd_dir(fd, name, e);
 	close(fd);
 	return rc;
@@ -189,7 +187,8 @@ static int init_trusted(struct ctx *c, upt_err *e)
 	if (rc == UPT_OK)
 		rc = rm_tree(c->statefd, TRUSTED_INIT, e);
 	if (rc == UPT_OK && mkdirat(c->statefd, TRUSTED_INIT, 0755) != 0)
-		rc = upt_err_set(e, UPT_E_IO, "cannot create %s: %s", TRUSTED_INIT, strerror(errno));
+		rc =
+		    upt_err_set(e, UPT_E_IO, "cannot create %s: %s", TRUSTED_INIT, strerror(errno));
 	if (rc == UPT_OK)
 		rc = dir_open(c->statefd, TRUSTED_INIT, e, &fd);
 	t.time_floor = state_initial_floor(c, 0);
@@ -200,7 +199,8 @@ static int init_trusted(struct ctx *c, upt_err *e)
 	if (rc == UPT_OK)
 		rc = fsync_tree(c->statefd, TRUSTED_INIT, e);
 	if (rc == UPT_OK && renameat(c->statefd, TRUSTED_INIT, c->statefd, TRUSTED) != 0)
-		rc = upt_err_set(e, UPT_E_IO, "cannot rename %s: %s", TRUSTED_INIT, strerror(errno));
+		rc =
+		    upt_err_set(e, UPT_E_IO, "cannot rename %s: %s", TRUSTED_INIT, strerror(errno));
 	if (rc == UPT_OK)
 		rc = fsync_fd_dir(c->statefd, "state directory", e);
 	if (fd >= 0)
@@ -221,12 +221,14 @@ int state_finish_swap(struct ctx *c, upt_err *e)
 			/* trusted.old left from an earlier, completed swap */
 			rc = rm_tree(sfd, TRUSTED_OLD, e);
 			if (rc == UPT_OK && renameat(sfd, TRUSTED, sfd, TRUSTED_OLD) != 0)
-				rc = upt_err_set(e, UPT_E_IO, "cannot rename trusted/: %s", strerror(errno));
+				rc = upt_err_set(e, UPT_E_IO, "cannot rename trusted/: %s",
+						 strerror(errno));
 			if (rc == UPT_OK)
 				rc = fsync_fd_dir(sfd, "state directory", e);
 		}
 		if (rc == UPT_OK && renameat(sfd, TRUSTED_READY, sfd, TRUSTED) != 0)
-			rc = upt_err_set(e, UPT_E_IO, "cannot rename trusted.ready: %s", strerror(errno));
+			rc = upt_err_set(e, UPT_E_IO, "cannot rename trusted.ready: %s",
+					 strerror(errno));
 		if (rc == UPT_OK)
 			rc = fsync_fd_dir(sfd, "state directory", e);
 	}
@@ -258,10 +260,12 @@ int state_open(struct ctx *c, upt_err *e)
 				   strerror(errno));
 	if (flock(c->lockfd, LOCK_EX | LOCK_NB) != 0) {
 		if (errno == EWOULDBLOCK)
-			return upt_err_set(e, UPT_E_BUSY,
-					   "another uptane-install is running (state directory %s is locked)",
-					   c->cfg->state_dir);
-		return upt_err_set(e, UPT_E_IO, "cannot lock %s: %s", c->cfg->state_dir, strerror(errno));
+			return upt_err_set(
+			    e, UPT_E_BUSY,
+			    "another uptane-install is running (state directory %s is locked)",
+			    c->cfg->state_dir);
+		return upt_err_set(e, UPT_E_IO, "cannot lock %s: %s", c->cfg->state_dir,
+				   strerror(errno));
 	}
 	rc = upt_mkdir_p(c->statefd, "reports", 0700, e);
 	if (rc == UPT_OK)
@@ -289,10 +293,11 @@ int state_open(struct ctx *c, upt_err *e)
 		return init_trusted(c, e);
 	if (!exists(c->statefd, TRUSTED "/director/root.json") ||
 	    !exists(c->statefd, TRUSTED "/image-repo/root.json"))
-		return upt_err_set(e, UPT_E_INTERNAL,
-				   "trusted state in %s/trusted is damaged (a root is missing); the device "
-				   "needs re-provisioning",
-				   c->cfg->state_dir);
+		return upt_err_set(
+		    e, UPT_E_INTERNAL,
+		    "trusted state in %s/trusted is damaged (a root is missing); the device "
+		    "needs re-provisioning",
+		    c->cfg->state_dir);
 	return UPT_OK;
 }
 
@@ -378,10 +383,9 @@ int state_publish_new(struct ctx *c, const upt_installed *inst, upt_err *e)
 {
 	int fd = -1;
 	int rc = dir_open(c->statefd, TRUSTED_NEW, e, &fd);
+	/* (the rest of trusted.new/ was synced by state_prepare_new; this write syncs itself) */
 	if (rc == UPT_OK)
 		rc = write_installed(fd, inst, e);
-	if (rc == UPT_OK)
-		rc = fsync_tree(c->statefd, TRUSTED_NEW, e);
 	if (fd >= 0)
 		close(fd);
 	if (rc == UPT_OK && renameat(c->statefd, TRUSTED_NEW, c->statefd, TRUSTED_READY) != 0)

@@ -40,7 +40,8 @@ static void say_image(struct ctx *c, const char *label, const upt_image_record *
 	char sha[2 * UPT_SHA256_LEN + 1], when[UPT_RFC3339_LEN + 1];
 	upt_hex_encode(r->hashes.sha256, UPT_SHA256_LEN, sha);
 	upt_rfc3339_format(r->installed_at, when);
-	ev_say(&c->ev, "    %s %s (%llu bytes, sha256 %.16s..., release %llu), installed %s from %s (%s)",
+	ev_say(&c->ev,
+	       "    %s %s (%llu bytes, sha256 %.16s..., release %llu), installed %s from %s (%s)",
 	       label, r->target, (unsigned long long)r->length, sha,
 	       (unsigned long long)r->release_counter, when, r->bundle, r->bundle_id);
 }
@@ -55,7 +56,8 @@ int cmd_status(struct ctx *c)
 	upt_installed_init(&inst);
 	int rc = state_load(c, &t, &inst, &e);
 	if (rc) {
-		ev_result(&c->ev, "failed", "internal", NULL, "The device state cannot be read.", e.msg);
+		ev_result(&c->ev, "failed", "internal", NULL, "The device state cannot be read.",
+			  e.msg);
 		return upt_err_exit_status(rc);
 	}
 	char floor[UPT_RFC3339_LEN + 1];
@@ -64,24 +66,27 @@ int cmd_status(struct ctx *c)
 	uint64_t iv = root_version(&t, "image-repo/root.json");
 	json_t *ecus = c->json ? json_array() : NULL;
 	if (!c->json) {
-		ev_say(&c->ev, "Device %s (primary ECU %s)", c->cfg->device_id, c->cfg->primary_ecu);
-		ev_say(&c->ev, "  trusted roots: Director v%llu, Image repository v%llu; time floor %s",
+		ev_say(&c->ev, "Device %s (primary ECU %s)", c->cfg->device_id,
+		       c->cfg->primary_ecu);
+		ev_say(&c->ev,
+		       "  trusted roots: Director v%llu, Image repository v%llu; time floor %s",
 		       (unsigned long long)dv, (unsigned long long)iv, floor);
 	}
 	for (size_t i = 0; i < c->cfg->necus; i++) {
 		const upt_dev_ecu *u = &c->cfg->ecus[i];
 		const upt_installed_ecu *r = upt_installed_get(&inst, u->serial);
 		if (c->json) {
-			json_t *o = json_pack("{s:s, s:s, s:s, s:o, s:o}", "serial", u->serial,
-					      "hardware_id", u->hardware_id, "handler",
-					      upt_handler_name(u->type), "installed",
-					      r && r->has_image ? image_json(&r->image) : json_null(),
-					      "pending",
-					      r && r->has_pending ? image_json(&r->pending) : json_null());
+			json_t *o = json_pack(
+			    "{s:s, s:s, s:s, s:o, s:o}", "serial", u->serial, "hardware_id",
+			    u->hardware_id, "handler", upt_handler_name(u->type), "installed",
+			    r && r->has_image ? image_json(&r->image) : json_null(), "pending",
+			    r && r->has_pending ? image_json(&r->pending) : json_null());
 			if (o && u->type == UPT_HANDLER_AB) {
-				json_object_set_new(o, "active_slot", json_integer(r ? r->active_slot : 0));
+				json_object_set_new(o, "active_slot",
+						    json_integer(r ? r->active_slot : 0));
 				if (r && r->has_pending)
-					json_object_set_new(o, "pending_slot", json_integer(r->pending_slot));
+					json_object_set_new(o, "pending_slot",
+							    json_integer(r->pending_slot));
 			}
 			json_array_append_new(ecus, o);
 			continue;
@@ -96,26 +101,29 @@ int cmd_status(struct ctx *c)
 			       (unsigned long long)u->release_counter);
 		if (r && r->has_pending) {
 			say_image(c, "PENDING", &r->pending);
-			ev_say(&c->ev, "    (in slot %d: after a successful boot run `uptane-install confirm`; "
-				       "if the device fell back to the old slot, `uptane-install confirm --failed`)",
+			ev_say(&c->ev,
+			       "    (in slot %d: after a successful boot run `uptane-install "
+			       "confirm`; "
+			       "if the device fell back to the old slot, `uptane-install confirm "
+			       "--failed`)",
 			       r->pending_slot);
 		}
 	}
 	uint64_t last = state_last_counter(c);
 	if (c->json) {
-		json_t *o = json_pack("{s:s, s:s, s:s, s:{s:I, s:I}, s:s, s:o, s:I}", "event", "status",
-				      "device_id", c->cfg->device_id, "primary_ecu", c->cfg->primary_ecu,
-				      "roots", "director", (json_int_t)dv, "image-repo", (json_int_t)iv,
-				      "time_floor", floor, "ecus", ecus, "last_report",
-				      (json_int_t)last);
+		json_t *o =
+		    json_pack("{s:s, s:s, s:s, s:{s:I, s:I}, s:s, s:o, s:I}", "event", "status",
+			      "device_id", c->cfg->device_id, "primary_ecu", c->cfg->primary_ecu,
+			      "roots", "director", (json_int_t)dv, "image-repo", (json_int_t)iv,
+			      "time_floor", floor, "ecus", ecus, "last_report", (json_int_t)last);
 		char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
 		if (s)
 			printf("%s\n", s);
 		free(s);
 		json_decref(o);
 	} else {
-		ev_say(&c->ev, "  reports: last counter %llu (in %s/reports)", (unsigned long long)last,
-		       c->cfg->state_dir);
+		ev_say(&c->ev, "  reports: last counter %llu (in %s/reports)",
+		       (unsigned long long)last, c->cfg->state_dir);
 	}
 	upt_trust_clear(&t);
 	upt_installed_clear(&inst);
@@ -133,7 +141,8 @@ int cmd_confirm(struct ctx *c, bool failed)
 	int status = 0;
 	int rc = state_load(c, &t, &inst, &e);
 	if (rc) {
-		ev_result(&c->ev, "failed", "internal", NULL, "The device state cannot be read.", e.msg);
+		ev_result(&c->ev, "failed", "internal", NULL, "The device state cannot be read.",
+			  e.msg);
 		status = upt_err_exit_status(rc);
 		goto out;
 	}
@@ -166,7 +175,8 @@ int cmd_confirm(struct ctx *c, bool failed)
 		n++;
 	}
 	if (n == 0 && bad == 0) {
-		ev_result(&c->ev, "up-to-date", NULL, NULL, "Nothing is pending; nothing to confirm.", NULL);
+		ev_result(&c->ev, "up-to-date", NULL, NULL,
+			  "Nothing is pending; nothing to confirm.", NULL);
 		status = 3;
 		goto out;
 	}
@@ -181,14 +191,16 @@ int cmd_confirm(struct ctx *c, bool failed)
 	}
 	char msg[1024];
 	if (bad) {
-		snprintf(msg, sizeof(msg), "%s%s%s%zu ECU(s) could not be confirmed and stay pending; the "
-					    "device needs attention.",
+		snprintf(msg, sizeof(msg),
+			 "%s%s%s%zu ECU(s) could not be confirmed and stay pending; the "
+			 "device needs attention.",
 			 n ? "Confirmed " : "", names, n ? ". " : "", bad);
 		ev_result(&c->ev, "failed", "install", NULL, msg, detail);
 		status = 6;
 	} else if (failed) {
-		snprintf(msg, sizeof(msg), "Recorded that %s did not boot the new software; the old "
-					   "software stays installed and the update can be tried again.",
+		snprintf(msg, sizeof(msg),
+			 "Recorded that %s did not boot the new software; the old "
+			 "software stays installed and the update can be tried again.",
 			 names);
 		ev_result(&c->ev, "reverted", NULL, NULL, msg, NULL);
 	} else {

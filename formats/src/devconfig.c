@@ -116,8 +116,9 @@ static int get_str(const json_t *obj, const char *key, const char *where, size_t
 		return upt_err_set(e, UPT_E_CONFIG, "%s.%s: must be a string", where, key);
 	const char *s = json_string_value(v);
 	if (json_string_length(v) != strlen(s) || s[0] == '\0' || strlen(s) > maxlen)
-		return upt_err_set(e, UPT_E_CONFIG, "%s.%s: must be a non-empty string of at most %zu bytes",
-				   where, key, maxlen);
+		return upt_err_set(e, UPT_E_CONFIG,
+				   "%s.%s: must be a non-empty string of at most %zu bytes", where,
+				   key, maxlen);
 	*out = s;
 	return UPT_OK;
 }
@@ -129,7 +130,8 @@ static int get_name(const json_t *obj, const char *key, const char *where, char 
 	if (rc)
 		return rc;
 	if (!upt_devconfig_name_ok(s))
-		return upt_err_set(e, UPT_E_CONFIG, "%s.%s: \"%s\" is not a valid name ([A-Za-z0-9._-]{1,128})",
+		return upt_err_set(e, UPT_E_CONFIG,
+				   "%s.%s: \"%s\" is not a valid name ([A-Za-z0-9._-]{1,128})",
 				   where, key, s);
 	*out = strdup(s);
 	return *out ? UPT_OK : upt_err_set(e, UPT_E_NOMEM, "out of memory");
@@ -174,9 +176,10 @@ static int parse_argv(const json_t *obj, const char *key, const char *where, con
 		return upt_err_set(e, UPT_E_CONFIG, "%s: missing field \"%s\"", where, key);
 	size_t n = json_is_array(arr) ? json_array_size(arr) : 0;
 	if (n == 0 || n > ARGS_MAX)
-		return upt_err_set(e, UPT_E_CONFIG,
-				   "%s.%s: must be an array of 1 to %d strings (program and arguments)",
-				   where, key, ARGS_MAX);
+		return upt_err_set(
+		    e, UPT_E_CONFIG,
+		    "%s.%s: must be an array of 1 to %d strings (program and arguments)", where,
+		    key, ARGS_MAX);
 	upt_argv a = {calloc(n + 1, sizeof(char *)), 0};
 	if (!a.argv)
 		return upt_err_set(e, UPT_E_NOMEM, "out of memory");
@@ -186,16 +189,18 @@ static int parse_argv(const json_t *obj, const char *key, const char *where, con
 		const char *s = json_string_value(v);
 		if (!s || json_string_length(v) != strlen(s) || strlen(s) > ARG_MAX_LEN ||
 		    (i == 0 && !s[0])) {
-			rc = upt_err_set(e, UPT_E_CONFIG, "%s.%s[%zu]: must be a string of at most %d bytes",
-					 where, key, i, ARG_MAX_LEN);
+			rc = upt_err_set(e, UPT_E_CONFIG,
+					 "%s.%s[%zu]: must be a string of at most %d bytes", where,
+					 key, i, ARG_MAX_LEN);
 			break;
 		}
 		if (i == 0 && !strchr(s, '/')) {
 			/* No PATH search: what runs as root is exactly what the config names. */
-			rc = upt_err_set(e, UPT_E_CONFIG,
-					 "%s.%s[0]: \"%s\" must be a path to the program (absolute, or "
-					 "relative to the configuration file)",
-					 where, key, s);
+			rc = upt_err_set(
+			    e, UPT_E_CONFIG,
+			    "%s.%s[0]: \"%s\" must be a path to the program (absolute, or "
+			    "relative to the configuration file)",
+			    where, key, s);
 			break;
 		}
 		if (i == 0)
@@ -246,18 +251,20 @@ static int parse_install(const json_t *inst, const char *where, const char *base
 			return rc;
 		json_t *slots = json_object_get(inst, "slots");
 		if (!json_is_array(slots) || json_array_size(slots) != 2)
-			return upt_err_set(e, UPT_E_CONFIG, "%s.slots: must be an array of two paths [A, B]",
-					   where);
+			return upt_err_set(e, UPT_E_CONFIG,
+					   "%s.slots: must be an array of two paths [A, B]", where);
 		for (size_t i = 0; i < 2; i++) {
 			const char *s = json_string_value(json_array_get(slots, i));
 			if (!s || !s[0] || strlen(s) > PATH_MAX_LEN)
-				return upt_err_set(e, UPT_E_CONFIG, "%s.slots[%zu]: must be a path", where, i);
+				return upt_err_set(e, UPT_E_CONFIG, "%s.slots[%zu]: must be a path",
+						   where, i);
 			rc = resolve(base, s, &u->slots[i], e);
 			if (rc)
 				return rc;
 		}
 		if (!strcmp(u->slots[0], u->slots[1]))
-			return upt_err_set(e, UPT_E_CONFIG, "%s.slots: the two slots are the same path", where);
+			return upt_err_set(e, UPT_E_CONFIG,
+					   "%s.slots: the two slots are the same path", where);
 		rc = parse_argv(inst, "activate", where, base, &u->activate, e);
 		if (rc == UPT_OK && json_object_get(inst, "confirm"))
 			rc = parse_argv(inst, "confirm", where, base, &u->confirm, e);
@@ -271,16 +278,19 @@ static int parse_install(const json_t *inst, const char *where, const char *base
 			rc = parse_argv(inst, "command", where, base, &u->command, e);
 		if (rc == UPT_OK && !argv_mentions(&u->command, "{image}"))
 			rc = upt_err_set(e, UPT_E_CONFIG,
-					 "%s.command: must pass the image to the program ({image})", where);
+					 "%s.command: must pass the image to the program ({image})",
+					 where);
 		return rc;
 	}
-	return upt_err_set(e, UPT_E_CONFIG, "%s.type: \"%s\" is not an install handler (file, ab, exec)",
-			   where, type);
+	return upt_err_set(e, UPT_E_CONFIG,
+			   "%s.type: \"%s\" is not an install handler (file, ab, exec)", where,
+			   type);
 }
 
 static int parse_ecu(const json_t *obj, size_t idx, const char *base, upt_dev_ecu *u, upt_err *e)
 {
-	static const char *const keys[] = {"serial", "hardware_id", "install", "release_counter", NULL};
+	static const char *const keys[] = {"serial", "hardware_id", "install", "release_counter",
+					   NULL};
 	char where[64];
 	snprintf(where, sizeof(where), "ecus[%zu]", idx);
 	if (!json_is_object(obj))
@@ -293,8 +303,8 @@ static int parse_ecu(const json_t *obj, size_t idx, const char *base, upt_dev_ec
 	json_t *rcnt = json_object_get(obj, "release_counter");
 	if (rc == UPT_OK && rcnt) {
 		if (!json_is_integer(rcnt) || json_integer_value(rcnt) < 0)
-			return upt_err_set(e, UPT_E_CONFIG, "%s.release_counter: must be an integer >= 0",
-					   where);
+			return upt_err_set(e, UPT_E_CONFIG,
+					   "%s.release_counter: must be an integer >= 0", where);
 		u->release_counter = (uint64_t)json_integer_value(rcnt);
 	}
 	if (rc == UPT_OK) {
@@ -318,7 +328,8 @@ static int check_cross(const upt_devconfig *c, upt_err *e)
 		const upt_dev_ecu *u = &c->ecus[i];
 		for (size_t j = 0; j < i; j++)
 			if (!strcmp(c->ecus[j].serial, u->serial))
-				return upt_err_set(e, UPT_E_CONFIG, "ecus[%zu]: serial \"%s\" listed twice", i,
+				return upt_err_set(e, UPT_E_CONFIG,
+						   "ecus[%zu]: serial \"%s\" listed twice", i,
 						   u->serial);
 		if (u->type == UPT_HANDLER_FILE)
 			paths[np] = u->path, owner[np++] = u->serial;
@@ -330,8 +341,9 @@ static int check_cross(const upt_devconfig *c, upt_err *e)
 	for (size_t i = 0; i < np; i++)
 		for (size_t j = 0; j < i; j++)
 			if (!strcmp(paths[i], paths[j]) && strcmp(owner[i], owner[j]))
-				return upt_err_set(e, UPT_E_CONFIG, "ECUs %s and %s both install to %s",
-						   owner[j], owner[i], paths[i]);
+				return upt_err_set(e, UPT_E_CONFIG,
+						   "ECUs %s and %s both install to %s", owner[j],
+						   owner[i], paths[i]);
 	if (!upt_devconfig_ecu(c, c->primary_ecu))
 		return upt_err_set(e, UPT_E_CONFIG, "primary_ecu \"%s\" is not one of the ecus",
 				   c->primary_ecu);
@@ -341,9 +353,9 @@ static int check_cross(const upt_devconfig *c, upt_err *e)
 int upt_devconfig_parse(const void *data, size_t len, const char *base_dir, upt_devconfig **out,
 			upt_err *e)
 {
-	static const char *const keys[] = {"device_id", "primary_ecu", "ecus", "state_dir",
-					   "trusted_roots", "report_key", "accept", "time_floor",
-					   NULL};
+	static const char *const keys[] = {"device_id", "primary_ecu",	 "ecus",
+					   "state_dir", "trusted_roots", "report_key",
+					   "accept",	"time_floor",	 NULL};
 	static const char *const root_keys[] = {"director", "image-repo", NULL};
 	json_t *doc = NULL;
 	upt_devconfig *c = calloc(1, sizeof(*c));
@@ -375,7 +387,8 @@ int upt_devconfig_parse(const void *data, size_t len, const char *base_dir, upt_
 	json_t *roots = json_object_get(doc, "trusted_roots");
 	if (!json_is_object(roots)) {
 		rc = upt_err_set(e, UPT_E_CONFIG,
-				 "configuration.trusted_roots: must be an object {\"director\", \"image-repo\"}");
+				 "configuration.trusted_roots: must be an object {\"director\", "
+				 "\"image-repo\"}");
 		goto out;
 	}
 	rc = only_keys(roots, root_keys, "trusted_roots", e);
@@ -389,7 +402,8 @@ int upt_devconfig_parse(const void *data, size_t len, const char *base_dir, upt_
 	json_t *accept = json_object_get(doc, "accept");
 	if (!json_is_array(accept) || json_array_size(accept) == 0) {
 		rc = upt_err_set(e, UPT_E_CONFIG,
-				 "configuration.accept: must list the bundle kinds accepted (\"device\", \"fleet\")");
+				 "configuration.accept: must list the bundle kinds accepted "
+				 "(\"device\", \"fleet\")");
 		goto out;
 	}
 	size_t i;
@@ -402,8 +416,9 @@ int upt_devconfig_parse(const void *data, size_t len, const char *base_dir, upt_
 		} else if (s && !strcmp(s, "fleet")) {
 			c->accept_fleet = true;
 		} else {
-			rc = upt_err_set(e, UPT_E_CONFIG,
-					 "configuration.accept[%zu]: must be \"device\" or \"fleet\"", i);
+			rc = upt_err_set(
+			    e, UPT_E_CONFIG,
+			    "configuration.accept[%zu]: must be \"device\" or \"fleet\"", i);
 			goto out;
 		}
 	}
@@ -413,7 +428,8 @@ int upt_devconfig_parse(const void *data, size_t len, const char *base_dir, upt_
 		const char *s = json_string_value(tf);
 		if (!s || upt_rfc3339_parse(s, &c->time_floor, NULL) != UPT_OK) {
 			rc = upt_err_set(e, UPT_E_CONFIG,
-					 "configuration.time_floor: must be RFC 3339 UTC (2027-01-01T00:00:00Z)");
+					 "configuration.time_floor: must be RFC 3339 UTC "
+					 "(2027-01-01T00:00:00Z)");
 			goto out;
 		}
 		c->has_time_floor = true;
@@ -422,7 +438,8 @@ int upt_devconfig_parse(const void *data, size_t len, const char *base_dir, upt_
 	json_t *ecus = json_object_get(doc, "ecus");
 	size_t n = json_is_array(ecus) ? json_array_size(ecus) : 0;
 	if (n == 0 || n > UPT_ECUS_MAX) {
-		rc = upt_err_set(e, UPT_E_CONFIG, "configuration.ecus: must be an array of 1 to %d ECUs",
+		rc = upt_err_set(e, UPT_E_CONFIG,
+				 "configuration.ecus: must be an array of 1 to %d ECUs",
 				 UPT_ECUS_MAX);
 		goto out;
 	}
@@ -473,7 +490,8 @@ int upt_argv_expand(const upt_argv *tmpl, const upt_subst *subst, size_t nsubst,
 			const char *src = val ? val : p;
 			size_t n = val ? strlen(val) : 1;
 			if (n > ARG_MAX_LEN - used) {
-				rc = upt_err_set(e, UPT_E_TOO_LARGE, "argument %zu longer than %d bytes", i,
+				rc = upt_err_set(e, UPT_E_TOO_LARGE,
+						 "argument %zu longer than %d bytes", i,
 						 ARG_MAX_LEN);
 				break;
 			}

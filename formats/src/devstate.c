@@ -154,7 +154,8 @@ static int hashes_from(const json_t *obj, upt_hashes *h, const char *what, upt_e
 	json_object_foreach(hs, k, v)
 	{
 		const char *hex = json_string_value(v);
-		if (!strcmp(k, "sha256") && hex && upt_hex_decode(hex, h->sha256, UPT_SHA256_LEN, NULL) == UPT_OK)
+		if (!strcmp(k, "sha256") && hex &&
+		    upt_hex_decode(hex, h->sha256, UPT_SHA256_LEN, NULL) == UPT_OK)
 			h->has_sha256 = true;
 		else if (!strcmp(k, "sha512") && hex &&
 			 upt_hex_decode(hex, h->sha512, UPT_SHA512_LEN, NULL) == UPT_OK)
@@ -242,7 +243,8 @@ int upt_installed_parse(const void *data, size_t len, upt_installed *out, upt_er
 			u->has_pending = true;
 			rc = slot_from(pend, "slot", &u->pending_slot, what, e);
 			if (rc == UPT_OK)
-				rc = image_from(json_object_get(pend, "image"), &u->pending, what, e);
+				rc = image_from(json_object_get(pend, "image"), &u->pending, what,
+						e);
 		}
 		if (rc)
 			goto out;
@@ -271,8 +273,8 @@ int upt_installed_serialize(const upt_installed *s, upt_buf *out, upt_err *e)
 			json_object_set_new(o, "image", image_json(&u->image));
 		if (o && u->has_pending)
 			json_object_set_new(o, "pending",
-					    json_pack("{s:i, s:o}", "slot", u->pending_slot, "image",
-						      image_json(&u->pending)));
+					    json_pack("{s:i, s:o}", "slot", u->pending_slot,
+						      "image", image_json(&u->pending)));
 		if (!o || json_object_set_new(ecus, u->serial, o) != 0) {
 			json_decref(doc);
 			return upt_err_set(e, UPT_E_NOMEM, "out of memory");
@@ -379,17 +381,17 @@ out:
 int upt_journal_serialize(const upt_journal *j, upt_buf *out, upt_err *e)
 {
 	json_t *ecus = json_array();
-	json_t *doc = json_pack("{s:i, s:s, s:o, s:o}", "version", 1, "bundle", j->bundle, "started",
-				time_json(j->started), "ecus", ecus);
+	json_t *doc = json_pack("{s:i, s:s, s:o, s:o}", "version", 1, "bundle", j->bundle,
+				"started", time_json(j->started), "ecus", ecus);
 	if (!doc)
 		return upt_err_set(e, UPT_E_NOMEM, "out of memory");
 	for (size_t i = 0; i < j->necus; i++) {
 		const upt_journal_ecu *u = &j->ecus[i];
-		json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:I, s:o, s:o}", "serial", u->serial,
-				      "handler", upt_handler_name(u->type), "state",
-				      upt_journal_state_name(u->state), "slot", u->slot, "length",
-				      (json_int_t)u->length, "sha256", hex_json(u->sha256, UPT_SHA256_LEN),
-				      "record", image_json(&u->record));
+		json_t *o = json_pack(
+		    "{s:s, s:s, s:s, s:i, s:I, s:o, s:o}", "serial", u->serial, "handler",
+		    upt_handler_name(u->type), "state", upt_journal_state_name(u->state), "slot",
+		    u->slot, "length", (json_int_t)u->length, "sha256",
+		    hex_json(u->sha256, UPT_SHA256_LEN), "record", image_json(&u->record));
 		if (!o || json_array_append_new(ecus, o) != 0) {
 			json_decref(doc);
 			return upt_err_set(e, UPT_E_NOMEM, "out of memory");

@@ -10,8 +10,8 @@
 #include "upt/limits.h"
 #include "upt/rfc3339.h"
 
-static const char *const statuses[] = {"installed",  "verified", "up-to-date", "not-for-this-device",
-					"no-bundle",  "rejected", "failed",     NULL};
+static const char *const statuses[] = {"installed", "verified", "up-to-date", "not-for-this-device",
+				       "no-bundle", "rejected", "failed",     NULL};
 
 static bool status_ok(const char *s)
 {
@@ -93,19 +93,21 @@ int upt_report_build(const upt_report *r, const upt_signer *key, upt_buf *out, u
 	}
 	json_t *bundle = json_null();
 	if (r->has_bundle)
-		bundle = json_pack("{s:s, s:o, s:o}", "file", r->bundle_file ? r->bundle_file : "",
-				   "kind", str_or_null(r->bundle_kind), "id", str_or_null(r->bundle_id));
+		bundle =
+		    json_pack("{s:s, s:o, s:o}", "file", r->bundle_file ? r->bundle_file : "",
+			      "kind", str_or_null(r->bundle_kind), "id", str_or_null(r->bundle_id));
 	json_t *medium = json_null();
 	if (r->has_medium)
 		medium = json_pack("{s:s, s:s, s:s}", "vendor", r->medium_vendor, "product",
-				   r->medium_product, "serial", r->medium_serial ? r->medium_serial : "");
-	signed_obj = json_pack("{s:s, s:s, s:s, s:I, s:{s:o, s:o}, s:o, s:o, s:{s:s, s:o, s:s}, s:o}",
-			       "_type", "device-manifest", "device_id", r->device_id, "primary_ecu",
-			       r->primary_ecu, "counter", (json_int_t)r->counter, "time", "clock",
-			       time_json(r->clock), "effective", time_json(r->effective), "bundle",
-			       bundle, "medium", medium, "result", "status", r->status, "reason",
-			       str_or_null(r->reason), "message", r->message ? r->message : "",
-			       "ecu_reports", ecus);
+				   r->medium_product, "serial",
+				   r->medium_serial ? r->medium_serial : "");
+	signed_obj = json_pack(
+	    "{s:s, s:s, s:s, s:I, s:{s:o, s:o}, s:o, s:o, s:{s:s, s:o, s:s}, s:o}", "_type",
+	    "device-manifest", "device_id", r->device_id, "primary_ecu", r->primary_ecu, "counter",
+	    (json_int_t)r->counter, "time", "clock", time_json(r->clock), "effective",
+	    time_json(r->effective), "bundle", bundle, "medium", medium, "result", "status",
+	    r->status, "reason", str_or_null(r->reason), "message", r->message ? r->message : "",
+	    "ecu_reports", ecus);
 	ecus = NULL; /* stolen by json_pack, also on failure */
 	if (!signed_obj) {
 		rc = upt_err_set(e, UPT_E_NOMEM, "out of memory building the report");
@@ -114,10 +116,11 @@ int upt_report_build(const upt_report *r, const upt_signer *key, upt_buf *out, u
 	if (r->nskipped) {
 		json_t *sk = json_array();
 		for (size_t i = 0; sk && i < r->nskipped; i++)
-			json_array_append_new(sk, json_pack("{s:s, s:s, s:o, s:s}", "file", r->skipped[i].file,
-							    "status", r->skipped[i].status, "reason",
-							    str_or_null(r->skipped[i].reason), "message",
-							    r->skipped[i].message ? r->skipped[i].message : ""));
+			json_array_append_new(
+			    sk, json_pack("{s:s, s:s, s:o, s:s}", "file", r->skipped[i].file,
+					  "status", r->skipped[i].status, "reason",
+					  str_or_null(r->skipped[i].reason), "message",
+					  r->skipped[i].message ? r->skipped[i].message : ""));
 		if (!sk || json_array_size(sk) != r->nskipped ||
 		    json_object_set_new(signed_obj, "skipped", sk) != 0) {
 			rc = upt_err_set(e, UPT_E_NOMEM, "out of memory");
@@ -150,7 +153,8 @@ static int field_str(const json_t *o, const char *key, bool nullable, const char
 		return UPT_OK;
 	}
 	if (!json_is_string(v) || json_string_length(v) > 4096)
-		return upt_err_set(e, UPT_E_MALFORMED, "%s.%s: missing or not a string", where, key);
+		return upt_err_set(e, UPT_E_MALFORMED, "%s.%s: missing or not a string", where,
+				   key);
 	*out = json_string_value(v);
 	return UPT_OK;
 }
@@ -159,8 +163,8 @@ static int field_u64(const json_t *o, const char *key, uint64_t *out, const char
 {
 	json_t *v = json_object_get(o, key);
 	if (!json_is_integer(v) || json_integer_value(v) < 0)
-		return upt_err_set(e, UPT_E_MALFORMED, "%s.%s: missing or not an integer >= 0", where,
-				   key);
+		return upt_err_set(e, UPT_E_MALFORMED, "%s.%s: missing or not an integer >= 0",
+				   where, key);
 	*out = (uint64_t)json_integer_value(v);
 	return UPT_OK;
 }
@@ -169,7 +173,8 @@ static int field_time(const json_t *o, const char *key, int64_t *out, const char
 {
 	const char *s = json_string_value(json_object_get(o, key));
 	if (!s || upt_rfc3339_parse(s, out, NULL) != UPT_OK)
-		return upt_err_set(e, UPT_E_MALFORMED, "%s.%s: missing or not RFC 3339", where, key);
+		return upt_err_set(e, UPT_E_MALFORMED, "%s.%s: missing or not RFC 3339", where,
+				   key);
 	return UPT_OK;
 }
 
@@ -198,7 +203,8 @@ static int parse_ecu(const json_t *env, upt_report_ecu *u, upt_err *e)
 	if (rc == UPT_OK && sha) {
 		const char *hex = json_string_value(sha);
 		if (!hex || upt_hex_decode(hex, u->sha256, UPT_SHA256_LEN, NULL) != UPT_OK)
-			return upt_err_set(e, UPT_E_MALFORMED, "%s: sha256 is not 64 hex digits", w);
+			return upt_err_set(e, UPT_E_MALFORMED, "%s: sha256 is not 64 hex digits",
+					   w);
 		u->has_sha256 = true;
 	}
 	return rc;
@@ -245,8 +251,9 @@ int upt_report_parse(const void *bytes, size_t len, upt_report_parsed **out, upt
 	    json_array_size(ecus) > UPT_ECUS_MAX || !bundle || !medium ||
 	    !(json_is_object(bundle) || json_is_null(bundle)) ||
 	    !(json_is_object(medium) || json_is_null(medium))) {
-		rc = upt_err_set(e, UPT_E_MALFORMED,
-				 "report: time, result, bundle, medium or ecu_reports missing or invalid");
+		rc = upt_err_set(
+		    e, UPT_E_MALFORMED,
+		    "report: time, result, bundle, medium or ecu_reports missing or invalid");
 		goto out;
 	}
 	rc = field_str(s, "device_id", false, &r->device_id, w, e);
@@ -278,9 +285,11 @@ int upt_report_parse(const void *bytes, size_t len, upt_report_parsed **out, upt
 		r->has_medium = true;
 		rc = field_str(medium, "vendor", false, &r->medium_vendor, "report.medium", e);
 		if (rc == UPT_OK)
-			rc = field_str(medium, "product", false, &r->medium_product, "report.medium", e);
+			rc = field_str(medium, "product", false, &r->medium_product,
+				       "report.medium", e);
 		if (rc == UPT_OK)
-			rc = field_str(medium, "serial", false, &r->medium_serial, "report.medium", e);
+			rc = field_str(medium, "serial", false, &r->medium_serial, "report.medium",
+				       e);
 	}
 	if (rc)
 		goto out;
@@ -311,11 +320,14 @@ int upt_report_parse(const void *bytes, size_t len, upt_report_parsed **out, upt
 			upt_report_skip *k = &p->skips[i];
 			rc = field_str(o, "file", false, &k->file, "report.skipped[]", e);
 			if (rc == UPT_OK)
-				rc = field_str(o, "status", false, &k->status, "report.skipped[]", e);
+				rc = field_str(o, "status", false, &k->status, "report.skipped[]",
+					       e);
 			if (rc == UPT_OK)
-				rc = field_str(o, "reason", true, &k->reason, "report.skipped[]", e);
+				rc =
+				    field_str(o, "reason", true, &k->reason, "report.skipped[]", e);
 			if (rc == UPT_OK)
-				rc = field_str(o, "message", false, &k->message, "report.skipped[]", e);
+				rc = field_str(o, "message", false, &k->message, "report.skipped[]",
+					       e);
 		}
 		r->skipped = p->skips;
 		r->nskipped = m;
@@ -344,13 +356,16 @@ static int check_envelope(const json_t *env, const upt_key *key, const char *wha
 		const char *id = json_string_value(json_object_get(s, "keyid"));
 		const char *hex = json_string_value(json_object_get(s, "sig"));
 		if (!id || !hex) {
-			rc = upt_err_set(e, UPT_E_MALFORMED, "%s: signature entry without keyid/sig", what);
+			rc = upt_err_set(e, UPT_E_MALFORMED,
+					 "%s: signature entry without keyid/sig", what);
 			break;
 		}
 		for (size_t j = 0; j < i; j++) {
-			const char *other = json_string_value(json_object_get(json_array_get(sigs, j), "keyid"));
+			const char *other =
+			    json_string_value(json_object_get(json_array_get(sigs, j), "keyid"));
 			if (other && !strcasecmp(other, id))
-				rc = upt_err_set(e, UPT_E_MALFORMED, "%s: key id %.16s listed twice", what, id);
+				rc = upt_err_set(e, UPT_E_MALFORMED,
+						 "%s: key id %.16s listed twice", what, id);
 		}
 		uint8_t sig[64];
 		if (rc == UPT_OK && !strcasecmp(id, key->keyid) &&

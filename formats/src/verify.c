@@ -85,7 +85,8 @@ static int scan_layout(const upt_bundle_meta *b, layout *l, upt_err *e)
 			iroots++;
 	}
 	if (droots > UPT_ROOT_CHAIN_MAX || iroots > UPT_ROOT_CHAIN_MAX)
-		return upt_vfy_fail(e, UPT_E_TOO_LARGE, droots > UPT_ROOT_CHAIN_MAX ? VFY_DIRECTOR : VFY_IMAGE,
+		return upt_vfy_fail(e, UPT_E_TOO_LARGE,
+				    droots > UPT_ROOT_CHAIN_MAX ? VFY_DIRECTOR : VFY_IMAGE,
 				    "too-large: %zu root files for the %s (at most %d)",
 				    droots > UPT_ROOT_CHAIN_MAX ? droots : iroots,
 				    droots > UPT_ROOT_CHAIN_MAX ? "Director" : "Image repository",
@@ -101,15 +102,21 @@ static int scan_layout(const upt_bundle_meta *b, layout *l, upt_err *e)
 				l->single = true;
 			} else if (starts(r, "devices/")) {
 				if (!device_member(r + strlen("devices/")))
-					return fail_layout(e, p, "unexpected member in metadata/director/devices/");
+					return fail_layout(
+					    e, p,
+					    "unexpected member in metadata/director/devices/");
 				l->multi = true;
 			} else if (strcmp(r, "offline-snapshot.json") == 0) {
 				l->fleet_snapshot = true;
 			} else if (starts(r, "offline-updates/")) {
 				if (!named_json(r + strlen("offline-updates/"), true))
-					return fail_layout(e, p, "offline-updates file name is not <fleet>.json with a valid fleet name");
+					return fail_layout(e, p,
+							   "offline-updates file name is not "
+							   "<fleet>.json with a valid fleet name");
 				if (++l->updates > 1)
-					return fail_layout(e, p, "more than one offline-updates file (a fleet bundle carries exactly one)");
+					return fail_layout(e, p,
+							   "more than one offline-updates file (a "
+							   "fleet bundle carries exactly one)");
 			} else {
 				return fail_layout(e, p, "unexpected member in metadata/director/");
 			}
@@ -119,7 +126,8 @@ static int scan_layout(const upt_bundle_meta *b, layout *l, upt_err *e)
 			const char *r = p + strlen(VFY_IMAGE);
 			if (root_name(r) || role_file(r))
 				continue;
-			if (starts(r, "delegations/") && named_json(r + strlen("delegations/"), false))
+			if (starts(r, "delegations/") &&
+			    named_json(r + strlen("delegations/"), false))
 				continue;
 			return fail_layout(e, p, "unexpected member in metadata/image-repo/");
 		} else {
@@ -179,7 +187,10 @@ static void ctx_clear(vfy_ctx *c)
 	upt_meta_free(c->droot);
 	upt_meta_free(c->iroot);
 	upt_meta_free(c->dtargets);
+	upt_meta_free(c->dtargets_parsed);
 	free(c->as);
+	free((void *)c->ecu_order);
+	free(c->ecu_used);
 }
 
 static void free_assignments(upt_verify_result *out)
@@ -233,17 +244,19 @@ int upt_verify(const upt_verify_input *in, upt_verify_result *out)
 		goto out;
 	c.fleet = l.fleet_snapshot;
 	if ((c.fleet && !in->device->accept_fleet) || (!c.fleet && !in->device->accept_device)) {
-		rc = upt_vfy_fail(c.e, UPT_E_POLICY, l.first_director,
-				  "policy: this device does not accept %s bundles (\"accept\" in its "
-				  "configuration)",
-				  c.fleet ? "fleet" : "device");
+		rc = upt_vfy_fail(
+		    c.e, UPT_E_POLICY, l.first_director,
+		    "policy: this device does not accept %s bundles (\"accept\" in its "
+		    "configuration)",
+		    c.fleet ? "fleet" : "device");
 		goto out;
 	}
 
 	/* step 1: roots, Director then Image repository (5.4.4.3) */
 	rc = upt_vfy_roots(in->bundle, "director", &work, c.t, &c.droot, &out->roots_changed, c.e);
 	if (rc == UPT_OK)
-		rc = upt_vfy_roots(in->bundle, "image-repo", &work, c.t, &c.iroot, &out->roots_changed, c.e);
+		rc = upt_vfy_roots(in->bundle, "image-repo", &work, c.t, &c.iroot,
+				   &out->roots_changed, c.e);
 	if (rc != UPT_OK)
 		goto out;
 	rc = upt_trust_copy(&next, &work, c.e);
@@ -334,6 +347,11 @@ int upt_verify_image_repo(const upt_verify_input *in, const char *const *target_
 	c.stored = &work;
 	c.next = &next;
 	rc = upt_vfy_image_top(&c);
+	if (rc == UPT_OK && ntargets) {
+		out->assignments = calloc(ntargets, sizeof(*out->assignments));
+		if (!out->assignments)
+			rc = upt_err_set(c.e, UPT_E_NOMEM, "out of memory");
+	}
 	for (size_t i = 0; rc == UPT_OK && i < ntargets; i++) {
 		const upt_target *t = NULL;
 		const char *signer = NULL;
@@ -341,14 +359,25 @@ int upt_verify_image_repo(const upt_verify_input *in, const char *const *target_
 		if (rc == UPT_OK && !t)
 			rc = upt_vfy_fail(c.e, UPT_E_NOT_FOUND, NULL,
 					  "no Image-repository role signs %.200s", target_names[i]);
+		if (rc != UPT_OK)
+			break;
+		upt_assignment *a = &out->assignments[out->nassignments++];
+		a->target_name = strdup(t->name);
+		if (!a->target_name)
+			rc = upt_err_set(c.e, UPT_E_NOMEM, "out of memory");
+		a->length = t->length;
+		a->hashes = t->hashes;
+		a->release_counter = t->has_release_counter ? t->release_counter : 0;
 	}
 	if (rc == UPT_OK)
 		rc = upt_vfy_image_commit(&c);
 	if (rc == UPT_OK)
 		move_trust(&out->trust_after, &next);
 out:
-	if (rc != UPT_OK)
+	if (rc != UPT_OK) {
+		free_assignments(out);
 		move_trust(&out->trust_after, &work);
+	}
 	out->effective_time = c.t;
 	out->err.code = rc;
 	out->code = rc;

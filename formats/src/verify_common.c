@@ -75,19 +75,26 @@ int upt_vfy_pinned(const char *member, const char *what, const upt_buf *bytes,
 	if (!fi->hashes.has_sha256 && !fi->hashes.has_sha512)
 		return UPT_OK;
 	upt_hashes got;
-	int rc = upt_hash_all(bytes->data, bytes->len, &got, e);
+	upt_hasher *h = NULL;
+	int rc = upt_hasher_new(fi->hashes.has_sha256, fi->hashes.has_sha512, &h, e);
+	if (rc == UPT_OK)
+		rc = upt_hasher_update(h, bytes->data, bytes->len, e);
+	if (rc == UPT_OK)
+		rc = upt_hasher_final(h, &got, e);
+	upt_hasher_free(h);
 	if (rc != UPT_OK)
 		return context(e, rc, member, what);
 	if (!upt_hashes_match(&fi->hashes, &got)) {
-		char h[17];
+		char hex[17];
 		if (fi->hashes.has_sha256)
-			hexcut(got.sha256, h);
+			hexcut(got.sha256, hex);
 		else
-			hexcut(got.sha512, h);
-		return upt_vfy_fail(e, UPT_E_MIX_AND_MATCH, member,
-				    "%s: mix-and-match: hash %s... is not the one %s lists (the file "
-				    "does not belong with the rest of this bundle)",
-				    what, h, pinner);
+			hexcut(got.sha512, hex);
+		return upt_vfy_fail(
+		    e, UPT_E_MIX_AND_MATCH, member,
+		    "%s: mix-and-match: hash %s... is not the one %s lists (the file "
+		    "does not belong with the rest of this bundle)",
+		    what, hex, pinner);
 	}
 	return UPT_OK;
 }
@@ -101,9 +108,10 @@ int upt_vfy_signed(const char *member, const char *what, const upt_meta *m,
 	if (rc == UPT_E_ARBITRARY_SOFTWARE && e) {
 		char msg[UPT_ERR_MSG_MAX];
 		snprintf(msg, sizeof(msg), "%s", e->msg);
-		return upt_vfy_fail(e, rc, member,
-				    "%s: arbitrary-software: not signed by the '%s' role's keys (%s)",
-				    what, role->name, msg);
+		return upt_vfy_fail(
+		    e, rc, member,
+		    "%s: arbitrary-software: not signed by the '%s' role's keys (%s)", what,
+		    role->name, msg);
 	}
 	return context(e, rc, member, what);
 }
@@ -167,10 +175,11 @@ int upt_vfy_not_older(const char *member, const char *what, const upt_meta *m, c
 				    what, m->version, old->version);
 	if (m->version == old->version) {
 		if (!upt_meta_same_signed(m, old))
-			return upt_vfy_fail(e, UPT_E_ROLLBACK, member,
-					    "%s: rollback: version %" PRIu64 " differs from the "
-					    "trusted file of the same version (kept the trusted one)",
-					    what, m->version);
+			return upt_vfy_fail(
+			    e, UPT_E_ROLLBACK, member,
+			    "%s: rollback: version %" PRIu64 " differs from the "
+			    "trusted file of the same version (kept the trusted one)",
+			    what, m->version);
 		*same = true;
 	}
 	return UPT_OK;
@@ -194,7 +203,8 @@ int upt_vfy_listing_not_older(const char *member, const char *what, const upt_me
 		}
 		if (now->version < was->version)
 			return upt_vfy_fail(e, UPT_E_ROLLBACK, member,
-					    "%s: rollback: lists %s version %" PRIu64 ", older than "
+					    "%s: rollback: lists %s version %" PRIu64
+					    ", older than "
 					    "the trusted %" PRIu64,
 					    what, was->name, now->version, was->version);
 	}

@@ -22,6 +22,12 @@ static bool starts(const char *s, const char *prefix)
 	return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
+static bool ends(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+	return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
 /* A multi-device bundle's set for this device, or the list of devices it is for. */
 static int select_device(vfy_ctx *c, char *intended, size_t isz)
 {
@@ -43,7 +49,7 @@ static int select_device(vfy_ctx *c, char *intended, size_t isz)
 	char list[512] = "";
 	for (size_t i = 0; i < c->b->nfiles; i++) {
 		const char *p = c->b->files[i].path;
-		if (!starts(p, DEVICES) || strcmp(p + strlen(p) - strlen("/targets.json"), "/targets.json") != 0)
+		if (!starts(p, DEVICES) || !ends(p, "/targets.json"))
 			continue;
 		char other[UPT_NAME_MAX + 1];
 		size_t n = strcspn(p + strlen(DEVICES), "/");
@@ -91,32 +97,54 @@ int upt_vfy_director_select(vfy_ctx *c, char *intended, size_t isz)
 	if (upt_meta_parse(bytes->data, bytes->len, UPT_ROLE_TARGETS, &m, NULL) != UPT_OK)
 		return UPT_OK; /* step 2 reports it in order */
 	rc = UPT_OK;
+	/* parsing is a pure function of the bytes: step 2 reuses this (the largest file) */
+	c->dtargets_parsed = m;
 	if (m->device_id && strcmp(m->device_id, c->dev->device_id) != 0 &&
-	    upt_sig_check_threshold(m, c->droot->keys, c->droot->nkeys, role, NULL, NULL) == UPT_OK) {
+	    upt_sig_check_threshold(m, c->droot->keys, c->droot->nkeys, role, NULL, NULL) ==
+		UPT_OK) {
 		snprintf(intended, isz, "device %s", m->device_id);
 		rc = upt_vfy_fail(c->e, UPT_E_NOT_FOR_DEVICE, member,
 				  "not for this device: the Director signed these instructions for "
 				  "device %s, this is %s",
 				  m->device_id, c->dev->device_id);
 	}
-	upt_meta_free(m);
 	return rc;
 }
 
-static const upt_ecu_ident *find_ecu(const upt_device_ident *d, const char *serial)
+static int cmp_ecu(const void *a, const void *b)
 {
-	for (size_t i = 0; i < d->necus; i++)
-		if (strcmp(d->ecus[i].serial, serial) == 0)
-			return &d->ecus[i];
+	return strcmp((*(const upt_ecu_ident *const *)a)->serial,
+		      (*(const upt_ecu_ident *const *)b)->serial);
+}
+
+static const upt_ecu_ident *find_ecu(const vfy_ctx *c, const char *serial)
+{
+	size_t lo = 0, hi = c->dev->necus;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const upt_ecu_ident *e = c->ecu_order[mid];
+		int d = strcmp(serial, e->serial);
+		if (d == 0)
+			return e;
+		if (d < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
 	return NULL;
 }
 
 static bool assigned(const vfy_ctx *c, const upt_ecu_ident *ecu)
 {
-	for (size_t i = 0; i < c->nas; i++)
-		if (c->as[i].ecu == ecu)
-			return true;
-	return false;
+	return c->ecu_used[ecu - c->dev->ecus];
+}
+
+static void assign(vfy_ctx *c, const upt_ecu_ident *ecu, const upt_target *t)
+{
+	c->ecu_used[ecu - c->dev->ecus] = true;
+	c->as[c->nas].ecu = ecu;
+	c->as[c->nas].dt = t;
+	c->nas++;
 }
 
 static bool in_list(const char **list, size_t n, const char *s)
@@ -129,9 +157,16 @@ static bool in_list(const char **list, size_t n, const char *s)
 
 static int alloc_assignments(vfy_ctx *c)
 {
-	c->as = calloc(c->dev->necus ? c->dev->necus : 1, sizeof(*c->as));
-	if (!c->as)
+	size_t n = c->dev->necus ? c->dev->necus : 1;
+	c->as = calloc(n, sizeof(*c->as));
+	c->ecu_order = calloc(n, sizeof(*c->ecu_order));
+	c->ecu_used = calloc(n, sizeof(*c->ecu_used));
+	if (!c->as || !c->ecu_order || !c->ecu_used)
 		return upt_err_set(c->e, UPT_E_NOMEM, "out of memory");
+	for (size_t i = 0; i < c->dev->necus; i++)
+		c->ecu_order[i] = &c->dev->ecus[i];
+	/* the ECU list is the caller's configuration, sorted once for lookups */
+	qsort(c->ecu_order, c->dev->necus, sizeof(*c->ecu_order), cmp_ecu);
 	return UPT_OK;
 }
 
@@ -153,26 +188,26 @@ static int bind_device_targets(vfy_ctx *c)
 					    t->name);
 		for (size_t j = 0; j < t->necus; j++) {
 			const upt_ecu_binding *b = &t->ecus[j];
-			const upt_ecu_ident *ecu = find_ecu(c->dev, b->serial);
+			const upt_ecu_ident *ecu = find_ecu(c, b->serial);
 			if (!ecu)
-				return upt_vfy_fail(c->e, UPT_E_WRONG_ECU, member,
-						    "Director targets: wrong-ecu: target %s is for ECU "
-						    "%s, which this device (%s) does not have",
-						    t->name, b->serial, c->dev->device_id);
+				return upt_vfy_fail(
+				    c->e, UPT_E_WRONG_ECU, member,
+				    "Director targets: wrong-ecu: target %s is for ECU "
+				    "%s, which this device (%s) does not have",
+				    t->name, b->serial, c->dev->device_id);
 			if (assigned(c, ecu))
-				return upt_vfy_fail(c->e, UPT_E_WRONG_ECU, member,
-						    "Director targets: wrong-ecu: ECU %s is assigned "
-						    "more than one target",
-						    b->serial);
+				return upt_vfy_fail(
+				    c->e, UPT_E_WRONG_ECU, member,
+				    "Director targets: wrong-ecu: ECU %s is assigned "
+				    "more than one target",
+				    b->serial);
 			if (strcmp(b->hardware_id, ecu->hardware_id) != 0)
-				return upt_vfy_fail(c->e, UPT_E_WRONG_HARDWARE, member,
-						    "Director targets: wrong-hardware: target %s is "
-						    "for hardware id %s, ECU %s is %s",
-						    t->name, b->hardware_id, b->serial,
-						    ecu->hardware_id);
-			c->as[c->nas].ecu = ecu;
-			c->as[c->nas].dt = t;
-			c->nas++;
+				return upt_vfy_fail(
+				    c->e, UPT_E_WRONG_HARDWARE, member,
+				    "Director targets: wrong-hardware: target %s is "
+				    "for hardware id %s, ECU %s is %s",
+				    t->name, b->hardware_id, b->serial, ecu->hardware_id);
+			assign(c, ecu, t);
 		}
 	}
 	return UPT_OK;
@@ -195,27 +230,33 @@ static int device_bundle(vfy_ctx *c, char *intended, size_t isz)
 	ts_bytes = upt_vfy_member(c->b, ts_member);
 	sn_bytes = upt_vfy_member(c->b, sn_member);
 	tg_bytes = upt_vfy_member(c->b, tg_member);
-	const char *missing = !ts_bytes ? ts_member : !sn_bytes ? sn_member : !tg_bytes ? tg_member : NULL;
+	const char *missing = !ts_bytes	  ? ts_member
+			      : !sn_bytes ? sn_member
+			      : !tg_bytes ? tg_member
+					  : NULL;
 	if (missing)
 		return upt_vfy_fail(c->e, UPT_E_MALFORMED, missing,
 				    "malformed: device bundle without %s", missing);
 
 	/* 5.4.4.4: Director timestamp: threshold, not older than trusted, not expired */
-	rc = upt_vfy_parse(ts_member, "Director timestamp", ts_bytes, UPT_ROLE_TIMESTAMP, &ts, c->e);
+	rc =
+	    upt_vfy_parse(ts_member, "Director timestamp", ts_bytes, UPT_ROLE_TIMESTAMP, &ts, c->e);
 	if (rc == UPT_OK)
 		rc = upt_vfy_root_role(c->droot, "Director", "timestamp", ts_member, &role, c->e);
 	if (rc == UPT_OK)
 		rc = upt_vfy_signed(ts_member, "Director timestamp", ts, c->droot, role, c->e);
 	if (rc == UPT_OK)
-		rc = upt_vfy_stored(c->stored, "director/timestamp.json", UPT_ROLE_TIMESTAMP, &old_ts, c->e);
+		rc = upt_vfy_stored(c->stored, "director/timestamp.json", UPT_ROLE_TIMESTAMP,
+				    &old_ts, c->e);
 	if (rc == UPT_OK)
 		rc = upt_vfy_not_older(ts_member, "Director timestamp", ts, old_ts, &same_ts, c->e);
 	if (rc != UPT_OK)
 		goto out;
 	const upt_fileinfo *fi = upt_meta_file(ts, "snapshot.json");
 	if (!fi || !fi->hashes.has_sha256) {
-		rc = upt_vfy_fail(c->e, UPT_E_MALFORMED, ts_member,
-				  "Director timestamp: malformed: no snapshot.json entry with sha256");
+		rc = upt_vfy_fail(
+		    c->e, UPT_E_MALFORMED, ts_member,
+		    "Director timestamp: malformed: no snapshot.json entry with sha256");
 		goto out;
 	}
 	const upt_fileinfo *old_fi = old_ts ? upt_meta_file(old_ts, "snapshot.json") : NULL;
@@ -233,9 +274,11 @@ static int device_bundle(vfy_ctx *c, char *intended, size_t isz)
 	upt_vfy_raise_time(c, ts);
 
 	/* 5.4.4.5: Director snapshot: as the timestamp pins it, threshold, no rollback, fresh */
-	rc = upt_vfy_pinned(sn_member, "Director snapshot", sn_bytes, fi, "the Director timestamp", c->e);
+	rc = upt_vfy_pinned(sn_member, "Director snapshot", sn_bytes, fi, "the Director timestamp",
+			    c->e);
 	if (rc == UPT_OK)
-		rc = upt_vfy_parse(sn_member, "Director snapshot", sn_bytes, UPT_ROLE_SNAPSHOT, &sn, c->e);
+		rc = upt_vfy_parse(sn_member, "Director snapshot", sn_bytes, UPT_ROLE_SNAPSHOT, &sn,
+				   c->e);
 	if (rc == UPT_OK)
 		rc = upt_vfy_root_role(c->droot, "Director", "snapshot", sn_member, &role, c->e);
 	if (rc == UPT_OK)
@@ -253,7 +296,8 @@ static int device_bundle(vfy_ctx *c, char *intended, size_t isz)
 	if (rc == UPT_OK)
 		rc = upt_vfy_not_older(sn_member, "Director snapshot", sn, old_sn, &same_sn, c->e);
 	if (rc == UPT_OK)
-		rc = upt_vfy_listing_not_older(sn_member, "Director snapshot", sn, old_sn, false, c->e);
+		rc = upt_vfy_listing_not_older(sn_member, "Director snapshot", sn, old_sn, false,
+					       c->e);
 	if (rc == UPT_OK)
 		rc = upt_vfy_fresh(sn_member, "Director snapshot", sn, c->t, c->e);
 	if (rc != UPT_OK)
@@ -261,10 +305,11 @@ static int device_bundle(vfy_ctx *c, char *intended, size_t isz)
 	for (size_t i = 0; i < sn->nfiles; i++)
 		if (strcmp(sn->files[i].name, "targets.json") != 0) {
 			/* a Director has no delegations: nothing else can be in the bundle */
-			rc = upt_vfy_fail(c->e, UPT_E_MALFORMED, sn_member,
-					  "Director snapshot: malformed: lists %s, which the bundle "
-					  "does not carry",
-					  sn->files[i].name);
+			rc =
+			    upt_vfy_fail(c->e, UPT_E_MALFORMED, sn_member,
+					 "Director snapshot: malformed: lists %s, which the bundle "
+					 "does not carry",
+					 sn->files[i].name);
 			goto out;
 		}
 
@@ -276,9 +321,15 @@ static int device_bundle(vfy_ctx *c, char *intended, size_t isz)
 				  "list targets.json");
 		goto out;
 	}
-	rc = upt_vfy_pinned(tg_member, "Director targets", tg_bytes, tfi, "the Director snapshot", c->e);
-	if (rc == UPT_OK)
-		rc = upt_vfy_parse(tg_member, "Director targets", tg_bytes, UPT_ROLE_TARGETS, &tg, c->e);
+	rc = upt_vfy_pinned(tg_member, "Director targets", tg_bytes, tfi, "the Director snapshot",
+			    c->e);
+	if (rc == UPT_OK && c->dtargets_parsed) {
+		tg = c->dtargets_parsed;
+		c->dtargets_parsed = NULL;
+	} else if (rc == UPT_OK) {
+		rc = upt_vfy_parse(tg_member, "Director targets", tg_bytes, UPT_ROLE_TARGETS, &tg,
+				   c->e);
+	}
 	if (rc == UPT_OK)
 		rc = upt_vfy_root_role(c->droot, "Director", "targets", tg_member, &role, c->e);
 	if (rc == UPT_OK)
@@ -349,11 +400,13 @@ static int bind_fleet_targets(vfy_ctx *c, char *intended, size_t isz)
 	for (size_t i = 0; i < m->ntargets; i++) {
 		const upt_target *t = &m->targets[i];
 		if (!t->has_hardware_ids || t->nhardware_ids == 0)
-			return upt_vfy_fail(c->e, UPT_E_MALFORMED, member,
-					    "offline-updates: malformed: target %s names no hardware "
-					    "id (custom.hardwareIds)",
-					    t->name);
-		if (t->has_device_ids && !in_list(t->device_ids, t->ndevice_ids, c->dev->device_id)) {
+			return upt_vfy_fail(
+			    c->e, UPT_E_MALFORMED, member,
+			    "offline-updates: malformed: target %s names no hardware "
+			    "id (custom.hardwareIds)",
+			    t->name);
+		if (t->has_device_ids &&
+		    !in_list(t->device_ids, t->ndevice_ids, c->dev->device_id)) {
 			for (size_t j = 0; j < t->ndevice_ids; j++)
 				upt_vfy_list_add(devs, sizeof(devs), t->device_ids[j]);
 			continue;
@@ -364,13 +417,12 @@ static int bind_fleet_targets(vfy_ctx *c, char *intended, size_t isz)
 			if (!in_list(t->hardware_ids, t->nhardware_ids, ecu->hardware_id))
 				continue;
 			if (assigned(c, ecu))
-				return upt_vfy_fail(c->e, UPT_E_WRONG_ECU, member,
-						    "offline-updates: wrong-ecu: more than one target "
-						    "for ECU %s (hardware id %s)",
-						    ecu->serial, ecu->hardware_id);
-			c->as[c->nas].ecu = ecu;
-			c->as[c->nas].dt = t;
-			c->nas++;
+				return upt_vfy_fail(
+				    c->e, UPT_E_WRONG_ECU, member,
+				    "offline-updates: wrong-ecu: more than one target "
+				    "for ECU %s (hardware id %s)",
+				    ecu->serial, ecu->hardware_id);
+			assign(c, ecu, t);
 			any = true;
 		}
 		if (!any)
@@ -401,18 +453,22 @@ static int fleet_bundle(vfy_ctx *c, char *intended, size_t isz)
 	snprintf(c->dtargets_member, sizeof(c->dtargets_member), "%s%s.json", OFFLINE_UPDATES,
 		 c->fleet_name);
 	snprintf(fname, sizeof(fname), "%s.json", c->fleet_name);
-	snprintf(stored_name, sizeof(stored_name), "director/offline-updates/%s.json", c->fleet_name);
+	snprintf(stored_name, sizeof(stored_name), "director/offline-updates/%s.json",
+		 c->fleet_name);
 	const char *ou_member = c->dtargets_member;
 	const upt_buf *sn_bytes = upt_vfy_member(c->b, sn_member);
 	const upt_buf *ou_bytes = upt_vfy_member(c->b, ou_member);
 	if (!sn_bytes || !ou_bytes)
 		return upt_vfy_fail(c->e, UPT_E_MALFORMED, sn_bytes ? ou_member : sn_member,
-				    "malformed: fleet bundle without %s", sn_bytes ? ou_member : sn_member);
+				    "malformed: fleet bundle without %s",
+				    sn_bytes ? ou_member : sn_member);
 
 	/* PURE-2: the offline snapshot, signed by the role the Director root declares for it */
-	rc = upt_vfy_parse(sn_member, "offline-snapshot", sn_bytes, UPT_ROLE_OFFLINE_SNAPSHOT, &sn, c->e);
+	rc = upt_vfy_parse(sn_member, "offline-snapshot", sn_bytes, UPT_ROLE_OFFLINE_SNAPSHOT, &sn,
+			   c->e);
 	if (rc == UPT_OK)
-		rc = upt_vfy_root_role(c->droot, "Director", "offline-snapshot", sn_member, &role, c->e);
+		rc = upt_vfy_root_role(c->droot, "Director", "offline-snapshot", sn_member, &role,
+				       c->e);
 	if (rc == UPT_OK)
 		rc = upt_vfy_signed(sn_member, "offline-snapshot", sn, c->droot, role, c->e);
 	if (rc == UPT_OK)
@@ -422,7 +478,8 @@ static int fleet_bundle(vfy_ctx *c, char *intended, size_t isz)
 		rc = upt_vfy_not_older(sn_member, "offline-snapshot", sn, old_sn, &same_sn, c->e);
 	/* dropping a fleet's file from the offline snapshot is how a fleet bundle is revoked */
 	if (rc == UPT_OK)
-		rc = upt_vfy_listing_not_older(sn_member, "offline-snapshot", sn, old_sn, true, c->e);
+		rc = upt_vfy_listing_not_older(sn_member, "offline-snapshot", sn, old_sn, true,
+					       c->e);
 	if (rc == UPT_OK)
 		rc = upt_vfy_fresh(sn_member, "offline-snapshot", sn, c->t, c->e);
 	if (rc != UPT_OK)
@@ -438,11 +495,14 @@ static int fleet_bundle(vfy_ctx *c, char *intended, size_t isz)
 				  c->fleet_name, sn->version);
 		goto out;
 	}
-	rc = upt_vfy_pinned(ou_member, "offline-updates", ou_bytes, fi, "the offline snapshot", c->e);
+	rc = upt_vfy_pinned(ou_member, "offline-updates", ou_bytes, fi, "the offline snapshot",
+			    c->e);
 	if (rc == UPT_OK)
-		rc = upt_vfy_parse(ou_member, "offline-updates", ou_bytes, UPT_ROLE_OFFLINE_UPDATES, &ou, c->e);
+		rc = upt_vfy_parse(ou_member, "offline-updates", ou_bytes, UPT_ROLE_OFFLINE_UPDATES,
+				   &ou, c->e);
 	if (rc == UPT_OK)
-		rc = upt_vfy_root_role(c->droot, "Director", "offline-updates", ou_member, &role, c->e);
+		rc = upt_vfy_root_role(c->droot, "Director", "offline-updates", ou_member, &role,
+				       c->e);
 	if (rc == UPT_OK)
 		rc = upt_vfy_signed(ou_member, "offline-updates", ou, c->droot, role, c->e);
 	if (rc != UPT_OK)
@@ -470,7 +530,8 @@ static int fleet_bundle(vfy_ctx *c, char *intended, size_t isz)
 	ou = NULL;
 	rc = bind_fleet_targets(c, intended, isz);
 	if (rc == UPT_OK)
-		rc = upt_vfy_keep(c->next, "director/offline-snapshot.json", sn_bytes, same_sn, c->e);
+		rc = upt_vfy_keep(c->next, "director/offline-snapshot.json", sn_bytes, same_sn,
+				  c->e);
 	if (rc == UPT_OK)
 		rc = upt_vfy_keep(c->next, stored_name, ou_bytes, same_ou, c->e);
 out:

@@ -25,8 +25,17 @@
 
 static bool reserved(const char *name)
 {
-	return strcmp(name, "root") == 0 || strcmp(name, "timestamp") == 0 ||
-	       strcmp(name, "snapshot") == 0 || strcmp(name, "targets") == 0;
+	/* called for every role the walk pops: the first letter settles most names */
+	switch (name[0]) {
+	case 'r':
+		return strcmp(name, "root") == 0;
+	case 's':
+		return strcmp(name, "snapshot") == 0;
+	case 't':
+		return strcmp(name, "timestamp") == 0 || strcmp(name, "targets") == 0;
+	default:
+		return false;
+	}
 }
 
 /* Snapshot entry name -> bundle member: "targets.json" is the top-level file, "<role>.json"
@@ -73,7 +82,8 @@ static int top_timestamp(vfy_ctx *c, const upt_fileinfo **fi_out, upt_meta **ts_
 	if (rc == UPT_OK)
 		rc = upt_vfy_signed(TS_MEMBER, "Image timestamp", ts, c->iroot, role, c->e);
 	if (rc == UPT_OK)
-		rc = upt_vfy_stored(c->stored, "image-repo/timestamp.json", UPT_ROLE_TIMESTAMP, &old, c->e);
+		rc = upt_vfy_stored(c->stored, "image-repo/timestamp.json", UPT_ROLE_TIMESTAMP,
+				    &old, c->e);
 	if (rc == UPT_OK)
 		rc = upt_vfy_not_older(TS_MEMBER, "Image timestamp", ts, old, &same, c->e);
 	if (rc != UPT_OK)
@@ -107,14 +117,52 @@ out:
 	return rc;
 }
 
+static size_t name_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603u; /* FNV-1a */
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 1099511628211u;
+	return (size_t)h;
+}
+
+/* Role lookup by name: loaded roles are at most the Image snapshot's entries, and a search may
+ * visit thousands, so a hash map rather than a scan. */
 static int role_index(const vfy_ctx *c, const char *name, size_t *idx)
 {
-	for (size_t i = 0; i < c->nroles; i++)
-		if (strcmp(c->roles[i].name, name) == 0) {
-			*idx = i;
+	if (!c->role_map_cap)
+		return 0;
+	size_t mask = c->role_map_cap - 1;
+	for (size_t i = name_hash(name) & mask;; i = (i + 1) & mask) {
+		size_t v = c->role_map[i];
+		if (v == 0)
+			return 0;
+		if (strcmp(c->roles[v - 1].name, name) == 0) {
+			*idx = v - 1;
 			return 1;
 		}
-	return 0;
+	}
+}
+
+static int role_map_add(vfy_ctx *c, size_t idx)
+{
+	if (2 * (c->nroles + 1) > c->role_map_cap) {
+		size_t cap = c->role_map_cap ? 2 * c->role_map_cap : 64;
+		size_t *m = calloc(cap, sizeof(*m));
+		if (!m)
+			return upt_err_set(c->e, UPT_E_NOMEM, "out of memory");
+		free(c->role_map);
+		c->role_map = m;
+		c->role_map_cap = cap;
+		for (size_t j = 0; j < c->nroles; j++)
+			if (j != idx)
+				(void)role_map_add(c, j); /* fits: cap > 2 * nroles */
+	}
+	size_t mask = c->role_map_cap - 1;
+	size_t i = name_hash(c->roles[idx].name) & mask;
+	while (c->role_map[i])
+		i = (i + 1) & mask;
+	c->role_map[i] = idx + 1;
+	return UPT_OK;
 }
 
 /* Loads a targets role the walk reached: listed in the snapshot (else mix-and-match), carried
@@ -135,7 +183,8 @@ static int role_load(vfy_ctx *c, const char *name, const char *parent_member, si
 				    name);
 	snprintf(entry, sizeof(entry), "%s.json", top ? "targets" : name);
 	if (!entry_member(entry, member, sizeof(member), role, sizeof(role)))
-		return upt_vfy_fail(c->e, UPT_E_MALFORMED, parent_member, "malformed: role %s", name);
+		return upt_vfy_fail(c->e, UPT_E_MALFORMED, parent_member, "malformed: role %s",
+				    name);
 	snprintf(what, sizeof(what), top ? "Image targets" : "Image role '%s'", name);
 	/* 5.4.4.6 step 1 / 5.4.4.7: a file the snapshot does not pin belongs to another mix */
 	const upt_fileinfo *fi = upt_meta_file(c->isnap, entry);
@@ -146,9 +195,9 @@ static int role_load(vfy_ctx *c, const char *name, const char *parent_member, si
 				    what, c->isnap->version);
 	const upt_buf *bytes = upt_vfy_member(c->b, member);
 	if (!bytes)
-		return upt_vfy_fail(c->e, UPT_E_MALFORMED, member,
-				    "%s: malformed: listed in the Image snapshot but not in the bundle",
-				    what);
+		return upt_vfy_fail(
+		    c->e, UPT_E_MALFORMED, member,
+		    "%s: malformed: listed in the Image snapshot but not in the bundle", what);
 	int rc = upt_vfy_pinned(member, what, bytes, fi, "the Image snapshot", c->e);
 	if (rc == UPT_OK)
 		rc = upt_vfy_parse(member, what, bytes, UPT_ROLE_TARGETS, &m, c->e);
@@ -167,7 +216,7 @@ static int role_load(vfy_ctx *c, const char *name, const char *parent_member, si
 	r->m = m;
 	r->bytes = bytes;
 	*idx = c->nroles++;
-	return UPT_OK;
+	return role_map_add(c, *idx);
 }
 
 static void role_trust_name(const vfy_role *r, char *out, size_t size)
@@ -190,10 +239,10 @@ static int role_verify(vfy_ctx *c, vfy_role *r, const upt_meta *keys_from, const
 	upt_meta *old = NULL;
 	int rc;
 
-	snprintf(what, sizeof(what), top ? "Image targets" : "Image role '%s'", r->name);
 	for (size_t i = 0; i < r->nparents_ok; i++)
 		if (r->parents_ok[i] == keys_from)
 			return UPT_OK;
+	snprintf(what, sizeof(what), top ? "Image targets" : "Image role '%s'", r->name);
 	rc = upt_vfy_signed(r->member, what, r->m, keys_from, rk, c->e);
 	if (rc != UPT_OK)
 		return rc;
@@ -243,9 +292,11 @@ int upt_vfy_image_top(vfy_ctx *c)
 	}
 	/* 5.4.4.5 (TUF 5.5): as the timestamp pins it, threshold, version, no rollback */
 	if (fi)
-		rc = upt_vfy_pinned(SN_MEMBER, "Image snapshot", bytes, fi, "the Image timestamp", c->e);
+		rc = upt_vfy_pinned(SN_MEMBER, "Image snapshot", bytes, fi, "the Image timestamp",
+				    c->e);
 	if (rc == UPT_OK)
-		rc = upt_vfy_parse(SN_MEMBER, "Image snapshot", bytes, UPT_ROLE_SNAPSHOT, &sn, c->e);
+		rc =
+		    upt_vfy_parse(SN_MEMBER, "Image snapshot", bytes, UPT_ROLE_SNAPSHOT, &sn, c->e);
 	if (rc == UPT_OK)
 		rc = upt_vfy_root_role(c->iroot, "Image-repo", "snapshot", SN_MEMBER, &role, c->e);
 	if (rc == UPT_OK)
@@ -272,7 +323,8 @@ int upt_vfy_image_top(vfy_ctx *c)
 	/* DESIGN.md section 10: a role listed in the snapshot but absent from the bundle */
 	for (size_t i = 0; i < sn->nfiles; i++) {
 		char member[VFY_PATH_MAX], rname[UPT_NAME_MAX + 1];
-		if (!entry_member(sn->files[i].name, member, sizeof(member), rname, sizeof(rname))) {
+		if (!entry_member(sn->files[i].name, member, sizeof(member), rname,
+				  sizeof(rname))) {
 			rc = upt_vfy_fail(c->e, UPT_E_MALFORMED, SN_MEMBER,
 					  "Image snapshot: malformed: lists '%.128s', which is no "
 					  "targets role",
@@ -280,10 +332,11 @@ int upt_vfy_image_top(vfy_ctx *c)
 			goto out;
 		}
 		if (!upt_vfy_member(c->b, member)) {
-			rc = upt_vfy_fail(c->e, UPT_E_MALFORMED, SN_MEMBER,
-					  "Image snapshot: malformed: lists %s, which the bundle does "
-					  "not carry (%s)",
-					  sn->files[i].name, member);
+			rc = upt_vfy_fail(
+			    c->e, UPT_E_MALFORMED, SN_MEMBER,
+			    "Image snapshot: malformed: lists %s, which the bundle does "
+			    "not carry (%s)",
+			    sn->files[i].name, member);
 			goto out;
 		}
 	}
@@ -328,30 +381,30 @@ static bool delegation_applies(const upt_delegation *d, const char *name, const 
 	return false;
 }
 
-typedef struct walk_item {
-	const upt_delegation *d; /* NULL: top-level targets */
-	size_t parent;           /* index into c->roles of the delegating file */
-} walk_item;
-
 int upt_vfy_image_find(vfy_ctx *c, const char *name, const char *hwid, const upt_target **found,
 		       const char **signer)
 {
-	walk_item *stack = NULL;
-	size_t n = 0, cap = 16, visits = 0;
+	size_t n = 0, visits = 0;
 	int rc = UPT_OK;
 
 	*found = NULL;
 	*signer = NULL;
 	c->search++;
-	stack = malloc(cap * sizeof(*stack));
-	if (!stack)
-		return upt_err_set(c->e, UPT_E_NOMEM, "out of memory");
-	stack[n++] = (walk_item){NULL, 0};
+	if (!c->stack) {
+		c->stack = malloc(16 * sizeof(*c->stack));
+		if (!c->stack)
+			return upt_err_set(c->e, UPT_E_NOMEM, "out of memory");
+		c->stack_cap = 16;
+	}
+	vfy_walk_item *stack = c->stack;
+	stack[n++] = (vfy_walk_item){NULL, 0};
 	/* TUF 5.6.7.2 (Uptane 5.4.4.7): pre-order depth-first from the top-level targets */
 	while (n > 0) {
-		walk_item it = stack[--n];
+		vfy_walk_item it = stack[--n];
 		const char *pmember = it.d ? c->roles[it.parent].member : NULL;
-		if (it.d && (!upt_name_valid(it.d->role.name) || reserved(it.d->role.name))) {
+		/* valid names are checked when a role is first loaded; a reserved name must not
+		 * find the top-level targets under its name */
+		if (it.d && reserved(it.d->role.name)) {
 			rc = upt_vfy_fail(c->e, UPT_E_MALFORMED, pmember,
 					  "malformed: delegates to a role named '%.128s', which is "
 					  "not a valid role name",
@@ -379,7 +432,8 @@ int upt_vfy_image_find(vfy_ctx *c, const char *name, const char *hwid, const upt
 			rc = role_verify(c, &c->roles[idx], c->roles[it.parent].m, &it.d->role);
 		} else {
 			const upt_role_keys *role = NULL;
-			rc = upt_vfy_root_role(c->iroot, "Image-repo", "targets", TG_MEMBER, &role, c->e);
+			rc = upt_vfy_root_role(c->iroot, "Image-repo", "targets", TG_MEMBER, &role,
+					       c->e);
 			if (rc == UPT_OK)
 				rc = role_verify(c, &c->roles[idx], c->iroot, role);
 		}
@@ -401,23 +455,25 @@ int upt_vfy_image_find(vfy_ctx *c, const char *name, const char *hwid, const upt
 			const upt_delegation *d = &r->m->delegations[i];
 			if (!delegation_applies(d, name, hwid))
 				continue;
-			if (n == cap) {
-				if (cap >= STACK_MAX) {
-					rc = upt_vfy_fail(c->e, UPT_E_TOO_LARGE, r->member,
-							  "too-large: the delegations searched for %s "
-							  "hold more than %d pending roles",
-							  name, STACK_MAX);
+			if (n == c->stack_cap) {
+				if (c->stack_cap >= STACK_MAX) {
+					rc = upt_vfy_fail(
+					    c->e, UPT_E_TOO_LARGE, r->member,
+					    "too-large: the delegations searched for %s "
+					    "hold more than %d pending roles",
+					    name, STACK_MAX);
 					goto out;
 				}
-				walk_item *g = realloc(stack, 2 * cap * sizeof(*stack));
+				vfy_walk_item *g =
+				    realloc(stack, 2 * c->stack_cap * sizeof(*stack));
 				if (!g) {
 					rc = upt_err_set(c->e, UPT_E_NOMEM, "out of memory");
 					goto out;
 				}
-				stack = g;
-				cap *= 2;
+				c->stack = stack = g;
+				c->stack_cap *= 2;
 			}
-			stack[n++] = (walk_item){d, idx};
+			stack[n++] = (vfy_walk_item){d, idx};
 			if (d->terminating) {
 				memmove(stack, stack + first, (n - first) * sizeof(*stack));
 				n -= first;
@@ -427,13 +483,12 @@ int upt_vfy_image_find(vfy_ctx *c, const char *name, const char *hwid, const upt
 		}
 		/* pushed in listed order: reverse so that the first listed is popped first */
 		for (size_t i = first, j = n; i + 1 < j; i++, j--) {
-			walk_item tmp = stack[i];
+			vfy_walk_item tmp = stack[i];
 			stack[i] = stack[j - 1];
 			stack[j - 1] = tmp;
 		}
 	}
 out:
-	free(stack);
 	return rc;
 }
 
@@ -461,21 +516,24 @@ static int match_one(vfy_ctx *c, const vfy_dassign *a, upt_assignment *out)
 	if (rc != UPT_OK)
 		return rc;
 	if (!it)
-		return upt_vfy_fail(c->e, UPT_E_TARGET_MISMATCH, dm,
-				    "target-mismatch: the Director assigns %.200s to ECU %s, but no "
-				    "Image-repository role signs it for hardware id %s",
-				    dt->name, ecu->serial, ecu->hardware_id);
+		return upt_vfy_fail(
+		    c->e, UPT_E_TARGET_MISMATCH, dm,
+		    "target-mismatch: the Director assigns %.200s to ECU %s, but no "
+		    "Image-repository role signs it for hardware id %s",
+		    dt->name, ecu->serial, ecu->hardware_id);
 	if (it->length != dt->length)
 		return upt_vfy_fail(c->e, UPT_E_TARGET_MISMATCH, dm,
-				    "target-mismatch: %.200s is %" PRIu64 " bytes for the Director, "
+				    "target-mismatch: %.200s is %" PRIu64
+				    " bytes for the Director, "
 				    "%" PRIu64 " in %s",
 				    dt->name, dt->length, it->length, signer);
 	if (dt->hashes.has_sha256 != it->hashes.has_sha256 ||
 	    dt->hashes.has_sha512 != it->hashes.has_sha512)
-		return upt_vfy_fail(c->e, UPT_E_TARGET_MISMATCH, dm,
-				    "target-mismatch: %.200s lists %s hashes for the Director, %s in "
-				    "%s (the sets must be identical)",
-				    dt->name, algs(&dt->hashes), algs(&it->hashes), signer);
+		return upt_vfy_fail(
+		    c->e, UPT_E_TARGET_MISMATCH, dm,
+		    "target-mismatch: %.200s lists %s hashes for the Director, %s in "
+		    "%s (the sets must be identical)",
+		    dt->name, algs(&dt->hashes), algs(&it->hashes), signer);
 	if (!upt_hashes_identical(&dt->hashes, &it->hashes)) {
 		char dh[17] = "-", ih[17] = "-";
 		if (dt->hashes.has_sha256)
@@ -487,7 +545,8 @@ static int match_one(vfy_ctx *c, const vfy_dassign *a, upt_assignment *out)
 				    "(sha256 %s...) than in %s (sha256 %s...)",
 				    dt->name, dh, signer, ih);
 	}
-	if (!it->has_hardware_ids || !in_list(it->hardware_ids, it->nhardware_ids, ecu->hardware_id))
+	if (!it->has_hardware_ids ||
+	    !in_list(it->hardware_ids, it->nhardware_ids, ecu->hardware_id))
 		return upt_vfy_fail(c->e, UPT_E_TARGET_MISMATCH, dm,
 				    "target-mismatch: %.200s is not for hardware id %s (ECU %s) in "
 				    "%s",
@@ -515,9 +574,10 @@ static int match_one(vfy_ctx *c, const vfy_dassign *a, upt_assignment *out)
 	out->length = dt->length;
 	out->hashes = dt->hashes;
 	out->release_counter = counter;
-	out->already_installed = ecu->installed_target && ecu->has_installed_sha256 &&
-				 strcmp(ecu->installed_target, dt->name) == 0 && dt->hashes.has_sha256 &&
-				 upt_ct_equal(ecu->installed_sha256, dt->hashes.sha256, UPT_SHA256_LEN);
+	out->already_installed =
+	    ecu->installed_target && ecu->has_installed_sha256 &&
+	    strcmp(ecu->installed_target, dt->name) == 0 && dt->hashes.has_sha256 &&
+	    upt_ct_equal(ecu->installed_sha256, dt->hashes.sha256, UPT_SHA256_LEN);
 	return UPT_OK;
 }
 
@@ -553,7 +613,8 @@ int upt_vfy_image_commit(vfy_ctx *c)
 		if (!c->roles[i].checked)
 			continue;
 		role_trust_name(&c->roles[i], tname, sizeof(tname));
-		rc = upt_vfy_keep(c->next, tname, c->roles[i].bytes, c->roles[i].same_as_stored, c->e);
+		rc = upt_vfy_keep(c->next, tname, c->roles[i].bytes, c->roles[i].same_as_stored,
+				  c->e);
 	}
 	/* Trusted delegations this run did not visit stay only while the new snapshot still
 	 * lists them at the same version (they are then still current). */
@@ -592,6 +653,12 @@ void upt_vfy_image_clear(vfy_ctx *c)
 	free(c->roles);
 	c->roles = NULL;
 	c->nroles = 0;
+	free(c->role_map);
+	c->role_map = NULL;
+	c->role_map_cap = 0;
+	free(c->stack);
+	c->stack = NULL;
+	c->stack_cap = 0;
 	upt_meta_free(c->isnap);
 	c->isnap = NULL;
 }

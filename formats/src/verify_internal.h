@@ -40,7 +40,7 @@ typedef struct vfy_role {
 	char member[VFY_PATH_MAX];
 	upt_meta *m;
 	const upt_buf *bytes;
-	bool checked;        /* version, rollback and expiry passed */
+	bool checked;	     /* version, rollback and expiry passed */
 	bool same_as_stored; /* identical to the trusted copy: keep the trusted bytes */
 	uint64_t visited_in; /* the search (c->search) that last visited it */
 	/* Delegating files whose delegation this file's signatures satisfied (a role name may be
@@ -49,12 +49,18 @@ typedef struct vfy_role {
 	size_t nparents_ok;
 } vfy_role;
 
+/* A pending role of the pre-order walk. */
+typedef struct vfy_walk_item {
+	const upt_delegation *d; /* NULL: top-level targets */
+	size_t parent;		 /* index into c->roles of the delegating file */
+} vfy_walk_item;
+
 typedef struct vfy_ctx {
 	const upt_bundle_meta *b;
 	const upt_device_ident *dev;
 	const upt_trust *stored; /* trusted state after step 1: new metadata is compared with it */
-	upt_trust *next;         /* what a successful run persists */
-	int64_t t;               /* effective time, raised by a verified `issued` */
+	upt_trust *next;	 /* what a successful run persists */
+	int64_t t;		 /* effective time, raised by a verified `issued` */
 	bool has_issued;
 	int64_t issued;
 	bool fleet;
@@ -62,19 +68,27 @@ typedef struct vfy_ctx {
 	upt_meta *iroot;
 
 	/* step 2 */
-	char ddir[UPT_NAME_MAX + 64];        /* ".../director/" or ".../director/devices/<id>/" */
-	char fleet_name[UPT_NAME_MAX + 1];   /* fleet bundles */
-	char dtargets_member[VFY_PATH_MAX];  /* Director targets or offline-updates member */
-	upt_meta *dtargets;                  /* owned */
+	char ddir[UPT_NAME_MAX + 64];	    /* ".../director/" or ".../director/devices/<id>/" */
+	char fleet_name[UPT_NAME_MAX + 1];  /* fleet bundles */
+	char dtargets_member[VFY_PATH_MAX]; /* Director targets or offline-updates member */
+	upt_meta *dtargets;		    /* owned */
+	upt_meta *dtargets_parsed;	    /* the device-bundle pre-check's parse, reused */
 	vfy_dassign *as;
 	size_t nas;
+	const upt_ecu_ident **ecu_order; /* dev->ecus sorted by serial (bsearch) */
+	bool *ecu_used;			 /* per dev->ecus index: already assigned */
 
 	/* step 3 */
-	bool image_optional_timestamp; /* fleet bundles: PURE-2 omits it and waives snapshot expiry */
+	bool image_optional_timestamp; /* fleet bundles: PURE-2 omits it and waives snapshot expiry
+					*/
 	bool image_no_snapshot_expiry;
 	upt_meta *isnap; /* owned */
 	vfy_role *roles;
 	size_t nroles;
+	size_t *role_map; /* open addressing over role names: index + 1, 0 = empty */
+	size_t role_map_cap;
+	vfy_walk_item *stack; /* the walk's stack, reused across searches */
+	size_t stack_cap;
 	uint64_t search; /* target searches so far: visited marks compare with it */
 
 	upt_err *e;
@@ -107,8 +121,8 @@ int upt_vfy_stored(const upt_trust *stored, const char *name, upt_role_type type
 		   upt_err *e) UPT_MUST_CHECK;
 /* Version against the trusted copy: lower -> rollback; equal -> the canonical `signed` must be
  * identical (*same = true) or rollback (DESIGN.md section 10). */
-int upt_vfy_not_older(const char *member, const char *what, const upt_meta *m,
-		      const upt_meta *old, bool *same, upt_err *e) UPT_MUST_CHECK;
+int upt_vfy_not_older(const char *member, const char *what, const upt_meta *m, const upt_meta *old,
+		      bool *same, upt_err *e) UPT_MUST_CHECK;
 /* Snapshot-like files (snapshot, offline snapshot) against the trusted copy's listing: a lower
  * per-file version is rollback; a dropped file is rollback unless dropped_ok (PURE-2). */
 int upt_vfy_listing_not_older(const char *member, const char *what, const upt_meta *m,

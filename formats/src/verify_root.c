@@ -76,13 +76,15 @@ int upt_vfy_roots(const upt_bundle_meta *b, const char *repo, upt_trust *work, i
 	if (rc != UPT_OK) {
 		char msg[UPT_ERR_MSG_MAX];
 		snprintf(msg, sizeof(msg), "%s", e ? e->msg : "");
-		return upt_vfy_fail(e, UPT_E_UNTRUSTED_ROOT, NULL,
-				    "untrusted-root: the trusted %s root is unusable (%s); the device "
-				    "must be provisioned again",
-				    what, msg);
+		return upt_vfy_fail(
+		    e, UPT_E_UNTRUSTED_ROOT, NULL,
+		    "untrusted-root: the trusted %s root is unusable (%s); the device "
+		    "must be provisioned again",
+		    what, msg);
 	}
 	const upt_role_keys *self = upt_meta_role(cur, "root");
-	if (!self || upt_sig_check_threshold(cur, cur->keys, cur->nkeys, self, NULL, NULL) != UPT_OK) {
+	if (!self ||
+	    upt_sig_check_threshold(cur, cur->keys, cur->nkeys, self, NULL, NULL) != UPT_OK) {
 		rc = upt_vfy_fail(e, UPT_E_UNTRUSTED_ROOT, NULL,
 				  "untrusted-root: the trusted %s root (version %" PRIu64
 				  ") is not signed by its own root keys; the device must be "
@@ -108,12 +110,14 @@ int upt_vfy_roots(const upt_bundle_meta *b, const char *repo, upt_trust *work, i
 		rc = upt_vfy_root_role(nr, what, "root", member, &own, e);
 		if (rc == UPT_OK)
 			rc = upt_vfy_signed(member, label, nr, cur, self, e);
-		if (rc == UPT_OK && upt_sig_check_threshold(nr, nr->keys, nr->nkeys, own, NULL, e) != UPT_OK) {
+		if (rc == UPT_OK &&
+		    upt_sig_check_threshold(nr, nr->keys, nr->nkeys, own, NULL, e) != UPT_OK) {
 			char msg[UPT_ERR_MSG_MAX];
 			snprintf(msg, sizeof(msg), "%s", e ? e->msg : "");
-			rc = upt_vfy_fail(e, UPT_E_ARBITRARY_SOFTWARE, member,
-					  "%s: arbitrary-software: not signed by its own new root keys (%s)",
-					  label, msg);
+			rc = upt_vfy_fail(
+			    e, UPT_E_ARBITRARY_SOFTWARE, member,
+			    "%s: arbitrary-software: not signed by its own new root keys (%s)",
+			    label, msg);
 		}
 		if (rc != UPT_OK)
 			goto out;

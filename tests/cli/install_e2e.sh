@@ -30,6 +30,7 @@ B assign ws --device VIN-1 --ecu ecu-main=main1.bin ecu-aux=aux1.bin
 check "bundler: b1" "$BUNDLE" create ws -o b1.uptane --device VIN-1
 B assign ws --device VIN-1 --ecu ecu-main=main2.bin ecu-aux=aux1.bin
 check "bundler: b2 (main 2, aux unchanged)" "$BUNDLE" create ws -o b2.uptane --device VIN-1
+check "bundler: b2b (the same images, re-signed metadata)" "$BUNDLE" create ws -o b2b.uptane --device VIN-1
 B assign ws --device VIN-1 --ecu ecu-main=main3.bin ecu-aux=aux2.bin
 check "bundler: b3 (both new)" "$BUNDLE" create ws -o b3.uptane --device VIN-1
 check "bundler: b3 split into volumes" "$BUNDLE" create ws -o split.uptane --device VIN-1 --split-size 1M
@@ -100,12 +101,21 @@ check "newer bundle: main holds main2" cmp -s "$dev/targets/main.bin" main2.bin
 check "newer bundle: aux (already installed) untouched" [ "$ino_aux" = "$(stat -c %i "$dev/targets/aux.bin")" ]
 check "newer bundle: one installed event" [ "$(grep -c '"event":"installed"' out3)" = 1 ]
 
+# Re-signed metadata for what is already installed: nothing to do, but the newer metadata is
+# kept (rollback protection: the older b2 is refused from now on).
+snap=$(state_snapshot "$dev")
+code=$(run_install out3b "$dev" install "$tmp/b2b.uptane")
+expect_result "newer metadata, same images: up to date" out3b "$code" 3 up-to-date null
+check "newer metadata, same images: trusted/ holds the newer Director targets" bash -c "[ '$snap' != \"\$(cd '$dev' && find state/trusted targets -type f -print0 | sort -z | xargs -0 -r sha256sum)\" ] && cmp -s <(tar xOf b2b.uptane metadata/director/targets.json) '$dev/state/trusted/director/targets.json'"
+code=$(run_install out3c "$dev" install "$tmp/b2.uptane")
+expect_result "the previous metadata for the same images: rollback" out3c "$code" 4 rejected rollback
+
 # The older bundle now: rollback, nothing changes.
 snap=$(state_snapshot "$dev")
 code=$(run_install out4 "$dev" install "$tmp/b1.uptane")
 expect_result "older bundle after newer: rollback" out4 "$code" 4 rejected rollback
 check "rollback: trusted/ and targets byte-identical" [ "$snap" = "$(state_snapshot "$dev")" ]
-check "rollback: report says rejected/rollback, attack on the primary" $PY - "$dev/state/reports/4.json" <<'PY'
+check "rollback: report says rejected/rollback, attack on the primary" $PY - "$dev/state/reports/6.json" <<'PY'
 import json, sys
 s = json.load(open(sys.argv[1]))["signed"]
 assert s["result"]["status"] == "rejected" and s["result"]["reason"] == "rollback"
@@ -119,7 +129,7 @@ snap=$(state_snapshot "$dev")
 code=$(cd "$dev" && "$INSTALL" --config device.json --json --dry-run install "$tmp/b3.uptane" >"$tmp/out5" 2>&1; echo $?)
 expect_result "dry run of a valid bundle: verified" out5 "$code" 0 verified null
 check "dry run: trusted/ and targets byte-identical" [ "$snap" = "$(state_snapshot "$dev")" ]
-check "dry run: no report" [ ! -e "$dev/state/reports/5.json" ]
+check "dry run: no report" [ ! -e "$dev/state/reports/7.json" ]
 bundle_mutate b3.uptane b3-bad.uptane tamper-image aux2.bin
 code=$(cd "$dev" && "$INSTALL" --config device.json --json --dry-run install "$tmp/b3-bad.uptane" >"$tmp/out5b" 2>&1; echo $?)
 expect_result "dry run of a bundle with a bad image: rejected" out5b "$code" 4 rejected arbitrary-software
@@ -189,5 +199,8 @@ check "unknown option: exit 2" expect_exit 2 "$INSTALL" --frobnicate status
 check "options after the command: exit 2" expect_exit 2 "$INSTALL" status --json
 check "--help: exit 0, lists exit codes" bash -c "'$INSTALL' --help | grep -q '6  install failed, device needs attention'"
 check "missing config: exit 2" expect_exit 2 "$INSTALL" --config /nonexistent/device.json status
+for cmd in scan watch "media /dev/sdz1"; do
+	check "$cmd: clearly not implemented yet (exit 1)" bash -c "cd '$dev' && '$INSTALL' --config device.json $cmd 2>&1 | grep -q 'not implemented yet'; [ \${PIPESTATUS[0]} = 1 ]"
+done
 check "install of a missing file: exit 3 no-bundle" bash -c "cd '$dev' && '$INSTALL' --config device.json --json install /nonexistent.uptane | tail -1 | grep -q '\"status\":\"no-bundle\"'; [ \${PIPESTATUS[0]} = 3 ]"
 finish

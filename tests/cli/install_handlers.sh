@@ -9,7 +9,7 @@ source "$(dirname "$0")/lib.bash"
 source "$(dirname "$0")/bundle_lib.bash"
 source "$(dirname "$0")/install_lib.bash"
 tmp=$(mktmp)
-trap 'rm -rf "$tmp"' EXIT
+trap 'umount "$tmp/fulldev/targets" 2>/dev/null; rm -rf "$tmp"' EXIT
 cd "$tmp" || exit 1
 ws_setup "$tmp" || { not_ok "workspace"; finish; }
 WS=$tmp/ws
@@ -161,6 +161,74 @@ code=$(run_install e3 "$edev" install "$tmp/ex2.uptane")
 expect_result "exec: next version" e3 "$code" 0 installed null
 check "exec: next version flashed" cmp -s "$edev/targets/sensor.fw" s2.bin
 
+# ---- a crash at a chosen instant: while the exec program runs, and while activating ----
+B assign ws --device VIN-3 --ecu main=m1.bin mcu=fw2.bin sensor=s2.bin
+B create ws -o cr.uptane --device VIN-3
+cdev=$tmp/cdev
+mkdir -p "$cdev/targets" "$cdev/slots"
+: >"$cdev/slots/a"
+: >"$cdev/slots/b"
+# The flasher takes the installer down (power cut while flashing) the first time it runs.
+cat >"$cdev/flash.sh" <<'SH'
+#!/bin/sh
+d=$(dirname "$0")
+echo "flash" >>"$d/calls.log"
+if [ ! -e "$d/crashed" ]; then touch "$d/crashed"; kill -9 "$PPID"; sleep 1; fi
+cp "$1" "$d/targets/sensor.fw"
+SH
+printf '#!/bin/sh\necho "activate $1" >>"$(dirname "$0")/calls.log"\n' >"$cdev/activate.sh"
+chmod +x "$cdev/flash.sh" "$cdev/activate.sh"
+cab='{"serial":"mcu","hardware_id":"mcu-x","install":{"type":"ab","slots":["slots/a","slots/b"],"activate":["./activate.sh","{slot}"]}}'
+cex='{"serial":"sensor","hardware_id":"sensor-y","install":{"type":"exec","command":["./flash.sh","{image}"]}}'
+device_json "$cdev" VIN-3 main "$(file_ecu main board-a targets/main.bin)" "$cab" "$cex"
+code=$(run_install c1 "$cdev" install "$tmp/cr.uptane")
+check "crash while the exec program runs: the installer died (killed)" [ "$code" = 137 ]
+check "crash: the journal is there" test -f "$cdev/state/journal"
+check "crash: main and mcu were activated before it" bash -c "cmp -s '$cdev/targets/main.bin' m1.bin && grep -q 'activate 1' '$cdev/calls.log'"
+code=$(run_install c2 "$cdev" status)
+check "recovery (next command): exit 0" [ "$code" = 0 ]
+check "recovery: the exec program is not run a second time" [ "$(grep -c flash "$cdev/calls.log")" = 1 ]
+check "recovery: says its outcome is unknown" grep -q 'outcome is unknown' c2
+check "recovery: main and mcu recorded (mcu pending), sensor not; no journal" $PY -c '
+import json, os, sys
+e = json.load(open(sys.argv[1] + "/state/trusted/installed.json"))["ecus"]
+assert e["main"]["image"]["target"] == "m1.bin" and e["mcu"]["pending"]["image"]["target"] == "fw2.bin"
+assert "sensor" not in e and not os.path.exists(sys.argv[1] + "/state/journal")' "$cdev"
+code=$(run_install c3 "$cdev" install "$tmp/cr.uptane")
+expect_result "after recovery, the same bundle finishes the sensor" c3 "$code" 0 installed null
+check "... and only the sensor" bash -c "[ \$(grep -c '\"event\":\"installed\"' c3) = 1 ] && cmp -s '$cdev/targets/sensor.fw' s2.bin"
+
+# A crash inside activate (the bootloader tool): recovery runs activate again (idempotent) and
+# rolls forward to the ECUs after it.
+rm -rf "$cdev/state" "$cdev/crashed" "$cdev/calls.log" "$cdev/targets"/*
+cat >"$cdev/activate.sh" <<'SH'
+#!/bin/sh
+d=$(dirname "$0")
+echo "activate $1" >>"$d/calls.log"
+if [ ! -e "$d/crashed" ]; then touch "$d/crashed"; kill -9 "$PPID"; sleep 1; fi
+SH
+printf '#!/bin/sh\necho flash >>"$(dirname "$0")/calls.log"\ncp "$1" "$(dirname "$0")/targets/sensor.fw"\n' >"$cdev/flash.sh"
+code=$(run_install c4 "$cdev" install "$tmp/cr.uptane")
+check "crash inside activate: the installer died" [ "$code" = 137 ]
+code=$(run_install c5 "$cdev" status)
+check "recovery: activate again, then the exec ECU, each once" bash -c "[ $code = 0 ] && [ \"\$(cat '$cdev/calls.log' | tr '\n' ' ')\" = 'activate 1 activate 1 flash ' ]"
+check "recovery: every ECU holds the new image" bash -c "cmp -s '$cdev/targets/main.bin' m1.bin && cmp -s '$cdev/slots/b' fw2.bin && cmp -s '$cdev/targets/sensor.fw' s2.bin"
+code=$(run_install c6 "$cdev" install "$tmp/cr.uptane")
+expect_result "after recovery the bundle is up to date" c6 "$code" 3 up-to-date null
+
+# ---- no re-reading of the stick: the bundle is replaced while the commit runs ----
+rm -rf "$cdev/state" "$cdev/crashed" "$cdev/calls.log" "$cdev/targets"/*
+cp cr.uptane "$tmp/toctou.uptane"
+cat >"$cdev/activate.sh" <<SH
+#!/bin/sh
+# the "stick" is rewritten after the images were verified: different images, same name
+cp '$tmp/ex1.uptane' '$tmp/toctou.uptane'
+head -c 100000 /dev/urandom >>'$tmp/toctou.uptane'
+SH
+code=$(run_install t1 "$cdev" install "$tmp/toctou.uptane")
+expect_result "bundle replaced on the stick after verification" t1 "$code" 0 installed null
+check "the exec ECU got the verified bytes, not the replaced file's" cmp -s "$cdev/targets/sensor.fw" s2.bin
+
 # ---- no shell: arguments are passed as they are ----
 sdev=$tmp/sdev
 mkdir -p "$sdev/targets"
@@ -174,6 +242,23 @@ device_json "$sdev" VIN-2 main "$(file_ecu main board-a targets/main.bin)" "$sx"
 code=$(run_install s1 "$sdev" install "$tmp/ex2.uptane")
 expect_result "exec: arguments with shell syntax" s1 "$code" 0 installed null
 check "exec: arguments reached the program unchanged, nothing evaluated" bash -c "[ \"\$(cat '$sdev/args.out')\" = '[\$(touch pwned)][a b;c][--in=$sdev/state/staging/sensor.image]' ] && [ ! -e '$sdev/pwned' ] && [ ! -e pwned ]"
+
+# ---- the device's storage is full while staging: exit 5, nothing left behind ----
+fdev=$tmp/fulldev
+mkdir -p "$fdev/targets"
+if mount -t tmpfs -o size=300k tmpfs "$fdev/targets" 2>/dev/null; then
+	echo "factory" >"$fdev/targets/mcu.bin"
+	device_json "$fdev" VIN-1 mcu "$(file_ecu mcu mcu-x targets/mcu.bin)"
+	(cd "$fdev" && "$INSTALL" --config device.json status >/dev/null)
+	snap=$(state_snapshot "$fdev")
+	code=$(run_install full "$fdev" install "$tmp/ab1.uptane")
+	expect_result "storage full while staging: install failed, previous software active" full "$code" 5 failed install
+	check "storage full: the target and trusted/ unchanged, no staging file left" bash -c "[ '$snap' = \"\$(cd '$fdev' && find state/trusted targets -type f -print0 | sort -z | xargs -0 -r sha256sum)\" ] && [ -z \"\$(ls -A '$fdev/targets' | grep '^\.')\" ]"
+	check "storage full: the detail names the write that failed" grep -q 'No space left on device' full
+	umount "$fdev/targets"
+else
+	skip "storage full (cannot mount a small tmpfs here)"
+fi
 
 # ---- the lock: a second installer while one runs gets exit 7 ----
 cat >"$edev/flash.sh" <<'SH'

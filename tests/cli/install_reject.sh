@@ -128,6 +128,24 @@ check "b2 installed both images" bash -c "cmp -s '$dev/targets/main.bin' main2.b
 # rollback: the older bundle again
 reject "the installed bundle's predecessor" b1.uptane rollback
 
+# Roots accepted in step 1 are kept when an image then fails; a rotation of the Image repo's
+# timestamp key forgets the stored Image timestamp and snapshot (and nothing else changes).
+(cd k && "$BUNDLE" key generate ts2 >/dev/null)
+mkimage main3.bin 300000 m3
+B rotate ws --role image-repo/timestamp --key k/ts2.key
+B target add ws main3.bin --hardware-id board-a --release-counter 3
+B assign ws --device VIN-1 --ecu ecu-main=main3.bin ecu-aux=aux2.bin
+B create ws -o b3.uptane --device VIN-1
+bundle_mutate b3.uptane b3-bad.uptane tamper-image main3.bin
+snap=$(cd "$dev" && find state/trusted targets -type f -print0 | sort -z | xargs -0 -r sha256sum)
+code=$(run_install rot "$dev" install "$tmp/b3-bad.uptane")
+expect_result "root rotation, then a bad image" rot "$code" 4 rejected arbitrary-software
+check "rotation: the new Image root (v2) is kept" cmp -s "$dev/state/trusted/image-repo/root.json" ws/metadata/image-repo/2.root.json
+check "rotation: the stored Image timestamp and snapshot are forgotten" bash -c "[ ! -e '$dev/state/trusted/image-repo/timestamp.json' ] && [ ! -e '$dev/state/trusted/image-repo/snapshot.json' ]"
+check "rotation: nothing else changed" bash -c "diff <(echo '$snap' | grep -v 'image-repo/\(root\|timestamp\|snapshot\).json') <(cd '$dev' && find state/trusted targets -type f -print0 | sort -z | xargs -0 -r sha256sum | grep -v 'image-repo/\(root\|timestamp\|snapshot\).json')"
+code=$(run_install rot2 "$dev" install "$tmp/b3.uptane")
+expect_result "rotation: the genuine bundle then installs" rot2 "$code" 0 installed null
+
 # untrusted-root: a device whose provisioned root is not a root refuses everything (exit 4),
 # and a configuration naming a missing root file is a configuration error (exit 2).
 bad=$tmp/bad

@@ -14,7 +14,7 @@
 
 #define FILE_BUF_MAX (8u << 20)
 
-static const char *const role_names[SCN_ROLES] = {"root",    "timestamp",        "snapshot",
+static const char *const role_names[SCN_ROLES] = {"root",    "timestamp",	 "snapshot",
 						  "targets", "offline-snapshot", "offline-updates"};
 static const char *const repo_dirs[SCN_REPOS] = {"metadata/director/", "metadata/image-repo/"};
 
@@ -154,7 +154,8 @@ static int build_root(scn *s, enum scn_repo repo, uint64_t v, const scn_keys *pr
 	if (prev)
 		add_signers(&sg, prev, prev->threshold);
 	add_signers(&sg, &s->role[repo][SCN_ROOT], s->role[repo][SCN_ROOT].threshold);
-	snprintf(member, sizeof(member), "%s%llu.root.json", repo_dirs[repo], (unsigned long long)v);
+	snprintf(member, sizeof(member), "%s%llu.root.json", repo_dirs[repo],
+		 (unsigned long long)v);
 	upt_buf_clear(&s->roots[repo][v]);
 	int rc = sign_into(s, member, obj, &sg, &s->roots[repo][v]);
 	json_decref(obj);
@@ -339,7 +340,8 @@ static const scn_keys *member_keys(scn *s, const char *member)
 	const char *base = strrchr(member, '/');
 	base = base ? base + 1 : member;
 	if (strstr(base, ".root.json"))
-		return &s->role[strncmp(member, d, strlen(d)) == 0 ? SCN_DIRECTOR : SCN_IMAGE][SCN_ROOT];
+		return &s->role[strncmp(member, d, strlen(d)) == 0 ? SCN_DIRECTOR : SCN_IMAGE]
+			       [SCN_ROOT];
 	if (strncmp(member, d, strlen(d)) == 0) {
 		if (strstr(member, "offline-updates/"))
 			return &s->role[SCN_DIRECTOR][SCN_OFFUPD];
@@ -412,7 +414,8 @@ static int device_set(scn *s, const char *prefix, const char *device_id)
 	const int64_t *exp = s->expires[SCN_DIRECTOR];
 	int rc = UPT_OK;
 
-	json_t *obj = upt_mb_targets(UPT_ROLE_TARGETS, ver[SCN_TARGETS], exp[SCN_TARGETS], device_id);
+	json_t *obj =
+	    upt_mb_targets(UPT_ROLE_TARGETS, ver[SCN_TARGETS], exp[SCN_TARGETS], device_id);
 	for (size_t i = 0; i < s->nas && rc == UPT_OK; i++) {
 		bool seen = false;
 		for (size_t j = 0; j < i; j++)
@@ -439,13 +442,15 @@ static int device_set(scn *s, const char *prefix, const char *device_id)
 		upt_mb_fileref f = {"targets.json", ver[SCN_TARGETS], tg.data, tg.len};
 		snprintf(member, sizeof(member), "%ssnapshot.json", prefix);
 		rc = emit(s, member,
-			  upt_mb_snapshot(UPT_ROLE_SNAPSHOT, ver[SCN_SNAPSHOT], exp[SCN_SNAPSHOT], &f, 1, -1),
+			  upt_mb_snapshot(UPT_ROLE_SNAPSHOT, ver[SCN_SNAPSHOT], exp[SCN_SNAPSHOT],
+					  &f, 1, -1),
 			  &sn);
 	}
 	if (rc == UPT_OK) {
 		upt_mb_fileref f = {"snapshot.json", ver[SCN_SNAPSHOT], sn.data, sn.len};
 		snprintf(member, sizeof(member), "%stimestamp.json", prefix);
-		rc = emit(s, member, upt_mb_timestamp(ver[SCN_TIMESTAMP], exp[SCN_TIMESTAMP], &f, s->issued),
+		rc = emit(s, member,
+			  upt_mb_timestamp(ver[SCN_TIMESTAMP], exp[SCN_TIMESTAMP], &f, s->issued),
 			  NULL);
 	}
 	upt_buf_clear(&tg);
@@ -462,7 +467,8 @@ static int fleet_set(scn *s)
 	const int64_t *exp = s->expires[SCN_DIRECTOR];
 	int rc = UPT_OK;
 
-	json_t *obj = upt_mb_targets(UPT_ROLE_OFFLINE_UPDATES, ver[SCN_OFFUPD], exp[SCN_OFFUPD], NULL);
+	json_t *obj =
+	    upt_mb_targets(UPT_ROLE_OFFLINE_UPDATES, ver[SCN_OFFUPD], exp[SCN_OFFUPD], NULL);
 	for (size_t i = 0; i < s->nas && rc == UPT_OK; i++) {
 		const scn_assign *a = &s->as[i];
 		upt_mb_target t;
@@ -490,10 +496,11 @@ static int fleet_set(scn *s)
 			snprintf(names[n], sizeof(names[n]), "%s.json", s->offsnap_extra[i].name);
 			f[n] = (upt_mb_fileref){names[n], s->offsnap_extra[i].version, "other", 5};
 		}
-		snprintf(member, sizeof(member), "%soffline-snapshot.json", repo_dirs[SCN_DIRECTOR]);
+		snprintf(member, sizeof(member), "%soffline-snapshot.json",
+			 repo_dirs[SCN_DIRECTOR]);
 		rc = emit(s, member,
-			  upt_mb_snapshot(UPT_ROLE_OFFLINE_SNAPSHOT, ver[SCN_OFFSNAP], exp[SCN_OFFSNAP], f,
-					  n, s->issued),
+			  upt_mb_snapshot(UPT_ROLE_OFFLINE_SNAPSHOT, ver[SCN_OFFSNAP],
+					  exp[SCN_OFFSNAP], f, n, s->issued),
 			  NULL);
 	}
 	upt_buf_clear(&ou);
@@ -509,9 +516,9 @@ static int add_delegations(scn *s, json_t *obj, const char *parent)
 		upt_key keys[SCN_KEYS_MAX];
 		for (size_t k = 0; k < d->keys.n; k++)
 			keys[k] = *upt_signer_key(d->keys.k[k]);
-		upt_mb_delegation md = {d->name,     keys,        d->keys.n, d->keys.threshold,
-					d->paths,    d->npaths,   d->terminating,
-					d->nhw ? d->hw : NULL, d->nhw};
+		upt_mb_delegation md = {d->name,  keys,	     d->keys.n,	     d->keys.threshold,
+					d->paths, d->npaths, d->terminating, d->nhw ? d->hw : NULL,
+					d->nhw};
 		int rc = upt_mb_targets_delegate(obj, &md, NULL);
 		if (rc != UPT_OK)
 			return rc;
@@ -589,14 +596,16 @@ static int image_repo(scn *s)
 	snprintf(member, sizeof(member), "%ssnapshot.json", dir);
 	if (rc == UPT_OK)
 		rc = emit(s, member,
-			  upt_mb_snapshot(UPT_ROLE_SNAPSHOT, ver[SCN_SNAPSHOT], exp[SCN_SNAPSHOT], f, n, -1),
+			  upt_mb_snapshot(UPT_ROLE_SNAPSHOT, ver[SCN_SNAPSHOT], exp[SCN_SNAPSHOT],
+					  f, n, -1),
 			  &sn);
-	bool want_ts = s->kind == SCN_FLEET ? s->image_timestamp_in_fleet : !s->omit_image_timestamp;
+	bool want_ts =
+	    s->kind == SCN_FLEET ? s->image_timestamp_in_fleet : !s->omit_image_timestamp;
 	if (rc == UPT_OK && want_ts) {
 		upt_mb_fileref tf = {"snapshot.json", ver[SCN_SNAPSHOT], sn.data, sn.len};
 		snprintf(member, sizeof(member), "%stimestamp.json", dir);
-		rc = emit(s, member, upt_mb_timestamp(ver[SCN_TIMESTAMP], exp[SCN_TIMESTAMP], &tf, -1),
-			  NULL);
+		rc = emit(s, member,
+			  upt_mb_timestamp(ver[SCN_TIMESTAMP], exp[SCN_TIMESTAMP], &tf, -1), NULL);
 	}
 	for (size_t i = 0; i <= SCN_DELEGS_MAX; i++)
 		upt_buf_clear(&bytes[i]);
@@ -635,13 +644,13 @@ int scn_build(scn *s)
 			break;
 		case SCN_MULTI:
 			if (!s->multi_without_self) {
-				snprintf(prefix, sizeof(prefix), "%sdevices/%s/", repo_dirs[SCN_DIRECTOR],
-					 s->device_id);
+				snprintf(prefix, sizeof(prefix), "%sdevices/%s/",
+					 repo_dirs[SCN_DIRECTOR], s->device_id);
 				rc = device_set(s, prefix, s->device_id);
 			}
 			for (size_t i = 0; i < s->nothers && rc == UPT_OK; i++) {
-				snprintf(prefix, sizeof(prefix), "%sdevices/%s/", repo_dirs[SCN_DIRECTOR],
-					 s->others[i]);
+				snprintf(prefix, sizeof(prefix), "%sdevices/%s/",
+					 repo_dirs[SCN_DIRECTOR], s->others[i]);
 				rc = device_set(s, prefix, s->others[i]);
 			}
 			break;

@@ -13,21 +13,23 @@
 
 /* The example of DESIGN.md section 9, with relative paths mixed in. */
 static const char *good =
-	"{\"device_id\": \"VIN-0001\", \"primary_ecu\": \"ecu-main-01\",\n"
-	" \"ecus\": [\n"
-	"  {\"serial\": \"ecu-main-01\", \"hardware_id\": \"board-a\",\n"
-	"   \"install\": {\"type\": \"file\", \"path\": \"targets/firmware.bin\"}},\n"
-	"  {\"serial\": \"mcu-01\", \"hardware_id\": \"mcu-x\", \"release_counter\": 7,\n"
-	"   \"install\": {\"type\": \"ab\", \"slots\": [\"/dev/mmcblk0p2\", \"slotb\"],\n"
-	"               \"activate\": [\"/usr/bin/fw_setenv\", \"boot_slot\", \"{slot}\"],\n"
-	"               \"confirm\": [\"./ok.sh\", \"{device}\"]}},\n"
-	"  {\"serial\": \"sensor-01\", \"hardware_id\": \"sensor-y\",\n"
-	"   \"install\": {\"type\": \"exec\", \"command\": [\"/usr/bin/flash-sensor\", \"--in={image}\"]}}\n"
-	" ],\n"
-	" \"state_dir\": \"/var/lib/uptane-offline\",\n"
-	" \"trusted_roots\": {\"director\": \"director-root.json\", \"image-repo\": \"/etc/u/image-root.json\"},\n"
-	" \"report_key\": \"device.key\", \"accept\": [\"device\", \"fleet\"],\n"
-	" \"time_floor\": \"2026-06-01T00:00:00Z\"}";
+    "{\"device_id\": \"VIN-0001\", \"primary_ecu\": \"ecu-main-01\",\n"
+    " \"ecus\": [\n"
+    "  {\"serial\": \"ecu-main-01\", \"hardware_id\": \"board-a\",\n"
+    "   \"install\": {\"type\": \"file\", \"path\": \"targets/firmware.bin\"}},\n"
+    "  {\"serial\": \"mcu-01\", \"hardware_id\": \"mcu-x\", \"release_counter\": 7,\n"
+    "   \"install\": {\"type\": \"ab\", \"slots\": [\"/dev/mmcblk0p2\", \"slotb\"],\n"
+    "               \"activate\": [\"/usr/bin/fw_setenv\", \"boot_slot\", \"{slot}\"],\n"
+    "               \"confirm\": [\"./ok.sh\", \"{device}\"]}},\n"
+    "  {\"serial\": \"sensor-01\", \"hardware_id\": \"sensor-y\",\n"
+    "   \"install\": {\"type\": \"exec\", \"command\": [\"/usr/bin/flash-sensor\", "
+    "\"--in={image}\"]}}\n"
+    " ],\n"
+    " \"state_dir\": \"/var/lib/uptane-offline\",\n"
+    " \"trusted_roots\": {\"director\": \"director-root.json\", \"image-repo\": "
+    "\"/etc/u/image-root.json\"},\n"
+    " \"report_key\": \"device.key\", \"accept\": [\"device\", \"fleet\"],\n"
+    " \"time_floor\": \"2026-06-01T00:00:00Z\"}";
 
 static void parses_the_pinned_example(void **state)
 {
@@ -86,7 +88,8 @@ static void rejects_each_mistake(void **state)
 	expect_bad("\"device_id\": \"VIN-0001\", ", "", "missing field \"device_id\"");
 	expect_bad("\"primary_ecu\": \"ecu-main-01\"", "\"primary_ecu\": \"ecu-x\"", "primary_ecu");
 	expect_bad("\"accept\": [\"device\", \"fleet\"]", "\"accept\": []", "accept");
-	expect_bad("\"accept\": [\"device\", \"fleet\"]", "\"accept\": [\"device\", \"usb\"]", "accept[1]");
+	expect_bad("\"accept\": [\"device\", \"fleet\"]", "\"accept\": [\"device\", \"usb\"]",
+		   "accept[1]");
 	expect_bad("\"accept\": [\"device\", \"fleet\"],", "", "accept");
 	expect_bad("\"time_floor\": \"2026-06-01T00:00:00Z\"", "\"time_floor\": \"2026-06-01\"",
 		   "time_floor");
@@ -104,7 +107,8 @@ static void rejects_each_mistake(void **state)
 	expect_bad("\"slotb\"", "\"targets/firmware.bin\"", "both install to");
 	expect_bad("\"hardware_id\": \"board-a\"", "\"hardware_id\": \"\"", "hardware_id");
 	expect_bad("\"hardware_id\": \"board-a\"", "\"hardware_id\": \"..\"", "hardware_id");
-	expect_bad("\"image-repo\": \"/etc/u/image-root.json\"", "\"image\": \"x\"", "unknown field");
+	expect_bad("\"image-repo\": \"/etc/u/image-root.json\"", "\"image\": \"x\"",
+		   "unknown field");
 	expect_bad("\"ecus\": [", "\"ecus\": 3, \"x\": [", "unknown field");
 	expect_bad("{\"device_id\"", "[{\"device_id\"", "");
 	expect_bad("\"release_counter\": 7", "\"release_counter\": 7.5", "real");
@@ -117,12 +121,14 @@ static void rejects_too_many_ecus(void **state)
 	(void)state;
 	char *doc = malloc(200000);
 	assert_non_null(doc);
-	size_t n = (size_t)sprintf(doc, "{\"device_id\":\"d\",\"primary_ecu\":\"e0\",\"state_dir\":\"s\","
-					"\"trusted_roots\":{\"director\":\"a\",\"image-repo\":\"b\"},"
-					"\"report_key\":\"k\",\"accept\":[\"fleet\"],\"ecus\":[");
+	size_t n =
+	    (size_t)sprintf(doc, "{\"device_id\":\"d\",\"primary_ecu\":\"e0\",\"state_dir\":\"s\","
+				 "\"trusted_roots\":{\"director\":\"a\",\"image-repo\":\"b\"},"
+				 "\"report_key\":\"k\",\"accept\":[\"fleet\"],\"ecus\":[");
 	for (int i = 0; i < 65; i++)
-		n += (size_t)sprintf(doc + n, "%s{\"serial\":\"e%d\",\"hardware_id\":\"h\",\"install\":"
-					      "{\"type\":\"file\",\"path\":\"f%d\"}}",
+		n += (size_t)sprintf(doc + n,
+				     "%s{\"serial\":\"e%d\",\"hardware_id\":\"h\",\"install\":"
+				     "{\"type\":\"file\",\"path\":\"f%d\"}}",
 				     i ? "," : "", i, i);
 	sprintf(doc + n, "]}");
 	upt_devconfig *c = NULL;
@@ -145,7 +151,8 @@ static void rejects_too_many_ecus(void **state)
 static void argv_expansion_is_per_argument(void **state)
 {
 	(void)state;
-	char *t[] = {"/bin/x", "{slot}", "dev={device}", "{image}{image}", "{sl", "a b;rm -rf /", NULL};
+	char *t[] = {"/bin/x",	     "{slot}", "dev={device}", "{image}{image}", "{sl",
+		     "a b;rm -rf /", NULL};
 	upt_argv tmpl = {t, 6};
 	upt_subst s[] = {{"{slot}", "1"}, {"{device}", "/dev/my disk"}, {"{image}", "$(evil)"}};
 	upt_argv out;
@@ -191,11 +198,11 @@ static void name_rule(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(parses_the_pinned_example),
-		cmocka_unit_test(rejects_each_mistake),
-		cmocka_unit_test(rejects_too_many_ecus),
-		cmocka_unit_test(argv_expansion_is_per_argument),
-		cmocka_unit_test(name_rule),
+	    cmocka_unit_test(parses_the_pinned_example),
+	    cmocka_unit_test(rejects_each_mistake),
+	    cmocka_unit_test(rejects_too_many_ecus),
+	    cmocka_unit_test(argv_expansion_is_per_argument),
+	    cmocka_unit_test(name_rule),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -89,21 +89,21 @@ static void installed_damage_is_an_error(void **state)
 {
 	(void)state;
 	static const char *bad[] = {
-		"",
-		"[]",
-		"{}",
-		"{\"ecus\": []}",
-		"{\"ecus\": {\"a/b\": {\"slot\": 0}}}",
-		"{\"ecus\": {\"a\": {\"slot\": 2}}}",
-		"{\"ecus\": {\"a\": {\"slot\": 0, \"image\": {\"target\": \"x\"}}}}",
-		"{\"ecus\": {\"a\": {\"slot\": 0, \"image\": {\"target\": \"x\", \"length\": 1, "
-		"\"hashes\": {\"md5\": \"00\"}, \"release_counter\": 0, \"installed_at\": "
-		"\"2027-01-01T00:00:00Z\"}}}}",
-		"{\"ecus\": {\"a\": {\"slot\": 0, \"image\": {\"target\": \"x\", \"length\": 1, "
-		"\"hashes\": {\"sha256\": \"00\"}, \"release_counter\": 0, \"installed_at\": "
-		"\"2027-01-01T00:00:00Z\"}}}}",
-		"{\"ecus\": {\"a\": {\"slot\": 0, \"pending\": {\"slot\": 1}}}}",
-		"{\"ecus\": {\"a\": {\"slot\": 0}, \"a\": {\"slot\": 1}}}",
+	    "",
+	    "[]",
+	    "{}",
+	    "{\"ecus\": []}",
+	    "{\"ecus\": {\"a/b\": {\"slot\": 0}}}",
+	    "{\"ecus\": {\"a\": {\"slot\": 2}}}",
+	    "{\"ecus\": {\"a\": {\"slot\": 0, \"image\": {\"target\": \"x\"}}}}",
+	    "{\"ecus\": {\"a\": {\"slot\": 0, \"image\": {\"target\": \"x\", \"length\": 1, "
+	    "\"hashes\": {\"md5\": \"00\"}, \"release_counter\": 0, \"installed_at\": "
+	    "\"2027-01-01T00:00:00Z\"}}}}",
+	    "{\"ecus\": {\"a\": {\"slot\": 0, \"image\": {\"target\": \"x\", \"length\": 1, "
+	    "\"hashes\": {\"sha256\": \"00\"}, \"release_counter\": 0, \"installed_at\": "
+	    "\"2027-01-01T00:00:00Z\"}}}}",
+	    "{\"ecus\": {\"a\": {\"slot\": 0, \"pending\": {\"slot\": 1}}}}",
+	    "{\"ecus\": {\"a\": {\"slot\": 0}, \"a\": {\"slot\": 1}}}",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		upt_installed t;
@@ -136,7 +136,8 @@ static void journal_round_trip(void **state)
 	j.ecus = calloc(3, sizeof(*j.ecus));
 	assert_non_null(j.ecus);
 	const upt_handler_type types[] = {UPT_HANDLER_FILE, UPT_HANDLER_AB, UPT_HANDLER_EXEC};
-	const upt_journal_state states[] = {UPT_JOURNAL_DONE, UPT_JOURNAL_STAGED, UPT_JOURNAL_RUNNING};
+	const upt_journal_state states[] = {UPT_JOURNAL_DONE, UPT_JOURNAL_STAGED,
+					    UPT_JOURNAL_RUNNING};
 	for (size_t i = 0; i < 3; i++) {
 		snprintf(j.ecus[i].serial, sizeof(j.ecus[i].serial), "ecu-%zu", i);
 		j.ecus[i].type = types[i];
@@ -161,7 +162,8 @@ static void journal_round_trip(void **state)
 		assert_int_equal(k.ecus[i].length, 1000 + i);
 		assert_memory_equal(k.ecus[i].sha256, j.ecus[i].sha256, 32);
 		assert_string_equal(k.ecus[i].record.target, "t.bin");
-		assert_true(upt_hashes_identical(&k.ecus[i].record.hashes, &j.ecus[i].record.hashes));
+		assert_true(
+		    upt_hashes_identical(&k.ecus[i].record.hashes, &j.ecus[i].record.hashes));
 	}
 	/* a torn journal (cut anywhere) never parses as a different journal */
 	for (size_t cut = 0; cut < out.len - 2; cut += 7) {
@@ -169,12 +171,13 @@ static void journal_round_trip(void **state)
 		upt_journal_init(&t);
 		assert_int_equal(upt_journal_parse(out.data, cut, &t, NULL), UPT_E_INTERNAL);
 	}
-	const char *bad = "{\"bundle\":\"b\",\"started\":\"2027-01-01T00:00:00Z\",\"ecus\":[{\"serial\":"
-			  "\"a\",\"handler\":\"file\",\"state\":\"half\",\"slot\":0,\"length\":1,"
-			  "\"sha256\":\"0000000000000000000000000000000000000000000000000000000000000000\","
-			  "\"record\":{\"target\":\"x\",\"length\":1,\"hashes\":{\"sha256\":"
-			  "\"0000000000000000000000000000000000000000000000000000000000000000\"},"
-			  "\"release_counter\":0,\"installed_at\":\"2027-01-01T00:00:00Z\"}}]}";
+	const char *bad =
+	    "{\"bundle\":\"b\",\"started\":\"2027-01-01T00:00:00Z\",\"ecus\":[{\"serial\":"
+	    "\"a\",\"handler\":\"file\",\"state\":\"half\",\"slot\":0,\"length\":1,"
+	    "\"sha256\":\"0000000000000000000000000000000000000000000000000000000000000000\","
+	    "\"record\":{\"target\":\"x\",\"length\":1,\"hashes\":{\"sha256\":"
+	    "\"0000000000000000000000000000000000000000000000000000000000000000\"},"
+	    "\"release_counter\":0,\"installed_at\":\"2027-01-01T00:00:00Z\"}}]}";
 	upt_journal t;
 	upt_journal_init(&t);
 	assert_int_equal(upt_journal_parse(bad, strlen(bad), &t, NULL), UPT_E_INTERNAL);
@@ -186,9 +189,9 @@ static void journal_round_trip(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(installed_round_trip),
-		cmocka_unit_test(installed_damage_is_an_error),
-		cmocka_unit_test(journal_round_trip),
+	    cmocka_unit_test(installed_round_trip),
+	    cmocka_unit_test(installed_damage_is_an_error),
+	    cmocka_unit_test(journal_round_trip),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

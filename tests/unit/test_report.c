@@ -32,20 +32,20 @@ static upt_report sample(void)
 	ecus[1].latest_time = 1800000000;
 	ecus[1].report_counter = 7;
 	upt_report r = {
-		.device_id = "VIN-0001",
-		.primary_ecu = "ecu-main-01",
-		.counter = 7,
-		.clock = 1700000000,
-		.effective = 1800000000,
-		.has_bundle = true,
-		.bundle_file = "fleet.uptane",
-		.bundle_kind = "fleet",
-		.bundle_id = "campaign-a:3",
-		.status = "installed",
-		.reason = NULL,
-		.message = "Installed 1 image.",
-		.ecus = ecus,
-		.necus = 2,
+	    .device_id = "VIN-0001",
+	    .primary_ecu = "ecu-main-01",
+	    .counter = 7,
+	    .clock = 1700000000,
+	    .effective = 1800000000,
+	    .has_bundle = true,
+	    .bundle_file = "fleet.uptane",
+	    .bundle_kind = "fleet",
+	    .bundle_id = "campaign-a:3",
+	    .status = "installed",
+	    .reason = NULL,
+	    .message = "Installed 1 image.",
+	    .ecus = ecus,
+	    .necus = 2,
 	};
 	return r;
 }
@@ -77,8 +77,9 @@ static void builds_the_pinned_form(void **state)
 	assert_int_equal(json_integer_value(json_object_get(s, "counter")), 7);
 	assert_string_equal(json_string_value(json_object_get(json_object_get(s, "time"), "clock")),
 			    "2023-11-14T22:13:20Z");
-	assert_string_equal(json_string_value(json_object_get(json_object_get(s, "time"), "effective")),
-			    "2027-01-15T08:00:00Z");
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(s, "time"), "effective")),
+	    "2027-01-15T08:00:00Z");
 	json_t *b = json_object_get(s, "bundle");
 	assert_string_equal(json_string_value(json_object_get(b, "file")), "fleet.uptane");
 	assert_string_equal(json_string_value(json_object_get(b, "kind")), "fleet");
@@ -96,14 +97,17 @@ static void builds_the_pinned_form(void **state)
 	assert_string_equal(json_string_value(json_object_get(img, "filepath")), "main-fw-1.1.bin");
 	json_t *fi = json_object_get(img, "fileinfo");
 	assert_int_equal(json_integer_value(json_object_get(fi, "length")), 310000);
-	assert_string_equal(json_string_value(json_object_get(json_object_get(fi, "hashes"), "sha256")),
-			    "abababababababababababababababababababababababababababababababab");
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(fi, "hashes"), "sha256")),
+	    "abababababababababababababababababababababababababababababababab");
 	assert_string_equal(json_string_value(json_object_get(e0, "attacks_detected")), "");
-	assert_string_equal(json_string_value(json_object_get(e0, "latest_time")), "2027-01-15T08:00:00Z");
+	assert_string_equal(json_string_value(json_object_get(e0, "latest_time")),
+			    "2027-01-15T08:00:00Z");
 	assert_int_equal(json_integer_value(json_object_get(e0, "report_counter")), 7);
 	assert_int_equal(json_array_size(json_object_get(json_array_get(er, 0), "signatures")), 1);
 	json_t *sig = json_array_get(json_object_get(doc, "signatures"), 0);
-	assert_string_equal(json_string_value(json_object_get(sig, "keyid")), upt_signer_key(k)->keyid);
+	assert_string_equal(json_string_value(json_object_get(sig, "keyid")),
+			    upt_signer_key(k)->keyid);
 
 	/* the file is the canonical form: re-encoding gives the same bytes */
 	upt_buf canon;
@@ -164,11 +168,11 @@ static void forgeries_fail(void **state)
 
 	/* every single-field change of the signed content breaks the signature */
 	static const char *const edits[][2] = {
-		{"\"counter\":7", "\"counter\":8"},
-		{"\"status\":\"rejected\"", "\"status\":\"installed\""},
-		{"\"reason\":\"rollback\"", "\"reason\":null"},
-		{"main-fw-1.1.bin", "main-fw-1.2.bin"},                 /* inside an ECU report */
-		{"\"report_counter\":7", "\"report_counter\":9"},
+	    {"\"counter\":7", "\"counter\":8"},
+	    {"\"status\":\"rejected\"", "\"status\":\"installed\""},
+	    {"\"reason\":\"rollback\"", "\"reason\":null"},
+	    {"main-fw-1.1.bin", "main-fw-1.2.bin"}, /* inside an ECU report */
+	    {"\"report_counter\":7", "\"report_counter\":9"},
 	};
 	for (size_t i = 0; i < sizeof(edits) / sizeof(edits[0]); i++) {
 		char *t = malloc(out.len + 64);
@@ -194,22 +198,23 @@ static void parse_rejects_bad_forms(void **state)
 {
 	(void)state;
 	static const char *const bad[] = {
-		"{}",
-		"{\"signed\":{\"_type\":\"targets\"},\"signatures\":[]}",
-		"{\"signed\":{\"_type\":\"device-manifest\"},\"signatures\":[]}",
-		"{\"signed\":{\"_type\":\"device-manifest\",\"device_id\":\"d\",\"primary_ecu\":\"p\","
-		"\"counter\":-1,\"time\":{\"clock\":\"2027-01-01T00:00:00Z\",\"effective\":"
-		"\"2027-01-01T00:00:00Z\"},\"bundle\":null,\"medium\":null,\"result\":{\"status\":"
-		"\"installed\",\"reason\":null,\"message\":\"\"},\"ecu_reports\":[]},\"signatures\":[]}",
-		"{\"signed\":{\"_type\":\"device-manifest\",\"device_id\":\"d\",\"primary_ecu\":\"p\","
-		"\"counter\":1,\"time\":{\"clock\":\"2027-01-01T00:00:00Z\",\"effective\":"
-		"\"2027-01-01T00:00:00Z\"},\"bundle\":null,\"medium\":null,\"result\":{\"status\":"
-		"\"hacked\",\"reason\":null,\"message\":\"\"},\"ecu_reports\":[]},\"signatures\":[]}",
-		"{\"signed\":{\"_type\":\"device-manifest\",\"device_id\":\"d\",\"primary_ecu\":\"p\","
-		"\"counter\":1,\"time\":{\"clock\":\"2027-01-01T00:00:00Z\",\"effective\":"
-		"\"2027-01-01T00:00:00Z\"},\"bundle\":null,\"medium\":null,\"result\":{\"status\":"
-		"\"installed\",\"reason\":null,\"message\":\"\"},\"ecu_reports\":[{\"signed\":{}}]},"
-		"\"signatures\":[]}",
+	    "{}",
+	    "{\"signed\":{\"_type\":\"targets\"},\"signatures\":[]}",
+	    "{\"signed\":{\"_type\":\"device-manifest\"},\"signatures\":[]}",
+	    "{\"signed\":{\"_type\":\"device-manifest\",\"device_id\":\"d\",\"primary_ecu\":\"p\","
+	    "\"counter\":-1,\"time\":{\"clock\":\"2027-01-01T00:00:00Z\",\"effective\":"
+	    "\"2027-01-01T00:00:00Z\"},\"bundle\":null,\"medium\":null,\"result\":{\"status\":"
+	    "\"installed\",\"reason\":null,\"message\":\"\"},\"ecu_reports\":[]},\"signatures\":[]"
+	    "}",
+	    "{\"signed\":{\"_type\":\"device-manifest\",\"device_id\":\"d\",\"primary_ecu\":\"p\","
+	    "\"counter\":1,\"time\":{\"clock\":\"2027-01-01T00:00:00Z\",\"effective\":"
+	    "\"2027-01-01T00:00:00Z\"},\"bundle\":null,\"medium\":null,\"result\":{\"status\":"
+	    "\"hacked\",\"reason\":null,\"message\":\"\"},\"ecu_reports\":[]},\"signatures\":[]}",
+	    "{\"signed\":{\"_type\":\"device-manifest\",\"device_id\":\"d\",\"primary_ecu\":\"p\","
+	    "\"counter\":1,\"time\":{\"clock\":\"2027-01-01T00:00:00Z\",\"effective\":"
+	    "\"2027-01-01T00:00:00Z\"},\"bundle\":null,\"medium\":null,\"result\":{\"status\":"
+	    "\"installed\",\"reason\":null,\"message\":\"\"},\"ecu_reports\":[{\"signed\":{}}]},"
+	    "\"signatures\":[]}",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		upt_report_parsed *p = NULL;
@@ -220,10 +225,11 @@ static void parse_rejects_bad_forms(void **state)
 	}
 	/* minimal valid form, but unsigned: parses, does not verify */
 	const char *unsigned_doc =
-		"{\"signed\":{\"_type\":\"device-manifest\",\"device_id\":\"d\",\"primary_ecu\":\"p\","
-		"\"counter\":1,\"time\":{\"clock\":\"2027-01-01T00:00:00Z\",\"effective\":"
-		"\"2027-01-01T00:00:00Z\"},\"bundle\":null,\"medium\":null,\"result\":{\"status\":"
-		"\"no-bundle\",\"reason\":null,\"message\":\"\"},\"ecu_reports\":[]},\"signatures\":[]}";
+	    "{\"signed\":{\"_type\":\"device-manifest\",\"device_id\":\"d\",\"primary_ecu\":\"p\","
+	    "\"counter\":1,\"time\":{\"clock\":\"2027-01-01T00:00:00Z\",\"effective\":"
+	    "\"2027-01-01T00:00:00Z\"},\"bundle\":null,\"medium\":null,\"result\":{\"status\":"
+	    "\"no-bundle\",\"reason\":null,\"message\":\"\"},\"ecu_reports\":[]},\"signatures\":[]"
+	    "}";
 	upt_report_parsed *p = NULL;
 	upt_err e;
 	assert_int_equal(upt_report_parse(unsigned_doc, strlen(unsigned_doc), &p, &e), UPT_OK);
@@ -244,9 +250,9 @@ static void parse_rejects_bad_forms(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(builds_the_pinned_form),
-		cmocka_unit_test(forgeries_fail),
-		cmocka_unit_test(parse_rejects_bad_forms),
+	    cmocka_unit_test(builds_the_pinned_form),
+	    cmocka_unit_test(forgeries_fail),
+	    cmocka_unit_test(parse_rejects_bad_forms),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

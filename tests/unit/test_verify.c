@@ -11,11 +11,14 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../fuzz/fuzz_format.h"
 #include "scenario.h"
+#include "upt/fileio.h"
 #include "upt/cjson.h"
 #include "upt/hex.h"
 #include "upt/limits.h"
@@ -67,7 +70,8 @@ static void assert_state(scn *s, const upt_trust *before, const upt_trust *after
 		if (v <= s->nroots[repo] && want[repo])
 			assert_true(upt_buf_equal(b, &s->roots[repo][v]));
 		const upt_buf *old = upt_trust_get(before, root_names[repo]);
-		assert_int_equal(upt_trust_set(&cmp, root_names[repo], old->data, old->len, NULL), UPT_OK);
+		assert_int_equal(upt_trust_set(&cmp, root_names[repo], old->data, old->len, NULL),
+				 UPT_OK);
 	}
 	if (!upt_trust_equal(&cmp, before)) {
 		for (size_t i = 0; i < after->nfiles; i++)
@@ -86,7 +90,8 @@ static void expect_full(scn *s, const upt_trust *before, int code, const char *f
 	upt_verify_result r;
 	int rc = scn_run(s, &r);
 	if (rc != code || getenv("UPT_TEST_VERBOSE"))
-		fprintf(stderr, "got %s (%d): [%s] %s\n", upt_err_class(rc), rc, r.err.file, r.err.msg);
+		fprintf(stderr, "got %s (%d): [%s] %s\n", upt_err_class(rc), rc, r.err.file,
+			r.err.msg);
 	assert_int_equal(rc, code);
 	assert_int_equal(r.code, code);
 	assert_int_equal(r.err.code, code);
@@ -161,7 +166,6 @@ static bool has(const upt_trust *t, const char *name)
 }
 
 /* ---- hooks ---- */
-
 
 static void hook_member_version(scn *s, const char *member, json_t *o, scn_signers *sg)
 {
@@ -246,7 +250,8 @@ static void root_trusted_garbage(void **st)
 {
 	scn *s = *st;
 	build(s);
-	assert_int_equal(upt_trust_set(&s->trust, "director/root.json", "{\"x\":1}", 7, NULL), UPT_OK);
+	assert_int_equal(upt_trust_set(&s->trust, "director/root.json", "{\"x\":1}", 7, NULL),
+			 UPT_OK);
 	upt_verify_result r;
 	assert_int_equal(scn_run(s, &r), UPT_E_UNTRUSTED_ROOT);
 	assert_true(upt_trust_equal(&r.trust_after, &s->trust));
@@ -542,9 +547,9 @@ static void device_valid(void **st)
 	assert_int_equal(r.effective_time, s->now);
 	assert_int_equal(r.trust_after.time_floor, s->issued);
 	static const char *const stored[] = {
-		"director/root.json", "director/timestamp.json", "director/snapshot.json",
-		"director/targets.json", "image-repo/root.json", "image-repo/timestamp.json",
-		"image-repo/snapshot.json", "image-repo/targets.json"};
+	    "director/root.json",	"director/timestamp.json", "director/snapshot.json",
+	    "director/targets.json",	"image-repo/root.json",	   "image-repo/timestamp.json",
+	    "image-repo/snapshot.json", "image-repo/targets.json"};
 	for (size_t i = 0; i < sizeof(stored) / sizeof(stored[0]); i++)
 		assert_true(has(&r.trust_after, stored[i]));
 	/* only roles the search visited are stored: the sensor's delegation was not needed */
@@ -682,7 +687,6 @@ static void duplicate_signature(void **st)
 	expect(s, UPT_E_MALFORMED, DIR_ "targets.json");
 }
 
-
 /* ---- generic edit hook: g_edit applied to hook_member's signed object ---- */
 
 static void (*g_edit)(scn *s, json_t *o);
@@ -742,7 +746,8 @@ static void wrong_type_root(void **st)
 static void e_dup_keyid_in_delegation(scn *s, json_t *o)
 {
 	(void)s;
-	json_t *role = json_array_get(json_object_get(json_object_get(o, "delegations"), "roles"), 0);
+	json_t *role =
+	    json_array_get(json_object_get(json_object_get(o, "delegations"), "roles"), 0);
 	json_t *ids = json_object_get(role, "keyids");
 	json_array_append(ids, json_array_get(ids, 0));
 }
@@ -758,7 +763,8 @@ static void key_listed_twice_delegation(void **st)
 static void e_dup_keyid_in_root(scn *s, json_t *o)
 {
 	(void)s;
-	json_t *ids = json_object_get(json_object_get(json_object_get(o, "roles"), "timestamp"), "keyids");
+	json_t *ids =
+	    json_object_get(json_object_get(json_object_get(o, "roles"), "timestamp"), "keyids");
 	json_array_append(ids, json_array_get(ids, 0));
 }
 
@@ -917,14 +923,16 @@ static void post_unknown_keytype(scn *s, const char *member, upt_buf *file)
 static void e_rsa_timestamp_key(scn *s, json_t *o)
 {
 	(void)s;
-	json_t *k = json_pack("{s:s, s:s, s:{s:s}}", "keytype", "rsa", "scheme", "rsassa-pss-sha256",
-			      "keyval", "public", "-----BEGIN PUBLIC KEY-----");
+	json_t *k =
+	    json_pack("{s:s, s:s, s:{s:s}}", "keytype", "rsa", "scheme", "rsassa-pss-sha256",
+		      "keyval", "public", "-----BEGIN PUBLIC KEY-----");
 	upt_key dummy;
 	char id[65];
 	assert_int_equal(upt_keyid(k, id, NULL), UPT_OK);
 	(void)dummy;
 	json_object_set_new(json_object_get(o, "keys"), id, k);
-	json_t *ids = json_object_get(json_object_get(json_object_get(o, "roles"), "timestamp"), "keyids");
+	json_t *ids =
+	    json_object_get(json_object_get(json_object_get(o, "roles"), "timestamp"), "keyids");
 	json_array_clear(ids);
 	json_array_append_new(ids, json_string(id));
 }
@@ -1130,8 +1138,8 @@ static void same_version_reprinted(void **st)
 	accept_bundle(s);
 	upt_buf old;
 	upt_buf_init(&old, 1u << 20);
-	assert_int_equal(upt_buf_copy(&old, upt_trust_get(&s->trust, "director/timestamp.json"), NULL),
-			 UPT_OK);
+	assert_int_equal(
+	    upt_buf_copy(&old, upt_trust_get(&s->trust, "director/timestamp.json"), NULL), UPT_OK);
 	build(s);
 	const upt_buf *b = scn_get(s, DIR_ "timestamp.json");
 	json_t *doc = NULL;
@@ -1171,7 +1179,8 @@ static void e_ts_length(scn *s, json_t *o)
 {
 	(void)s;
 	json_t *e = json_object_get(json_object_get(o, "meta"), "snapshot.json");
-	json_object_set_new(e, "length", json_integer(json_integer_value(json_object_get(e, "length")) + 1));
+	json_object_set_new(e, "length",
+			    json_integer(json_integer_value(json_object_get(e, "length")) + 1));
 }
 
 static void director_snapshot_length(void **st)
@@ -1286,7 +1295,8 @@ static void delegation_not_as_pinned(void **st)
 	scn *s = *st;
 	scn_assign_add(s, "supplier/sensor-fw-1.bin", "sensor-01", "sensor-y");
 	build(s);
-	assert_int_equal(scn_resign(s, IMG_ "delegations/supplier.json", e_add_field, 1, NULL), UPT_OK);
+	assert_int_equal(scn_resign(s, IMG_ "delegations/supplier.json", e_add_field, 1, NULL),
+			 UPT_OK);
 	expect(s, UPT_E_MIX_AND_MATCH, IMG_ "delegations/supplier.json");
 }
 
@@ -1322,7 +1332,6 @@ static void director_snapshot_drops_targets(void **st)
 	expect(s, UPT_E_ROLLBACK, DIR_ "snapshot.json");
 }
 
-
 /* ---- step 4: Director against Image repository ---- */
 
 static json_t *dtarget(json_t *o, const char *name)
@@ -1333,8 +1342,9 @@ static json_t *dtarget(json_t *o, const char *name)
 static void e_main_hash(scn *s, json_t *o)
 {
 	(void)s;
-	json_object_set_new(json_object_get(dtarget(o, "main-fw-1.bin"), "hashes"), "sha256",
-			    json_string("00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"));
+	json_object_set_new(
+	    json_object_get(dtarget(o, "main-fw-1.bin"), "hashes"), "sha256",
+	    json_string("00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"));
 }
 
 static void match_hash_differs(void **st)
@@ -1426,8 +1436,8 @@ static void director_hardware_differs(void **st)
 static void e_main_rc(scn *s, json_t *o)
 {
 	(void)s;
-	json_object_set_new(json_object_get(dtarget(o, "main-fw-1.bin"), "custom"), "releaseCounter",
-			    json_integer(7));
+	json_object_set_new(json_object_get(dtarget(o, "main-fw-1.bin"), "custom"),
+			    "releaseCounter", json_integer(7));
 }
 
 static void match_release_counter_differs(void **st)
@@ -1937,7 +1947,6 @@ static void deleg_unvisited_kept(void **st)
 	upt_verify_result_clear(&r);
 }
 
-
 /* ---- fleet bundles (PURE-2) ---- */
 
 #define OFFSNAP DIR_ "offline-snapshot.json"
@@ -2154,7 +2163,8 @@ static void fleet_two_updates_files(void **st)
 	s->kind = SCN_FLEET;
 	build(s);
 	const upt_buf *b = scn_get(s, OFFUPD);
-	assert_int_equal(scn_put(s, DIR_ "offline-updates/campaign-b.json", b->data, b->len), UPT_OK);
+	assert_int_equal(scn_put(s, DIR_ "offline-updates/campaign-b.json", b->data, b->len),
+			 UPT_OK);
 	expect(s, UPT_E_MALFORMED, DIR_ "offline-updates/campaign-b.json");
 }
 
@@ -2205,6 +2215,7 @@ static void fleet_rollback_offline_snapshot(void **st)
 static void fleet_rollback_per_file(void **st)
 {
 	scn *s = *st;
+	set_versions(s, SCN_DIRECTOR, 3, 3, 3);
 	s->kind = SCN_FLEET;
 	snprintf(s->offsnap_extra[0].name, sizeof(s->offsnap_extra[0].name), "campaign-b");
 	s->offsnap_extra[0].version = 3;
@@ -2220,6 +2231,7 @@ static void fleet_rollback_per_file(void **st)
 static void fleet_dropped_file_legal(void **st)
 {
 	scn *s = *st;
+	set_versions(s, SCN_DIRECTOR, 3, 3, 3);
 	s->kind = SCN_FLEET;
 	snprintf(s->offsnap_extra[0].name, sizeof(s->offsnap_extra[0].name), "campaign-b");
 	s->offsnap_extra[0].version = 3;
@@ -2542,7 +2554,8 @@ static void multi_set_for_other_device(void **st)
 	edit(s, DIR_ "devices/VIN-1/targets.json", e_device_vin9);
 	build(s);
 	upt_verify_result r;
-	expect_full(s, &s->trust, UPT_E_NOT_FOR_DEVICE, DIR_ "devices/VIN-1/targets.json", 0, 0, &r);
+	expect_full(s, &s->trust, UPT_E_NOT_FOR_DEVICE, DIR_ "devices/VIN-1/targets.json", 0, 0,
+		    &r);
 	assert_string_equal(r.intended_for, "device VIN-9");
 	upt_verify_result_clear(&r);
 }
@@ -2704,199 +2717,493 @@ static void ff_device_keys_keep_offline(void **st)
 	expect_roots(s, UPT_E_ROLLBACK, OFFSNAP, 2, 0);
 }
 
+/* ---- more roots and walks ---- */
+
+static void rollback_image_snapshot_pinned(void **st)
+{
+	scn *s = *st;
+	set_versions(s, SCN_IMAGE, 2, 2, 1);
+	accept_bundle(s);
+	set_versions(s, SCN_IMAGE, 3, 1, 1);
+	build(s);
+	expect(s, UPT_E_ROLLBACK, IMG_ "timestamp.json");
+}
+
+/* a rotation that removes the offline roles ends fleet bundles */
+static void fleet_roles_removed_by_rotation(void **st)
+{
+	scn *s = *st;
+	s->kind = SCN_FLEET;
+	s->offline_roles = false;
+	assert_int_equal(scn_rotate(s, SCN_DIRECTOR), UPT_OK);
+	build(s);
+	expect_roots(s, UPT_E_ARBITRARY_SOFTWARE, OFFSNAP, 2, 0);
+}
+
+/* N+1 missing: the chain stops at N (TUF 5.3.3), a later file is never read */
+static void root_chain_gap(void **st)
+{
+	scn *s = *st;
+	assert_int_equal(scn_rotate(s, SCN_DIRECTOR), UPT_OK);
+	assert_int_equal(scn_rotate(s, SCN_DIRECTOR), UPT_OK);
+	build(s);
+	scn_drop(s, DIR_ "2.root.json");
+	upt_verify_result r;
+	run_ok(s, &r);
+	assert_false(r.roots_changed);
+	assert_int_equal(root_version(&r.trust_after, SCN_DIRECTOR), 1);
+	upt_verify_result_clear(&r);
+}
+
+/* only the final root's expiry matters: an expired trusted root is rotated away */
+static void root_trusted_expired_rotated(void **st)
+{
+	scn *s = *st;
+	s->root_expires[SCN_IMAGE] = s->now - SCN_DAY;
+	assert_int_equal(scn_reset_roots(s), UPT_OK);
+	s->root_expires[SCN_IMAGE] = s->now + 100 * SCN_DAY;
+	assert_int_equal(scn_rotate(s, SCN_IMAGE), UPT_OK);
+	build(s);
+	upt_verify_result r;
+	run_ok(s, &r);
+	assert_int_equal(root_version(&r.trust_after, SCN_IMAGE), 2);
+	upt_verify_result_clear(&r);
+}
+
+/* a role reached through two delegating files is verified with the keys of the one the
+ * search came through: the first-listed parent names a key that did not sign it */
+static void e_c_wrong_key_under_a(scn *s, json_t *o)
+{
+	json_t *roles = json_object_get(json_object_get(o, "delegations"), "roles");
+	json_t *keys = json_object_get(json_object_get(o, "delegations"), "keys");
+	upt_signer *k = scn_key(s);
+	upt_key pub = *upt_signer_key(k);
+	json_t *kobj = upt_key_to_json(&pub);
+	json_object_set_new(keys, pub.keyid, kobj);
+	json_t *ids = json_object_get(json_array_get(roles, 0), "keyids");
+	json_array_clear(ids);
+	json_array_append_new(ids, json_string(pub.keyid));
+}
+
+static void deleg_parent_keys(scn *s)
+{
+	scn_deleg_add(s, "role-a", NULL, "shared/*");
+	scn_deleg_add(s, "role-b", NULL, "shared/*");
+	scn_deleg *c = scn_deleg_add(s, "role-c", "role-a", "shared/*");
+	scn_deleg *c2 = scn_deleg_add(s, "role-c", "role-b", "shared/*");
+	c2->keys = c->keys; /* the same role file (emitted twice, identical), delegated by both */
+	scn_target_add(s, "shared/x.bin", "sensor-y", 1, "role-c");
+	scn_assign_add(s, "shared/x.bin", "sensor-01", "sensor-y");
+}
+
+static void deleg_parent_keys_first_wrong(void **st)
+{
+	scn *s = *st;
+	deleg_parent_keys(s);
+	edit(s, IMG_ "delegations/role-a.json", e_c_wrong_key_under_a);
+	build(s);
+	expect(s, UPT_E_ARBITRARY_SOFTWARE, IMG_ "delegations/role-c.json");
+}
+
+static void deleg_parent_keys_ok(void **st)
+{
+	scn *s = *st;
+	deleg_parent_keys(s);
+	build(s);
+	upt_verify_result r;
+	run_ok(s, &r);
+	assert_true(has(&r.trust_after, "image-repo/delegations/role-c.json"));
+	upt_verify_result_clear(&r);
+}
+
+/* a delegation to a role named like a top-level role is refused */
+static void e_delegate_to_snapshot(scn *s, json_t *o)
+{
+	upt_key k = *upt_signer_key(scn_key(s));
+	const char *path = "supplier/*";
+	upt_mb_delegation d = {"snapshot", &k, 1, 1, &path, 1, false, NULL, 0};
+	json_t *roles = json_object_get(json_object_get(o, "delegations"), "roles");
+	json_array_clear(roles);
+	assert_int_equal(upt_mb_targets_delegate(o, &d, NULL), UPT_OK);
+}
+
+static void deleg_reserved_name(void **st)
+{
+	scn *s = *st;
+	scn_assign_add(s, "supplier/sensor-fw-1.bin", "sensor-01", "sensor-y");
+	edit(s, IMG_ "targets.json", e_delegate_to_snapshot);
+	build(s);
+	expect(s, UPT_E_MALFORMED, IMG_ "targets.json");
+}
+
+/* ---- fuzz seeds: the framing of tests/fuzz/fuzz_verify.c, and the seed corpora ---- */
+
+static void serialize(const scn *s, upt_buf *out)
+{
+	for (size_t i = 0; i < s->trust.nfiles; i++)
+		assert_int_equal(fz_put(out, 'T', s->trust.files[i].name,
+					s->trust.files[i].data.data, s->trust.files[i].data.len),
+				 0);
+	for (size_t i = 0; i < s->bundle.nfiles; i++)
+		assert_int_equal(
+		    fz_put(out, 'B', s->files[i].path, s->files[i].data.data, s->files[i].data.len),
+		    0);
+	assert_int_equal(fz_put_int64(out, 'F', s->trust.time_floor), 0);
+	assert_int_equal(fz_put_int64(out, 'N', s->now), 0);
+}
+
+/* decode the framing as fuzz_verify does and verify: same verdict as the direct run */
+static int run_framed(const upt_buf *in)
+{
+	static upt_bundle_file files[SCN_FILES_MAX];
+	static char paths[SCN_FILES_MAX][256];
+	upt_trust trust;
+	upt_trust_init(&trust);
+	upt_bundle_meta bm;
+	memset(&bm, 0, sizeof(bm));
+	static const upt_ecu_ident ecus[] = {
+	    {.serial = "ecu-main", .hardware_id = "board-a"},
+	    {.serial = "ecu-aux", .hardware_id = "board-b"},
+	    {.serial = "sensor-01", .hardware_id = "sensor-y"},
+	};
+	upt_device_ident dev = {"VIN-1", ecus, 3, true, true};
+	int64_t now = 0;
+	size_t pos = 0, n = 0;
+	fz_record r;
+	while (fz_next(in->data, in->len, &pos, &r)) {
+		if (r.kind == 'T')
+			assert_int_equal(upt_trust_set(&trust, r.name, r.data, r.len, NULL),
+					 UPT_OK);
+		else if (r.kind == 'B') {
+			snprintf(paths[n], sizeof(paths[n]), "%s", r.name);
+			files[n].path = paths[n];
+			files[n].data =
+			    (upt_buf){(uint8_t *)(uintptr_t)r.data, r.len, r.len, r.len};
+			n++;
+		} else if (r.kind == 'F')
+			trust.time_floor = fz_int64(&r);
+		else if (r.kind == 'N')
+			now = fz_int64(&r);
+	}
+	assert_int_equal(pos, in->len);
+	bm.files = files;
+	bm.nfiles = n;
+	upt_verify_input vin = {&trust, &bm, &dev, now};
+	upt_verify_result res;
+	int rc = upt_verify(&vin, &res);
+	upt_verify_result_clear(&res);
+	upt_trust_clear(&trust);
+	return rc;
+}
+
+static int meta_type_of(const char *member)
+{
+	if (strstr(member, ".root.json"))
+		return UPT_ROLE_ROOT;
+	if (strstr(member, "offline-snapshot"))
+		return UPT_ROLE_OFFLINE_SNAPSHOT;
+	if (strstr(member, "offline-updates/"))
+		return UPT_ROLE_OFFLINE_UPDATES;
+	if (strstr(member, "timestamp.json"))
+		return UPT_ROLE_TIMESTAMP;
+	if (strstr(member, "snapshot.json"))
+		return UPT_ROLE_SNAPSHOT;
+	return UPT_ROLE_TARGETS;
+}
+
+static void write_seed(const char *dir, const char *sub, const char *name, const void *p, size_t n)
+{
+	char path[1024];
+	snprintf(path, sizeof(path), "%s/corpus_%s", dir, sub);
+	assert_int_equal(upt_mkdir_p(AT_FDCWD, path, 0755, NULL), UPT_OK);
+	snprintf(path, sizeof(path), "%s/corpus_%s/%s", dir, sub, name);
+	assert_int_equal(upt_file_write_atomic(AT_FDCWD, path, p, n, 0644, NULL), UPT_OK);
+}
+
+/* Writes s as seeds (verify: the whole world; meta and json: each file). */
+static void seed(scn *s, const char *name, int want)
+{
+	upt_buf b;
+	upt_buf_init(&b, 64u << 20);
+	serialize(s, &b);
+	upt_verify_result r;
+	int direct = scn_run(s, &r);
+	if (direct != want)
+		fprintf(stderr, "seed %s: %s: %s\n", name, r.err.file, r.err.msg);
+	upt_verify_result_clear(&r);
+	assert_int_equal(direct, want);
+	assert_int_equal(run_framed(&b), direct);
+	const char *dir = getenv("UPT_FUZZ_SEEDS");
+	if (dir) {
+		write_seed(dir, "verify", name, b.data, b.len);
+		for (size_t i = 0; i < s->bundle.nfiles; i++) {
+			char fname[256], *p;
+			snprintf(fname, sizeof(fname), "%s-%s", name, s->files[i].path + 9);
+			for (p = fname; *p; p++)
+				if (*p == '/')
+					*p = '_';
+			upt_buf m;
+			upt_buf_init(&m, 8u << 20);
+			uint8_t t = (uint8_t)meta_type_of(s->files[i].path);
+			assert_int_equal(upt_buf_append(&m, &t, 1, NULL), UPT_OK);
+			assert_int_equal(
+			    upt_buf_append(&m, s->files[i].data.data, s->files[i].data.len, NULL),
+			    UPT_OK);
+			write_seed(dir, "meta", fname, m.data, m.len);
+			write_seed(dir, "json", fname, s->files[i].data.data, s->files[i].data.len);
+			upt_buf_clear(&m);
+		}
+	}
+	upt_buf_clear(&b);
+}
+
+static void fuzz_seeds(void **st)
+{
+	scn *s = *st;
+	build(s);
+	seed(s, "device", UPT_OK);
+	scn_assign_add(s, "supplier/sensor-fw-1.bin", "sensor-01", "sensor-y");
+	scn_deleg_add(s, "sub", "supplier", "supplier/sub/*")->terminating = true;
+	scn_deleg_get(s, "supplier")->paths[1] = "supplier/*/*";
+	scn_deleg_get(s, "supplier")->npaths = 2;
+	build(s);
+	seed(s, "delegated", UPT_OK);
+	rotate_keys(s, SCN_DIRECTOR, SCN_TIMESTAMP);
+	assert_int_equal(scn_rotate(s, SCN_DIRECTOR), UPT_OK);
+	rotate_keys(s, SCN_IMAGE, SCN_ROOT);
+	assert_int_equal(scn_rotate(s, SCN_IMAGE), UPT_OK);
+	build(s);
+	seed(s, "rotation", UPT_OK);
+	assert_int_equal(scn_accept(s), UPT_OK);
+	set_versions(s, SCN_DIRECTOR, 2, 2, 2);
+	build(s);
+	seed(s, "stored-state", UPT_OK);
+	assert_int_equal(scn_accept(s), UPT_OK);
+	set_versions(s, SCN_DIRECTOR, 1, 1, 1);
+	build(s);
+	seed(s, "rollback", UPT_E_ROLLBACK);
+	set_versions(s, SCN_DIRECTOR, 3, 3, 3);
+	s->kind = SCN_FLEET;
+	snprintf(s->offsnap_extra[0].name, sizeof(s->offsnap_extra[0].name), "campaign-b");
+	s->offsnap_extra[0].version = 3;
+	s->noffsnap_extra = 1;
+	s->as[0].devices[0] = "VIN-1";
+	s->as[0].ndevices = 1;
+	s->as[2].fleet_hw[0] = "sensor-y";
+	s->as[2].nfleet_hw = 1;
+	build(s);
+	seed(s, "fleet", UPT_OK);
+	s->kind = SCN_MULTI;
+	snprintf(s->others[0], sizeof(s->others[0]), "VIN-2");
+	s->nothers = 1;
+	build(s);
+	seed(s, "multi", UPT_OK);
+	s->multi_without_self = true;
+	build(s);
+	seed(s, "multi-other", UPT_E_NOT_FOR_DEVICE);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(root_missing_director),
-		T(root_missing_image),
-		T(root_trusted_garbage),
-		T(root_trusted_not_self_signed),
-		T(root_foreign_director),
-		T(root_foreign_no_rotation),
-		T(root_rotation_valid),
-		T(root_only_old_keys),
-		T(root_only_new_keys),
-		T(root_threshold_bump_unmet),
-		T(root_threshold_bump_ok),
-		T(root_threshold_decrease_unmet),
-		T(root_threshold_decrease_ok),
-		T(root_version_skip),
-		T(root_version_repeat),
-		T(root_final_expired),
-		T(root_intermediate_expired),
-		T(root_trusted_expired),
-		T(root_chain_partial),
-		T(root_old_versions_ignored),
-		T(root_chain_cap),
-		T(device_valid),
-		T(device_delegated_target),
-		T(device_already_installed),
-		T(device_empty_targets),
-		T(freeze_director_timestamp),
-		T(freeze_director_snapshot),
-		T(freeze_director_targets),
-		T(freeze_image_timestamp),
-		T(freeze_image_snapshot),
-		T(freeze_image_targets),
-		T(freeze_at_the_second),
-		T(freeze_delegation),
-		T(threshold_unmet),
-		T(threshold_met_by_two),
-		T(duplicate_signature),
-		T(wrong_type_director_timestamp),
-		T(wrong_type_image_targets),
-		T(wrong_type_root),
-		T(key_listed_twice_delegation),
-		T(key_listed_twice_root),
-		T(keyid_mismatch_root),
-		T(keyid_mismatch_delegation),
-		T(spec_version_unsupported),
-		T(issued_after_expires),
-		T(not_json),
-		T(unsigned_timestamp),
-		T(unknown_signer),
-		T(wrong_role_key_director),
-		T(wrong_repo_key_image),
-		T(corrupted_signature),
-		T(unknown_key_type),
-		T(rollback_director_timestamp),
-		T(rollback_director_snapshot_pinned),
-		T(rollback_director_snapshot),
-		T(rollback_director_targets_listed),
-		T(rollback_director_targets),
-		T(rollback_against_expired_trusted),
-		T(rollback_image_timestamp),
-		T(rollback_image_snapshot),
-		T(rollback_image_targets_listed),
-		T(rollback_image_targets),
-		T(rollback_delegation_listed),
-		T(rollback_delegation),
-		T(same_version_other_content),
-		T(same_version_other_targets),
-		T(same_version_other_image_targets),
-		T(same_version_reprinted),
-		T(director_snapshot_not_as_pinned),
-		T(director_snapshot_length),
-		T(director_snapshot_version),
-		T(director_targets_version),
-		T(director_targets_not_as_pinned),
-		T(director_snapshot_without_targets),
-		T(director_targets_from_other_bundle),
-		T(image_snapshot_not_as_pinned),
-		T(image_targets_version),
-		T(image_targets_not_as_pinned),
-		T(delegation_version),
-		T(delegation_not_as_pinned),
-		T(delegation_unlisted),
-		T(image_snapshot_drops_role),
-		T(director_snapshot_drops_targets),
-		T(match_hash_differs),
-		T(match_length_differs),
-		T(match_hash_sets_differ),
-		T(match_both_hashes),
-		T(match_not_in_image),
-		T(match_image_hardware_differs),
-		T(match_image_no_hardware),
-		T(director_hardware_differs),
-		T(match_release_counter_differs),
-		T(match_release_counter_missing),
-		T(release_counter_rollback),
-		T(release_counter_rollback_delegated),
-		T(release_counter_equal),
-		T(ecu_not_on_device),
-		T(ecu_twice),
-		T(one_target_two_ecus),
-		T(another_device),
-		T(another_device_older_sequence),
-		T(another_device_unsigned),
-		T(director_without_device_id),
-		T(director_delegations),
-		T(director_target_without_ecu),
-		T(deleg_order_first_wins),
-		T(deleg_order_second_not_used),
-		T(deleg_terminating_stops_search),
-		T(deleg_not_terminating_continues),
-		T(deleg_terminating_subtree),
-		T(deleg_terminating_nested),
-		T(deleg_depth_first),
-		T(deleg_cycle),
-		T(deleg_cycle_found),
-		T(deleg_star_not_slash),
-		T(deleg_star_per_component),
-		T(deleg_path_outside),
-		T(deleg_question_mark),
-		T(deleg_hardware_restricted),
-		T(deleg_hardware_allowed),
-		T(deleg_nested),
-		T(deleg_wrong_key),
-		T(deleg_threshold_unmet),
-		T(deleg_missing_from_bundle),
-		T(deleg_unused_broken),
-		T(deleg_top_level_first),
-		T(deleg_unvisited_kept),
-		T(fleet_valid),
-		T(fleet_image_snapshot_expired),
-		T(fleet_image_targets_expired),
-		T(fleet_image_timestamp_expired),
-		T(fleet_offline_snapshot_expired),
-		T(fleet_offline_updates_expired),
-		T(fleet_two_targets_one_ecu),
-		T(fleet_not_in_offline_snapshot),
-		T(fleet_offline_updates_not_as_pinned),
-		T(fleet_offline_updates_version),
-		T(fleet_wrong_role_key),
-		T(fleet_snapshot_wrong_role_key),
-		T(fleet_roles_undeclared),
-		T(fleet_device_ids_exclude),
-		T(fleet_device_ids_include),
-		T(fleet_no_hardware_match),
-		T(fleet_image_hardware_differs),
-		T(fleet_two_updates_files),
-		T(fleet_without_offline_snapshot),
-		T(fleet_target_without_hardware),
-		T(fleet_delegations),
-		T(fleet_rollback_offline_snapshot),
-		T(fleet_rollback_per_file),
-		T(fleet_dropped_file_legal),
-		T(fleet_rollback_offline_updates_listed),
-		T(fleet_rollback_offline_updates),
-		T(fleet_after_device),
-		T(clock_set_back),
-		T(clock_behind_floor_valid),
-		T(issued_raises_time),
-		T(issued_raises_floor),
-		T(issued_absent),
-		T(issued_unverified),
-		T(issued_then_rejected),
-		T(fleet_issued_raises_time),
-		T(policy_device_refused),
-		T(policy_fleet_refused),
-		T(layout_mixed),
-		T(layout_device_and_fleet),
-		T(layout_no_director),
-		T(layout_unknown_member),
-		T(layout_root_leading_zero),
-		T(layout_reserved_delegation_name),
-		T(missing_director_targets),
-		T(missing_image_timestamp),
-		T(missing_image_snapshot),
-		T(missing_image_targets),
-		T(multi_valid),
-		T(multi_not_included),
-		T(multi_set_for_other_device),
-		T(multi_other_set_broken),
-		T(multi_incomplete_set),
-		T(multi_bad_device_dir),
-		T(ff_recovery_director),
-		T(ff_no_rotation_is_rollback),
-		T(ff_forget_on_rejection),
-		T(ff_threshold_only),
-		T(ff_targets_key_forgets_nothing),
-		T(ff_offline_snapshot_key),
-		T(ff_offline_snapshot_without_rotation),
-		T(ff_device_keys_keep_offline),
+	    T(root_missing_director),
+	    T(root_missing_image),
+	    T(root_trusted_garbage),
+	    T(root_trusted_not_self_signed),
+	    T(root_foreign_director),
+	    T(root_foreign_no_rotation),
+	    T(root_rotation_valid),
+	    T(root_only_old_keys),
+	    T(root_only_new_keys),
+	    T(root_threshold_bump_unmet),
+	    T(root_threshold_bump_ok),
+	    T(root_threshold_decrease_unmet),
+	    T(root_threshold_decrease_ok),
+	    T(root_version_skip),
+	    T(root_version_repeat),
+	    T(root_final_expired),
+	    T(root_intermediate_expired),
+	    T(root_trusted_expired),
+	    T(root_chain_partial),
+	    T(root_old_versions_ignored),
+	    T(root_chain_cap),
+	    T(device_valid),
+	    T(device_delegated_target),
+	    T(device_already_installed),
+	    T(device_empty_targets),
+	    T(freeze_director_timestamp),
+	    T(freeze_director_snapshot),
+	    T(freeze_director_targets),
+	    T(freeze_image_timestamp),
+	    T(freeze_image_snapshot),
+	    T(freeze_image_targets),
+	    T(freeze_at_the_second),
+	    T(freeze_delegation),
+	    T(threshold_unmet),
+	    T(threshold_met_by_two),
+	    T(duplicate_signature),
+	    T(wrong_type_director_timestamp),
+	    T(wrong_type_image_targets),
+	    T(wrong_type_root),
+	    T(key_listed_twice_delegation),
+	    T(key_listed_twice_root),
+	    T(keyid_mismatch_root),
+	    T(keyid_mismatch_delegation),
+	    T(spec_version_unsupported),
+	    T(issued_after_expires),
+	    T(not_json),
+	    T(unsigned_timestamp),
+	    T(unknown_signer),
+	    T(wrong_role_key_director),
+	    T(wrong_repo_key_image),
+	    T(corrupted_signature),
+	    T(unknown_key_type),
+	    T(rollback_director_timestamp),
+	    T(rollback_director_snapshot_pinned),
+	    T(rollback_director_snapshot),
+	    T(rollback_director_targets_listed),
+	    T(rollback_director_targets),
+	    T(rollback_against_expired_trusted),
+	    T(rollback_image_timestamp),
+	    T(rollback_image_snapshot),
+	    T(rollback_image_targets_listed),
+	    T(rollback_image_targets),
+	    T(rollback_delegation_listed),
+	    T(rollback_delegation),
+	    T(same_version_other_content),
+	    T(same_version_other_targets),
+	    T(same_version_other_image_targets),
+	    T(same_version_reprinted),
+	    T(director_snapshot_not_as_pinned),
+	    T(director_snapshot_length),
+	    T(director_snapshot_version),
+	    T(director_targets_version),
+	    T(director_targets_not_as_pinned),
+	    T(director_snapshot_without_targets),
+	    T(director_targets_from_other_bundle),
+	    T(image_snapshot_not_as_pinned),
+	    T(image_targets_version),
+	    T(image_targets_not_as_pinned),
+	    T(delegation_version),
+	    T(delegation_not_as_pinned),
+	    T(delegation_unlisted),
+	    T(image_snapshot_drops_role),
+	    T(director_snapshot_drops_targets),
+	    T(match_hash_differs),
+	    T(match_length_differs),
+	    T(match_hash_sets_differ),
+	    T(match_both_hashes),
+	    T(match_not_in_image),
+	    T(match_image_hardware_differs),
+	    T(match_image_no_hardware),
+	    T(director_hardware_differs),
+	    T(match_release_counter_differs),
+	    T(match_release_counter_missing),
+	    T(release_counter_rollback),
+	    T(release_counter_rollback_delegated),
+	    T(release_counter_equal),
+	    T(ecu_not_on_device),
+	    T(ecu_twice),
+	    T(one_target_two_ecus),
+	    T(another_device),
+	    T(another_device_older_sequence),
+	    T(another_device_unsigned),
+	    T(director_without_device_id),
+	    T(director_delegations),
+	    T(director_target_without_ecu),
+	    T(deleg_order_first_wins),
+	    T(deleg_order_second_not_used),
+	    T(deleg_terminating_stops_search),
+	    T(deleg_not_terminating_continues),
+	    T(deleg_terminating_subtree),
+	    T(deleg_terminating_nested),
+	    T(deleg_depth_first),
+	    T(deleg_cycle),
+	    T(deleg_cycle_found),
+	    T(deleg_star_not_slash),
+	    T(deleg_star_per_component),
+	    T(deleg_path_outside),
+	    T(deleg_question_mark),
+	    T(deleg_hardware_restricted),
+	    T(deleg_hardware_allowed),
+	    T(deleg_nested),
+	    T(deleg_wrong_key),
+	    T(deleg_threshold_unmet),
+	    T(deleg_missing_from_bundle),
+	    T(deleg_unused_broken),
+	    T(deleg_top_level_first),
+	    T(deleg_unvisited_kept),
+	    T(fleet_valid),
+	    T(fleet_image_snapshot_expired),
+	    T(fleet_image_targets_expired),
+	    T(fleet_image_timestamp_expired),
+	    T(fleet_offline_snapshot_expired),
+	    T(fleet_offline_updates_expired),
+	    T(fleet_two_targets_one_ecu),
+	    T(fleet_not_in_offline_snapshot),
+	    T(fleet_offline_updates_not_as_pinned),
+	    T(fleet_offline_updates_version),
+	    T(fleet_wrong_role_key),
+	    T(fleet_snapshot_wrong_role_key),
+	    T(fleet_roles_undeclared),
+	    T(fleet_device_ids_exclude),
+	    T(fleet_device_ids_include),
+	    T(fleet_no_hardware_match),
+	    T(fleet_image_hardware_differs),
+	    T(fleet_two_updates_files),
+	    T(fleet_without_offline_snapshot),
+	    T(fleet_target_without_hardware),
+	    T(fleet_delegations),
+	    T(fleet_rollback_offline_snapshot),
+	    T(fleet_rollback_per_file),
+	    T(fleet_dropped_file_legal),
+	    T(fleet_rollback_offline_updates_listed),
+	    T(fleet_rollback_offline_updates),
+	    T(fleet_after_device),
+	    T(clock_set_back),
+	    T(clock_behind_floor_valid),
+	    T(issued_raises_time),
+	    T(issued_raises_floor),
+	    T(issued_absent),
+	    T(issued_unverified),
+	    T(issued_then_rejected),
+	    T(fleet_issued_raises_time),
+	    T(policy_device_refused),
+	    T(policy_fleet_refused),
+	    T(layout_mixed),
+	    T(layout_device_and_fleet),
+	    T(layout_no_director),
+	    T(layout_unknown_member),
+	    T(layout_root_leading_zero),
+	    T(layout_reserved_delegation_name),
+	    T(missing_director_targets),
+	    T(missing_image_timestamp),
+	    T(missing_image_snapshot),
+	    T(missing_image_targets),
+	    T(multi_valid),
+	    T(multi_not_included),
+	    T(multi_set_for_other_device),
+	    T(multi_other_set_broken),
+	    T(multi_incomplete_set),
+	    T(multi_bad_device_dir),
+	    T(ff_recovery_director),
+	    T(ff_no_rotation_is_rollback),
+	    T(ff_forget_on_rejection),
+	    T(ff_threshold_only),
+	    T(ff_targets_key_forgets_nothing),
+	    T(ff_offline_snapshot_key),
+	    T(ff_offline_snapshot_without_rotation),
+	    T(ff_device_keys_keep_offline),
+	    T(rollback_image_snapshot_pinned),
+	    T(fleet_roles_removed_by_rotation),
+	    T(root_chain_gap),
+	    T(root_trusted_expired_rotated),
+	    T(deleg_parent_keys_first_wrong),
+	    T(deleg_parent_keys_ok),
+	    T(deleg_reserved_name),
+	    T(fuzz_seeds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

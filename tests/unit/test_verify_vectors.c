@@ -71,7 +71,7 @@ static void device_load(const char *dir, device *d)
 		d->ecus[i].serial = json_string_value(json_object_get(e, "serial"));
 		d->ecus[i].hardware_id = json_string_value(json_object_get(e, "hardware_id"));
 		d->ecus[i].release_counter =
-			(uint64_t)json_integer_value(json_object_get(e, "release_counter"));
+		    (uint64_t)json_integer_value(json_object_get(e, "release_counter"));
 	}
 	d->id.device_id = json_string_value(json_object_get(d->cfg, "device_id"));
 	d->id.ecus = d->ecus;
@@ -133,7 +133,8 @@ static int stream_images(upt_bundle_reader *rd, const upt_verify_result *r, upt_
 			const upt_assignment *a = &r->assignments[i];
 			if (strcmp(a->target_name, name) != 0)
 				continue;
-			rc = upt_bundle_stream_image(rd, a->length, &a->hashes, null_sink, NULL, NULL, e);
+			rc = upt_bundle_stream_image(rd, a->length, &a->hashes, null_sink, NULL,
+						     NULL, e);
 			if (rc != UPT_OK)
 				return rc;
 			break;
@@ -221,7 +222,8 @@ static void run_step(const char *dir, const char *stepdir, device *d, upt_trust 
 				const upt_assignment *a = &r.assignments[i];
 				char hex[65];
 				upt_hex_encode(a->hashes.sha256, 32, hex);
-				const char *w = json_string_value(json_object_get(inst, a->ecu_serial));
+				const char *w =
+				    json_string_value(json_object_get(inst, a->ecu_serial));
 				assert_non_null(w);
 				assert_string_equal(hex, w);
 				for (size_t j = 0; j < d->id.necus; j++)

@@ -39,8 +39,8 @@ typedef struct upt_dev_ecu {
 	char *hardware_id;
 	uint64_t release_counter; /* factory value, default 0 */
 	upt_handler_type type;
-	char *path;       /* file: the target file */
-	char *slots[2];   /* ab: slot A (index 0) and B (index 1) */
+	char *path;	   /* file: the target file */
+	char *slots[2];	   /* ab: slot A (index 0) and B (index 1) */
 	upt_argv activate; /* ab: required; {slot} and {device} */
 	upt_argv confirm;  /* ab: optional (argc 0 when absent); {slot} and {device} */
 	upt_argv command;  /* exec: required, must mention {image} */

@@ -32,15 +32,15 @@ typedef struct upt_image_record {
 	upt_hashes hashes;
 	uint64_t release_counter;
 	int64_t installed_at;
-	char bundle[UPT_BUNDLE_NAME_MAX + 1];    /* bundle file name */
-	char bundle_id[UPT_BUNDLE_ID_MAX + 1];   /* "<fleet or device id>:<version>" */
+	char bundle[UPT_BUNDLE_NAME_MAX + 1];  /* bundle file name */
+	char bundle_id[UPT_BUNDLE_ID_MAX + 1]; /* "<fleet or device id>:<version>" */
 } upt_image_record;
 
 typedef struct upt_installed_ecu {
 	char serial[UPT_NAME_MAX + 1];
 	bool has_image; /* false: the factory image, unknown to us */
 	upt_image_record image;
-	int active_slot; /* ab: 0 or 1 (initially 0) */
+	int active_slot;  /* ab: 0 or 1 (initially 0) */
 	bool has_pending; /* ab: activated, awaiting confirm */
 	int pending_slot;
 	upt_image_record pending;
@@ -55,7 +55,8 @@ void upt_installed_init(upt_installed *s);
 void upt_installed_clear(upt_installed *s);
 /* Parses installed.json. UPT_E_INTERNAL ("state file damaged") on anything unexpected.
  * out untouched on failure. */
-int upt_installed_parse(const void *data, size_t len, upt_installed *out, upt_err *e) UPT_MUST_CHECK;
+int upt_installed_parse(const void *data, size_t len, upt_installed *out,
+			upt_err *e) UPT_MUST_CHECK;
 /* Deterministic, readable JSON (sorted keys, indented). */
 int upt_installed_serialize(const upt_installed *s, upt_buf *out, upt_err *e) UPT_MUST_CHECK;
 /* The ECU's record, NULL when none. */

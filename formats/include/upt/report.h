@@ -26,9 +26,9 @@ typedef struct upt_report_ecu {
 	const char *serial;
 	const char *filepath; /* target name of the installed image; "" when unknown (factory) */
 	uint64_t length;
-	bool has_sha256;      /* false: "hashes": {} (factory image, never installed by us) */
+	bool has_sha256; /* false: "hashes": {} (factory image, never installed by us) */
 	uint8_t sha256[UPT_SHA256_LEN];
-	const char *attacks;  /* "" or a rejection class */
+	const char *attacks; /* "" or a rejection class */
 	int64_t latest_time;
 	uint64_t report_counter;
 } upt_report_ecu;
@@ -47,16 +47,17 @@ typedef struct upt_report {
 	uint64_t counter; /* strictly increasing per device */
 	int64_t clock;
 	int64_t effective;
-	bool has_bundle;  /* false: "bundle": null (no bundle found) */
+	bool has_bundle; /* false: "bundle": null (no bundle found) */
 	const char *bundle_file;
-	const char *bundle_kind; /* "device"|"fleet", NULL when unknown */
-	const char *bundle_id;   /* NULL when unknown (rejected before the Director verified) */
-	bool has_medium;  /* false: "medium": null */
+	const char *bundle_kind;    /* "device"|"fleet", NULL when unknown */
+	const char *bundle_id;	    /* NULL when unknown (rejected before the Director verified) */
+	bool has_medium;	    /* false: "medium": null */
 	const char *medium_vendor;  /* 4 hex digits */
 	const char *medium_product; /* 4 hex digits */
 	const char *medium_serial;
-	const char *status;  /* installed|verified|up-to-date|not-for-this-device|no-bundle|rejected|failed */
-	const char *reason;  /* NULL unless rejected or failed */
+	const char *status; /* installed|verified|up-to-date|not-for-this-device|no-bundle|rejected|failed
+			     */
+	const char *reason; /* NULL unless rejected or failed */
 	const char *message;
 	const upt_report_ecu *ecus;
 	size_t necus;
@@ -67,24 +68,27 @@ typedef struct upt_report {
 /* Builds and signs the manifest; out receives the canonical JSON bytes of the envelope
  * (replacing its contents; at most UPT_REPORT_MAX). UPT_E_INTERNAL for a record the format
  * cannot hold (a status outside the pinned set, more than UPT_ECUS_MAX ECUs). */
-int upt_report_build(const upt_report *r, const upt_signer *key, upt_buf *out, upt_err *e) UPT_MUST_CHECK;
+int upt_report_build(const upt_report *r, const upt_signer *key, upt_buf *out,
+		     upt_err *e) UPT_MUST_CHECK;
 
 /* A parsed report; strings point into it and live until upt_report_parsed_free. */
 typedef struct upt_report_parsed {
 	upt_report r;
-	upt_report_ecu *ecus;    /* r.ecus points here */
-	upt_report_skip *skips;  /* r.skipped points here */
+	upt_report_ecu *ecus;	/* r.ecus points here */
+	upt_report_skip *skips; /* r.skipped points here */
 	json_t *doc;
-	upt_buf canonical;       /* canonical JSON of the manifest's signed: what the key signed */
+	upt_buf canonical; /* canonical JSON of the manifest's signed: what the key signed */
 } upt_report_parsed;
 
 /* Parses untrusted report bytes (at most UPT_REPORT_MAX) and checks every field of the pinned
  * form. UPT_E_MALFORMED (field named), UPT_E_TOO_LARGE. Does NOT check signatures. */
-int upt_report_parse(const void *bytes, size_t len, upt_report_parsed **out, upt_err *e) UPT_MUST_CHECK;
+int upt_report_parse(const void *bytes, size_t len, upt_report_parsed **out,
+		     upt_err *e) UPT_MUST_CHECK;
 void upt_report_parsed_free(upt_report_parsed *p);
 
 /* Checks that the manifest and every ECU report carry a valid signature by device_key.
  * UPT_E_ARBITRARY_SOFTWARE when one does not; UPT_E_MALFORMED for a key id listed twice. */
-int upt_report_verify(const upt_report_parsed *p, const upt_key *device_key, upt_err *e) UPT_MUST_CHECK;
+int upt_report_verify(const upt_report_parsed *p, const upt_key *device_key,
+		      upt_err *e) UPT_MUST_CHECK;
 
 #endif

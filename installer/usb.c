@@ -1,0 +1,147 @@
+/*
+ * usb: libusb for `watch` (DESIGN.md section 8): hotplug arrivals of mass-storage devices, and
+ * the identity (vendor, product, serial) of the USB device a medium sits on. The only file that
+ * includes libusb.h. Nothing is read from a stick through libusb: its filesystem is reached
+ * through the kernel's block device (mount.c); libusb only says that something arrived.
+ */
+#include <libusb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "media.h"
+
+#define ARRIVALS_MAX 16 /* arrivals queued between two usb_watch_wait() calls */
+
+struct usbwatch {
+	libusb_context *ctx;
+	bool hotplug;
+	libusb_hotplug_callback_handle handle;
+	libusb_device *arrivals[ARRIVALS_MAX];
+	size_t narrivals;
+	unsigned left;
+};
+
+/* libusb may not do synchronous I/O inside a hotplug callback: queue the device, look at its
+ * descriptors after libusb_handle_events returns. */
+static int LIBUSB_CALL on_hotplug(libusb_context *ctx, libusb_device *dev,
+				  libusb_hotplug_event event, void *arg)
+{
+	(void)ctx;
+	struct usbwatch *w = arg;
+	if (event == LIBUSB_HOTPLUG_EVENT_DEVICE_LEFT) {
+		w->left++;
+	} else if (event == LIBUSB_HOTPLUG_EVENT_DEVICE_ARRIVED && w->narrivals < ARRIVALS_MAX) {
+		w->arrivals[w->narrivals++] = libusb_ref_device(dev);
+	}
+	return 0; /* stay registered */
+}
+
+/* Mass storage is declared per interface (bDeviceClass is 0 on nearly every stick), so the
+ * hotplug class filter cannot be used: look at every interface of the configuration. */
+static bool is_mass_storage(libusb_device *dev)
+{
+	struct libusb_config_descriptor *cfg = NULL;
+	if (libusb_get_active_config_descriptor(dev, &cfg) != 0 &&
+	    libusb_get_config_descriptor(dev, 0, &cfg) != 0)
+		return false;
+	bool found = false;
+	for (uint8_t i = 0; !found && i < cfg->bNumInterfaces; i++) {
+		const struct libusb_interface *itf = &cfg->interface[i];
+		for (int a = 0; !found && a < itf->num_altsetting; a++)
+			found = itf->altsetting[a].bInterfaceClass == LIBUSB_CLASS_MASS_STORAGE;
+	}
+	libusb_free_config_descriptor(cfg);
+	return found;
+}
+
+int usb_watch_open(struct usbwatch **out, bool *hotplug, upt_err *e)
+{
+	struct usbwatch *w = calloc(1, sizeof(*w));
+	if (!w)
+		return upt_err_set(e, UPT_E_NOMEM, "out of memory");
+	int r = libusb_init(&w->ctx);
+	if (r != 0) {
+		free(w);
+		return upt_err_set(e, UPT_E_IO, "libusb: %s", libusb_strerror(r));
+	}
+	if (libusb_has_capability(LIBUSB_CAP_HAS_HOTPLUG)) {
+		/* No LIBUSB_HOTPLUG_ENUMERATE: what is plugged in already is not an arrival (a
+		 * stick left in is never acted on again: edge-triggered). */
+		r = libusb_hotplug_register_callback(
+		    w->ctx, LIBUSB_HOTPLUG_EVENT_DEVICE_ARRIVED | LIBUSB_HOTPLUG_EVENT_DEVICE_LEFT,
+		    0, LIBUSB_HOTPLUG_MATCH_ANY, LIBUSB_HOTPLUG_MATCH_ANY, LIBUSB_HOTPLUG_MATCH_ANY,
+		    on_hotplug, w, &w->handle);
+		w->hotplug = r == LIBUSB_SUCCESS;
+	}
+	*hotplug = w->hotplug;
+	*out = w;
+	return UPT_OK;
+}
+
+void usb_watch_wait(struct usbwatch *w, int timeout_ms, unsigned *arrived, unsigned *left)
+{
+	*arrived = *left = 0;
+	struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+	libusb_handle_events_timeout_completed(w->ctx, &tv, NULL);
+	for (size_t i = 0; i < w->narrivals; i++) {
+		if (is_mass_storage(w->arrivals[i]))
+			(*arrived)++;
+		libusb_unref_device(w->arrivals[i]);
+	}
+	w->narrivals = 0;
+	*left = w->left;
+	w->left = 0;
+}
+
+bool usb_identity(struct usbwatch *w, unsigned busnum, unsigned devnum, struct medium *m)
+{
+	libusb_device **list = NULL;
+	ssize_t n = libusb_get_device_list(w->ctx, &list);
+	bool found = false;
+	for (ssize_t i = 0; i < n && !found; i++) {
+		libusb_device *dev = list[i];
+		if (libusb_get_bus_number(dev) != busnum ||
+		    libusb_get_device_address(dev) != devnum)
+			continue;
+		struct libusb_device_descriptor d;
+		if (libusb_get_device_descriptor(dev, &d) != 0)
+			break;
+		struct medium id;
+		memset(&id, 0, sizeof(id));
+		snprintf(id.vendor, sizeof(id.vendor), "%04x", d.idVendor);
+		snprintf(id.product, sizeof(id.product), "%04x", d.idProduct);
+		libusb_device_handle *h = NULL;
+		if (d.iSerialNumber && libusb_open(dev, &h) == 0) {
+			unsigned char raw[sizeof(id.serial)];
+			int len = libusb_get_string_descriptor_ascii(h, d.iSerialNumber, raw,
+								     (int)sizeof(raw) - 1);
+			if (len > 0) {
+				raw[len] = '\0';
+				/* The stick chooses this text: printable ASCII only. */
+				for (int k = 0; k < len; k++)
+					id.serial[k] =
+					    raw[k] >= 0x20 && raw[k] < 0x7f ? (char)raw[k] : '?';
+				id.serial[len] = '\0';
+			}
+			libusb_close(h);
+		}
+		*m = id;
+		found = true;
+	}
+	if (list)
+		libusb_free_device_list(list, 1);
+	return found;
+}
+
+void usb_watch_close(struct usbwatch *w)
+{
+	if (!w)
+		return;
+	if (w->hotplug)
+		libusb_hotplug_deregister_callback(w->ctx, w->handle);
+	for (size_t i = 0; i < w->narrivals; i++)
+		libusb_unref_device(w->arrivals[i]);
+	libusb_exit(w->ctx);
+	free(w);
+}
