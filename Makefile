@@ -144,7 +144,7 @@ bench:
 	@tests/bench/run build/release
 
 demo: all
-	@samples/demo.sh $(BUILDDIR)
+	@bash samples/demo.sh $(BUILDDIR)
 
 # libFuzzer targets (clang): the library is compiled once with coverage instrumentation.
 #   make fuzz                 build/fuzz/fuzz_json, fuzz_meta, fuzz_verify

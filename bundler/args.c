@@ -145,8 +145,8 @@ int parse_u64(const char *what, const char *s, uint64_t min, uint64_t max, uint6
 	if (errno || *end)
 		return upt_err_set(e, UPT_E_USAGE, "%s \"%s\": expected a number", what, s);
 	if (v < min || v > max)
-		return upt_err_set(e, UPT_E_USAGE, "%s %llu: must be between %llu and %llu", what, v,
-				   (unsigned long long)min, (unsigned long long)max);
+		return upt_err_set(e, UPT_E_USAGE, "%s %llu: must be between %llu and %llu", what,
+				   v, (unsigned long long)min, (unsigned long long)max);
 	*out = v;
 	return UPT_OK;
 }
@@ -155,7 +155,8 @@ int parse_size(const char *what, const char *s, uint64_t *out, upt_err *e)
 {
 	size_t len = strlen(s);
 	if (len == 0 || len > 24)
-		return upt_err_set(e, UPT_E_USAGE, "%s \"%s\": expected a size like 4000M", what, s);
+		return upt_err_set(e, UPT_E_USAGE, "%s \"%s\": expected a size like 4000M", what,
+				   s);
 	char num[32];
 	memcpy(num, s, len + 1);
 	unsigned shift = 0;
@@ -180,8 +181,8 @@ int parse_size(const char *what, const char *s, uint64_t *out, upt_err *e)
 	uint64_t v;
 	int rc = parse_u64(what, num, 1, UINT64_MAX >> shift, &v, e);
 	if (rc)
-		return upt_err_set(e, UPT_E_USAGE, "%s \"%s\": expected a size: a number with K, M or G",
-				   what, s);
+		return upt_err_set(e, UPT_E_USAGE,
+				   "%s \"%s\": expected a size: a number with K, M or G", what, s);
 	*out = v << shift;
 	return UPT_OK;
 }

@@ -23,7 +23,7 @@
 typedef struct arg_opt {
 	const char *name; /* without the leading "--" */
 	char short_name;  /* 0 for none */
-	int kind;         /* ARG_NONE, ARG_ONE, ARG_LIST */
+	int kind;	  /* ARG_NONE, ARG_ONE, ARG_LIST */
 } arg_opt;
 
 typedef struct arg_val {

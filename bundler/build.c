@@ -112,8 +112,9 @@ static int item_expiry(const build_ctx *c, const item *it, int64_t *out, upt_err
 		secs = (int64_t)json_integer_value(o);
 	} else {
 		/* Delegated roles without their own expiry follow the targets role. */
-		int rc = ws_entry_expiry(signing_entry(c, it),
-					 it->kind == IT_IMG_DELEG ? "targets" : role_of(it), &secs, e);
+		int rc =
+		    ws_entry_expiry(signing_entry(c, it),
+				    it->kind == IT_IMG_DELEG ? "targets" : role_of(it), &secs, e);
 		if (rc)
 			return rc;
 	}
@@ -132,10 +133,11 @@ static int load_roots(build_ctx *c, upt_err *e)
 		if (rc)
 			return rc;
 		if (c->root[r]->expires <= c->now)
-			return upt_err_set(e, UPT_E_USAGE,
-					   "%s root version %llu has expired: devices would refuse "
-					   "every bundle (freeze); uptane-bundle rotate signs a new one",
-					   repo_names[r], (unsigned long long)c->root_latest[r]);
+			return upt_err_set(
+			    e, UPT_E_USAGE,
+			    "%s root version %llu has expired: devices would refuse "
+			    "every bundle (freeze); uptane-bundle rotate signs a new one",
+			    repo_names[r], (unsigned long long)c->root_latest[r]);
 	}
 	return UPT_OK;
 }
@@ -156,25 +158,31 @@ int build_plan(build_ctx *c, upt_err *e)
 		    !upt_meta_role(c->root[REPO_DIRECTOR], "offline-updates") ||
 		    !ws_role(c->w, "director", "offline-snapshot") ||
 		    !ws_role(c->w, "director", "offline-updates"))
-			return upt_err_set(e, UPT_E_USAGE,
-					   "the Director root declares no PURE-2 roles, so devices "
-					   "would refuse a fleet bundle; add them with uptane-bundle "
-					   "rotate WORKSPACE --role director/offline-snapshot --key K "
-					   "(and director/offline-updates)");
+			return upt_err_set(
+			    e, UPT_E_USAGE,
+			    "the Director root declares no PURE-2 roles, so devices "
+			    "would refuse a fleet bundle; add them with uptane-bundle "
+			    "rotate WORKSPACE --role director/offline-snapshot --key K "
+			    "(and director/offline-updates)");
 		if (!upt_name_valid(c->fleet_name))
-			return upt_err_set(e, UPT_E_USAGE, "fleet name \"%.200s\": use 1 to 128 "
-					   "letters, digits, '.', '_' or '-'", c->fleet_name);
+			return upt_err_set(e, UPT_E_USAGE,
+					   "fleet name \"%.200s\": use 1 to 128 "
+					   "letters, digits, '.', '_' or '-'",
+					   c->fleet_name);
 		if (!json_object_size(json_object_get(doc, "fleet")))
-			return upt_err_set(e, UPT_E_USAGE, "nothing assigned to the fleet (uptane-bundle "
+			return upt_err_set(e, UPT_E_USAGE,
+					   "nothing assigned to the fleet (uptane-bundle "
 					   "assign WORKSPACE --hardware-id HW=TARGET)");
 	} else {
 		if (!c->ndevices)
-			return upt_err_set(e, UPT_E_USAGE, "no device has assignments (uptane-bundle "
+			return upt_err_set(e, UPT_E_USAGE,
+					   "no device has assignments (uptane-bundle "
 					   "assign WORKSPACE --device ID --ecu SERIAL=TARGET)");
 		for (size_t i = 0; i < c->ndevices; i++) {
-			if (!json_object_size(json_object_get(json_object_get(doc, "devices"),
-							      c->devices[i])))
-				return upt_err_set(e, UPT_E_USAGE, "device %.200s has no assignments",
+			if (!json_object_size(
+				json_object_get(json_object_get(doc, "devices"), c->devices[i])))
+				return upt_err_set(e, UPT_E_USAGE,
+						   "device %.200s has no assignments",
 						   c->devices[i]);
 			for (size_t j = 0; j < i; j++)
 				if (!strcmp(c->devices[i], c->devices[j]))
@@ -233,7 +241,8 @@ int build_plan(build_ctx *c, upt_err *e)
 					 dir_files[l].file);
 			else
 				snprintf(member, sizeof(member), "%s", wsp);
-			rc = add_item(c, dir_files[l].k, (int)dv + 1, l, c->devices[dv], member, wsp, e);
+			rc = add_item(c, dir_files[l].k, (int)dv + 1, l, c->devices[dv], member,
+				      wsp, e);
 		}
 	}
 	return rc;
@@ -286,9 +295,8 @@ static int build_image_targets(const build_ctx *c, const item *it, uint64_t vers
 	}
 	size_t i;
 	json_t *d;
-	json_array_foreach(it->kind == IT_IMG_TARGETS ? json_object_get(c->w->doc, "delegations")
-						      : NULL,
-			   i, d)
+	json_array_foreach(
+	    it->kind == IT_IMG_TARGETS ? json_object_get(c->w->doc, "delegations") : NULL, i, d)
 	{
 		if (rc)
 			break;
@@ -342,8 +350,8 @@ static int fileref(const item *dep, const char *name, upt_mb_fileref *ref, upt_e
 	return UPT_OK;
 }
 
-static int build_image_snapshot(const build_ctx *c, uint64_t version, int64_t expires,
-				json_t **out, upt_err *e)
+static int build_image_snapshot(const build_ctx *c, uint64_t version, int64_t expires, json_t **out,
+				upt_err *e)
 {
 	upt_mb_fileref *refs = calloc(c->nitems, sizeof(*refs));
 	char **names = calloc(c->nitems, sizeof(*names));
@@ -422,7 +430,8 @@ static int build_director_targets(const build_ctx *c, const char *dev, uint64_t 
 			const char *t2 = json_string_value(json_object_get(as2, "target"));
 			if (t2 && !strcmp(t2, tname) && nb < UPT_ECUS_MAX) {
 				b[nb].serial = s2;
-				b[nb].hardware_id = json_string_value(json_object_get(as2, "hardwareId"));
+				b[nb].hardware_id =
+				    json_string_value(json_object_get(as2, "hardwareId"));
 				nb++;
 			}
 		}
@@ -434,7 +443,8 @@ static int build_director_targets(const build_ctx *c, const char *dev, uint64_t 
 		if (rc)
 			break;
 		mt.has_release_counter = true;
-		mt.release_counter = (uint64_t)json_integer_value(json_object_get(t, "releaseCounter"));
+		mt.release_counter =
+		    (uint64_t)json_integer_value(json_object_get(t, "releaseCounter"));
 		mt.ecus = b;
 		mt.necus = nb;
 		rc = upt_mb_targets_add(obj, &mt, e);
@@ -448,8 +458,8 @@ static int build_director_targets(const build_ctx *c, const char *dev, uint64_t 
 }
 
 /* Offline-updates: one entry per target, bound to the hardware ids assigned to it. */
-static int build_fleet_updates(const build_ctx *c, uint64_t version, int64_t expires,
-			       json_t **out, upt_err *e)
+static int build_fleet_updates(const build_ctx *c, uint64_t version, int64_t expires, json_t **out,
+			       upt_err *e)
 {
 	json_t *obj = upt_mb_targets(UPT_ROLE_OFFLINE_UPDATES, version, expires, NULL);
 	if (!obj)
@@ -478,7 +488,8 @@ static int build_fleet_updates(const build_ctx *c, uint64_t version, int64_t exp
 			continue;
 		const json_t *t = json_object_get(targets, tname);
 		if (!t) {
-			rc = upt_err_set(e, UPT_E_USAGE, "hardware id %s: unknown target %s", hw, tname);
+			rc = upt_err_set(e, UPT_E_USAGE, "hardware id %s: unknown target %s", hw,
+					 tname);
 			break;
 		}
 		const char *hws[UPT_HWIDS_MAX];
@@ -492,10 +503,11 @@ static int build_fleet_updates(const build_ctx *c, uint64_t version, int64_t exp
 			/* One target, one allow-list: differing lists would widen one of them. */
 			if (!json_equal(json_object_get(as2, "devices"), (json_t *)devs) &&
 			    (json_object_get(as2, "devices") || devs)) {
-				rc = upt_err_set(e, UPT_E_USAGE,
-						 "target %s is assigned to hardware ids %s and %s with "
-						 "different --device lists; assign them together",
-						 tname, hw, h2);
+				rc = upt_err_set(
+				    e, UPT_E_USAGE,
+				    "target %s is assigned to hardware ids %s and %s with "
+				    "different --device lists; assign them together",
+				    tname, hw, h2);
 				break;
 			}
 			hws[nhw++] = h2;
@@ -521,7 +533,8 @@ static int build_fleet_updates(const build_ctx *c, uint64_t version, int64_t exp
 		mt.hardware_ids = hws;
 		mt.nhardware_ids = nhw;
 		mt.has_release_counter = true;
-		mt.release_counter = (uint64_t)json_integer_value(json_object_get(t, "releaseCounter"));
+		mt.release_counter =
+		    (uint64_t)json_integer_value(json_object_get(t, "releaseCounter"));
 		mt.device_ids = ndv ? dv : NULL;
 		mt.ndevice_ids = ndv;
 		rc = upt_mb_targets_add(obj, &mt, e);
@@ -638,8 +651,10 @@ static int check_item(build_ctx *c, item *it, upt_err *e)
 		role = upt_meta_role(root, role_of(it));
 	}
 	if (!role)
-		return upt_err_set(e, UPT_E_USAGE, "%s: role %s is not declared by its delegating "
-				   "file", it->member, role_of(it));
+		return upt_err_set(e, UPT_E_USAGE,
+				   "%s: role %s is not declared by its delegating "
+				   "file",
+				   it->member, role_of(it));
 	if (it->staged && it->meta->version <= 0)
 		return upt_err_set(e, UPT_E_USAGE, "%s: bad version", it->member);
 	rc = signing_status(c->w, it->meta, keys, nkeys, role, &it->st, e);
@@ -702,7 +717,8 @@ int build_run(build_ctx *c, upt_err *e)
 		}
 		/* A file short of its threshold stops its chain: what follows pins its bytes. */
 		for (size_t i = 0; i < c->nitems; i++)
-			if (c->items[i].layer == layer && c->items[i].built && !c->items[i].complete)
+			if (c->items[i].layer == layer && c->items[i].built &&
+			    !c->items[i].complete)
 				blocked[c->items[i].chain] = true;
 	}
 	free(blocked);
@@ -724,8 +740,8 @@ void build_print_pending(const build_ctx *c, FILE *f, const char *prefix, bool s
 		if (it->built && !it->complete)
 			fprintf(f, "  %s%s%s: %llu of %llu signatures; needs %llu more from: %s\n",
 				staged ? prefix : "", staged ? "/staged/" : "",
-				staged ? it->member : it->member + strlen("metadata/"), (unsigned long long)it->st.have,
-				(unsigned long long)it->st.need,
+				staged ? it->member : it->member + strlen("metadata/"),
+				(unsigned long long)it->st.have, (unsigned long long)it->st.need,
 				(unsigned long long)(it->st.need - it->st.have), it->st.missing);
 	}
 	for (size_t i = 0; i < c->nitems; i++) {
@@ -745,18 +761,18 @@ int build_images(const build_ctx *c, const char ***out, size_t *n, upt_err *e)
 		return upt_err_set(e, UPT_E_NOMEM, "out of memory");
 	const char *k;
 	json_t *as;
-#define PUSH(s)                                                                          \
-	do {                                                                             \
-		if (cnt == cap) {                                                        \
-			const char **nv = realloc(v, 2 * cap * sizeof(*nv));             \
-			if (!nv) {                                                       \
-				free(v);                                                 \
-				return upt_err_set(e, UPT_E_NOMEM, "out of memory");     \
-			}                                                                \
-			v = nv;                                                          \
-			cap *= 2;                                                        \
-		}                                                                        \
-		v[cnt++] = (s);                                                          \
+#define PUSH(s)                                                                                    \
+	do {                                                                                       \
+		if (cnt == cap) {                                                                  \
+			const char **nv = realloc(v, 2 * cap * sizeof(*nv));                       \
+			if (!nv) {                                                                 \
+				free(v);                                                           \
+				return upt_err_set(e, UPT_E_NOMEM, "out of memory");               \
+			}                                                                          \
+			v = nv;                                                                    \
+			cap *= 2;                                                                  \
+		}                                                                                  \
+		v[cnt++] = (s);                                                                    \
 	} while (0)
 	if (c->fleet) {
 		json_object_foreach(json_object_get(doc, "fleet"), k, as)
@@ -767,9 +783,8 @@ int build_images(const build_ctx *c, const char ***out, size_t *n, upt_err *e)
 		}
 	} else {
 		for (size_t i = 0; i < c->ndevices; i++)
-			json_object_foreach(json_object_get(json_object_get(doc, "devices"),
-							    c->devices[i]),
-					    k, as)
+			json_object_foreach(
+			    json_object_get(json_object_get(doc, "devices"), c->devices[i]), k, as)
 			{
 				const char *t = json_string_value(json_object_get(as, "target"));
 				if (t)
@@ -808,12 +823,15 @@ int build_roots_status(const ws *w, bool *all_ok, FILE *print, upt_err *e)
 				fprintf(print, "  %s/metadata/%s/%llu.root.json:", w->dir,
 					repo_names[r], (unsigned long long)v);
 				if (v > 1 && old.have < old.need)
-					fprintf(print, " needs %llu more from the previous root's keys "
+					fprintf(print,
+						" needs %llu more from the previous root's keys "
 						"(%s);",
-						(unsigned long long)(old.need - old.have), old.missing);
+						(unsigned long long)(old.need - old.have),
+						old.missing);
 				if (cur.have < cur.need)
-					fprintf(print, " needs %llu more from its own root keys (%s)",
-						(unsigned long long)(cur.need - cur.have), cur.missing);
+					fprintf(
+					    print, " needs %llu more from its own root keys (%s)",
+					    (unsigned long long)(cur.need - cur.have), cur.missing);
 				fputc('\n', print);
 			}
 		}

@@ -44,7 +44,7 @@ typedef struct item {
 	item_kind kind;
 	int chain;
 	int layer;
-	char *name;   /* device id (IT_DIR_*), delegated role (IT_IMG_DELEG), else NULL */
+	char *name; /* device id (IT_DIR_*), delegated role (IT_IMG_DELEG), else NULL */
 	char member[UPT_MEMBER_PATH_MAX + 1]; /* bundle member path */
 	char wspath[UPT_MEMBER_PATH_MAX + 1]; /* the workspace's latest copy */
 	upt_buf bytes;
@@ -64,7 +64,7 @@ typedef struct build_ctx {
 	const char *const *devices;
 	size_t ndevices;
 	const json_t *expires; /* {"*" or "REPO/ROLE": seconds} */
-	bool resume;           /* take files from WORKSPACE/staged where present */
+	bool resume;	       /* take files from WORKSPACE/staged where present */
 
 	upt_meta *root[2]; /* newest root: [0] image-repo, [1] director */
 	uint64_t root_latest[2];

@@ -18,19 +18,19 @@
 #include "workspace.h"
 
 static const char usage[] =
-	"usage: uptane-bundle assign WORKSPACE --device ID --ecu SERIAL[:HW]=TARGET..\n"
-	"       uptane-bundle assign WORKSPACE --hardware-id HW=TARGET.. [--device ID..]\n"
-	"       uptane-bundle assign WORKSPACE [--device ID] --clear\n"
-	"  The first form tells device ID's ECU SERIAL to install TARGET (device bundles); HW is\n"
-	"  the ECU's hardware id, needed only when TARGET lists several. The second tells every\n"
-	"  ECU of hardware HW to install TARGET (fleet bundles, create --fleet), optionally only\n"
-	"  on the devices listed. TARGET must have been added with target add, for that hardware.\n";
+    "usage: uptane-bundle assign WORKSPACE --device ID --ecu SERIAL[:HW]=TARGET..\n"
+    "       uptane-bundle assign WORKSPACE --hardware-id HW=TARGET.. [--device ID..]\n"
+    "       uptane-bundle assign WORKSPACE [--device ID] --clear\n"
+    "  The first form tells device ID's ECU SERIAL to install TARGET (device bundles); HW is\n"
+    "  the ECU's hardware id, needed only when TARGET lists several. The second tells every\n"
+    "  ECU of hardware HW to install TARGET (fleet bundles, create --fleet), optionally only\n"
+    "  on the devices listed. TARGET must have been added with target add, for that hardware.\n";
 
 static const arg_opt opts[] = {
-	{"device", 0, ARG_LIST},
-	{"ecu", 0, ARG_LIST},
-	{"hardware-id", 0, ARG_LIST},
-	{"clear", 0, ARG_NONE},
+    {"device", 0, ARG_LIST},
+    {"ecu", 0, ARG_LIST},
+    {"hardware-id", 0, ARG_LIST},
+    {"clear", 0, ARG_NONE},
 };
 
 static bool has_hwid(const json_t *target, const char *hw)
@@ -49,8 +49,10 @@ static int find_target(const ws *w, const char *name, const json_t **out, upt_er
 {
 	const json_t *t = json_object_get(json_object_get(w->doc, "targets"), name);
 	if (!t)
-		return upt_err_set(e, UPT_E_USAGE, "unknown target \"%.200s\" (add it first: "
-				   "uptane-bundle target add WORKSPACE FILE --name NAME ...)", name);
+		return upt_err_set(e, UPT_E_USAGE,
+				   "unknown target \"%.200s\" (add it first: "
+				   "uptane-bundle target add WORKSPACE FILE --name NAME ...)",
+				   name);
 	*out = t;
 	return UPT_OK;
 }
@@ -58,8 +60,10 @@ static int find_target(const ws *w, const char *name, const json_t **out, upt_er
 static int assign_device(ws *w, const char *dev, const arg_val *ecus, upt_err *e)
 {
 	if (!upt_name_valid(dev))
-		return upt_err_set(e, UPT_E_USAGE, "device id \"%.200s\": use 1 to 128 letters, "
-				   "digits, '.', '_' or '-'", dev);
+		return upt_err_set(e, UPT_E_USAGE,
+				   "device id \"%.200s\": use 1 to 128 letters, "
+				   "digits, '.', '_' or '-'",
+				   dev);
 	json_t *devices = json_object_get(w->doc, "devices");
 	json_t *cur = json_object_get(devices, dev);
 	json_t *next = cur ? json_deep_copy(cur) : json_object();
@@ -81,36 +85,43 @@ static int assign_device(ws *w, const char *dev, const arg_val *ecus, upt_err *e
 		}
 		const char *serial = left;
 		if (!upt_name_valid(serial))
-			rc = upt_err_set(e, UPT_E_USAGE, "ECU serial \"%.200s\": use 1 to 128 letters, "
-					 "digits, '.', '_' or '-'", serial);
+			rc = upt_err_set(e, UPT_E_USAGE,
+					 "ECU serial \"%.200s\": use 1 to 128 letters, "
+					 "digits, '.', '_' or '-'",
+					 serial);
 		if (rc == UPT_OK)
 			rc = find_target(w, target, &t, e);
 		if (rc == UPT_OK && !hw) {
 			const json_t *hws = json_object_get(t, "hardwareIds");
 			if (json_array_size(hws) != 1)
-				rc = upt_err_set(e, UPT_E_USAGE,
-						 "target %s is built for several hardware ids: name "
-						 "the ECU's as --ecu %s:HW=%s",
-						 target, serial, target);
+				rc =
+				    upt_err_set(e, UPT_E_USAGE,
+						"target %s is built for several hardware ids: name "
+						"the ECU's as --ecu %s:HW=%s",
+						target, serial, target);
 			else
 				hw = json_string_value(json_array_get(hws, 0));
 		}
 		if (rc == UPT_OK && !has_hwid(t, hw))
-			rc = upt_err_set(e, UPT_E_USAGE, "target %s is not built for hardware id "
-					 "%.200s (the device would refuse it)", target, hw);
+			rc = upt_err_set(e, UPT_E_USAGE,
+					 "target %s is not built for hardware id "
+					 "%.200s (the device would refuse it)",
+					 target, hw);
 		if (rc == UPT_OK && json_object_size(next) >= UPT_ECUS_MAX &&
 		    !json_object_get(next, serial))
 			rc = upt_err_set(e, UPT_E_USAGE, "more than %d ECUs for device %s",
 					 UPT_ECUS_MAX, dev);
 		if (rc == UPT_OK) {
-			json_object_set_new(next, serial, json_pack("{s:s, s:s}", "target", target,
-								    "hardwareId", hw));
+			json_object_set_new(
+			    next, serial,
+			    json_pack("{s:s, s:s}", "target", target, "hardwareId", hw));
 			printf("device %s: ECU %s (%s) -> %s\n", dev, serial, hw, target);
 		}
 		free(copy);
 	}
 	if (rc == UPT_OK && !cur && json_object_size(devices) >= UPT_DEVICES_PER_BUNDLE_MAX)
-		rc = upt_err_set(e, UPT_E_USAGE, "more than %d devices", UPT_DEVICES_PER_BUNDLE_MAX);
+		rc =
+		    upt_err_set(e, UPT_E_USAGE, "more than %d devices", UPT_DEVICES_PER_BUNDLE_MAX);
 	if (rc == UPT_OK)
 		json_object_set(devices, dev, next);
 	json_decref(next);
@@ -128,8 +139,10 @@ static int assign_fleet(ws *w, const arg_val *hws, const arg_val *devs, upt_err 
 				 UPT_HWIDS_MAX);
 	for (size_t i = 0; rc == UPT_OK && i < devs->n; i++) {
 		if (!upt_name_valid(devs->v[i]))
-			rc = upt_err_set(e, UPT_E_USAGE, "device id \"%.200s\": use 1 to 128 letters, "
-					 "digits, '.', '_' or '-'", devs->v[i]);
+			rc = upt_err_set(e, UPT_E_USAGE,
+					 "device id \"%.200s\": use 1 to 128 letters, "
+					 "digits, '.', '_' or '-'",
+					 devs->v[i]);
 		else
 			json_array_append_new(devlist, json_string(devs->v[i]));
 	}
@@ -141,13 +154,17 @@ static int assign_fleet(ws *w, const arg_val *hws, const arg_val *devs, upt_err 
 		if (rc)
 			break;
 		if (!upt_name_valid(hw))
-			rc = upt_err_set(e, UPT_E_USAGE, "hardware id \"%.200s\": use 1 to 128 letters, "
-					 "digits, '.', '_' or '-'", hw);
+			rc = upt_err_set(e, UPT_E_USAGE,
+					 "hardware id \"%.200s\": use 1 to 128 letters, "
+					 "digits, '.', '_' or '-'",
+					 hw);
 		if (rc == UPT_OK)
 			rc = find_target(w, target, &t, e);
 		if (rc == UPT_OK && !has_hwid(t, hw))
-			rc = upt_err_set(e, UPT_E_USAGE, "target %s is not built for hardware id "
-					 "%.200s (devices would refuse it)", target, hw);
+			rc = upt_err_set(e, UPT_E_USAGE,
+					 "target %s is not built for hardware id "
+					 "%.200s (devices would refuse it)",
+					 target, hw);
 		if (rc == UPT_OK) {
 			json_t *entry = json_pack("{s:s}", "target", target);
 			if (json_array_size(devlist))
@@ -192,7 +209,8 @@ int cmd_assign(int argc, char **argv)
 	}
 	if (clear ? (ecu->n || hw->n || dev->n > 1)
 		  : (ecu->n && hw->n) || (!ecu->n && !hw->n) || (ecu->n && dev->n != 1)) {
-		status = cli_usage("assign", usage, "give either --device ID --ecu SERIAL=TARGET.., "
+		status = cli_usage("assign", usage,
+				   "give either --device ID --ecu SERIAL=TARGET.., "
 				   "or --hardware-id HW=TARGET.. [--device ID..], or --clear");
 		goto out;
 	}
@@ -200,8 +218,8 @@ int cmd_assign(int argc, char **argv)
 	if (rc == UPT_OK) {
 		if (clear && dev->n) {
 			if (json_object_del(json_object_get(w.doc, "devices"), dev->v[0]) != 0)
-				rc = upt_err_set(&e, UPT_E_USAGE, "device %.200s has no assignments",
-						 dev->v[0]);
+				rc = upt_err_set(&e, UPT_E_USAGE,
+						 "device %.200s has no assignments", dev->v[0]);
 		} else if (clear) {
 			json_object_set_new(w.doc, "fleet", json_object());
 		} else if (ecu->n) {

@@ -29,26 +29,26 @@
 #include "workspace.h"
 
 static const char usage[] =
-	"usage: uptane-bundle create WORKSPACE -o OUT.uptane [--fleet NAME | --device ID..]\n"
-	"         [--expires DURATION | --expires REPO/ROLE=DURATION].. [--level N] [--threads N]\n"
-	"         [--split-size SIZE] [--key K.key..] [--sign-later]\n"
-	"       uptane-bundle create WORKSPACE --resume [-o OUT.uptane] [--key K.key..]\n"
-	"       uptane-bundle create WORKSPACE --abort\n"
-	"  Signs every role the bundle needs, versions one above the last bundle's, and packs\n"
-	"  it with the assigned images. --device: a device bundle for these devices (default:\n"
-	"  all assigned devices); --fleet NAME: a PURE-2 fleet bundle. --expires sets how long\n"
-	"  the metadata signed now stays valid (all roles, or one). --level (zstd, default 3),\n"
-	"  --threads (compression workers), --split-size SIZE (volumes OUT.000, OUT.001, ...,\n"
-	"  each at most SIZE bytes: 4000M for FAT32; K, M, G are powers of 1024).\n"
-	"  --key: more private keys to sign with in this run. --sign-later: when keys held\n"
-	"  elsewhere must sign, stage the files in WORKSPACE/staged and list who signs what\n"
-	"  (uptane-bundle sign FILE --key K.key); --resume packs once every threshold is met.\n";
+    "usage: uptane-bundle create WORKSPACE -o OUT.uptane [--fleet NAME | --device ID..]\n"
+    "         [--expires DURATION | --expires REPO/ROLE=DURATION].. [--level N] [--threads N]\n"
+    "         [--split-size SIZE] [--key K.key..] [--sign-later]\n"
+    "       uptane-bundle create WORKSPACE --resume [-o OUT.uptane] [--key K.key..]\n"
+    "       uptane-bundle create WORKSPACE --abort\n"
+    "  Signs every role the bundle needs, versions one above the last bundle's, and packs\n"
+    "  it with the assigned images. --device: a device bundle for these devices (default:\n"
+    "  all assigned devices); --fleet NAME: a PURE-2 fleet bundle. --expires sets how long\n"
+    "  the metadata signed now stays valid (all roles, or one). --level (zstd, default 3),\n"
+    "  --threads (compression workers), --split-size SIZE (volumes OUT.000, OUT.001, ...,\n"
+    "  each at most SIZE bytes: 4000M for FAT32; K, M, G are powers of 1024).\n"
+    "  --key: more private keys to sign with in this run. --sign-later: when keys held\n"
+    "  elsewhere must sign, stage the files in WORKSPACE/staged and list who signs what\n"
+    "  (uptane-bundle sign FILE --key K.key); --resume packs once every threshold is met.\n";
 
 static const arg_opt opts[] = {
-	{"output", 'o', ARG_ONE},  {"fleet", 0, ARG_ONE},	  {"device", 0, ARG_LIST},
-	{"expires", 0, ARG_LIST},  {"level", 0, ARG_ONE},	  {"threads", 0, ARG_ONE},
-	{"split-size", 0, ARG_ONE}, {"key", 0, ARG_LIST},	  {"sign-later", 0, ARG_NONE},
-	{"resume", 0, ARG_NONE},   {"abort", 0, ARG_NONE},
+    {"output", 'o', ARG_ONE},	{"fleet", 0, ARG_ONE},	{"device", 0, ARG_LIST},
+    {"expires", 0, ARG_LIST},	{"level", 0, ARG_ONE},	{"threads", 0, ARG_ONE},
+    {"split-size", 0, ARG_ONE}, {"key", 0, ARG_LIST},	{"sign-later", 0, ARG_NONE},
+    {"resume", 0, ARG_NONE},	{"abort", 0, ARG_NONE},
 };
 
 #define PLAN_FILE "staged/plan.json"
@@ -82,14 +82,18 @@ static int parse_expires(const arg_val *v, json_t *out, upt_err *e)
 		char repo[16];
 		if (!slash || (size_t)(slash - role) >= sizeof(repo)) {
 			free(copy);
-			return upt_err_set(e, UPT_E_USAGE, "--expires %s: expected DURATION or "
-					   "REPO/ROLE=DURATION", s);
+			return upt_err_set(e, UPT_E_USAGE,
+					   "--expires %s: expected DURATION or "
+					   "REPO/ROLE=DURATION",
+					   s);
 		}
 		memcpy(repo, role, (size_t)(slash - role));
 		repo[slash - role] = '\0';
 		rc = ws_repo_valid(repo) ? upt_duration_parse(dur, &secs, e)
-					 : upt_err_set(e, UPT_E_USAGE, "--expires %s: REPO is "
-						       "image-repo or director", s);
+					 : upt_err_set(e, UPT_E_USAGE,
+						       "--expires %s: REPO is "
+						       "image-repo or director",
+						       s);
 		if (rc == UPT_OK)
 			json_object_set_new(out, role, json_integer(secs));
 		free(copy);
@@ -135,7 +139,8 @@ static int plan_from_args(const ws *w, const args *a, plan *p, upt_err *e)
 	}
 	json_t *expires = json_object();
 	json_t *devs = json_array();
-	p->doc = json_pack("{s:s, s:o, s:o}", "output", absout, "expires", expires, "devices", devs);
+	p->doc =
+	    json_pack("{s:s, s:o, s:o}", "output", absout, "expires", expires, "devices", devs);
 	if (!p->doc)
 		return upt_err_set(e, UPT_E_NOMEM, "out of memory");
 	int rc = parse_expires(args_get(a, "expires"), expires, e);
@@ -144,7 +149,8 @@ static int plan_from_args(const ws *w, const args *a, plan *p, upt_err *e)
 	const char *fleet = args_one(a, "fleet");
 	const arg_val *dv = args_get(a, "device");
 	if (fleet && dv->n)
-		return upt_err_set(e, UPT_E_USAGE, "--fleet and --device exclude each other (a fleet "
+		return upt_err_set(e, UPT_E_USAGE,
+				   "--fleet and --device exclude each other (a fleet "
 				   "bundle's device allow-list comes from assign --device)");
 	if (fleet) {
 		json_object_set_new(p->doc, "fleet", json_string(fleet));
@@ -249,8 +255,10 @@ static int plan_devices(plan *p, upt_err *e)
 	for (size_t i = 0; i < n; i++) {
 		const char *s = json_string_value(json_array_get(devs, i));
 		if (!s || !upt_name_valid(s))
-			return upt_err_set(e, UPT_E_USAGE, "device id \"%.200s\": use 1 to 128 "
-					   "letters, digits, '.', '_' or '-'", s ? s : "");
+			return upt_err_set(e, UPT_E_USAGE,
+					   "device id \"%.200s\": use 1 to 128 "
+					   "letters, digits, '.', '_' or '-'",
+					   s ? s : "");
 		p->devices[i] = s;
 	}
 	p->ndevices = n;
@@ -305,7 +313,8 @@ static void warn_roots(const build_ctx *c)
 		if (c->root[r]->expires - c->now < WS_ROOT_WARN) {
 			char t[UPT_RFC3339_LEN + 1];
 			upt_rfc3339_format(c->root[r]->expires, t);
-			cli_warn("create", "the %s root (version %llu) expires at %s, within 30 days: "
+			cli_warn("create",
+				 "the %s root (version %llu) expires at %s, within 30 days: "
 				 "rotate it (uptane-bundle rotate) before devices freeze",
 				 names[r], (unsigned long long)c->root_latest[r], t);
 		}
@@ -345,7 +354,8 @@ static int collect_members(const ws *w, const build_ctx *c, member_set *ms, upt_
 	}
 	int rc = UPT_OK;
 	for (int r = 0; rc == UPT_OK && r < 2; r++) {
-		/* Every root version 1..N, so a device provisioned with any of them can chain up. */
+		/* Every root version 1..N, so a device provisioned with any of them can chain up.
+		 */
 		uint64_t latest = c->root_latest[r == 0 ? 1 : 0];
 		for (uint64_t v = 1; rc == UPT_OK && v <= latest; v++) {
 			size_t k = ms->nroots++;
@@ -366,8 +376,10 @@ static int collect_members(const ws *w, const build_ctx *c, member_set *ms, upt_
 			for (int layer = 2; layer >= 0; layer--)
 				for (size_t i = 0; rc == UPT_OK && i < c->nitems; i++) {
 					const item *it = &c->items[i];
-					bool dir = strncmp(it->member, "metadata/director/", 18) == 0;
-					if (dir != (r == 0) || it->chain != ch || it->layer != layer)
+					bool dir =
+					    strncmp(it->member, "metadata/director/", 18) == 0;
+					if (dir != (r == 0) || it->chain != ch ||
+					    it->layer != layer)
 						continue;
 					ms->m[ms->n].path = it->member;
 					ms->m[ms->n].data = it->bytes.data;
@@ -394,7 +406,8 @@ static void print_summary(const build_ctx *c, const char *out, const pack_result
 	for (size_t i = 0; i < c->nitems; i++) {
 		char t[UPT_RFC3339_LEN + 1];
 		upt_rfc3339_format(c->items[i].meta->expires, t);
-		printf("  %-48s version %llu, expires %s\n", c->items[i].member + strlen("metadata/"),
+		printf("  %-48s version %llu, expires %s\n",
+		       c->items[i].member + strlen("metadata/"),
 		       (unsigned long long)c->items[i].meta->version, t);
 	}
 }
@@ -443,8 +456,8 @@ static int run_create(ws *w, const args *a, bool resume, upt_err *e)
 	for (size_t i = 0; i < nnames; i++) {
 		const json_t *t = json_object_get(json_object_get(w->doc, "targets"), names[i]);
 		if (!t) {
-			rc = upt_err_set(e, UPT_E_USAGE, "assigned target %s is not in the workspace",
-					 names[i]);
+			rc = upt_err_set(e, UPT_E_USAGE,
+					 "assigned target %s is not in the workspace", names[i]);
 			goto out;
 		}
 		rc = target_file_check(names[i], t, e);
@@ -465,11 +478,13 @@ static int run_create(ws *w, const args *a, bool resume, upt_err *e)
 			rc = stage(w, &c, &p, e);
 			if (rc)
 				goto out;
-			printf("%s: waiting for signatures; sign these files (uptane-bundle sign FILE "
-			       "--key K.key), then run create %s --resume:\n",
-			       resume ? "still" : "staged", w->dir);
+			printf(
+			    "%s: waiting for signatures; sign these files (uptane-bundle sign FILE "
+			    "--key K.key), then run create %s --resume:\n",
+			    resume ? "still" : "staged", w->dir);
 		} else {
-			fprintf(stderr, "uptane-bundle create: signatures missing; keys held elsewhere "
+			fprintf(stderr,
+				"uptane-bundle create: signatures missing; keys held elsewhere "
 				"must sign (create --sign-later stages the files):\n");
 		}
 		FILE *f = sign_later || resume ? stdout : stderr;
@@ -556,11 +571,13 @@ int cmd_create(int argc, char **argv)
 		goto out;
 	}
 	bool resume = args_flag(&a, "resume"), abort_ = args_flag(&a, "abort");
-	if ((resume || abort_) && (args_flag(&a, "sign-later") || args_one(&a, "fleet") ||
-				   args_get(&a, "device")->n || args_get(&a, "expires")->n ||
-				   args_one(&a, "split-size") || (resume && abort_))) {
-		status = cli_usage("create", usage, "--resume and --abort take the staged plan as "
-				   "it is (only -o, --level, --threads and --key may be given again)");
+	if ((resume || abort_) &&
+	    (args_flag(&a, "sign-later") || args_one(&a, "fleet") || args_get(&a, "device")->n ||
+	     args_get(&a, "expires")->n || args_one(&a, "split-size") || (resume && abort_))) {
+		status =
+		    cli_usage("create", usage,
+			      "--resume and --abort take the staged plan as "
+			      "it is (only -o, --level, --threads and --key may be given again)");
 		goto out;
 	}
 	rc = ws_open(a.pos[0], &w, &e);
@@ -580,8 +597,10 @@ int cmd_create(int argc, char **argv)
 		goto out;
 	}
 	if (staged && !resume) {
-		rc = upt_err_set(&e, UPT_E_USAGE, "a create is waiting for signatures in %s/staged: "
-				 "finish it with create --resume, or drop it with create --abort", w.dir);
+		rc = upt_err_set(&e, UPT_E_USAGE,
+				 "a create is waiting for signatures in %s/staged: "
+				 "finish it with create --resume, or drop it with create --abort",
+				 w.dir);
 		goto fail;
 	}
 	if (!staged && resume) {

@@ -17,18 +17,18 @@
 #include "workspace.h"
 
 static const char usage[] =
-	"usage: uptane-bundle delegate WORKSPACE --role NAME --key K.. --path PATTERN..\n"
-	"         [--threshold N] [--hardware-id HW..] [--terminating] [--expires DURATION]\n"
-	"  Delegates the Image repository's target paths matching PATTERN ('*' and '?' never\n"
-	"  match '/') to role NAME, signed by K.. (NAME.key here, or NAME.pub when signed\n"
-	"  elsewhere). --hardware-id limits the role to those hardware ids; --terminating stops\n"
-	"  the search at this role for matching paths. Roles are searched in the order they\n"
-	"  were first delegated.\n";
+    "usage: uptane-bundle delegate WORKSPACE --role NAME --key K.. --path PATTERN..\n"
+    "         [--threshold N] [--hardware-id HW..] [--terminating] [--expires DURATION]\n"
+    "  Delegates the Image repository's target paths matching PATTERN ('*' and '?' never\n"
+    "  match '/') to role NAME, signed by K.. (NAME.key here, or NAME.pub when signed\n"
+    "  elsewhere). --hardware-id limits the role to those hardware ids; --terminating stops\n"
+    "  the search at this role for matching paths. Roles are searched in the order they\n"
+    "  were first delegated.\n";
 
 static const arg_opt opts[] = {
-	{"role", 0, ARG_ONE},	     {"key", 0, ARG_LIST},	  {"path", 0, ARG_LIST},
-	{"threshold", 0, ARG_ONE},   {"hardware-id", 0, ARG_LIST}, {"terminating", 0, ARG_NONE},
-	{"expires", 0, ARG_ONE},
+    {"role", 0, ARG_ONE},      {"key", 0, ARG_LIST},	     {"path", 0, ARG_LIST},
+    {"threshold", 0, ARG_ONE}, {"hardware-id", 0, ARG_LIST}, {"terminating", 0, ARG_NONE},
+    {"expires", 0, ARG_ONE},
 };
 
 static bool pattern_ok(const char *p)
@@ -39,7 +39,8 @@ static bool pattern_ok(const char *p)
 	for (size_t i = 0; i < n; i++) {
 		char c = p[i];
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '.' || c == '_' || c == '+' || c == '-' || c == '/' || c == '*' || c == '?'))
+		      c == '.' || c == '_' || c == '+' || c == '-' || c == '/' || c == '*' ||
+		      c == '?'))
 			return false;
 	}
 	return true;
@@ -47,20 +48,24 @@ static bool pattern_ok(const char *p)
 
 static int delegate(ws *w, const args *a, upt_err *e)
 {
-	static const char *const reserved[] = {"root", "targets", "snapshot", "timestamp",
-					       "offline-snapshot", "offline-updates"};
+	static const char *const reserved[] = {"root",	    "targets",		"snapshot",
+					       "timestamp", "offline-snapshot", "offline-updates"};
 	const char *name = args_one(a, "role");
 	const arg_val *keys = args_get(a, "key"), *paths = args_get(a, "path"),
 		      *hws = args_get(a, "hardware-id");
 	if (!name || !keys->n || !paths->n)
 		return upt_err_set(e, UPT_E_USAGE, "--role, --key and --path are required");
 	if (!upt_name_valid(name))
-		return upt_err_set(e, UPT_E_USAGE, "role name \"%.200s\": use 1 to 128 letters, "
-				   "digits, '.', '_' or '-'", name);
+		return upt_err_set(e, UPT_E_USAGE,
+				   "role name \"%.200s\": use 1 to 128 letters, "
+				   "digits, '.', '_' or '-'",
+				   name);
 	for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++)
 		if (!strcmp(name, reserved[i]))
-			return upt_err_set(e, UPT_E_USAGE, "role name %s is reserved for a top-level "
-					   "role", name);
+			return upt_err_set(e, UPT_E_USAGE,
+					   "role name %s is reserved for a top-level "
+					   "role",
+					   name);
 	if (keys->n > UPT_KEYS_PER_ROLE_MAX || paths->n > UPT_PATHS_PER_DELEGATION_MAX ||
 	    hws->n > UPT_HWIDS_MAX)
 		return upt_err_set(e, UPT_E_USAGE, "too many keys, paths or hardware ids");
@@ -86,16 +91,22 @@ static int delegate(ws *w, const args *a, upt_err *e)
 	}
 	for (size_t i = 0; rc == UPT_OK && i < paths->n; i++) {
 		if (!pattern_ok(paths->v[i]))
-			rc = upt_err_set(e, UPT_E_USAGE, "--path \"%.200s\": a relative target path "
-					 "pattern of letters, digits, '.', '_', '+', '-', '/', '*' and "
-					 "'?'", paths->v[i]);
+			rc = upt_err_set(
+			    e, UPT_E_USAGE,
+			    "--path \"%.200s\": a relative target path "
+			    "pattern of letters, digits, '.', '_', '+', '-', '/', '*' and "
+			    "'?'",
+			    paths->v[i]);
 		else
-			json_array_append_new(json_object_get(entry, "paths"), json_string(paths->v[i]));
+			json_array_append_new(json_object_get(entry, "paths"),
+					      json_string(paths->v[i]));
 	}
 	for (size_t i = 0; rc == UPT_OK && i < hws->n; i++) {
 		if (!upt_name_valid(hws->v[i]))
-			rc = upt_err_set(e, UPT_E_USAGE, "hardware id \"%.200s\": use 1 to 128 letters, "
-					 "digits, '.', '_' or '-'", hws->v[i]);
+			rc = upt_err_set(e, UPT_E_USAGE,
+					 "hardware id \"%.200s\": use 1 to 128 letters, "
+					 "digits, '.', '_' or '-'",
+					 hws->v[i]);
 		else
 			json_array_append_new(json_object_get(entry, "hardwareIds"),
 					      json_string(hws->v[i]));
@@ -104,8 +115,10 @@ static int delegate(ws *w, const args *a, upt_err *e)
 	if (rc == UPT_OK && args_one(a, "threshold")) {
 		rc = parse_u64("--threshold", args_one(a, "threshold"), 1, keys->n, &t, e);
 		if (rc)
-			rc = upt_err_set(e, UPT_E_USAGE, "--threshold must be between 1 and the %zu "
-					 "keys given", keys->n);
+			rc = upt_err_set(e, UPT_E_USAGE,
+					 "--threshold must be between 1 and the %zu "
+					 "keys given",
+					 keys->n);
 	}
 	if (rc == UPT_OK)
 		json_object_set_new(entry, "threshold", json_integer((json_int_t)t));
@@ -132,7 +145,8 @@ static int delegate(ws *w, const args *a, upt_err *e)
 			}
 		}
 		if (!replaced && json_array_size(list) >= UPT_DELEGATIONS_MAX)
-			rc = upt_err_set(e, UPT_E_USAGE, "more than %d delegations", UPT_DELEGATIONS_MAX);
+			rc = upt_err_set(e, UPT_E_USAGE, "more than %d delegations",
+					 UPT_DELEGATIONS_MAX);
 		if (rc == UPT_OK && !replaced)
 			json_array_append(list, entry);
 		/* Targets already signed by the role must still fall within its paths. */
@@ -147,8 +161,10 @@ static int delegate(ws *w, const args *a, upt_err *e)
 			for (size_t p = 0; p < paths->n; p++)
 				match |= ws_path_match(paths->v[p], tn);
 			if (!match)
-				rc = upt_err_set(e, UPT_E_USAGE, "target %s, signed by %s, matches none of "
-						 "the new paths", tn, name);
+				rc = upt_err_set(e, UPT_E_USAGE,
+						 "target %s, signed by %s, matches none of "
+						 "the new paths",
+						 tn, name);
 		}
 		if (rc == UPT_OK)
 			printf("%s role %s: %zu key(s), threshold %llu, %zu path pattern(s)%s\n",

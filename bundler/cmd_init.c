@@ -16,18 +16,18 @@
 #include "workspace.h"
 
 static const char usage[] =
-	"usage: uptane-bundle init WORKSPACE --root-key K.. --targets-key K.. --snapshot-key K..\n"
-	"         --timestamp-key K.. --director-root-key K.. --director-targets-key K..\n"
-	"         --director-snapshot-key K.. --director-timestamp-key K..\n"
-	"         [--offline-snapshot-key K.. --offline-updates-key K..]\n"
-	"         [--threshold REPO/ROLE=N].. [--expires REPO/ROLE=DURATION]..\n"
-	"  K = NAME.key to sign here, or NAME.pub when that key's holder signs elsewhere\n"
-	"  (uptane-bundle sign). Repeat an option (or list several files) for several keys.\n"
-	"  REPO is image-repo or director; ROLE root, targets, snapshot, timestamp,\n"
-	"  offline-snapshot or offline-updates. Thresholds default to 1; expiries to root 1y,\n"
-	"  timestamp 30d, the others 90d (DURATION: 12h, 90d, 2y).\n"
-	"  Writes WORKSPACE/metadata/director/1.root.json and metadata/image-repo/1.root.json:\n"
-	"  the roots to provision on devices.\n";
+    "usage: uptane-bundle init WORKSPACE --root-key K.. --targets-key K.. --snapshot-key K..\n"
+    "         --timestamp-key K.. --director-root-key K.. --director-targets-key K..\n"
+    "         --director-snapshot-key K.. --director-timestamp-key K..\n"
+    "         [--offline-snapshot-key K.. --offline-updates-key K..]\n"
+    "         [--threshold REPO/ROLE=N].. [--expires REPO/ROLE=DURATION]..\n"
+    "  K = NAME.key to sign here, or NAME.pub when that key's holder signs elsewhere\n"
+    "  (uptane-bundle sign). Repeat an option (or list several files) for several keys.\n"
+    "  REPO is image-repo or director; ROLE root, targets, snapshot, timestamp,\n"
+    "  offline-snapshot or offline-updates. Thresholds default to 1; expiries to root 1y,\n"
+    "  timestamp 30d, the others 90d (DURATION: 12h, 90d, 2y).\n"
+    "  Writes WORKSPACE/metadata/director/1.root.json and metadata/image-repo/1.root.json:\n"
+    "  the roots to provision on devices.\n";
 
 static const struct {
 	const char *opt;
@@ -35,32 +35,32 @@ static const struct {
 	const char *role;
 	bool required;
 } key_opts[] = {
-	{"root-key", "image-repo", "root", true},
-	{"targets-key", "image-repo", "targets", true},
-	{"snapshot-key", "image-repo", "snapshot", true},
-	{"timestamp-key", "image-repo", "timestamp", true},
-	{"director-root-key", "director", "root", true},
-	{"director-targets-key", "director", "targets", true},
-	{"director-snapshot-key", "director", "snapshot", true},
-	{"director-timestamp-key", "director", "timestamp", true},
-	{"offline-snapshot-key", "director", "offline-snapshot", false},
-	{"offline-updates-key", "director", "offline-updates", false},
+    {"root-key", "image-repo", "root", true},
+    {"targets-key", "image-repo", "targets", true},
+    {"snapshot-key", "image-repo", "snapshot", true},
+    {"timestamp-key", "image-repo", "timestamp", true},
+    {"director-root-key", "director", "root", true},
+    {"director-targets-key", "director", "targets", true},
+    {"director-snapshot-key", "director", "snapshot", true},
+    {"director-timestamp-key", "director", "timestamp", true},
+    {"offline-snapshot-key", "director", "offline-snapshot", false},
+    {"offline-updates-key", "director", "offline-updates", false},
 };
 #define NKEY_OPTS (sizeof(key_opts) / sizeof(key_opts[0]))
 
 static const arg_opt opts[] = {
-	{"root-key", 0, ARG_LIST},
-	{"targets-key", 0, ARG_LIST},
-	{"snapshot-key", 0, ARG_LIST},
-	{"timestamp-key", 0, ARG_LIST},
-	{"director-root-key", 0, ARG_LIST},
-	{"director-targets-key", 0, ARG_LIST},
-	{"director-snapshot-key", 0, ARG_LIST},
-	{"director-timestamp-key", 0, ARG_LIST},
-	{"offline-snapshot-key", 0, ARG_LIST},
-	{"offline-updates-key", 0, ARG_LIST},
-	{"threshold", 0, ARG_LIST},
-	{"expires", 0, ARG_LIST},
+    {"root-key", 0, ARG_LIST},
+    {"targets-key", 0, ARG_LIST},
+    {"snapshot-key", 0, ARG_LIST},
+    {"timestamp-key", 0, ARG_LIST},
+    {"director-root-key", 0, ARG_LIST},
+    {"director-targets-key", 0, ARG_LIST},
+    {"director-snapshot-key", 0, ARG_LIST},
+    {"director-timestamp-key", 0, ARG_LIST},
+    {"offline-snapshot-key", 0, ARG_LIST},
+    {"offline-updates-key", 0, ARG_LIST},
+    {"threshold", 0, ARG_LIST},
+    {"expires", 0, ARG_LIST},
 };
 
 /* "REPO/ROLE" -> its entry in doc, or a usage error. */
@@ -69,14 +69,19 @@ static int lookup_role(json_t *doc, const char *what, const char *spec, json_t *
 	const char *slash = strchr(spec, '/');
 	char repo[32];
 	if (!slash || (size_t)(slash - spec) >= sizeof(repo))
-		return upt_err_set(e, UPT_E_USAGE, "%s \"%s\": expected REPO/ROLE, e.g. director/"
-				   "timestamp", what, spec);
+		return upt_err_set(e, UPT_E_USAGE,
+				   "%s \"%s\": expected REPO/ROLE, e.g. director/"
+				   "timestamp",
+				   what, spec);
 	memcpy(repo, spec, (size_t)(slash - spec));
 	repo[slash - spec] = '\0';
-	json_t *entry = json_object_get(json_object_get(json_object_get(doc, "repos"), repo), slash + 1);
+	json_t *entry =
+	    json_object_get(json_object_get(json_object_get(doc, "repos"), repo), slash + 1);
 	if (!entry)
-		return upt_err_set(e, UPT_E_USAGE, "%s \"%s\": no such role in this workspace (REPO is "
-				   "image-repo or director)", what, spec);
+		return upt_err_set(e, UPT_E_USAGE,
+				   "%s \"%s\": no such role in this workspace (REPO is "
+				   "image-repo or director)",
+				   what, spec);
 	*out = entry;
 	return UPT_OK;
 }
@@ -101,8 +106,8 @@ static int add_role(json_t *doc, const char *repo, const char *role, const arg_v
 			if (json_equal(json_object_get(o, "keyid"), json_object_get(k, "keyid"))) {
 				json_decref(k);
 				json_decref(keys);
-				return upt_err_set(e, UPT_E_USAGE, "%s/%s: key %s given twice", repo,
-						   role, files->v[i]);
+				return upt_err_set(e, UPT_E_USAGE, "%s/%s: key %s given twice",
+						   repo, role, files->v[i]);
 			}
 		}
 		json_array_append_new(keys, k);
@@ -131,8 +136,10 @@ static int apply_settings(json_t *doc, const args *a, upt_err *e)
 			size_t nk = json_array_size(json_object_get(entry, "keys"));
 			rc = parse_u64("--threshold", val, 1, nk, &t, e);
 			if (rc)
-				rc = upt_err_set(e, UPT_E_USAGE, "--threshold %s: must be between 1 and "
-						 "the role's %zu keys", v->v[i], nk);
+				rc = upt_err_set(e, UPT_E_USAGE,
+						 "--threshold %s: must be between 1 and "
+						 "the role's %zu keys",
+						 v->v[i], nk);
 		}
 		if (rc == UPT_OK)
 			json_object_set_new(entry, "threshold", json_integer((json_int_t)t));
@@ -150,8 +157,10 @@ static int apply_settings(json_t *doc, const args *a, upt_err *e)
 		if (rc == UPT_OK)
 			rc = upt_duration_parse(val, &secs, e);
 		if (rc == UPT_OK && secs < WS_MIN_VALIDITY)
-			rc = upt_err_set(e, UPT_E_USAGE, "--expires %s: metadata must stay valid at "
-					 "least 7 days", v->v[i]);
+			rc = upt_err_set(e, UPT_E_USAGE,
+					 "--expires %s: metadata must stay valid at "
+					 "least 7 days",
+					 v->v[i]);
 		if (rc == UPT_OK)
 			json_object_set_new(entry, "expires", json_string(val));
 		free(copy);
@@ -175,6 +184,8 @@ static int write_root(ws *w, const char *repo, int64_t now, keyring *kr, upt_err
 	if (rc == UPT_OK) {
 		expires = now + secs;
 		rc = signing_check_expiry(what, expires, now, e);
+		if (rc == UPT_OK)
+			signing_warn_root("init", what, expires, now);
 	}
 	if (rc == UPT_OK)
 		rc = signing_root_obj(w, repo, 1, expires, &obj, e);
@@ -239,7 +250,8 @@ int cmd_init(int argc, char **argv)
 			goto out;
 		}
 	if (!args_get(&a, "offline-snapshot-key")->n != !args_get(&a, "offline-updates-key")->n) {
-		status = cli_usage("init", usage, "the PURE-2 fleet roles come together: give both "
+		status = cli_usage("init", usage,
+				   "the PURE-2 fleet roles come together: give both "
 				   "--offline-snapshot-key and --offline-updates-key, or neither");
 		goto out;
 	}
@@ -276,7 +288,8 @@ int cmd_init(int argc, char **argv)
 		goto fail;
 	}
 	printf("workspace %s: Image repository and Director%s; roots to provision on devices:\n",
-	       w.dir, ws_role(&w, "director", "offline-snapshot") ? " (with PURE-2 fleet roles)" : "");
+	       w.dir,
+	       ws_role(&w, "director", "offline-snapshot") ? " (with PURE-2 fleet roles)" : "");
 	print_root_status(&w, "image-repo");
 	print_root_status(&w, "director");
 	status = 0;

@@ -19,14 +19,15 @@
 #include "upt/meta.h"
 #include "upt/rfc3339.h"
 
-static const char usage[] = "usage: uptane-bundle inspect BUNDLE [--json]\n"
-			    "  Shows what a bundle carries: kind, devices or fleet, each metadata\n"
-			    "  file's role, version and expiry, the images (length, compressed size)\n"
-			    "  and which ECUs or hardware ids get which image. It checks the archive\n"
-			    "  but verifies no signature: use verify --config for that.\n";
+static const char usage[] =
+    "usage: uptane-bundle inspect BUNDLE [--json]\n"
+    "  Shows what a bundle carries: kind, devices or fleet, each metadata\n"
+    "  file's role, version and expiry, the images (length, compressed size)\n"
+    "  and which ECUs or hardware ids get which image. It checks the archive\n"
+    "  but verifies no signature: use verify --config for that.\n";
 
 static const arg_opt opts[] = {
-	{"json", 0, ARG_NONE},
+    {"json", 0, ARG_NONE},
 };
 
 /* The `_type` a metadata member must have, from its path (DESIGN.md section 3). */
@@ -104,7 +105,8 @@ static void print_human(const char *file, const json_t *bj, const parsed *p, siz
 	put(file);
 	printf("\n  format:  ");
 	put(json_string_value(json_object_get(bj, "format")));
-	printf(" version %lld\n  kind:    ", (long long)json_integer_value(json_object_get(bj, "version")));
+	printf(" version %lld\n  kind:    ",
+	       (long long)json_integer_value(json_object_get(bj, "version")));
 	put(json_string_value(json_object_get(bj, "kind")));
 	printf("\n  created: ");
 	put(json_string_value(json_object_get(bj, "created")));
@@ -178,7 +180,8 @@ static void print_human(const char *file, const json_t *bj, const parsed *p, siz
 			}
 			printf(" -> ");
 			put(m->targets[t].name);
-			printf(" (release %llu)", (unsigned long long)m->targets[t].release_counter);
+			printf(" (release %llu)",
+			       (unsigned long long)m->targets[t].release_counter);
 			if (m->targets[t].has_device_ids) {
 				printf(", only devices");
 				for (size_t k = 0; k < m->targets[t].ndevice_ids; k++) {
@@ -215,11 +218,14 @@ static json_t *build_json(const char *file, const json_t *bj, const parsed *p, s
 			json_object_set_new(o, "error", jstr(p[i].error));
 		} else {
 			json_object_set_new(o, "type", jstr(upt_role_type_name(p[i].meta->type)));
-			json_object_set_new(o, "version", json_integer((json_int_t)p[i].meta->version));
+			json_object_set_new(o, "version",
+					    json_integer((json_int_t)p[i].meta->version));
 			json_object_set_new(o, "expires", jstr(fmt_time(p[i].meta->expires, t1)));
 			if (p[i].meta->has_issued)
-				json_object_set_new(o, "issued", jstr(fmt_time(p[i].meta->issued, t1)));
-			json_object_set_new(o, "signatures", json_integer((json_int_t)p[i].meta->nsigs));
+				json_object_set_new(o, "issued",
+						    jstr(fmt_time(p[i].meta->issued, t1)));
+			json_object_set_new(o, "signatures",
+					    json_integer((json_int_t)p[i].meta->nsigs));
 		}
 		json_array_append_new(meta, o);
 	}
@@ -238,12 +244,12 @@ static json_t *build_json(const char *file, const json_t *bj, const parsed *p, s
 		for (size_t t = 0; m->type == UPT_ROLE_TARGETS && t < m->ntargets; t++)
 			for (size_t k = 0; k < m->targets[t].necus; k++)
 				json_array_append_new(
-					as, json_pack("{s:s, s:s, s:s, s:s, s:I}", "device",
-						      m->device_id ? m->device_id : "", "ecu",
-						      m->targets[t].ecus[k].serial, "hardware_id",
-						      m->targets[t].ecus[k].hardware_id, "target",
-						      m->targets[t].name, "release_counter",
-						      (json_int_t)m->targets[t].release_counter));
+				    as, json_pack("{s:s, s:s, s:s, s:s, s:I}", "device",
+						  m->device_id ? m->device_id : "", "ecu",
+						  m->targets[t].ecus[k].serial, "hardware_id",
+						  m->targets[t].ecus[k].hardware_id, "target",
+						  m->targets[t].name, "release_counter",
+						  (json_int_t)m->targets[t].release_counter));
 		for (size_t t = 0; m->type == UPT_ROLE_OFFLINE_UPDATES && t < m->ntargets; t++) {
 			json_t *hw = json_array();
 			for (size_t k = 0; k < m->targets[t].nhardware_ids; k++)
@@ -254,7 +260,8 @@ static json_t *build_json(const char *file, const json_t *bj, const parsed *p, s
 			if (m->targets[t].has_device_ids) {
 				json_t *dv = json_array();
 				for (size_t k = 0; k < m->targets[t].ndevice_ids; k++)
-					json_array_append_new(dv, jstr(m->targets[t].device_ids[k]));
+					json_array_append_new(dv,
+							      jstr(m->targets[t].device_ids[k]));
 				json_object_set_new(o, "device_ids", dv);
 			}
 			json_array_append_new(as, o);
@@ -290,12 +297,14 @@ static int inspect(const char *file, bool as_json, upt_err *e)
 		upt_role_type t;
 		p[i].path = bm->files[i].path;
 		if (!type_from_path(p[i].path, &t)) {
-			snprintf(p[i].error, sizeof(p[i].error), "not a metadata file of the layout");
+			snprintf(p[i].error, sizeof(p[i].error),
+				 "not a metadata file of the layout");
 			continue;
 		}
 		upt_err pe;
 		upt_err_clear(&pe);
-		if (upt_meta_parse(bm->files[i].data.data, bm->files[i].data.len, t, &p[i].meta, &pe))
+		if (upt_meta_parse(bm->files[i].data.data, bm->files[i].data.len, t, &p[i].meta,
+				   &pe))
 			snprintf(p[i].error, sizeof(p[i].error), "%s", pe.msg);
 	}
 	for (;;) {
@@ -373,9 +382,12 @@ int cmd_inspect(int argc, char **argv)
 	} else {
 		cli_fail("inspect", &e);
 		/* A bundle the installer would refuse: exit 4 with the class, like verify. */
-		status = upt_err_is_rejection(rc) ? 4 : rc == UPT_E_NOMEM || rc == UPT_E_INTERNAL ? 1 : 2;
+		status = upt_err_is_rejection(rc)		     ? 4
+			 : rc == UPT_E_NOMEM || rc == UPT_E_INTERNAL ? 1
+								     : 2;
 		if (upt_err_is_rejection(rc))
-			fprintf(stderr, "uptane-bundle inspect: rejected (%s)\n", upt_err_class(rc));
+			fprintf(stderr, "uptane-bundle inspect: rejected (%s)\n",
+				upt_err_class(rc));
 	}
 out:
 	args_free(&a);

@@ -26,28 +26,28 @@
 #include "workspace.h"
 
 static const char usage[] =
-	"usage: uptane-bundle pack METADATA_DIR IMAGES_DIR -o OUT.uptane [--level N]\n"
-	"         [--threads N] [--split-size SIZE]\n"
-	"  Packs metadata signed elsewhere: METADATA_DIR in the bundle's metadata/ layout\n"
-	"  (director/1.root.json .., director/{timestamp,snapshot,targets}.json or\n"
-	"  director/devices/ID/.. or director/offline-snapshot.json + offline-updates/NAME.json,\n"
-	"  image-repo/N.root.json, timestamp.json, snapshot.json, targets.json,\n"
-	"  delegations/ROLE.json) and IMAGES_DIR/<target name> for every image the Director\n"
-	"  assigns (length and hashes checked).\n";
+    "usage: uptane-bundle pack METADATA_DIR IMAGES_DIR -o OUT.uptane [--level N]\n"
+    "         [--threads N] [--split-size SIZE]\n"
+    "  Packs metadata signed elsewhere: METADATA_DIR in the bundle's metadata/ layout\n"
+    "  (director/1.root.json .., director/{timestamp,snapshot,targets}.json or\n"
+    "  director/devices/ID/.. or director/offline-snapshot.json + offline-updates/NAME.json,\n"
+    "  image-repo/N.root.json, timestamp.json, snapshot.json, targets.json,\n"
+    "  delegations/ROLE.json) and IMAGES_DIR/<target name> for every image the Director\n"
+    "  assigns (length and hashes checked).\n";
 
 static const arg_opt opts[] = {
-	{"output", 'o', ARG_ONE},
-	{"level", 0, ARG_ONE},
-	{"threads", 0, ARG_ONE},
-	{"split-size", 0, ARG_ONE},
+    {"output", 'o', ARG_ONE},
+    {"level", 0, ARG_ONE},
+    {"threads", 0, ARG_ONE},
+    {"split-size", 0, ARG_ONE},
 };
 
 typedef struct mfile {
-	char *rel;    /* relative to METADATA_DIR */
+	char *rel; /* relative to METADATA_DIR */
 	char member[UPT_MEMBER_PATH_MAX + 1];
 	upt_buf data;
 	upt_meta *meta;
-	int group;    /* sort key: 0 director roots, 1 director files, 2 image roots, 3 image files */
+	int group; /* sort key: 0 director roots, 1 director files, 2 image roots, 3 image files */
 	uint64_t ord; /* within the group */
 	char *device; /* multi-device: the directory's device id */
 } mfile;
@@ -96,15 +96,17 @@ static int classify(mfile *f, upt_role_type *type, upt_err *e)
 			char full[64];
 			snprintf(full, sizeof(full), "%s%s.json", repo, roles[i]);
 			if (!strcmp(r, full)) {
-				*type = i == 0 ? UPT_ROLE_TIMESTAMP : i == 1 ? UPT_ROLE_SNAPSHOT
-									     : UPT_ROLE_TARGETS;
+				*type = i == 0	 ? UPT_ROLE_TIMESTAMP
+					: i == 1 ? UPT_ROLE_SNAPSHOT
+						 : UPT_ROLE_TARGETS;
 				f->group = g ? 3 : 1;
 				f->ord = (uint64_t)i;
 				return UPT_OK;
 			}
 		}
 	}
-	if (name_is(r, "image-repo/delegations/", ".json", mid, sizeof(mid)) && upt_name_valid(mid)) {
+	if (name_is(r, "image-repo/delegations/", ".json", mid, sizeof(mid)) &&
+	    upt_name_valid(mid)) {
 		*type = UPT_ROLE_TARGETS;
 		f->group = 3;
 		f->ord = 3;
@@ -116,7 +118,8 @@ static int classify(mfile *f, upt_role_type *type, upt_err *e)
 		f->ord = 0;
 		return UPT_OK;
 	}
-	if (name_is(r, "director/offline-updates/", ".json", mid, sizeof(mid)) && upt_name_valid(mid)) {
+	if (name_is(r, "director/offline-updates/", ".json", mid, sizeof(mid)) &&
+	    upt_name_valid(mid)) {
 		*type = UPT_ROLE_OFFLINE_UPDATES;
 		f->group = 1;
 		f->ord = 1;
@@ -133,12 +136,14 @@ static int classify(mfile *f, upt_role_type *type, upt_err *e)
 				snprintf(file, sizeof(file), "%s.json", roles[i]);
 				if (strcmp(slash + 1, file))
 					continue;
-				*type = i == 0 ? UPT_ROLE_TIMESTAMP : i == 1 ? UPT_ROLE_SNAPSHOT
-									     : UPT_ROLE_TARGETS;
+				*type = i == 0	 ? UPT_ROLE_TIMESTAMP
+					: i == 1 ? UPT_ROLE_SNAPSHOT
+						 : UPT_ROLE_TARGETS;
 				f->group = 1;
 				f->ord = (uint64_t)i;
 				f->device = strdup(dev);
-				return f->device ? UPT_OK : upt_err_set(e, UPT_E_NOMEM, "out of memory");
+				return f->device ? UPT_OK
+						 : upt_err_set(e, UPT_E_NOMEM, "out of memory");
 			}
 		}
 	}
@@ -169,8 +174,8 @@ static int check_image(const char *images_dir, const upt_target *t, img *out, up
 	if (n < 0 || (size_t)n >= sizeof(out->path))
 		return upt_err_set(e, UPT_E_USAGE, "image path too long");
 	if (!ws_target_name_valid(t->name))
-		return upt_err_set(e, UPT_E_USAGE, "target name \"%.200s\" is not safe for a bundle",
-				   t->name);
+		return upt_err_set(e, UPT_E_USAGE,
+				   "target name \"%.200s\" is not safe for a bundle", t->name);
 	target_info ti;
 	int rc = target_file_hash(out->path, &ti, e);
 	if (rc)
@@ -195,7 +200,8 @@ static int pack(const args *a, upt_err *e)
 	upt_bundle_writer_opts wo = {0, 0, 0};
 	uint64_t v;
 	int rc = UPT_OK;
-	if (args_one(a, "level") && (rc = parse_u64("--level", args_one(a, "level"), 1, 19, &v, e)) == 0)
+	if (args_one(a, "level") &&
+	    (rc = parse_u64("--level", args_one(a, "level"), 1, 19, &v, e)) == 0)
 		wo.level = (int)v;
 	if (rc == UPT_OK && args_one(a, "threads") &&
 	    (rc = parse_u64("--threads", args_one(a, "threads"), 1, 256, &v, e)) == 0)
@@ -274,8 +280,10 @@ static int pack(const args *a, upt_err *e)
 		if (f->group == 0 || f->group == 2) {
 			uint64_t *r = &roots[f->group / 2];
 			if (f->ord != *r + 1 || f->meta->version != f->ord)
-				rc = upt_err_set(e, UPT_E_USAGE, "%s: root versions must run 1..N without "
-						 "gaps, each file holding its own version", f->rel);
+				rc = upt_err_set(e, UPT_E_USAGE,
+						 "%s: root versions must run 1..N without "
+						 "gaps, each file holding its own version",
+						 f->rel);
 			*r = f->ord;
 		} else if (f->group == 1 && f->meta->type == UPT_ROLE_OFFLINE_SNAPSHOT) {
 			fleet_snap = true;
@@ -302,15 +310,18 @@ static int pack(const args *a, upt_err *e)
 	if (rc)
 		goto out;
 	if (!roots[0] || !roots[1]) {
-		rc = upt_err_set(e, UPT_E_USAGE, "both director/1.root.json and image-repo/1.root.json "
+		rc = upt_err_set(e, UPT_E_USAGE,
+				 "both director/1.root.json and image-repo/1.root.json "
 				 "are required");
 		goto out;
 	}
 	int kinds = (single ? 1 : 0) + (ndevices ? 1 : 0) + (fleet_snap || nupdates ? 1 : 0);
 	if (kinds != 1 || (fleet_snap && nupdates != 1) || (nupdates && !fleet_snap)) {
-		rc = upt_err_set(e, UPT_E_USAGE, "the Director files must be one set: "
-				 "director/{timestamp,snapshot,targets}.json, or director/devices/ID/.., "
-				 "or director/offline-snapshot.json with exactly one offline-updates/NAME.json");
+		rc = upt_err_set(
+		    e, UPT_E_USAGE,
+		    "the Director files must be one set: "
+		    "director/{timestamp,snapshot,targets}.json, or director/devices/ID/.., "
+		    "or director/offline-snapshot.json with exactly one offline-updates/NAME.json");
 		goto out;
 	}
 	if (single) {
@@ -392,8 +403,8 @@ static int pack(const args *a, upt_err *e)
 		printf("wrote %s: %s bundle, %zu metadata file(s), %zu image(s), %llu bytes, %llu "
 		       "compressed (check it: uptane-bundle verify %s --config DEVICE.json)\n",
 		       out, fleet ? "fleet" : "device", nlist, nimgs,
-		       (unsigned long long)res.image_bytes, (unsigned long long)res.compressed_bytes,
-		       out);
+		       (unsigned long long)res.image_bytes,
+		       (unsigned long long)res.compressed_bytes, out);
 out:
 	for (size_t i = 0; files && i < nlist; i++) {
 		upt_buf_clear(&files[i].data);

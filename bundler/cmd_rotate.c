@@ -21,19 +21,19 @@
 #include "workspace.h"
 
 static const char usage[] =
-	"usage: uptane-bundle rotate WORKSPACE --role REPO/ROLE [--key K..] [--threshold N]\n"
-	"         [--expires DURATION]\n"
-	"  Signs root version N+1 of REPO (image-repo or director) in which ROLE (root, targets,\n"
-	"  snapshot, timestamp, offline-snapshot, offline-updates) has the keys K.. (default:\n"
-	"  unchanged) and threshold N (default: unchanged, at most the number of keys).\n"
-	"  --expires: the new root's lifetime (default the root role's, 1y). Signed by the old\n"
-	"  and the new root keys held here; others sign with uptane-bundle sign.\n";
+    "usage: uptane-bundle rotate WORKSPACE --role REPO/ROLE [--key K..] [--threshold N]\n"
+    "         [--expires DURATION]\n"
+    "  Signs root version N+1 of REPO (image-repo or director) in which ROLE (root, targets,\n"
+    "  snapshot, timestamp, offline-snapshot, offline-updates) has the keys K.. (default:\n"
+    "  unchanged) and threshold N (default: unchanged, at most the number of keys).\n"
+    "  --expires: the new root's lifetime (default the root role's, 1y). Signed by the old\n"
+    "  and the new root keys held here; others sign with uptane-bundle sign.\n";
 
 static const arg_opt opts[] = {
-	{"role", 0, ARG_ONE},
-	{"key", 0, ARG_LIST},
-	{"threshold", 0, ARG_ONE},
-	{"expires", 0, ARG_ONE},
+    {"role", 0, ARG_ONE},
+    {"key", 0, ARG_LIST},
+    {"threshold", 0, ARG_ONE},
+    {"expires", 0, ARG_ONE},
 };
 
 static bool role_known(const char *role)
@@ -67,15 +67,18 @@ static int rotate(ws *w, const args *a, upt_err *e)
 	const char *slash = spec ? strchr(spec, '/') : NULL;
 	char repo[16];
 	if (!slash || (size_t)(slash - spec) >= sizeof(repo))
-		return upt_err_set(e, UPT_E_USAGE, "--role REPO/ROLE is required (e.g. image-repo/root)");
+		return upt_err_set(e, UPT_E_USAGE,
+				   "--role REPO/ROLE is required (e.g. image-repo/root)");
 	memcpy(repo, spec, (size_t)(slash - spec));
 	repo[slash - spec] = '\0';
 	const char *role = slash + 1;
 	if (!ws_repo_valid(repo) || !role_known(role) ||
 	    (!strcmp(repo, "image-repo") && !strncmp(role, "offline-", 8)))
-		return upt_err_set(e, UPT_E_USAGE, "--role %s: not a role of a root (image-repo or "
+		return upt_err_set(e, UPT_E_USAGE,
+				   "--role %s: not a role of a root (image-repo or "
 				   "director / root, targets, snapshot, timestamp; director also "
-				   "offline-snapshot, offline-updates)", spec);
+				   "offline-snapshot, offline-updates)",
+				   spec);
 	uint64_t n;
 	upt_meta *cur = NULL;
 	keyring kr;
@@ -83,7 +86,8 @@ static int rotate(ws *w, const args *a, upt_err *e)
 	json_t *obj = NULL, *saved = json_deep_copy(w->doc);
 	upt_buf out;
 	upt_buf_init(&out, UPT_META_FILE_MAX);
-	int rc = saved ? ws_root_latest(w, repo, &n, e) : upt_err_set(e, UPT_E_NOMEM, "out of memory");
+	int rc =
+	    saved ? ws_root_latest(w, repo, &n, e) : upt_err_set(e, UPT_E_NOMEM, "out of memory");
 	if (rc == UPT_OK)
 		rc = ws_load_root(w, repo, n, &cur, e);
 	if (rc)
@@ -104,7 +108,8 @@ static int rotate(ws *w, const args *a, upt_err *e)
 	json_t *entry = json_object_get(roles, role);
 	const arg_val *keys = args_get(a, "key");
 	if (!entry && !keys->n) {
-		rc = upt_err_set(e, UPT_E_USAGE, "%s has no role %s yet: give its --key", repo, role);
+		rc = upt_err_set(e, UPT_E_USAGE, "%s has no role %s yet: give its --key", repo,
+				 role);
 		goto out;
 	}
 	if (!entry) {
@@ -125,9 +130,10 @@ static int rotate(ws *w, const args *a, upt_err *e)
 			json_t *o;
 			json_array_foreach(arr, j, o)
 			{
-				if (rc == UPT_OK &&
-				    json_equal(json_object_get(o, "keyid"), json_object_get(k, "keyid")))
-					rc = upt_err_set(e, UPT_E_USAGE, "key %s given twice", keys->v[i]);
+				if (rc == UPT_OK && json_equal(json_object_get(o, "keyid"),
+							       json_object_get(k, "keyid")))
+					rc = upt_err_set(e, UPT_E_USAGE, "key %s given twice",
+							 keys->v[i]);
 			}
 			if (rc == UPT_OK)
 				json_array_append(arr, k);
@@ -145,8 +151,10 @@ static int rotate(ws *w, const args *a, upt_err *e)
 	if (args_one(a, "threshold")) {
 		rc = parse_u64("--threshold", args_one(a, "threshold"), 1, nk, &t, e);
 		if (rc) {
-			rc = upt_err_set(e, UPT_E_USAGE, "--threshold must be between 1 and the role's "
-					 "%zu keys", nk);
+			rc = upt_err_set(e, UPT_E_USAGE,
+					 "--threshold must be between 1 and the role's "
+					 "%zu keys",
+					 nk);
 			goto out;
 		}
 	} else if (t > nk || t < 1) {
@@ -164,8 +172,10 @@ static int rotate(ws *w, const args *a, upt_err *e)
 	char what[64];
 	snprintf(what, sizeof(what), "%s/%llu.root.json", repo, (unsigned long long)(n + 1));
 	rc = signing_check_expiry(what, expires, now, e);
-	if (rc == UPT_OK)
+	if (rc == UPT_OK) {
+		signing_warn_root("rotate", what, expires, now);
 		rc = signing_signers(ws_role(w, repo, "root"), &kr, new_s, &nnew, e);
+	}
 	if (rc == UPT_OK)
 		rc = signing_root_obj(w, repo, n + 1, expires, &obj, e);
 	if (rc)
@@ -191,8 +201,8 @@ static int rotate(ws *w, const args *a, upt_err *e)
 			/* The workspace must describe its newest root: take the file back. */
 			upt_err ig;
 			if (ws_remove_tree(w, what, &ig) != UPT_OK)
-				fprintf(stderr, "uptane-bundle rotate: remove %s/%s by hand\n", w->dir,
-					what);
+				fprintf(stderr, "uptane-bundle rotate: remove %s/%s by hand\n",
+					w->dir, what);
 		}
 	}
 	if (rc)
@@ -251,7 +261,8 @@ int cmd_rotate(int argc, char **argv)
 	}
 	rc = ws_open(a.pos[0], &w, &e);
 	if (rc == UPT_OK && ws_exists(&w, "staged"))
-		rc = upt_err_set(&e, UPT_E_USAGE, "a create is waiting for signatures in %s/staged: "
+		rc = upt_err_set(&e, UPT_E_USAGE,
+				 "a create is waiting for signatures in %s/staged: "
 				 "finish it (create --resume) or drop it (create --abort) first",
 				 w.dir);
 	if (rc == UPT_OK)

@@ -22,21 +22,21 @@
 #include "upt/sig.h"
 
 static const char usage[] =
-	"usage: uptane-bundle sign FILE.json --key K.key..\n"
-	"  Adds the signature of each private key K.key to FILE.json (a root from init or\n"
-	"  rotate, or a file staged by create --sign-later), replacing an older signature by\n"
-	"  the same key. Copy the file to the machine holding the key and back, or sign a\n"
-	"  copy of the workspace there and copy the file back.\n";
+    "usage: uptane-bundle sign FILE.json --key K.key..\n"
+    "  Adds the signature of each private key K.key to FILE.json (a root from init or\n"
+    "  rotate, or a file staged by create --sign-later), replacing an older signature by\n"
+    "  the same key. Copy the file to the machine holding the key and back, or sign a\n"
+    "  copy of the workspace there and copy the file back.\n";
 
 static const arg_opt opts[] = {
-	{"key", 0, ARG_LIST},
+    {"key", 0, ARG_LIST},
 };
 
 static int type_of(const json_t *doc, upt_role_type *out, upt_err *e)
 {
-	static const upt_role_type all[] = {UPT_ROLE_ROOT,	     UPT_ROLE_TIMESTAMP,
-					    UPT_ROLE_SNAPSHOT,	     UPT_ROLE_TARGETS,
-					    UPT_ROLE_OFFLINE_SNAPSHOT, UPT_ROLE_OFFLINE_UPDATES};
+	static const upt_role_type all[] = {
+	    UPT_ROLE_ROOT,    UPT_ROLE_TIMESTAMP,	 UPT_ROLE_SNAPSHOT,
+	    UPT_ROLE_TARGETS, UPT_ROLE_OFFLINE_SNAPSHOT, UPT_ROLE_OFFLINE_UPDATES};
 	const char *t = json_string_value(json_object_get(json_object_get(doc, "signed"), "_type"));
 	for (size_t i = 0; t && i < sizeof(all) / sizeof(all[0]); i++)
 		if (!strcmp(t, upt_role_type_name(all[i]))) {
@@ -88,7 +88,8 @@ static int sign_file(const char *path, const arg_val *keys, upt_err *e)
 			for (size_t j = 0; r && j < r->nkeyids; j++)
 				listed |= !strcmp(r->keyids[j], keyid);
 			if (!listed)
-				printf("%s: note: %s is not one of this root's own root keys (fine when it "
+				printf("%s: note: %s is not one of this root's own root keys (fine "
+				       "when it "
 				       "is a key of the previous root version)\n",
 				       path, keys->v[i]);
 		}
@@ -135,8 +136,10 @@ int cmd_sign(int argc, char **argv)
 	}
 	for (size_t i = 0; i < args_get(&a, "key")->n; i++)
 		if (!key_path_is_private(args_get(&a, "key")->v[i])) {
-			status = cli_usage("sign", usage, "%s: signing needs the private key file "
-					   "(NAME.key)", args_get(&a, "key")->v[i]);
+			status = cli_usage("sign", usage,
+					   "%s: signing needs the private key file "
+					   "(NAME.key)",
+					   args_get(&a, "key")->v[i]);
 			goto out;
 		}
 	rc = sign_file(a.pos[0], args_get(&a, "key"), &e);

@@ -23,21 +23,21 @@
 #include "workspace.h"
 
 static const char usage[] =
-	"usage: uptane-bundle target add WORKSPACE FILE [--name NAME] --hardware-id HW..\n"
-	"                             [--release-counter N] [--role NAME]\n"
-	"       uptane-bundle target list WORKSPACE\n"
-	"       uptane-bundle target remove WORKSPACE NAME\n"
-	"  add: records FILE as target NAME (default: the file's name) of the Image repository:\n"
-	"  length, sha256 and sha512, the hardware ids it is built for, its release counter\n"
-	"  (default 0; devices refuse a lower counter than they run), and the delegated role that\n"
-	"  signs it (--role; default the top-level targets role). NAME may contain letters,\n"
-	"  digits, '.', '_', '+', '-' and '/' (no empty, '.' or '..' components).\n";
+    "usage: uptane-bundle target add WORKSPACE FILE [--name NAME] --hardware-id HW..\n"
+    "                             [--release-counter N] [--role NAME]\n"
+    "       uptane-bundle target list WORKSPACE\n"
+    "       uptane-bundle target remove WORKSPACE NAME\n"
+    "  add: records FILE as target NAME (default: the file's name) of the Image repository:\n"
+    "  length, sha256 and sha512, the hardware ids it is built for, its release counter\n"
+    "  (default 0; devices refuse a lower counter than they run), and the delegated role that\n"
+    "  signs it (--role; default the top-level targets role). NAME may contain letters,\n"
+    "  digits, '.', '_', '+', '-' and '/' (no empty, '.' or '..' components).\n";
 
 static const arg_opt opts[] = {
-	{"name", 0, ARG_ONE},
-	{"hardware-id", 0, ARG_LIST},
-	{"release-counter", 0, ARG_ONE},
-	{"role", 0, ARG_ONE},
+    {"name", 0, ARG_ONE},
+    {"hardware-id", 0, ARG_LIST},
+    {"release-counter", 0, ARG_ONE},
+    {"role", 0, ARG_ONE},
 };
 
 static int delegation_allows(const json_t *d, const char *name, const json_t *hwids, upt_err *e)
@@ -69,10 +69,11 @@ static int delegation_allows(const json_t *d, const char *name, const json_t *hw
 				ok |= json_equal(a, h);
 			}
 			if (!ok)
-				return upt_err_set(e, UPT_E_USAGE,
-						   "hardware id %s is not among role %s's hardware ids "
-						   "(see delegate --hardware-id)",
-						   json_string_value(h), role);
+				return upt_err_set(
+				    e, UPT_E_USAGE,
+				    "hardware id %s is not among role %s's hardware ids "
+				    "(see delegate --hardware-id)",
+				    json_string_value(h), role);
 		}
 	}
 	return UPT_OK;
@@ -87,14 +88,16 @@ static int target_add(ws *w, const args *a, upt_err *e)
 		name = slash ? slash + 1 : file;
 	}
 	if (!ws_target_name_valid(name))
-		return upt_err_set(e, UPT_E_USAGE,
-				   "target name \"%.200s\" is not safe: use letters, digits, '.', '_', "
-				   "'+', '-' and '/' (no empty, '.' or '..' components, at most %d "
-				   "bytes); --name sets another",
-				   name, UPT_TARGET_NAME_MAX);
+		return upt_err_set(
+		    e, UPT_E_USAGE,
+		    "target name \"%.200s\" is not safe: use letters, digits, '.', '_', "
+		    "'+', '-' and '/' (no empty, '.' or '..' components, at most %d "
+		    "bytes); --name sets another",
+		    name, UPT_TARGET_NAME_MAX);
 	const arg_val *hw = args_get(a, "hardware-id");
 	if (!hw->n)
-		return upt_err_set(e, UPT_E_USAGE, "--hardware-id is required (the hardware the "
+		return upt_err_set(e, UPT_E_USAGE,
+				   "--hardware-id is required (the hardware the "
 				   "image is built for)");
 	if (hw->n > UPT_HWIDS_MAX)
 		return upt_err_set(e, UPT_E_USAGE, "more than %d hardware ids", UPT_HWIDS_MAX);
@@ -103,8 +106,10 @@ static int target_add(ws *w, const args *a, upt_err *e)
 	int rc = UPT_OK;
 	for (size_t i = 0; rc == UPT_OK && i < hw->n; i++) {
 		if (!upt_name_valid(hw->v[i]))
-			rc = upt_err_set(e, UPT_E_USAGE, "hardware id \"%.200s\": use 1 to 128 letters, "
-					 "digits, '.', '_' or '-'", hw->v[i]);
+			rc = upt_err_set(e, UPT_E_USAGE,
+					 "hardware id \"%.200s\": use 1 to 128 letters, "
+					 "digits, '.', '_' or '-'",
+					 hw->v[i]);
 		json_t *s = json_string(hw->v[i]);
 		bool dup = false;
 		size_t j;
@@ -125,8 +130,10 @@ static int target_add(ws *w, const args *a, upt_err *e)
 	if (rc == UPT_OK && role && strcmp(role, "targets")) {
 		const json_t *d = ws_delegation(w, role);
 		if (!d)
-			rc = upt_err_set(e, UPT_E_USAGE, "--role %.200s: no such delegated role (see "
-					 "uptane-bundle delegate)", role);
+			rc = upt_err_set(e, UPT_E_USAGE,
+					 "--role %.200s: no such delegated role (see "
+					 "uptane-bundle delegate)",
+					 role);
 		else
 			rc = delegation_allows(d, name, hwids, e);
 	}
@@ -157,10 +164,11 @@ static int target_add(ws *w, const args *a, upt_err *e)
 		if (rc == UPT_OK) {
 			char hex[UPT_SHA256_LEN * 2 + 1];
 			upt_hex_encode(ti.hashes.sha256, UPT_SHA256_LEN, hex);
-			printf("%s target %s: %llu bytes, sha256 %s, release counter %llu, signed by "
-			       "%s\n",
-			       replaced ? "replaced" : "added", name, (unsigned long long)ti.length, hex,
-			       (unsigned long long)counter, role ? role : "targets");
+			printf(
+			    "%s target %s: %llu bytes, sha256 %s, release counter %llu, signed by "
+			    "%s\n",
+			    replaced ? "replaced" : "added", name, (unsigned long long)ti.length,
+			    hex, (unsigned long long)counter, role ? role : "targets");
 		}
 	}
 	json_decref(entry);
@@ -204,8 +212,10 @@ static int target_remove(ws *w, const char *name, upt_err *e)
 		{
 			const char *t = json_string_value(json_object_get(as, "target"));
 			if (t && !strcmp(t, name))
-				return upt_err_set(e, UPT_E_USAGE, "target %s is assigned to device %s "
-						   "ECU %s; assign another first", name, dev, serial);
+				return upt_err_set(e, UPT_E_USAGE,
+						   "target %s is assigned to device %s "
+						   "ECU %s; assign another first",
+						   name, dev, serial);
 		}
 	}
 	const char *hw;
@@ -214,8 +224,10 @@ static int target_remove(ws *w, const char *name, upt_err *e)
 	{
 		const char *t = json_string_value(json_object_get(as, "target"));
 		if (t && !strcmp(t, name))
-			return upt_err_set(e, UPT_E_USAGE, "target %s is assigned to hardware id %s; "
-					   "assign another first", name, hw);
+			return upt_err_set(e, UPT_E_USAGE,
+					   "target %s is assigned to hardware id %s; "
+					   "assign another first",
+					   name, hw);
 	}
 	json_object_del(targets, name);
 	int rc = ws_save(w, e);
@@ -242,7 +254,9 @@ int cmd_target(int argc, char **argv)
 		goto out;
 	}
 	const char *sub = a.npos ? a.pos[0] : "";
-	size_t want = !strcmp(sub, "add") || !strcmp(sub, "remove") ? 3 : !strcmp(sub, "list") ? 2 : 0;
+	size_t want = !strcmp(sub, "add") || !strcmp(sub, "remove") ? 3
+		      : !strcmp(sub, "list")			    ? 2
+								    : 0;
 	if (!want) {
 		status = cli_usage("target", usage, "expected add, list or remove");
 		goto out;

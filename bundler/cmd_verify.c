@@ -36,17 +36,17 @@
 #include "upt/verify.h"
 
 static const char usage[] =
-	"usage: uptane-bundle verify BUNDLE --config DEVICE.json [--at TIME] [--json]\n"
-	"  Runs the installer's checks on BUNDLE for the device DEVICE.json describes (its\n"
-	"  provisioned roots, and its state directory's trusted state when present), without\n"
-	"  writing anything. --at TIME (2027-01-01T00:00:00Z) is the clock to check against.\n"
-	"  Exit status: 0 verified, 3 not for this device or already up to date, 4 rejected,\n"
-	"  2 usage or configuration error.\n";
+    "usage: uptane-bundle verify BUNDLE --config DEVICE.json [--at TIME] [--json]\n"
+    "  Runs the installer's checks on BUNDLE for the device DEVICE.json describes (its\n"
+    "  provisioned roots, and its state directory's trusted state when present), without\n"
+    "  writing anything. --at TIME (2027-01-01T00:00:00Z) is the clock to check against.\n"
+    "  Exit status: 0 verified, 3 not for this device or already up to date, 4 rejected,\n"
+    "  2 usage or configuration error.\n";
 
 static const arg_opt opts[] = {
-	{"config", 0, ARG_ONE},
-	{"at", 0, ARG_ONE},
-	{"json", 0, ARG_NONE},
+    {"config", 0, ARG_ONE},
+    {"at", 0, ARG_ONE},
+    {"json", 0, ARG_NONE},
 };
 
 /* Re-files an error as a configuration error (exit 2), keeping its message. */
@@ -181,7 +181,8 @@ static int check_images(upt_bundle_reader *r, const upt_verify_result *res, upt_
 	for (size_t i = 0; rc == UPT_OK && i < res->nassignments; i++)
 		if (!seen[i] && !res->assignments[i].already_installed) {
 			char member[UPT_MEMBER_PATH_MAX + 8];
-			snprintf(member, sizeof(member), "images/%s", res->assignments[i].target_name);
+			snprintf(member, sizeof(member), "images/%s",
+				 res->assignments[i].target_name);
 			rc = upt_err_set(e, UPT_E_MALFORMED, "image member missing for ECU %s",
 					 res->assignments[i].ecu_serial);
 			upt_err_set_file(e, member);
@@ -225,8 +226,10 @@ static int verify(const char *bundle, const char *config, const char *at, bool a
 	if (rc == UPT_OK && at) {
 		rc = upt_rfc3339_parse(at, &now, &e);
 		if (rc)
-			rc = upt_err_set(&e, UPT_E_USAGE, "--at %s: expected a time like "
-					 "2027-01-01T00:00:00Z", at);
+			rc = upt_err_set(&e, UPT_E_USAGE,
+					 "--at %s: expected a time like "
+					 "2027-01-01T00:00:00Z",
+					 at);
 	}
 	if (rc == UPT_OK)
 		rc = load_trust(cfg, &trust, &inst, &e);
@@ -278,10 +281,13 @@ static int verify(const char *bundle, const char *config, const char *at, bool a
 		size_t fresh = 0;
 		for (size_t i = 0; i < res.nassignments; i++)
 			fresh += !res.assignments[i].already_installed;
-		snprintf(msg, sizeof(msg), "%s bundle %s verified for device %s at %s: %zu image(s), "
-			 "%zu new", res.kind_fleet ? "fleet" : "device", res.bundle_id,
-			 cfg->device_id, t, res.nassignments, fresh);
-		/* Nothing new for this device: what the installer reports as up-to-date (exit 3). */
+		snprintf(msg, sizeof(msg),
+			 "%s bundle %s verified for device %s at %s: %zu image(s), "
+			 "%zu new",
+			 res.kind_fleet ? "fleet" : "device", res.bundle_id, cfg->device_id, t,
+			 res.nassignments, fresh);
+		/* Nothing new for this device: what the installer reports as up-to-date (exit 3).
+		 */
 		bool up_to_date = fresh == 0;
 		if (as_json) {
 			print_json(up_to_date ? "up-to-date" : "verified", rc, NULL, bundle, msg);
@@ -294,18 +300,21 @@ static int verify(const char *bundle, const char *config, const char *at, bool a
 				       res.assignments[i].ecu_serial, name,
 				       (unsigned long long)res.assignments[i].length,
 				       (unsigned long long)res.assignments[i].release_counter,
-				       res.assignments[i].already_installed ? " already installed" : "");
+				       res.assignments[i].already_installed ? " already installed"
+									    : "");
 			}
 			if (res.clock_behind_floor)
-				printf("  note: the clock is behind the device's time floor; the floor "
+				printf("  note: the clock is behind the device's time floor; the "
+				       "floor "
 				       "was used\n");
 		}
 		status = up_to_date ? 3 : 0;
 	} else if (rc == UPT_E_NOT_FOR_DEVICE) {
 		char why[sizeof(res.intended_for) + 1];
-		safe_str(have_res && res.intended_for[0] ? res.intended_for : e.msg, why, sizeof(why));
-		snprintf(msg, sizeof(msg), "not for device %s: the bundle is for %s", cfg->device_id,
-			 why);
+		safe_str(have_res && res.intended_for[0] ? res.intended_for : e.msg, why,
+			 sizeof(why));
+		snprintf(msg, sizeof(msg), "not for device %s: the bundle is for %s",
+			 cfg->device_id, why);
 		if (as_json)
 			print_json("not-for-this-device", rc, NULL, bundle, msg);
 		else
@@ -356,7 +365,8 @@ int cmd_verify(int argc, char **argv)
 		status = cli_usage("verify", usage, "expected BUNDLE and --config DEVICE.json");
 		goto out;
 	}
-	status = verify(a.pos[0], args_one(&a, "config"), args_one(&a, "at"), args_flag(&a, "json"));
+	status =
+	    verify(a.pos[0], args_one(&a, "config"), args_one(&a, "at"), args_flag(&a, "json"));
 out:
 	args_free(&a);
 	return status;

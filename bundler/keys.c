@@ -23,8 +23,8 @@ int key_check_private_file(const char *path, upt_err *e)
 		return upt_err_set(e, UPT_E_IO, "%s: %s", path, strerror(errno));
 	}
 	if (S_ISLNK(st.st_mode))
-		return upt_err_set(e, UPT_E_USAGE, "%s: is a symbolic link; name the key file itself",
-				   path);
+		return upt_err_set(e, UPT_E_USAGE,
+				   "%s: is a symbolic link; name the key file itself", path);
 	if (!S_ISREG(st.st_mode))
 		return upt_err_set(e, UPT_E_USAGE, "%s: not a regular file", path);
 	/* Like ssh: a private key others can read is no longer private. */

@@ -13,8 +13,9 @@ static int bundle_json(const pack_job *job, const upt_bundle_writer *w, char **o
 {
 	char created[UPT_RFC3339_LEN + 1];
 	upt_rfc3339_format(job->created, created);
-	json_t *doc = json_pack("{s:s, s:i, s:s, s:s}", "format", "uptane-offline-bundle", "version",
-				1, "kind", job->fleet ? "fleet" : "device", "created", created);
+	json_t *doc =
+	    json_pack("{s:s, s:i, s:s, s:s}", "format", "uptane-offline-bundle", "version", 1,
+		      "kind", job->fleet ? "fleet" : "device", "created", created);
 	json_t *imgs = json_array();
 	json_t *devs = json_array();
 	if (!doc || !imgs || !devs)
@@ -29,11 +30,10 @@ static int bundle_json(const pack_job *job, const upt_bundle_writer *w, char **o
 	for (size_t i = 0; i < job->nimages; i++) {
 		char path[UPT_MEMBER_PATH_MAX + 1];
 		snprintf(path, sizeof(path), "images/%s", job->images[i].name);
-		json_t *o = json_pack("{s:s, s:s, s:I, s:I}", "name", job->images[i].name, "path",
-				      path, "length", (json_int_t)job->images[i].length,
-				      "compressed_length",
-				      (json_int_t)upt_bundle_writer_compressed_length(w,
-										 job->images[i].name));
+		json_t *o = json_pack(
+		    "{s:s, s:s, s:I, s:I}", "name", job->images[i].name, "path", path, "length",
+		    (json_int_t)job->images[i].length, "compressed_length",
+		    (json_int_t)upt_bundle_writer_compressed_length(w, job->images[i].name));
 		if (!o || json_array_append_new(imgs, o))
 			goto nomem;
 	}

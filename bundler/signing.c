@@ -9,8 +9,8 @@
 #include "upt/rfc3339.h"
 #include "upt/sig.h"
 
-int signing_signers(const json_t *entry, keyring *kr, const upt_signer *out[SIGNERS_MAX],
-		    size_t *n, upt_err *e)
+int signing_signers(const json_t *entry, keyring *kr, const upt_signer *out[SIGNERS_MAX], size_t *n,
+		    upt_err *e)
 {
 	size_t cnt = 0;
 	size_t i;
@@ -40,15 +40,16 @@ int signing_signers(const json_t *entry, keyring *kr, const upt_signer *out[SIGN
 		if (dup)
 			continue;
 		if (cnt == SIGNERS_MAX)
-			return upt_err_set(e, UPT_E_TOO_LARGE, "more than %d keys in a role", SIGNERS_MAX);
+			return upt_err_set(e, UPT_E_TOO_LARGE, "more than %d keys in a role",
+					   SIGNERS_MAX);
 		out[cnt++] = s;
 	}
 	*n = cnt;
 	return UPT_OK;
 }
 
-int signing_root_obj(const ws *w, const char *repo, uint64_t version, int64_t expires,
-		     json_t **out, upt_err *e)
+int signing_root_obj(const ws *w, const char *repo, uint64_t version, int64_t expires, json_t **out,
+		     upt_err *e)
 {
 	static const char *const roles[] = {"root",	 "targets",	     "snapshot",
 					    "timestamp", "offline-snapshot", "offline-updates"};
@@ -66,8 +67,8 @@ int signing_root_obj(const ws *w, const char *repo, uint64_t version, int64_t ex
 			goto out;
 		json_int_t t = json_integer_value(json_object_get(entry, "threshold"));
 		if (t < 1 || (size_t)t > nk) {
-			rc = upt_err_set(e, UPT_E_USAGE, "%s/%s: threshold %lld with %zu keys", repo,
-					 roles[i], (long long)t, nk);
+			rc = upt_err_set(e, UPT_E_USAGE, "%s/%s: threshold %lld with %zu keys",
+					 repo, roles[i], (long long)t, nk);
 			goto out;
 		}
 		mr[nroles].name = roles[i];
@@ -99,6 +100,18 @@ int signing_check_expiry(const char *what, int64_t expires, int64_t now, upt_err
 				   what, t);
 	}
 	return UPT_OK;
+}
+
+void signing_warn_root(const char *cmd, const char *what, int64_t expires, int64_t now)
+{
+	if (expires - now >= WS_ROOT_WARN)
+		return;
+	char t[UPT_RFC3339_LEN + 1];
+	upt_rfc3339_format(expires, t);
+	fprintf(stderr,
+		"uptane-bundle %s: warning: %s expires at %s, within 30 days: rotate it "
+		"(uptane-bundle rotate) before devices freeze\n",
+		cmd, what, t);
 }
 
 static const char *base_name(const char *p)

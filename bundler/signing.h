@@ -22,15 +22,18 @@
 /* The signers this run holds for an entry's keys: each key whose recorded path is a .key file
  * (loaded into kr, mode checked), plus any key already in kr (e.g. create --key) whose id
  * matches. Keys held elsewhere (.pub) are skipped. */
-int signing_signers(const json_t *entry, keyring *kr, const upt_signer *out[SIGNERS_MAX],
-		    size_t *n, upt_err *e) UPT_MUST_CHECK;
+int signing_signers(const json_t *entry, keyring *kr, const upt_signer *out[SIGNERS_MAX], size_t *n,
+		    upt_err *e) UPT_MUST_CHECK;
 
 /* A root `signed` object of version for repo, from the workspace's current role entries. */
-int signing_root_obj(const ws *w, const char *repo, uint64_t version, int64_t expires,
-		     json_t **out, upt_err *e) UPT_MUST_CHECK;
+int signing_root_obj(const ws *w, const char *repo, uint64_t version, int64_t expires, json_t **out,
+		     upt_err *e) UPT_MUST_CHECK;
 
 /* Refuses an expiry within WS_MIN_VALIDITY of now (UPT_E_USAGE naming what). */
 int signing_check_expiry(const char *what, int64_t expires, int64_t now, upt_err *e) UPT_MUST_CHECK;
+
+/* Warns on stderr ("uptane-bundle CMD: warning: ...") when a root expires within WS_ROOT_WARN. */
+void signing_warn_root(const char *cmd, const char *what, int64_t expires, int64_t now);
 
 /* Threshold status of one file for one role. */
 typedef struct sig_status {

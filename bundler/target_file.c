@@ -38,7 +38,8 @@ int target_file_hash(const char *path, target_info *out, upt_err *e)
 	upt_hasher *h = NULL;
 	uint8_t *chunk = malloc(UPT_IO_CHUNK);
 	uint64_t total = 0;
-	rc = chunk ? upt_hasher_new(true, true, &h, e) : upt_err_set(e, UPT_E_NOMEM, "out of memory");
+	rc = chunk ? upt_hasher_new(true, true, &h, e)
+		   : upt_err_set(e, UPT_E_NOMEM, "out of memory");
 	while (rc == UPT_OK) {
 		ssize_t n = read(fd, chunk, UPT_IO_CHUNK);
 		if (n < 0 && errno == EINTR)
@@ -58,11 +59,14 @@ int target_file_hash(const char *path, target_info *out, upt_err *e)
 		rc = upt_hasher_final(h, &ti.hashes, e);
 	struct stat st2;
 	/* The file must not change while it is hashed: compare before and after. */
-	if (rc == UPT_OK && (fstat(fd, &st2) != 0 || st2.st_size != st.st_size ||
-			     st2.st_mtim.tv_sec != st.st_mtim.tv_sec ||
-			     st2.st_mtim.tv_nsec != st.st_mtim.tv_nsec || total != (uint64_t)st.st_size))
-		rc = upt_err_set(e, UPT_E_USAGE, "%s: changed while it was read; try again when it "
-				 "is complete", path);
+	if (rc == UPT_OK &&
+	    (fstat(fd, &st2) != 0 || st2.st_size != st.st_size ||
+	     st2.st_mtim.tv_sec != st.st_mtim.tv_sec || st2.st_mtim.tv_nsec != st.st_mtim.tv_nsec ||
+	     total != (uint64_t)st.st_size))
+		rc = upt_err_set(e, UPT_E_USAGE,
+				 "%s: changed while it was read; try again when it "
+				 "is complete",
+				 path);
 	if (rc == UPT_OK) {
 		ti.length = total;
 		ti.mtime_sec = (int64_t)st.st_mtim.tv_sec;
@@ -83,8 +87,8 @@ json_t *target_info_to_json(const target_info *ti, const char *abs_path)
 	upt_hex_encode(ti->hashes.sha512, UPT_SHA512_LEN, h512);
 	return json_pack("{s:s, s:I, s:s, s:s, s:I, s:I, s:I}", "source", abs_path, "length",
 			 (json_int_t)ti->length, "sha256", h256, "sha512", h512, "mtime",
-			 (json_int_t)ti->mtime_sec, "mtime_nsec", (json_int_t)ti->mtime_nsec, "inode",
-			 (json_int_t)ti->inode);
+			 (json_int_t)ti->mtime_sec, "mtime_nsec", (json_int_t)ti->mtime_nsec,
+			 "inode", (json_int_t)ti->inode);
 }
 
 int target_entry_hashes(const json_t *entry, upt_hashes *out, upt_err *e)
@@ -118,7 +122,8 @@ int target_file_check(const char *name, const json_t *entry, upt_err *e)
 	close(fd);
 	if ((json_int_t)st.st_size != json_integer_value(json_object_get(entry, "length")) ||
 	    (json_int_t)st.st_mtim.tv_sec != json_integer_value(json_object_get(entry, "mtime")) ||
-	    (json_int_t)st.st_mtim.tv_nsec != json_integer_value(json_object_get(entry, "mtime_nsec")) ||
+	    (json_int_t)st.st_mtim.tv_nsec !=
+		json_integer_value(json_object_get(entry, "mtime_nsec")) ||
 	    (json_int_t)st.st_ino != json_integer_value(json_object_get(entry, "inode")))
 		return upt_err_set(e, UPT_E_USAGE,
 				   "target %s: %s changed since it was added; run uptane-bundle "

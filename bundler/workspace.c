@@ -34,7 +34,8 @@ static int lock_dir(ws *w, upt_err *e)
 		return upt_err_set(e, UPT_E_IO, "%s/lock: %s", w->dir, strerror(errno));
 	if (flock(w->lockfd, LOCK_EX | LOCK_NB) != 0)
 		return upt_err_set(e, UPT_E_BUSY,
-				   "%s: another uptane-bundle command is using this workspace", w->dir);
+				   "%s: another uptane-bundle command is using this workspace",
+				   w->dir);
 	return UPT_OK;
 }
 
@@ -48,8 +49,10 @@ static int open_dir(const char *dir, ws *w, upt_err *e)
 	w->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (w->dirfd < 0) {
 		if (errno == ENOENT)
-			return upt_err_set(e, UPT_E_NOT_FOUND, "%s: no such workspace (uptane-bundle init "
-					   "creates one)", dir);
+			return upt_err_set(e, UPT_E_NOT_FOUND,
+					   "%s: no such workspace (uptane-bundle init "
+					   "creates one)",
+					   dir);
 		return upt_err_set(e, UPT_E_IO, "%s: %s", dir, strerror(errno));
 	}
 	return lock_dir(w, e);
@@ -73,8 +76,10 @@ int ws_create(const char *dir, json_t *doc, ws *w, upt_err *e)
 		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") &&
 		    strcmp(de->d_name, "lock")) {
 			closedir(d);
-			rc = upt_err_set(e, UPT_E_USAGE, "%s: exists and is not empty; a workspace is "
-					 "initialised once", dir);
+			rc = upt_err_set(e, UPT_E_USAGE,
+					 "%s: exists and is not empty; a workspace is "
+					 "initialised once",
+					 dir);
 			goto fail;
 		}
 	closedir(d);
@@ -97,8 +102,10 @@ int ws_open(const char *dir, ws *w, upt_err *e)
 		goto out;
 	rc = upt_file_read(w->dirfd, WS_FILE, WS_MAX, &b, e);
 	if (rc == UPT_E_NOT_FOUND) {
-		rc = upt_err_set(e, UPT_E_USAGE, "%s: not a workspace (no %s; uptane-bundle init "
-				 "creates one)", dir, WS_FILE);
+		rc = upt_err_set(e, UPT_E_USAGE,
+				 "%s: not a workspace (no %s; uptane-bundle init "
+				 "creates one)",
+				 dir, WS_FILE);
 		goto out;
 	}
 	if (rc)
@@ -110,7 +117,8 @@ int ws_open(const char *dir, ws *w, upt_err *e)
 		goto out;
 	}
 	const char *fmt = json_string_value(json_object_get(doc, "format"));
-	if (!fmt || strcmp(fmt, WS_FORMAT) || json_integer_value(json_object_get(doc, "version")) != 1 ||
+	if (!fmt || strcmp(fmt, WS_FORMAT) ||
+	    json_integer_value(json_object_get(doc, "version")) != 1 ||
 	    !json_is_object(json_object_get(doc, "repos")) ||
 	    !json_is_array(json_object_get(doc, "delegations")) ||
 	    !json_is_object(json_object_get(doc, "targets")) ||
@@ -208,7 +216,8 @@ int ws_entry_keys(const json_t *entry, upt_key **out, size_t *n, upt_err *e)
 	if (!keys)
 		return upt_err_set(e, UPT_E_NOMEM, "out of memory");
 	for (size_t i = 0; i < cnt; i++) {
-		const char *pub = json_string_value(json_object_get(json_array_get(arr, i), "public"));
+		const char *pub =
+		    json_string_value(json_object_get(json_array_get(arr, i), "public"));
 		json_t *obj = json_pack("{s:s, s:s, s:{s:s}}", "keytype", "ed25519", "scheme",
 					"ed25519", "keyval", "public", pub ? pub : "");
 		int rc = obj ? upt_key_from_json(obj, &keys[i], e)
@@ -309,11 +318,12 @@ int ws_root_latest(const ws *w, const char *repo, uint64_t *n, upt_err *e)
 		if (!ws_exists(w, rel))
 			break;
 		if (++v >= UPT_ROOT_CHAIN_MAX)
-			return upt_err_set(e, UPT_E_TOO_LARGE, "%s: more than %d root versions", repo,
-					   UPT_ROOT_CHAIN_MAX);
+			return upt_err_set(e, UPT_E_TOO_LARGE, "%s: more than %d root versions",
+					   repo, UPT_ROOT_CHAIN_MAX);
 	}
 	if (v == 0)
-		return upt_err_set(e, UPT_E_USAGE, "%s/metadata/%s/1.root.json: missing", w->dir, repo);
+		return upt_err_set(e, UPT_E_USAGE, "%s/metadata/%s/1.root.json: missing", w->dir,
+				   repo);
 	*n = v;
 	return UPT_OK;
 }
@@ -337,7 +347,8 @@ static int remove_at(int parent, const char *name, upt_err *e)
 {
 	struct stat st;
 	if (fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
-		return errno == ENOENT ? UPT_OK : upt_err_set(e, UPT_E_IO, "%s: %s", name, strerror(errno));
+		return errno == ENOENT ? UPT_OK
+				       : upt_err_set(e, UPT_E_IO, "%s: %s", name, strerror(errno));
 	if (!S_ISDIR(st.st_mode)) {
 		if (unlinkat(parent, name, 0) != 0)
 			return upt_err_set(e, UPT_E_IO, "%s: %s", name, strerror(errno));
@@ -418,7 +429,8 @@ static int walk(int base, const char *rel, strlist *l, int depth, upt_err *e)
 		else if (S_ISREG(st.st_mode))
 			rc = list_push(l, path, e);
 		else
-			rc = upt_err_set(e, UPT_E_USAGE, "%s: not a regular file or directory", path);
+			rc = upt_err_set(e, UPT_E_USAGE, "%s: not a regular file or directory",
+					 path);
 	}
 	closedir(d);
 	return rc;

@@ -73,7 +73,8 @@ int ws_entry_keys(const json_t *entry, upt_key **out, size_t *n, upt_err *e) UPT
 /* The default expiry of a role ("365d" root, "30d" timestamp, "90d" the others). */
 const char *ws_default_expiry(const char *role);
 /* The expiry duration (seconds) of a role: the entry's "expires", else the default. */
-int ws_entry_expiry(const json_t *entry, const char *role, int64_t *secs, upt_err *e) UPT_MUST_CHECK;
+int ws_entry_expiry(const json_t *entry, const char *role, int64_t *secs,
+		    upt_err *e) UPT_MUST_CHECK;
 
 /* Metadata files, by path relative to the workspace ("metadata/image-repo/targets.json").
  * Read: UPT_E_NOT_FOUND when absent. Write: creates the directories, replaces atomically. */
@@ -85,7 +86,8 @@ int ws_meta_version(const ws *w, const char *rel, uint64_t *version, upt_err *e)
 /* The newest root version N of a repository (1.root.json .. N.root.json all present). */
 int ws_root_latest(const ws *w, const char *repo, uint64_t *n, upt_err *e) UPT_MUST_CHECK;
 /* Parses metadata/<repo>/<version>.root.json. */
-int ws_load_root(const ws *w, const char *repo, uint64_t version, upt_meta **out, upt_err *e) UPT_MUST_CHECK;
+int ws_load_root(const ws *w, const char *repo, uint64_t version, upt_meta **out,
+		 upt_err *e) UPT_MUST_CHECK;
 /* Removes a directory tree under the workspace (staged/). Missing is fine. */
 int ws_remove_tree(const ws *w, const char *rel, upt_err *e) UPT_MUST_CHECK;
 

@@ -22,8 +22,12 @@
  * - Any libarchive warning or "retry" (damaged header: libarchive would resynchronise by
  *   scanning for the next valid header) is treated as a malformed archive.
  * - A zstd frame that needs a window over 4 MiB is UPT_E_TOO_LARGE (a resource cap, like the
- *   other caps); a truncated frame or trailing garbage is UPT_E_MALFORMED (not valid zstd); a
- *   complete stream that decodes to fewer bytes than signed is UPT_E_ARBITRARY_SOFTWARE.
+ *   other caps); a truncated frame, trailing garbage or a legacy (pre-1.0) frame is
+ *   UPT_E_MALFORMED (not valid zstd); a complete stream that decodes to fewer bytes than signed
+ *   is UPT_E_ARBITRARY_SOFTWARE.
+ * - The compressed-size cap is applied to the bytes consumed, so output past the signed length
+ *   that shows first is reported as endless data (see stream_prepare).
+ * - The bundle path itself must not be a symbolic link (O_NOFOLLOW): UPT_E_IO.
  */
 #include "upt/bundle.h"
 
@@ -51,23 +55,23 @@ struct volume {
 };
 
 enum reader_state {
-	ST_FRESH,     /* read_metadata not called yet */
-	ST_IMAGES,    /* metadata read; walking images */
-	ST_END,       /* end of archive reached */
-	ST_FAILED,    /* the archive itself is bad or unreadable: every later call fails */
+	ST_FRESH,  /* read_metadata not called yet */
+	ST_IMAGES, /* metadata read; walking images */
+	ST_END,	   /* end of archive reached */
+	ST_FAILED, /* the archive itself is bad or unreadable: every later call fails */
 };
 
 struct upt_bundle_reader {
 	struct archive *ar;
 	struct volume *vols;
 	size_t nvols;
-	uint64_t total;     /* sum of the volume sizes */
-	uint64_t pos;       /* logical position in the concatenated volumes */
-	size_t vol;         /* volume that holds pos */
+	uint64_t total;	    /* sum of the volume sizes */
+	uint64_t pos;	    /* logical position in the concatenated volumes */
+	size_t vol;	    /* volume that holds pos */
 	uint64_t vol_start; /* logical offset at which vols[vol] starts */
-	int io_errno;       /* set by the callbacks on a real read error */
-	uint8_t *rbuf;      /* read callback buffer, UPT_IO_CHUNK */
-	uint8_t *chunk;     /* metadata read buffer, UPT_IO_CHUNK */
+	int io_errno;	    /* set by the callbacks on a real read error */
+	uint8_t *rbuf;	    /* read callback buffer, UPT_IO_CHUNK */
+	uint8_t *chunk;	    /* metadata read buffer, UPT_IO_CHUNK */
 
 	enum reader_state state;
 	int failed_code;
@@ -120,12 +124,14 @@ static int archive_fail(upt_bundle_reader *r, const char *path, upt_err *e)
 {
 	int code;
 	if (r->io_errno) {
-		code = upt_err_set(e, UPT_E_IO, "cannot read the bundle: %s", strerror(r->io_errno));
+		code =
+		    upt_err_set(e, UPT_E_IO, "cannot read the bundle: %s", strerror(r->io_errno));
 	} else if (archive_errno(r->ar) == ENOMEM) {
 		code = upt_err_set(e, UPT_E_NOMEM, "out of memory reading the bundle");
 	} else {
 		const char *s = archive_error_string(r->ar);
-		code = upt_err_set(e, UPT_E_MALFORMED, "not a valid tar archive (truncated or damaged): %s",
+		code = upt_err_set(e, UPT_E_MALFORMED,
+				   "not a valid tar archive (truncated or damaged): %s",
 				   s ? s : "unknown error");
 		if (e)
 			sanitize(e->msg);
@@ -172,7 +178,7 @@ static ssize_t cb_read(struct archive *a, void *ctx, const void **buf)
 			return -1;
 		}
 		if (n == 0) {
-			/* the volume shrank under us: the medium changed, not the archive's fault */
+			/* the volume shrank under us: the medium changed */
 			r->io_errno = EIO;
 			archive_set_error(a, EIO, "volume shrank while reading");
 			return -1;
@@ -194,12 +200,7 @@ static la_int64_t cb_skip(struct archive *a, void *ctx, la_int64_t request)
 	uint64_t n = (uint64_t)request;
 	if (n > r->total - r->pos)
 		n = r->total - r->pos;
-	r->pos += n;
-	while (r->vol < r->nvols && r->pos - r->vol_start >= r->vols[r->vol].size &&
-	       r->pos != r->vol_start) {
-		r->vol_start += r->vols[r->vol].size;
-		r->vol++;
-	}
+	r->pos += n; /* cb_read finds the volume that holds pos */
 	return (la_int64_t)n;
 }
 
@@ -211,7 +212,8 @@ static int open_volume(const char *path, struct volume *v, upt_err *e)
 		if (err == ENOENT)
 			return upt_err_set(e, UPT_E_NOT_FOUND, "%s: no such file", path);
 		if (err == ELOOP)
-			return upt_err_set(e, UPT_E_IO, "%s: is a symbolic link; refusing it", path);
+			return upt_err_set(e, UPT_E_IO, "%s: is a symbolic link; refusing it",
+					   path);
 		return upt_err_set(e, UPT_E_IO, "%s: %s", path, strerror(err));
 	}
 	struct stat st;
@@ -302,6 +304,8 @@ void upt_bundle_reader_free(upt_bundle_reader *r)
 
 int upt_bundle_reader_open(const char *path, upt_bundle_reader **out, upt_err *e)
 {
+	if (!path || !*path)
+		return upt_err_set(e, UPT_E_USAGE, "no bundle path");
 	upt_bundle_reader *r = calloc(1, sizeof(*r));
 	if (!r)
 		return upt_err_set(e, UPT_E_NOMEM, "out of memory");
@@ -334,7 +338,8 @@ int upt_bundle_reader_open(const char *path, upt_bundle_reader **out, upt_err *e
 			/* X.uptane absent: X.uptane.000, .001, ... (DESIGN.md section 10) */
 			rc = open_volumes(r, path, e);
 			if (rc == UPT_E_NOT_FOUND)
-				upt_err_set(e, UPT_E_NOT_FOUND, "%s: no such file (nor %s.000)", path, path);
+				upt_err_set(e, UPT_E_NOT_FOUND, "%s: no such file (nor %s.000)",
+					    path, path);
 		}
 	}
 	if (rc)
@@ -471,7 +476,8 @@ static int next_member(upt_bundle_reader *r, enum member_kind *kind, upt_err *e)
 	/* a directory's name may carry one trailing '/' */
 	size_t plen = dir && len > 0 && raw[len - 1] == '/' ? len - 1 : len;
 	if (plen > UPT_MEMBER_PATH_MAX)
-		return reject(r, UPT_E_UNSAFE_ARCHIVE, raw, e, "member path longer than 1024 bytes");
+		return reject(r, UPT_E_UNSAFE_ARCHIVE, raw, e,
+			      "member path longer than 1024 bytes");
 	memcpy(r->path, raw, plen);
 	r->path[plen] = '\0';
 
@@ -485,9 +491,10 @@ static int next_member(upt_bundle_reader *r, enum member_kind *kind, upt_err *e)
 	if (archive_entry_sparse_count(ent) > 0)
 		return reject(r, UPT_E_UNSAFE_ARCHIVE, r->path, e, "sparse member");
 	if (!upt_bundle_member_path_ok(r->path))
-		return reject(r, UPT_E_UNSAFE_ARCHIVE, r->path, e,
-			      "member path not allowed (absolute, \"..\", \".\", empty component, or a "
-			      "character other than letters, digits, . _ + - /)");
+		return reject(
+		    r, UPT_E_UNSAFE_ARCHIVE, r->path, e,
+		    "member path not allowed (absolute, \"..\", \".\", empty component, or a "
+		    "character other than letters, digits, . _ + - /)");
 	if (r->nmembers >= UPT_MEMBERS_MAX)
 		return reject(r, UPT_E_TOO_LARGE, r->path, e, "more than 65536 members");
 	bool dup = false;
@@ -538,7 +545,8 @@ static int read_member(upt_bundle_reader *r, upt_buf *out, upt_err *e)
 		if (n == 0)
 			break;
 		if ((uint64_t)n > r->size - got)
-			return reject(r, UPT_E_MALFORMED, r->path, e, "member longer than its header says");
+			return reject(r, UPT_E_MALFORMED, r->path, e,
+				      "member longer than its header says");
 		got += (uint64_t)n;
 		int rc = upt_buf_append(out, r->chunk, (size_t)n, e);
 		if (rc) {
@@ -547,7 +555,8 @@ static int read_member(upt_bundle_reader *r, upt_buf *out, upt_err *e)
 		}
 	}
 	if (got != r->size)
-		return reject(r, UPT_E_MALFORMED, r->path, e, "member shorter than its header says");
+		return reject(r, UPT_E_MALFORMED, r->path, e,
+			      "member shorter than its header says");
 	return UPT_OK;
 }
 
@@ -574,13 +583,14 @@ static int check_bundle_json(const upt_buf *b, upt_err *e)
 	if (rc)
 		goto out;
 	if (version != UPT_BUNDLE_VERSION) {
-		rc = upt_err_set(e, UPT_E_MALFORMED,
-				 version > UPT_BUNDLE_VERSION
-					 ? "bundle format version %lld: made by a newer bundler (this "
-					   "installer reads version 1)"
-					 : "bundle format version %lld is not valid (this installer reads "
-					   "version 1)",
-				 version);
+		rc = upt_err_set(
+		    e, UPT_E_MALFORMED,
+		    version > UPT_BUNDLE_VERSION
+			? "bundle format version %lld: made by a newer bundler (this "
+			  "installer reads version 1)"
+			: "bundle format version %lld is not valid (this installer reads "
+			  "version 1)",
+		    version);
 		goto out;
 	}
 out:
@@ -618,7 +628,8 @@ static int add_meta_file(upt_bundle_reader *r, upt_bundle_meta *m, size_t *cap, 
 	if (r->size > UPT_META_FILE_MAX)
 		return reject(r, UPT_E_TOO_LARGE, r->path, e, "metadata file larger than 1 MiB");
 	if (r->size > UPT_META_TOTAL_MAX - r->meta_total)
-		return reject(r, UPT_E_TOO_LARGE, r->path, e, "metadata larger than 16 MiB in total");
+		return reject(r, UPT_E_TOO_LARGE, r->path, e,
+			      "metadata larger than 16 MiB in total");
 	if (m->nfiles == *cap) {
 		size_t ncap = *cap ? *cap * 2 : 32;
 		upt_bundle_file *nf = realloc(m->files, ncap * sizeof(*nf));
@@ -722,16 +733,17 @@ int upt_bundle_next_image(upt_bundle_reader *r, const char **target_name,
 	if (!r->image_pending) {
 		enum member_kind kind;
 		for (;;) {
-			/* libarchive skips the unread rest of the current member (cb_skip: a seek) */
+			/* libarchive skips the unread rest (cb_skip: a seek) */
 			int rc = next_member(r, &kind, e);
 			if (rc == UPT_E_NOT_FOUND)
-				return upt_err_set(e, UPT_E_NOT_FOUND, "no more images in the bundle");
+				return upt_err_set(e, UPT_E_NOT_FOUND,
+						   "no more images in the bundle");
 			if (rc)
 				return rc;
 			if (kind == MK_DIR)
 				continue;
 			if (kind != MK_IMAGE)
-				/* section 3: every metadata/ member precedes every images/ member */
+				/* section 3: all metadata/ precedes all images/ */
 				return reject(r, UPT_E_MALFORMED, r->path, e,
 					      "metadata member after an image");
 			break;
@@ -783,7 +795,8 @@ static int zstd_fail(size_t ret, upt_err *e)
 	case ZSTD_error_memory_allocation:
 		return upt_err_set(e, UPT_E_NOMEM, "out of memory (zstd)");
 	default:
-		return upt_err_set(e, UPT_E_MALFORMED, "not valid zstd: %s", ZSTD_getErrorName(ret));
+		return upt_err_set(e, UPT_E_MALFORMED, "not valid zstd: %s",
+				   ZSTD_getErrorName(ret));
 	}
 }
 
@@ -801,10 +814,10 @@ static uint64_t compressed_cap(uint64_t signed_length)
 
 static int too_large(const struct image_stream *s, upt_err *e)
 {
-	return upt_err_set(e, UPT_E_TOO_LARGE,
-			   "compressed image of %llu bytes exceeds ZSTD_compressBound(%llu) + 64 KiB",
-			   (unsigned long long)s->compressed_length,
-			   (unsigned long long)s->signed_length);
+	return upt_err_set(
+	    e, UPT_E_TOO_LARGE,
+	    "compressed image of %llu bytes exceeds ZSTD_compressBound(%llu) + 64 KiB",
+	    (unsigned long long)s->compressed_length, (unsigned long long)s->signed_length);
 }
 
 static int stream_prepare(struct image_stream *s, upt_err *e)
@@ -822,7 +835,8 @@ static int stream_prepare(struct image_stream *s, upt_err *e)
 	if (!ZSTD_isError(zr))
 		zr = ZSTD_DCtx_setParameter(s->dctx, ZSTD_d_windowLogMax, UPT_ZSTD_WINDOW_LOG_MAX);
 	if (ZSTD_isError(zr))
-		return upt_err_set(e, UPT_E_INTERNAL, "zstd set-up failed: %s", ZSTD_getErrorName(zr));
+		return upt_err_set(e, UPT_E_INTERNAL, "zstd set-up failed: %s",
+				   ZSTD_getErrorName(zr));
 	return UPT_OK;
 }
 
@@ -834,10 +848,67 @@ static int stream_prepare(struct image_stream *s, upt_err *e)
 struct decoder {
 	ZSTD_inBuffer in;
 	bool eof;
-	size_t last;       /* last ZSTD_decompressStream return: 0 = frame complete and flushed */
+	size_t last;	   /* last ZSTD_decompressStream return: 0 = frame complete and flushed */
 	uint64_t consumed; /* compressed bytes taken from the member: counted here, not trusted */
-	bool over_cap;     /* the member holds more than s->cap bytes */
+	bool over_cap;	   /* the member holds more than s->cap bytes */
+	bool frame_start;  /* the next member byte begins a frame: its magic is checked first */
+	uint8_t stash[4];  /* a magic number split across two member blocks */
+	size_t nstash;
 };
+
+/*
+ * Only current zstd frames (and skippable frames) are decoded. libzstd as distributions build
+ * it also decodes the pre-1.0 "legacy" formats, whose decoders do not honour
+ * ZSTD_d_windowLogMax: a legacy frame could make the device allocate a window far over 4 MiB.
+ * So the magic number of every frame is checked before the decoder sees the frame.
+ */
+static bool frame_magic_ok(const uint8_t m[4])
+{
+	uint32_t v =
+	    (uint32_t)m[0] | (uint32_t)m[1] << 8 | (uint32_t)m[2] << 16 | (uint32_t)m[3] << 24;
+	return v == ZSTD_MAGICNUMBER ||
+	       (v & ZSTD_MAGIC_SKIPPABLE_MASK) == ZSTD_MAGIC_SKIPPABLE_START;
+}
+
+/* At a frame start: 1 when more input is needed first, 0 when the frame may be decoded, or an
+ * error. Bytes stashed from the previous block are handed to the decoder here. */
+static int check_frame_start(struct image_stream *s, struct decoder *d, ZSTD_outBuffer *ob,
+			     upt_err *e)
+{
+	size_t avail = d->in.size - d->in.pos;
+	const uint8_t *p = (const uint8_t *)d->in.src + d->in.pos;
+	if (d->nstash + avail < sizeof(d->stash)) {
+		if (d->eof)
+			return upt_err_set(e, UPT_E_MALFORMED,
+					   d->consumed ? "truncated zstd frame"
+						       : "empty image member (no zstd frame)");
+		memcpy(d->stash + d->nstash, p, avail); /* consumed: the block is about to go */
+		d->nstash += avail;
+		d->in.pos = d->in.size;
+		return 1;
+	}
+	uint8_t m[4];
+	memcpy(m, d->stash, d->nstash);
+	memcpy(m + d->nstash, p, sizeof(m) - d->nstash); /* peeked, not consumed */
+	if (!frame_magic_ok(m))
+		return upt_err_set(
+		    e, UPT_E_MALFORMED,
+		    "not a zstd frame (unknown or legacy format) at compressed byte %llu",
+		    (unsigned long long)(d->consumed - avail - d->nstash));
+	d->frame_start = false;
+	ZSTD_inBuffer sin = {d->stash, d->nstash, 0};
+	while (sin.pos < sin.size) {
+		size_t before = sin.pos;
+		size_t ret = ZSTD_decompressStream(s->dctx, ob, &sin);
+		if (ZSTD_isError(ret))
+			return zstd_fail(ret, e);
+		d->last = ret;
+		if (sin.pos == before)
+			return upt_err_set(e, UPT_E_MALFORMED, "zstd decoder made no progress");
+	}
+	d->nstash = 0;
+	return 0;
+}
 
 static int decompress_step(struct image_stream *s, struct decoder *d, uint8_t *out, size_t cap,
 			   size_t *produced, bool *finished, upt_err *e)
@@ -871,23 +942,34 @@ static int decompress_step(struct image_stream *s, struct decoder *d, uint8_t *o
 				d->in.pos = 0;
 			}
 		}
-		if (d->eof && d->in.pos == d->in.size && d->last == 0) {
+		if (d->eof && d->in.pos == d->in.size && d->last == 0 && d->nstash == 0) {
 			*finished = true;
 			break;
+		}
+		if (d->frame_start) {
+			int rc = check_frame_start(s, d, &ob, e);
+			if (rc > 1)
+				return rc;
+			if (rc == 1)
+				continue;
 		}
 		size_t in_before = d->in.pos, out_before = ob.pos;
 		size_t ret = ZSTD_decompressStream(s->dctx, &ob, &d->in);
 		if (ZSTD_isError(ret))
 			return zstd_fail(ret, e);
 		d->last = ret;
+		if (ret == 0)
+			d->frame_start = true; /* the next byte, if any, begins another frame */
 		if (ob.pos == out_before && d->in.pos == in_before) {
-			/* no progress: input exhausted mid-frame, or a stuck decoder (never a hang) */
+			/* no progress: input ended mid-frame, or a stuck decoder */
 			if (d->eof)
 				return upt_err_set(e, UPT_E_MALFORMED,
-						   d->consumed ? "truncated zstd frame"
-							       : "empty image member (no zstd frame)");
+						   d->consumed
+						       ? "truncated zstd frame"
+						       : "empty image member (no zstd frame)");
 			if (d->in.pos < d->in.size)
-				return upt_err_set(e, UPT_E_MALFORMED, "zstd decoder made no progress");
+				return upt_err_set(e, UPT_E_MALFORMED,
+						   "zstd decoder made no progress");
 		}
 	}
 	*produced = ob.pos;
@@ -947,7 +1029,7 @@ static int stream_single(struct image_stream *s, uint8_t *buf, upt_err *e)
 	int rc = upt_hasher_new(s->expected->has_sha256, s->expected->has_sha512, &h, e);
 	if (rc)
 		return rc;
-	struct decoder d = {.last = 1};
+	struct decoder d = {.last = 1, .frame_start = true};
 	uint64_t done = 0;
 	for (;;) {
 		size_t produced = 0, take = 0;
@@ -988,10 +1070,10 @@ struct ring {
 	pthread_cond_t freed;  /* a slot became free, or the consumer stopped */
 	uint8_t *buf[RING_SLOTS];
 	size_t len[RING_SLOTS];
-	unsigned head;  /* next slot the consumer takes */
+	unsigned head;	/* next slot the consumer takes */
 	unsigned count; /* full slots */
-	bool done;      /* producer finished: rc and err hold its outcome */
-	bool stop;      /* consumer failed: the producer must stop */
+	bool done;	/* producer finished: rc and err hold its outcome */
+	bool stop;	/* consumer failed: the producer must stop */
 	int rc;
 	upt_err err;
 	struct image_stream *s;
@@ -1001,7 +1083,7 @@ static void *producer(void *arg)
 {
 	struct ring *q = arg;
 	struct image_stream *s = q->s;
-	struct decoder d = {.last = 1};
+	struct decoder d = {.last = 1, .frame_start = true};
 	uint64_t done = 0;
 	int rc = UPT_OK;
 	unsigned tail = 0;
@@ -1135,14 +1217,17 @@ static int stream_overlapped(upt_bundle_reader *r, struct image_stream *s, upt_e
 	return rc;
 }
 
-int upt_bundle_stream_image(upt_bundle_reader *r, uint64_t signed_length, const upt_hashes *expected,
-			    upt_image_sink sink, void *ctx,
+int upt_bundle_stream_image(upt_bundle_reader *r, uint64_t signed_length,
+			    const upt_hashes *expected, upt_image_sink sink, void *ctx,
 			    void (*progress)(void *ctx, uint64_t done, uint64_t total), upt_err *e)
 {
 	if (r->state == ST_FAILED)
 		return upt_err_set(e, r->failed_code, "the bundle was already refused");
 	if (!r->image_current)
-		return upt_err_set(e, UPT_E_INTERNAL, "no current image (call upt_bundle_next_image)");
+		return upt_err_set(e, UPT_E_INTERNAL,
+				   "no current image (call upt_bundle_next_image)");
+	if (!sink)
+		return upt_err_set(e, UPT_E_INTERNAL, "no sink for the image");
 	/* one pass only: the member's bytes are consumed */
 	r->image_current = false;
 	if (e)
@@ -1156,14 +1241,14 @@ int upt_bundle_stream_image(upt_bundle_reader *r, uint64_t signed_length, const 
 		}
 	}
 	struct image_stream s = {
-		.dctx = r->dctx,
-		.r = r,
-		.compressed_length = r->size,
-		.signed_length = signed_length,
-		.expected = expected,
-		.sink = sink,
-		.sink_ctx = ctx,
-		.progress = progress,
+	    .dctx = r->dctx,
+	    .r = r,
+	    .compressed_length = r->size,
+	    .signed_length = signed_length,
+	    .expected = expected,
+	    .sink = sink,
+	    .sink_ctx = ctx,
+	    .progress = progress,
 	};
 	rc = stream_prepare(&s, e);
 	if (rc)

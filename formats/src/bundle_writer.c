@@ -44,11 +44,11 @@ struct wmeta {
 };
 
 struct wimage {
-	char *name;      /* target name */
-	char *member;    /* "images/<name>" */
+	char *name;	 /* target name */
+	char *member;	 /* "images/<name>" */
 	uint64_t length; /* decompressed */
 	uint64_t offset; /* in the temp file */
-	uint64_t clen;   /* compressed */
+	uint64_t clen;	 /* compressed */
 };
 
 struct wvolume {
@@ -69,7 +69,7 @@ struct upt_bundle_writer {
 	struct wimage *imgs;
 	size_t nimgs, imgs_cap;
 
-	int tmpfd;         /* compressed images, unlinked */
+	int tmpfd;	   /* compressed images, unlinked */
 	uint64_t tmp_size; /* bytes in it */
 	ZSTD_CCtx *cctx;
 	uint8_t *inbuf, *outbuf; /* UPT_IO_CHUNK each */
@@ -327,10 +327,11 @@ int upt_bundle_writer_add_image(upt_bundle_writer *w, const char *target_name, c
 	int fd = -1;
 	char *name = NULL;
 	if (!upt_bundle_member_path_ok(member)) {
-		rc = upt_err_set(e, UPT_E_USAGE,
-				 "%s: target name not allowed in a bundle (letters, digits, . _ + - /; "
-				 "no empty, \".\" or \"..\" components)",
-				 target_name);
+		rc = upt_err_set(
+		    e, UPT_E_USAGE,
+		    "%s: target name not allowed in a bundle (letters, digits, . _ + - /; "
+		    "no empty, \".\" or \"..\" components)",
+		    target_name);
 		goto out;
 	}
 	if (member_known(w, member)) {
@@ -345,8 +346,8 @@ int upt_bundle_writer_add_image(upt_bundle_writer *w, const char *target_name, c
 	fd = open(src_path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
 	if (fd < 0 || fstat(fd, &st) != 0) {
-		rc = upt_err_set(e, errno == ENOENT ? UPT_E_NOT_FOUND : UPT_E_IO, "%s: %s", src_path,
-				 strerror(errno));
+		rc = upt_err_set(e, errno == ENOENT ? UPT_E_NOT_FOUND : UPT_E_IO, "%s: %s",
+				 src_path, strerror(errno));
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
@@ -354,8 +355,9 @@ int upt_bundle_writer_add_image(upt_bundle_writer *w, const char *target_name, c
 		goto out;
 	}
 	if ((uint64_t)st.st_size != length) {
-		rc = upt_err_set(e, UPT_E_USAGE, "%s: %llu bytes, but the target says %llu", src_path,
-				 (unsigned long long)st.st_size, (unsigned long long)length);
+		rc = upt_err_set(e, UPT_E_USAGE, "%s: %llu bytes, but the target says %llu",
+				 src_path, (unsigned long long)st.st_size,
+				 (unsigned long long)length);
 		goto out;
 	}
 	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
@@ -377,8 +379,9 @@ int upt_bundle_writer_add_image(upt_bundle_writer *w, const char *target_name, c
 				goto out;
 			}
 			if (n == 0) {
-				rc = upt_err_set(e, UPT_E_USAGE, "%s: shorter than %llu bytes (changed?)",
-						 src_path, (unsigned long long)length);
+				rc = upt_err_set(e, UPT_E_USAGE,
+						 "%s: shorter than %llu bytes (changed?)", src_path,
+						 (unsigned long long)length);
 				goto out;
 			}
 			got += (size_t)n;
@@ -392,8 +395,9 @@ int upt_bundle_writer_add_image(upt_bundle_writer *w, const char *target_name, c
 				n = read(fd, &probe, 1);
 			while (n < 0 && errno == EINTR);
 			if (n != 0) {
-				rc = upt_err_set(e, UPT_E_USAGE, "%s: longer than %llu bytes (changed?)",
-						 src_path, (unsigned long long)length);
+				rc = upt_err_set(e, UPT_E_USAGE,
+						 "%s: longer than %llu bytes (changed?)", src_path,
+						 (unsigned long long)length);
 				goto out;
 			}
 			mode = ZSTD_e_end;
@@ -433,7 +437,7 @@ int upt_bundle_writer_add_image(upt_bundle_writer *w, const char *target_name, c
 	name = member = NULL;
 out:
 	if (rc) {
-		/* the temp file may hold a partial frame: cut it off, keep the images added before */
+		/* cut a partial frame off the temp file; earlier images stay */
 		uint64_t keep = 0;
 		if (w->nimgs)
 			keep = w->imgs[w->nimgs - 1].offset + w->imgs[w->nimgs - 1].clen;
@@ -536,8 +540,9 @@ static int archive_error(upt_bundle_writer *w, struct archive *a, const char *me
 {
 	int rc;
 	if (w->write_code == UPT_E_TOO_LARGE)
-		rc = upt_err_set(e, UPT_E_TOO_LARGE, "more than %d volumes: use a larger split size",
-				 UPT_SPLIT_VOLUMES_MAX);
+		rc =
+		    upt_err_set(e, UPT_E_TOO_LARGE, "more than %d volumes: use a larger split size",
+				UPT_SPLIT_VOLUMES_MAX);
 	else if (w->write_code == UPT_E_IO)
 		rc = upt_err_set(e, UPT_E_IO, "%s: write error: %s", w->path,
 				 strerror(w->write_errno ? w->write_errno : EIO));
@@ -627,8 +632,7 @@ static void remove_stale(upt_bundle_writer *w)
 	}
 }
 
-int upt_bundle_writer_finish(upt_bundle_writer *w, const void *bundle_json, size_t len,
-			     upt_err *e)
+int upt_bundle_writer_finish(upt_bundle_writer *w, const void *bundle_json, size_t len, upt_err *e)
 {
 	if (w->finished || w->failed)
 		return upt_err_set(e, UPT_E_USAGE, "bundle writer already finished or failed");
@@ -657,7 +661,8 @@ int upt_bundle_writer_finish(upt_bundle_writer *w, const void *bundle_json, size
 	for (size_t i = 0; !rc && i < w->nmeta; i++) {
 		rc = write_header(w, a, ent, w->meta[i].member, w->meta[i].len, mtime, e);
 		if (!rc)
-			rc = write_data(w, a, w->meta[i].data, w->meta[i].len, w->meta[i].member, e);
+			rc =
+			    write_data(w, a, w->meta[i].data, w->meta[i].len, w->meta[i].member, e);
 	}
 	for (size_t i = 0; !rc && i < w->nimgs; i++) {
 		rc = write_header(w, a, ent, w->imgs[i].member, w->imgs[i].clen, mtime, e);

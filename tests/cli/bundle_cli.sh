@@ -148,7 +148,8 @@ PY
 
 # A root that expires within 30 days: create warns (and still works); init refuses < 7 days.
 std_keys k3
-std_init k3 ws3 --expires image-repo/root=20d >/dev/null
+out=$(std_init k3 ws3 --expires image-repo/root=20d 2>&1)
+check "init of a root living 20 days warns" bash -c "[[ '$out' == *'warning: image-repo/1.root.json expires'*'within 30 days'* ]]"
 "$BUNDLE" target add ws3 fw.bin --hardware-id hw >/dev/null
 "$BUNDLE" assign ws3 --device VIN-1 --ecu e1=fw.bin >/dev/null
 out=$("$BUNDLE" create ws3 -o z.uptane 2>&1)

@@ -1,11 +1,10 @@
 /*
- * Helpers for the bundle tests (a header, not a .c: tests/unit helper .c files are linked into every
- * unit binary). Builds tar archives member by member with libarchive's writer, so hostile
+ * Helpers for the bundle tests (a header, not a .c: tests/unit helper .c files are linked into
+ * every unit binary). Builds tar archives member by member with libarchive's writer, so hostile
  * archives (links, devices, bad names, wrong order) are exact; compresses with libzstd.
  */
 #ifndef UPT_BUNDLE_TEST_UTIL_H
 #define UPT_BUNDLE_TEST_UTIL_H
-
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -24,7 +23,7 @@
 #include "upt/hash.h"
 
 #define VALID_BUNDLE_JSON                                                                          \
-	"{\"format\":\"uptane-offline-bundle\",\"version\":1,\"kind\":\"device\",\"created\":"    \
+	"{\"format\":\"uptane-offline-bundle\",\"version\":1,\"kind\":\"device\",\"created\":"     \
 	"\"2027-01-15T00:00:00Z\",\"devices\":[\"VIN-1\"],\"images\":[]}"
 
 enum tm_type { TM_FILE, TM_DIR, TM_SYMLINK, TM_HARDLINK, TM_CHR, TM_BLK, TM_FIFO, TM_SPARSE };

@@ -31,8 +31,14 @@ static int teardown(void **state)
 	return 0;
 }
 
-#define BJ {"bundle.json", TM_FILE, VALID_BUNDLE_JSON, sizeof(VALID_BUNDLE_JSON) - 1, NULL}
-#define META(n, s) {n, TM_FILE, s, sizeof(s) - 1, NULL}
+#define BJ                                                                                         \
+	{                                                                                          \
+		"bundle.json", TM_FILE, VALID_BUNDLE_JSON, sizeof(VALID_BUNDLE_JSON) - 1, NULL     \
+	}
+#define META(n, s)                                                                                 \
+	{                                                                                          \
+		n, TM_FILE, s, sizeof(s) - 1, NULL                                                 \
+	}
 #define NMEMB(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Walks the whole archive (metadata, then every image header, streaming nothing) and returns
@@ -149,13 +155,13 @@ static void read_valid_bundle(void **state)
 	make_img(&a, "a.bin", 700000, 1);
 	make_img(&b, "dir/b.bin", 1234, 2);
 	struct tmember m[] = {
-		BJ,
-		{"metadata", TM_DIR, NULL, 0, NULL},
-		META("metadata/director/1.root.json", "{\"root\":1}"),
-		META("metadata/image-repo/targets.json", "{\"t\":2}"),
-		{"images/", TM_DIR, NULL, 0, NULL},
-		{"images/a.bin", TM_FILE, a.z, a.zlen, NULL},
-		{"images/dir/b.bin", TM_FILE, b.z, b.zlen, NULL},
+	    BJ,
+	    {"metadata", TM_DIR, NULL, 0, NULL},
+	    META("metadata/director/1.root.json", "{\"root\":1}"),
+	    META("metadata/image-repo/targets.json", "{\"t\":2}"),
+	    {"images/", TM_DIR, NULL, 0, NULL},
+	    {"images/a.bin", TM_FILE, a.z, a.zlen, NULL},
+	    {"images/dir/b.bin", TM_FILE, b.z, b.zlen, NULL},
 	};
 	char *p = path_in(tmp, "v.uptane");
 	assert_int_equal(write_tar(p, m, NMEMB(m)), 0);
@@ -215,10 +221,10 @@ static void skip_unwanted_image(void **state)
 	make_img(&b, "b.bin", 100000, 12);
 	make_img(&c3, "c.bin", 5, 13);
 	struct tmember m[] = {
-		BJ,
-		{"images/a.bin", TM_FILE, a.z, a.zlen, NULL},
-		{"images/b.bin", TM_FILE, b.z, b.zlen, NULL},
-		{"images/c.bin", TM_FILE, c3.z, c3.zlen, NULL},
+	    BJ,
+	    {"images/a.bin", TM_FILE, a.z, a.zlen, NULL},
+	    {"images/b.bin", TM_FILE, b.z, b.zlen, NULL},
+	    {"images/c.bin", TM_FILE, c3.z, c3.zlen, NULL},
 	};
 	char *p = path_in(tmp, "s.uptane");
 	assert_int_equal(write_tar(p, m, NMEMB(m)), 0);
@@ -292,7 +298,8 @@ static void hostile_names(void **state)
 		/* a hostile name after a valid image is caught when the walk reaches it */
 		struct img a;
 		make_img(&a, "a", 10, 3);
-		struct tmember m[] = {BJ, {"images/a", TM_FILE, a.z, a.zlen, NULL},
+		struct tmember m[] = {BJ,
+				      {"images/a", TM_FILE, a.z, a.zlen, NULL},
 				      {"images/b/../../c", TM_FILE, z, 1, NULL}};
 		expect_walk(m, NMEMB(m), UPT_E_UNSAFE_ARCHIVE, "images/b/../../c");
 		free_img(&a);
@@ -329,7 +336,8 @@ static void hostile_types(void **state)
 		expect_walk(m, NMEMB(m), UPT_E_UNSAFE_ARCHIVE, "metadata/l.json");
 	}
 	{
-		struct tmember m[] = {BJ, META("metadata/a.json", "{}"),
+		struct tmember m[] = {BJ,
+				      META("metadata/a.json", "{}"),
 				      {"metadata/h.json", TM_HARDLINK, NULL, 0, "metadata/a.json"}};
 		expect_walk(m, NMEMB(m), UPT_E_UNSAFE_ARCHIVE, "metadata/h.json");
 	}
@@ -356,7 +364,8 @@ static void hostile_duplicates_and_layout(void **state)
 	(void)state;
 	const char z[] = "x";
 	{
-		struct tmember m[] = {BJ, META("metadata/a.json", "{}"), META("metadata/a.json", "[]")};
+		struct tmember m[] = {BJ, META("metadata/a.json", "{}"),
+				      META("metadata/a.json", "[]")};
 		expect_walk(m, NMEMB(m), UPT_E_UNSAFE_ARCHIVE, "metadata/a.json");
 	}
 	{
@@ -366,16 +375,19 @@ static void hostile_duplicates_and_layout(void **state)
 	{
 		struct img a;
 		make_img(&a, "a", 10, 3);
-		struct tmember m[] = {BJ, {"images/a", TM_FILE, a.z, a.zlen, NULL},
+		struct tmember m[] = {BJ,
+				      {"images/a", TM_FILE, a.z, a.zlen, NULL},
 				      {"images/a", TM_FILE, a.z, a.zlen, NULL}};
 		expect_walk(m, NMEMB(m), UPT_E_UNSAFE_ARCHIVE, "images/a");
 		/* metadata after an image */
-		struct tmember m2[] = {BJ, META("metadata/a.json", "{}"),
+		struct tmember m2[] = {BJ,
+				       META("metadata/a.json", "{}"),
 				       {"images/a", TM_FILE, a.z, a.zlen, NULL},
 				       META("metadata/b.json", "{}")};
 		expect_walk(m2, NMEMB(m2), UPT_E_MALFORMED, "metadata/b.json");
 		/* a directory after the images is harmless */
-		struct tmember m3[] = {BJ, {"images/a", TM_FILE, a.z, a.zlen, NULL},
+		struct tmember m3[] = {BJ,
+				       {"images/a", TM_FILE, a.z, a.zlen, NULL},
 				       {"images/d", TM_DIR, NULL, 0, NULL}};
 		expect_walk(m3, NMEMB(m3), UPT_OK, NULL);
 		free_img(&a);
@@ -393,8 +405,8 @@ static void hostile_duplicates_and_layout(void **state)
 		expect_walk(m, NMEMB(m), UPT_E_MALFORMED, "stuff");
 	}
 	{
-		struct tmember m[] = {BJ, {"images", TM_DIR, NULL, 0, NULL},
-				      {"images", TM_DIR, NULL, 0, NULL}};
+		struct tmember m[] = {
+		    BJ, {"images", TM_DIR, NULL, 0, NULL}, {"images", TM_DIR, NULL, 0, NULL}};
 		expect_walk(m, NMEMB(m), UPT_E_UNSAFE_ARCHIVE, "images");
 	}
 }
@@ -417,7 +429,7 @@ static void bundle_json_rules(void **state)
 	}
 	{
 		struct tmember m[] = {
-			META("bundle.json", "{\"format\":\"uptane-offline-bundle\",\"version\":2}")};
+		    META("bundle.json", "{\"format\":\"uptane-offline-bundle\",\"version\":2}")};
 		char *p = path_in(tmp, "v2.uptane");
 		assert_int_equal(write_tar(p, m, 1), 0);
 		upt_err e;
@@ -431,12 +443,13 @@ static void bundle_json_rules(void **state)
 		expect_walk(m, NMEMB(m), UPT_E_MALFORMED, "bundle.json");
 	}
 	{
-		struct tmember m[] = {META("bundle.json", "{\"format\":\"uptane-offline-bundle\"}")};
+		struct tmember m[] = {
+		    META("bundle.json", "{\"format\":\"uptane-offline-bundle\"}")};
 		expect_walk(m, NMEMB(m), UPT_E_MALFORMED, "bundle.json");
 	}
 	{
-		struct tmember m[] = {
-			META("bundle.json", "{\"format\":\"uptane-offline-bundle\",\"version\":\"1\"}")};
+		struct tmember m[] = {META(
+		    "bundle.json", "{\"format\":\"uptane-offline-bundle\",\"version\":\"1\"}")};
 		expect_walk(m, NMEMB(m), UPT_E_MALFORMED, "bundle.json");
 	}
 	{
@@ -455,8 +468,9 @@ static void bundle_json_rules(void **state)
 	}
 	{
 		/* only format and version are checked: unknown fields and odd hints are fine */
-		struct tmember m[] = {META("bundle.json", "{\"format\":\"uptane-offline-bundle\","
-							  "\"version\":1,\"images\":\"lies\",\"x\":[]}")};
+		struct tmember m[] = {META("bundle.json",
+					   "{\"format\":\"uptane-offline-bundle\","
+					   "\"version\":1,\"images\":\"lies\",\"x\":[]}")};
 		expect_walk(m, NMEMB(m), UPT_OK, NULL);
 	}
 	{
@@ -489,7 +503,8 @@ static void metadata_caps(void **state)
 		m[0] = (struct tmember)BJ;
 		for (int i = 0; i < 16; i++) {
 			snprintf(names[i], sizeof(names[i]), "metadata/f%02d.json", i);
-			m[i + 1] = (struct tmember){names[i], TM_FILE, big, UPT_META_FILE_MAX, NULL};
+			m[i + 1] =
+			    (struct tmember){names[i], TM_FILE, big, UPT_META_FILE_MAX, NULL};
 		}
 		expect_walk(m, 17, UPT_OK, NULL);
 		m[17] = (struct tmember){"metadata/last.json", TM_FILE, big, 1, NULL};
@@ -521,9 +536,9 @@ static void not_tar_and_truncated(void **state)
 	assert_int_equal(walk(p, &e), UPT_E_MALFORMED);
 	/* a valid one, then truncated at several points */
 	struct img a;
-	make_img(&a, "a", 200000, 5);
-	struct tmember v[] = {BJ, META("metadata/a.json", "{\"a\":1}"),
-			      {"images/a", TM_FILE, a.z, a.zlen, NULL}};
+	make_img(&a, "a", 1500000, 5); /* > 512 KiB: streamed by the overlapped pipeline */
+	struct tmember v[] = {
+	    BJ, META("metadata/a.json", "{\"a\":1}"), {"images/a", TM_FILE, a.z, a.zlen, NULL}};
 	assert_int_equal(write_tar(p, v, NMEMB(v)), 0);
 	assert_int_equal(walk(p, &e), UPT_OK);
 	struct stat st;
@@ -702,11 +717,11 @@ static void stream_endless_and_short(void **state)
 	free_img(&a);
 }
 
-static void stream_hashes(void **state)
+/* Both paths: the single-threaded one (small) and the overlapped pipeline (large). */
+static void stream_hashes_n(size_t n)
 {
-	(void)state;
 	struct img a;
-	make_img(&a, "a", 300000, 22);
+	make_img(&a, "a", n, 22);
 	upt_err e;
 	upt_hashes good = hashes_of(a.raw, a.rawlen);
 	struct collect c = {0};
@@ -734,10 +749,18 @@ static void stream_hashes(void **state)
 	assert_int_equal(stream_raw(a.z, a.zlen, a.rawlen, NULL, &c, &e), UPT_E_MALFORMED);
 	/* a different image with the right length */
 	struct img b;
-	make_img(&b, "b", 300000, 23);
-	assert_int_equal(stream_raw(b.z, b.zlen, b.rawlen, &good, &c, &e), UPT_E_ARBITRARY_SOFTWARE);
+	make_img(&b, "b", n, 23);
+	assert_int_equal(stream_raw(b.z, b.zlen, b.rawlen, &good, &c, &e),
+			 UPT_E_ARBITRARY_SOFTWARE);
 	free_img(&b);
 	free_img(&a);
+}
+
+static void stream_hashes(void **state)
+{
+	(void)state;
+	stream_hashes_n(300000);
+	stream_hashes_n(3000000);
 }
 
 static size_t zc_window(const void *src, size_t n, int wlog, bool pledge, void **out)
@@ -859,8 +882,14 @@ static void stream_frames_and_caps(void **state)
 	uint8_t *pad = calloc(1, big);
 	memcpy(pad, cat, o);
 	size_t skip = big - o - 8;
-	uint8_t sk[8] = {0x5e, 0x2a, 0x4d, 0x18, (uint8_t)skip, (uint8_t)(skip >> 8),
-			 (uint8_t)(skip >> 16), (uint8_t)(skip >> 24)};
+	uint8_t sk[8] = {0x5e,
+			 0x2a,
+			 0x4d,
+			 0x18,
+			 (uint8_t)skip,
+			 (uint8_t)(skip >> 8),
+			 (uint8_t)(skip >> 16),
+			 (uint8_t)(skip >> 24)};
 	memcpy(pad + o, sk, 8);
 	memset(&c, 0, sizeof(c));
 	assert_int_equal(stream_raw(pad, big, sizeof(raw), &h, &c, &e), UPT_E_TOO_LARGE);
@@ -887,6 +916,140 @@ static void stream_frames_and_caps(void **state)
 	free(z3);
 }
 
+/* Image-level failures (hash, endless data, sink) leave the archive walk intact: the next image
+ * streams; both the single-threaded and the overlapped path. */
+static void errors_then_next_image(void **state)
+{
+	(void)state;
+	for (size_t n = 100000; n <= 2000000; n *= 20) {
+		struct img a, b;
+		make_img(&a, "a", n, 71);
+		make_img(&b, "b", n, 72);
+		struct tmember v[] = {BJ,
+				      {"images/a", TM_FILE, a.z, a.zlen, NULL},
+				      {"images/b", TM_FILE, b.z, b.zlen, NULL},
+				      {"images/c", TM_FILE, a.z, a.zlen, NULL}};
+		char *p = path_in(tmp, "n.uptane");
+		assert_int_equal(write_tar(p, v, NMEMB(v)), 0);
+		upt_err e;
+		upt_bundle_reader *r = NULL;
+		upt_bundle_meta *m = NULL;
+		assert_int_equal(upt_bundle_reader_open(p, &r, &e), UPT_OK);
+		assert_int_equal(upt_bundle_read_metadata(r, &m, &e), UPT_OK);
+		const char *name;
+		uint64_t clen;
+		struct collect c = {0};
+		upt_hashes ha = hashes_of(a.raw, a.rawlen), hb = hashes_of(b.raw, b.rawlen);
+		/* a: endless data (signed shorter) */
+		assert_int_equal(upt_bundle_next_image(r, &name, &clen, &e), UPT_OK);
+		assert_int_equal(
+		    upt_bundle_stream_image(r, a.rawlen / 2, &ha, collect_sink, &c, NULL, &e),
+		    UPT_E_ENDLESS_DATA);
+		assert_int_equal(c.total, a.rawlen / 2);
+		assert_string_equal(e.file, "images/a");
+		/* b: the sink fails at once */
+		assert_int_equal(upt_bundle_next_image(r, &name, &clen, &e), UPT_OK);
+		memset(&c, 0, sizeof(c));
+		c.fail_with = UPT_E_INSTALL;
+		assert_int_equal(
+		    upt_bundle_stream_image(r, b.rawlen, &hb, collect_sink, &c, NULL, &e),
+		    UPT_E_INSTALL);
+		assert_int_equal(c.calls, 1);
+		assert_string_equal(e.file, "images/b");
+		/* c: fine */
+		assert_int_equal(upt_bundle_next_image(r, &name, &clen, &e), UPT_OK);
+		assert_string_equal(name, "c");
+		memset(&c, 0, sizeof(c));
+		assert_int_equal(
+		    upt_bundle_stream_image(r, a.rawlen, &ha, collect_sink, &c, NULL, &e), UPT_OK);
+		assert_int_equal(c.total, a.rawlen);
+		assert_int_equal(upt_bundle_next_image(r, &name, &clen, &e), UPT_E_NOT_FOUND);
+		upt_bundle_meta_free(m);
+		upt_bundle_reader_free(r);
+		free(p);
+		free_img(&a);
+		free_img(&b);
+	}
+}
+
+/* Every frame must carry the current zstd (or skippable) magic: legacy formats are refused
+ * before the decoder sees them (their decoders ignore the window cap). The magic is also
+ * checked when it straddles two read blocks. */
+static size_t skippable(uint8_t *p, size_t total)
+{
+	size_t n = total - 8;
+	uint8_t h[8] = {0x50,
+			0x2a,
+			0x4d,
+			0x18,
+			(uint8_t)n,
+			(uint8_t)(n >> 8),
+			(uint8_t)(n >> 16),
+			(uint8_t)(n >> 24)};
+	memcpy(p, h, 8);
+	memset(p + 8, 0xee, n);
+	return total;
+}
+
+static void stream_frame_magic(void **state)
+{
+	(void)state;
+	upt_err e;
+	uint8_t raw[5000];
+	fill_pattern(raw, sizeof(raw), 81);
+	upt_hashes h = hashes_of(raw, sizeof(raw));
+	void *z = NULL;
+	size_t zl = zc(raw, sizeof(raw), 3, &z);
+	struct collect c = {0};
+	/* legacy magics (v0.5 .. v0.7), alone or after a valid frame */
+	static const uint8_t legacy[][4] = {
+	    {0x25, 0xb5, 0x2f, 0xfd}, {0x26, 0xb5, 0x2f, 0xfd}, {0x27, 0xb5, 0x2f, 0xfd}};
+	uint8_t *buf = malloc(300000 + zl * 2);
+	for (size_t i = 0; i < NMEMB(legacy); i++) {
+		memcpy(buf, z, zl);
+		memcpy(buf, legacy[i], 4);
+		assert_int_equal(stream_raw(buf, zl, sizeof(raw), &h, &c, &e), UPT_E_MALFORMED);
+		assert_non_null(strstr(e.msg, "legacy"));
+		memcpy(buf, z, zl);
+		memcpy(buf + zl, z, zl);
+		memcpy(buf + zl, legacy[i], 4);
+		assert_int_equal(stream_raw(buf, 2 * zl, 2 * sizeof(raw), &h, &c, &e),
+				 UPT_E_MALFORMED);
+		assert_non_null(strstr(e.msg, "legacy"));
+	}
+	/* a frame whose magic straddles the reader's 256 KiB blocks: the image data starts at
+	 * archive offset 1536 (two headers and bundle.json), so a skippable frame of
+	 * 262142 - 1536 bytes puts the next magic across the block boundary at 262144 (the
+	 * image is large enough for the padding to stay within the compressed-size cap) */
+	size_t bn = 1000000;
+	uint8_t *big = malloc(bn);
+	fill_pattern(big, bn, 82);
+	void *bz = NULL;
+	size_t bzl = zc(big, bn, 3, &bz);
+	upt_hashes hh = hashes_of(big, bn);
+	uint8_t *sbuf = malloc(262144 + bzl);
+	for (size_t shift = 0; shift <= 4; shift++) {
+		size_t sk = 262144 - 1536 - shift;
+		skippable(sbuf, sk);
+		memcpy(sbuf + sk, bz, bzl);
+		assert_int_equal(stream_raw(sbuf, sk + bzl, bn, &hh, &c, &e), UPT_OK);
+		assert_int_equal(c.total, bn);
+		memcpy(sbuf + sk, legacy[2], 4);
+		assert_int_equal(stream_raw(sbuf, sk + bzl, bn, &hh, &c, &e), UPT_E_MALFORMED);
+		assert_non_null(strstr(e.msg, "legacy"));
+		/* a member ending in 1..3 bytes of a magic */
+		memcpy(sbuf + sk, bz, 4);
+		assert_int_equal(stream_raw(sbuf, sk + (shift % 3) + 1, bn, &hh, &c, &e),
+				 UPT_E_MALFORMED);
+		assert_non_null(strstr(e.msg, "truncated"));
+	}
+	free(sbuf);
+	free(bz);
+	free(big);
+	free(buf);
+	free(z);
+}
+
 /* ---- split volumes (made by cutting one archive) ---- */
 
 static void read_split_volumes(void **state)
@@ -895,7 +1058,8 @@ static void read_split_volumes(void **state)
 	struct img a, b;
 	make_img(&a, "a", 400000, 61);
 	make_img(&b, "b", 300000, 62);
-	struct tmember v[] = {BJ, META("metadata/a.json", "{\"a\":1}"),
+	struct tmember v[] = {BJ,
+			      META("metadata/a.json", "{\"a\":1}"),
 			      {"images/a", TM_FILE, a.z, a.zlen, NULL},
 			      {"images/b", TM_FILE, b.z, b.zlen, NULL}};
 	char *whole = path_in(tmp, "whole.tar");
@@ -921,7 +1085,8 @@ static void read_split_volumes(void **state)
 	for (int variant = 0; variant < 3; variant++) {
 		upt_bundle_reader *r = NULL;
 		upt_bundle_meta *meta = NULL;
-		assert_int_equal(upt_bundle_reader_open(variant == 1 ? first : base, &r, &e), UPT_OK);
+		assert_int_equal(upt_bundle_reader_open(variant == 1 ? first : base, &r, &e),
+				 UPT_OK);
 		assert_int_equal(upt_bundle_read_metadata(r, &meta, &e), UPT_OK);
 		assert_int_equal(meta->nfiles, 1);
 		const char *name;
@@ -977,7 +1142,8 @@ static void python_tarfile_archives(void **state)
 	unsigned n = 0, refused = 0;
 	while (fgets(line, sizeof(line), f)) {
 		line[strcspn(line, "\n")] = '\0';
-		char *name = strtok(line, "\t"), *want = strtok(NULL, "\t"), *member = strtok(NULL, "\t");
+		char *name = strtok(line, "\t"), *want = strtok(NULL, "\t"),
+		     *member = strtok(NULL, "\t");
 		assert_non_null(member);
 		char *p = path_in(tmp, name);
 		upt_err e;
@@ -1003,24 +1169,26 @@ static void python_tarfile_archives(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(member_path_rule),
-		cmocka_unit_test_setup_teardown(read_valid_bundle, setup, teardown),
-		cmocka_unit_test_setup_teardown(skip_unwanted_image, setup, teardown),
-		cmocka_unit_test_setup_teardown(hostile_names, setup, teardown),
-		cmocka_unit_test_setup_teardown(hostile_types, setup, teardown),
-		cmocka_unit_test_setup_teardown(hostile_duplicates_and_layout, setup, teardown),
-		cmocka_unit_test_setup_teardown(bundle_json_rules, setup, teardown),
-		cmocka_unit_test_setup_teardown(metadata_caps, setup, teardown),
-		cmocka_unit_test_setup_teardown(not_tar_and_truncated, setup, teardown),
-		cmocka_unit_test_setup_teardown(open_errors, setup, teardown),
-		cmocka_unit_test_setup_teardown(shrinking_file_is_io, setup, teardown),
-		cmocka_unit_test_setup_teardown(stream_endless_and_short, setup, teardown),
-		cmocka_unit_test_setup_teardown(stream_hashes, setup, teardown),
-		cmocka_unit_test_setup_teardown(stream_window_too_large, setup, teardown),
-		cmocka_unit_test_setup_teardown(stream_invalid_zstd, setup, teardown),
-		cmocka_unit_test_setup_teardown(stream_frames_and_caps, setup, teardown),
-		cmocka_unit_test_setup_teardown(read_split_volumes, setup, teardown),
-		cmocka_unit_test_setup_teardown(python_tarfile_archives, setup, teardown),
+	    cmocka_unit_test(member_path_rule),
+	    cmocka_unit_test_setup_teardown(read_valid_bundle, setup, teardown),
+	    cmocka_unit_test_setup_teardown(skip_unwanted_image, setup, teardown),
+	    cmocka_unit_test_setup_teardown(hostile_names, setup, teardown),
+	    cmocka_unit_test_setup_teardown(hostile_types, setup, teardown),
+	    cmocka_unit_test_setup_teardown(hostile_duplicates_and_layout, setup, teardown),
+	    cmocka_unit_test_setup_teardown(bundle_json_rules, setup, teardown),
+	    cmocka_unit_test_setup_teardown(metadata_caps, setup, teardown),
+	    cmocka_unit_test_setup_teardown(not_tar_and_truncated, setup, teardown),
+	    cmocka_unit_test_setup_teardown(open_errors, setup, teardown),
+	    cmocka_unit_test_setup_teardown(shrinking_file_is_io, setup, teardown),
+	    cmocka_unit_test_setup_teardown(stream_endless_and_short, setup, teardown),
+	    cmocka_unit_test_setup_teardown(stream_hashes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(stream_window_too_large, setup, teardown),
+	    cmocka_unit_test_setup_teardown(stream_invalid_zstd, setup, teardown),
+	    cmocka_unit_test_setup_teardown(stream_frames_and_caps, setup, teardown),
+	    cmocka_unit_test_setup_teardown(errors_then_next_image, setup, teardown),
+	    cmocka_unit_test_setup_teardown(stream_frame_magic, setup, teardown),
+	    cmocka_unit_test_setup_teardown(read_split_volumes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(python_tarfile_archives, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

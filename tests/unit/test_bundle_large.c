@@ -79,7 +79,7 @@ static void five_gib_image(void **state)
 			size_t len = i == 1 ? 1 : 3;
 			for (size_t k = 0; k < len; k++)
 				if (marks[i] + k >= off && marks[i] + k < off + step)
-					buf[marks[i] + k - off] = (uint8_t)"UPT"[k];
+					buf[marks[i] + k - off] = (uint8_t) "UPT"[k];
 		}
 		assert_int_equal(upt_hasher_update(h, buf, step, NULL), UPT_OK);
 	}
@@ -97,9 +97,11 @@ static void five_gib_image(void **state)
 	assert_int_equal(upt_bundle_writer_add_image(w, "zeros.img", src, BIG, &e), UPT_OK);
 	uint64_t clen = upt_bundle_writer_compressed_length(w, "zeros.img");
 	char *bj = NULL;
-	assert_true(asprintf(&bj, "{\"format\":\"uptane-offline-bundle\",\"version\":1,\"images\":"
-				  "[{\"name\":\"zeros.img\",\"length\":%llu,\"compressed_length\":%llu}]}",
-			     (unsigned long long)BIG, (unsigned long long)clen) > 0);
+	assert_true(
+	    asprintf(&bj,
+		     "{\"format\":\"uptane-offline-bundle\",\"version\":1,\"images\":"
+		     "[{\"name\":\"zeros.img\",\"length\":%llu,\"compressed_length\":%llu}]}",
+		     (unsigned long long)BIG, (unsigned long long)clen) > 0);
 	assert_int_equal(upt_bundle_writer_finish(w, bj, strlen(bj), &e), UPT_OK);
 	upt_bundle_writer_free(w);
 	printf("# 5 GiB image -> %llu compressed bytes\n", (unsigned long long)clen);
@@ -144,7 +146,7 @@ static void five_gib_image(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(five_gib_image),
+	    cmocka_unit_test(five_gib_image),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -81,7 +81,8 @@ static void add_targets(struct targets *ts, const upt_buf *file)
 		assert_int_equal(upt_hex_decode(s256, t.h.sha256, UPT_SHA256_LEN, NULL), UPT_OK);
 		t.h.has_sha256 = true;
 		if (s512) {
-			assert_int_equal(upt_hex_decode(s512, t.h.sha512, UPT_SHA512_LEN, NULL), UPT_OK);
+			assert_int_equal(upt_hex_decode(s512, t.h.sha512, UPT_SHA512_LEN, NULL),
+					 UPT_OK);
 			t.h.has_sha512 = true;
 		}
 		ts->t = realloc(ts->t, (ts->n + 1) * sizeof(*ts->t));
@@ -175,8 +176,8 @@ static void check_vector(const char *dir, const char *scenario)
 		if (!strcmp(reason, "endless-data"))
 			want = UPT_E_ENDLESS_DATA;
 		if (!strcmp(reason, "target-mismatch")) {
-			/* stream against the Director's entry: the bytes are the Director's; the Image
-			 * repository's hashes are checked on the same bytes below */
+			/* stream against the Director's entry: the bytes are the Director's; the
+			 * Image repository's hashes are checked on the same bytes below */
 			assert_non_null(dt);
 			use = dt;
 		}
@@ -213,7 +214,8 @@ static void check_vector(const char *dir, const char *scenario)
 		while (upt_bundle_next_image(r, &name, &clen, &e) == UPT_OK) {
 			const struct target *it = targets_find(&image, name);
 			uint64_t got = 0;
-			rc = upt_bundle_stream_image(r, it->length, &it->h, count_sink, &got, NULL, &e);
+			rc = upt_bundle_stream_image(r, it->length, &it->h, count_sink, &got, NULL,
+						     &e);
 			if (rc == UPT_E_ARBITRARY_SOFTWARE)
 				bad++;
 			else
@@ -273,7 +275,7 @@ static void all_vectors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(all_vectors),
+	    cmocka_unit_test(all_vectors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -66,31 +66,35 @@ static char *bundle_json_for(const upt_bundle_writer *w, const struct src *s, si
 	char *j = NULL, *imgs = strdup("");
 	for (size_t i = 0; i < n; i++) {
 		char *next = NULL;
-		assert_true(asprintf(&next, "%s%s{\"name\":\"%s\",\"path\":\"images/%s\",\"length\":%zu,"
-					    "\"compressed_length\":%llu}",
+		assert_true(asprintf(&next,
+				     "%s%s{\"name\":\"%s\",\"path\":\"images/%s\",\"length\":%zu,"
+				     "\"compressed_length\":%llu}",
 				     imgs, i ? "," : "", s[i].name, s[i].name, s[i].len,
-				     (unsigned long long)upt_bundle_writer_compressed_length(w, s[i].name)) > 0);
+				     (unsigned long long)upt_bundle_writer_compressed_length(
+					 w, s[i].name)) > 0);
 		free(imgs);
 		imgs = next;
 	}
-	assert_true(asprintf(&j, "{\"format\":\"uptane-offline-bundle\",\"version\":1,\"kind\":"
-				 "\"device\",\"created\":\"" CREATED "\",\"devices\":[\"VIN-1\"],"
-				 "\"images\":[%s]}",
+	assert_true(asprintf(&j,
+			     "{\"format\":\"uptane-offline-bundle\",\"version\":1,\"kind\":"
+			     "\"device\",\"created\":\"" CREATED "\",\"devices\":[\"VIN-1\"],"
+			     "\"images\":[%s]}",
 			     imgs) > 0);
 	free(imgs);
 	return j;
 }
 
 static const char *meta_names[] = {
-	"metadata/director/1.root.json", "metadata/director/targets.json",
-	"metadata/image-repo/1.root.json", "metadata/image-repo/targets.json",
-	"metadata/image-repo/delegations/supplier.json",
+    "metadata/director/1.root.json",
+    "metadata/director/targets.json",
+    "metadata/image-repo/1.root.json",
+    "metadata/image-repo/targets.json",
+    "metadata/image-repo/delegations/supplier.json",
 };
 #define NMEMB_META (sizeof(meta_names) / sizeof(meta_names[0]))
 
 /* Writes a bundle of the sources (+ metadata) at out; returns bundle.json (malloc'd). */
-static char *write_bundle(const char *out, const upt_bundle_writer_opts *o, struct src *s,
-			  size_t n)
+static char *write_bundle(const char *out, const upt_bundle_writer_opts *o, struct src *s, size_t n)
 {
 	upt_err e;
 	upt_bundle_writer *w = NULL;
@@ -99,8 +103,8 @@ static char *write_bundle(const char *out, const upt_bundle_writer_opts *o, stru
 	for (size_t i = NMEMB_META; i-- > 0;) {
 		char doc[64];
 		snprintf(doc, sizeof(doc), "{\"n\":%zu}", i);
-		assert_int_equal(upt_bundle_writer_add_metadata(w, meta_names[i], doc, strlen(doc), &e),
-				 UPT_OK);
+		assert_int_equal(
+		    upt_bundle_writer_add_metadata(w, meta_names[i], doc, strlen(doc), &e), UPT_OK);
 	}
 	for (size_t i = 0; i < n; i++) {
 		int rc = upt_bundle_writer_add_image(w, s[i].name, s[i].path, s[i].len, &e);
@@ -143,8 +147,8 @@ static void read_back(const char *path, const char *bj, struct src *s, size_t n,
 			continue;
 		upt_hashes h = hashes_of(s[i].data, s[i].len);
 		struct collect c = {.data = malloc(s[i].len + 1), .cap = s[i].len};
-		int rc = upt_bundle_stream_image(r, s[i].len, &h, collect_sink, &c, collect_progress,
-						 &e);
+		int rc = upt_bundle_stream_image(r, s[i].len, &h, collect_sink, &c,
+						 collect_progress, &e);
 		if (rc)
 			fprintf(stderr, "%s: %s\n", name, e.msg);
 		assert_int_equal(rc, UPT_OK);
@@ -330,6 +334,12 @@ static void split_volumes(void **state)
 	free(write_bundle(out, &o3, s, 2));
 	assert_int_equal(stat(out, &st), 0);
 	assert_int_not_equal(stat(first, &st), 0);
+	/* and a split one replaces an unsplit one (which would shadow it) */
+	char *bj3 = write_bundle(out, &o2, s, 3);
+	assert_int_not_equal(stat(out, &st), 0);
+	assert_int_equal(stat(first, &st), 0);
+	read_back(out, bj3, s, 3, NULL);
+	free(bj3);
 	free(first);
 	free(bj);
 	free(out);
@@ -400,9 +410,12 @@ static void writer_refuses(void **state)
 
 	assert_int_equal(upt_bundle_writer_new(out, NULL, &w, &e), UPT_OK);
 	/* names the reader would refuse are refused here */
-	assert_int_equal(upt_bundle_writer_add_metadata(w, "images/x.json", "{}", 2, &e), UPT_E_USAGE);
-	assert_int_equal(upt_bundle_writer_add_metadata(w, "metadata/../x", "{}", 2, &e), UPT_E_USAGE);
-	assert_int_equal(upt_bundle_writer_add_metadata(w, "metadata/a b", "{}", 2, &e), UPT_E_USAGE);
+	assert_int_equal(upt_bundle_writer_add_metadata(w, "images/x.json", "{}", 2, &e),
+			 UPT_E_USAGE);
+	assert_int_equal(upt_bundle_writer_add_metadata(w, "metadata/../x", "{}", 2, &e),
+			 UPT_E_USAGE);
+	assert_int_equal(upt_bundle_writer_add_metadata(w, "metadata/a b", "{}", 2, &e),
+			 UPT_E_USAGE);
 	assert_int_equal(upt_bundle_writer_add_image(w, "../a.bin", s[0].path, s[0].len, &e),
 			 UPT_E_USAGE);
 	assert_int_equal(upt_bundle_writer_add_image(w, "a//b", s[0].path, s[0].len, &e),
@@ -410,9 +423,9 @@ static void writer_refuses(void **state)
 	assert_int_equal(upt_bundle_writer_add_image(w, "", s[0].path, s[0].len, &e), UPT_E_USAGE);
 	/* caps */
 	char *big = calloc(1, UPT_META_FILE_MAX + 1);
-	assert_int_equal(upt_bundle_writer_add_metadata(w, "metadata/big", big, UPT_META_FILE_MAX + 1,
-							&e),
-			 UPT_E_TOO_LARGE);
+	assert_int_equal(
+	    upt_bundle_writer_add_metadata(w, "metadata/big", big, UPT_META_FILE_MAX + 1, &e),
+	    UPT_E_TOO_LARGE);
 	free(big);
 	/* the length must be the file's */
 	assert_int_equal(upt_bundle_writer_add_image(w, "a.bin", s[0].path, s[0].len + 1, &e),
@@ -483,7 +496,8 @@ static void independent_consumers(void **state)
 	make_src(&s[2], "zero.bin", 0, 43);
 	for (int split = 0; split < 2; split++) {
 		char *out = path_in(tmp, split ? "ic-split.uptane" : "ic.uptane");
-		upt_bundle_writer_opts o = {.level = 19, .threads = 2, .split_size = split ? 300000 : 0};
+		upt_bundle_writer_opts o = {
+		    .level = 19, .threads = 2, .split_size = split ? 300000 : 0};
 		free(write_bundle(out, &o, s, 3));
 		char *cmd = NULL;
 		assert_true(asprintf(&cmd,
@@ -502,12 +516,12 @@ static void independent_consumers(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(round_trip, setup, teardown),
-		cmocka_unit_test_setup_teardown(window_capped, setup, teardown),
-		cmocka_unit_test_setup_teardown(split_volumes, setup, teardown),
-		cmocka_unit_test_setup_teardown(atomic_and_clean, setup, teardown),
-		cmocka_unit_test_setup_teardown(writer_refuses, setup, teardown),
-		cmocka_unit_test_setup_teardown(independent_consumers, setup, teardown),
+	    cmocka_unit_test_setup_teardown(round_trip, setup, teardown),
+	    cmocka_unit_test_setup_teardown(window_capped, setup, teardown),
+	    cmocka_unit_test_setup_teardown(split_volumes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(atomic_and_clean, setup, teardown),
+	    cmocka_unit_test_setup_teardown(writer_refuses, setup, teardown),
+	    cmocka_unit_test_setup_teardown(independent_consumers, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -40,11 +40,16 @@ int upt_bundle_writer_new(const char *path, const upt_bundle_writer_opts *opts,
 int upt_bundle_writer_add_metadata(upt_bundle_writer *w, const char *member, const void *data,
 				   size_t len, upt_err *e) UPT_MUST_CHECK;
 /* Queues an image: compressed now (constant memory) from the file at src_path, which must be
- * exactly `length` bytes. Member "images/<target_name>". */
+ * exactly `length` bytes (else UPT_E_USAGE), into an unlinked temp file in the output directory.
+ * Member "images/<target_name>". Names the reader would refuse are UPT_E_USAGE. */
 int upt_bundle_writer_add_image(upt_bundle_writer *w, const char *target_name, const char *src_path,
 				uint64_t length, upt_err *e) UPT_MUST_CHECK;
 /* Writes bundle.json (bundle_json: the document to store, built by the caller; the writer adds
- * nothing), the metadata, then the images; fsyncs; renames into place. */
+ * nothing), the metadata, then the images; fsyncs; renames into place. Members are regular
+ * files, mode 0644, uid/gid 0, mtime = bundle.json's "created" (0 when absent): the same input
+ * gives the same bytes. Old files the new bundle would be read together with are removed: a
+ * split bundle removes an unsplit `path` (it would shadow path.000) and stale trailing volumes;
+ * an unsplit one removes path.000, path.001, ... */
 int upt_bundle_writer_finish(upt_bundle_writer *w, const void *bundle_json, size_t len,
 			     upt_err *e) UPT_MUST_CHECK;
 /* Compressed size of an image already added (for bundle.json), 0 if unknown. */
@@ -96,7 +101,7 @@ typedef int (*upt_image_sink)(void *ctx, const void *data, size_t len, upt_err *
  * pass, stopping at signed_length. Output: more bytes than signed -> UPT_E_ENDLESS_DATA
  * (the sink never sees a byte past signed_length); fewer, or a hash differing from
  * `expected` -> UPT_E_ARBITRARY_SOFTWARE; invalid zstd (also: truncated frame, trailing garbage,
- * empty member) -> UPT_E_MALFORMED; a frame needing a window over 4 MiB -> UPT_E_TOO_LARGE;
+ * empty member, legacy pre-1.0 frames) -> UPT_E_MALFORMED; a frame needing a window over 4 MiB -> UPT_E_TOO_LARGE;
  * compressed bytes over ZSTD_compressBound(signed_length) + UPT_ZSTD_SLACK -> UPT_E_TOO_LARGE
  * (counted as consumed, never read past: output beyond the signed length found first is
  * UPT_E_ENDLESS_DATA); read error -> UPT_E_IO; a sink error stops the stream with the sink's
