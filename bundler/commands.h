@@ -3,7 +3,7 @@
 #ifndef UPT_BUNDLER_COMMANDS_H
 #define UPT_BUNDLER_COMMANDS_H
 
-int cmd_key(int argc, char **argv);       /* key generate NAME */
+int cmd_key(int argc, char **argv);	  /* key generate NAME */
 int cmd_canonical(int argc, char **argv); /* canonical FILE.json */
 int cmd_init(int argc, char **argv);
 int cmd_delegate(int argc, char **argv);

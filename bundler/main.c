@@ -44,20 +44,20 @@ static const struct {
 	int (*fn)(int, char **);
 	const char *help;
 } commands[] = {
-	{"key", cmd_key, "key generate NAME                     new ed25519 key: NAME.pub, NAME.key"},
-	{"init", cmd_init, "init WORKSPACE --root-key K.. ...     both repositories' roots and keys"},
-	{"delegate", cmd_delegate, "delegate WORKSPACE --role NAME ...    Image-repo delegation"},
-	{"target", cmd_target, "target add WORKSPACE FILE ...         add an image to the Image repo"},
-	{"assign", cmd_assign, "assign WORKSPACE --device ID ...      what a device or fleet installs"},
-	{"create", cmd_create, "create WORKSPACE -o OUT.uptane ...    sign and pack a bundle"},
-	{"rotate", cmd_rotate, "rotate WORKSPACE --role REPO/ROLE ... new root version, old+new keys"},
-	{"sign", cmd_sign, "sign FILE.json --key K.key            add one signature"},
-	{"pack", cmd_pack, "pack METADATA_DIR IMAGES_DIR -o OUT   pack metadata signed elsewhere"},
-	{"verify", cmd_verify, "verify BUNDLE --config DEVICE.json    the installer's checks, dry"},
-	{"inspect", cmd_inspect, "inspect BUNDLE [--json]               human summary"},
-	{"devices", cmd_devices, "devices add|import|list --ledger F   device registry"},
-	{"reports", cmd_reports, "reports ingest|show --ledger F        fleet ledger of reports"},
-	{"canonical", cmd_canonical, "canonical FILE.json                   print the canonical form"},
+    {"key", cmd_key, "key generate NAME                     new ed25519 key: NAME.pub, NAME.key"},
+    {"init", cmd_init, "init WORKSPACE --root-key K.. ...     both repositories' roots and keys"},
+    {"delegate", cmd_delegate, "delegate WORKSPACE --role NAME ...    Image-repo delegation"},
+    {"target", cmd_target, "target add WORKSPACE FILE ...         add an image to the Image repo"},
+    {"assign", cmd_assign, "assign WORKSPACE --device ID ...      what a device or fleet installs"},
+    {"create", cmd_create, "create WORKSPACE -o OUT.uptane ...    sign and pack a bundle"},
+    {"rotate", cmd_rotate, "rotate WORKSPACE --role REPO/ROLE ... new root version, old+new keys"},
+    {"sign", cmd_sign, "sign FILE.json --key K.key            add one signature"},
+    {"pack", cmd_pack, "pack METADATA_DIR IMAGES_DIR -o OUT   pack metadata signed elsewhere"},
+    {"verify", cmd_verify, "verify BUNDLE --config DEVICE.json    the installer's checks, dry"},
+    {"inspect", cmd_inspect, "inspect BUNDLE [--json]               human summary"},
+    {"devices", cmd_devices, "devices add|import|list --ledger F   device registry"},
+    {"reports", cmd_reports, "reports ingest|show --ledger F        fleet ledger of reports"},
+    {"canonical", cmd_canonical, "canonical FILE.json                   print the canonical form"},
 };
 
 static void usage(FILE *f)
@@ -65,7 +65,9 @@ static void usage(FILE *f)
 	fprintf(f, "usage: uptane-bundle COMMAND [ARGS]   (COMMAND --help for details)\n\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %s\n", commands[i].help);
-	fprintf(f, "\nexit status: 0 ok, 1 internal error, 2 usage or input error, 4 bundle rejected\n");
+	fprintf(
+	    f,
+	    "\nexit status: 0 ok, 1 internal error, 2 usage or input error, 4 bundle rejected\n");
 }
 
 int main(int argc, char **argv)

@@ -4,13 +4,13 @@
 
 #include "commands.h"
 
-#define STUB(fn, name)                                                                           \
-	__attribute__((weak)) int fn(int argc, char **argv)                                      \
-	{                                                                                        \
-		(void)argc;                                                                      \
-		(void)argv;                                                                      \
+#define STUB(fn, name)                                                                             \
+	__attribute__((weak)) int fn(int argc, char **argv)                                        \
+	{                                                                                          \
+		(void)argc;                                                                        \
+		(void)argv;                                                                        \
 		fprintf(stderr, "uptane-bundle: \"%s\" is not implemented in this build\n", name); \
-		return 1;                                                                        \
+		return 1;                                                                          \
 	}
 
 STUB(cmd_key, "key")

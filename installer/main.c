@@ -18,43 +18,51 @@ static const struct {
 	int status;
 	const char *meaning;
 } exit_table[] = {
-	{0, "installed (or, with --dry-run, verified)"},
-	{1, "internal error"},
-	{2, "usage or configuration error"},
-	{3, "nothing to do (no bundle, or nothing new for this device)"},
-	{4, "bundle rejected (malformed or failed a security check)"},
-	{5, "install failed, previous software still active"},
-	{6, "install failed, device needs attention"},
-	{7, "media or I/O problem, or busy: try again"},
+    {0, "installed (or, with --dry-run, verified)"},
+    {1, "internal error"},
+    {2, "usage or configuration error"},
+    {3, "nothing to do (no bundle, or nothing new for this device)"},
+    {4, "bundle rejected (malformed or failed a security check)"},
+    {5, "install failed, previous software still active"},
+    {6, "install failed, device needs attention"},
+    {7, "media or I/O problem, or busy: try again"},
 };
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: uptane-install [--config FILE] [--json] [--dry-run] install BUNDLE|DIR\n"
-		"       uptane-install [--config FILE] [--json] status\n"
-		"       uptane-install [--config FILE] [--json] confirm [--failed]\n"
-		"       uptane-install [--config FILE] [--json] scan [--also NAME]\n"
-		"       uptane-install [--config FILE] [--json] media DEVNODE\n"
-		"       uptane-install [--config FILE] watch [--once] [--also NAME]\n"
-		"\n"
-		"  install BUNDLE   verify the bundle in full (Uptane), install it, keep a signed report\n"
-		"  install DIR      DIR is a mounted stick: find the bundle there, write the report there\n"
-		"  status           what each ECU runs, pending A/B updates, trusted roots, time floor\n"
-		"  confirm          after booting into a new A/B slot: make the pending image installed\n"
-		"  confirm --failed the new slot did not boot: drop the pending record\n"
-		"  media DEVNODE    mount the stick's filesystem privately (read-only, nosuid, nodev,\n"
-		"                   noexec, nosymfollow), install from it, write the report back to it\n"
-		"  scan             the same over removable media that are already mounted\n"
-		"  watch            wait for USB sticks (libusb hotplug, else polling /sys/block) and act\n"
-		"                   once on each new one; --once: exit after the first\n"
-		"  --also NAME      (scan, watch) also treat block devices matching the kernel name glob\n"
-		"                   NAME as media (an SD card slot: --also 'mmcblk1*')\n"
-		"\n"
-		"  --config FILE    device configuration (default " DEFAULT_CONFIG ")\n"
-		"  --json           one JSON object per line on stdout\n"
-		"  --dry-run        verify everything, install nothing, change nothing\n"
-		"\nexit status:\n");
+	fprintf(
+	    f,
+	    "usage: uptane-install [--config FILE] [--json] [--dry-run] install BUNDLE|DIR\n"
+	    "       uptane-install [--config FILE] [--json] status\n"
+	    "       uptane-install [--config FILE] [--json] confirm [--failed]\n"
+	    "       uptane-install [--config FILE] [--json] scan [--also NAME]\n"
+	    "       uptane-install [--config FILE] [--json] media DEVNODE\n"
+	    "       uptane-install [--config FILE] watch [--once] [--also NAME]\n"
+	    "\n"
+	    "  install BUNDLE   verify the bundle in full (Uptane), install it, keep a signed "
+	    "report\n"
+	    "  install DIR      DIR is a mounted stick: find the bundle there, write the report "
+	    "there\n"
+	    "  status           what each ECU runs, pending A/B updates, trusted roots, time "
+	    "floor\n"
+	    "  confirm          after booting into a new A/B slot: make the pending image "
+	    "installed\n"
+	    "  confirm --failed the new slot did not boot: drop the pending record\n"
+	    "  media DEVNODE    mount the stick's filesystem privately (read-only, nosuid, nodev,\n"
+	    "                   noexec, nosymfollow), install from it, write the report back to "
+	    "it\n"
+	    "  scan             the same over removable media that are already mounted\n"
+	    "  watch            wait for USB sticks (libusb hotplug, else polling /sys/block) and "
+	    "act\n"
+	    "                   once on each new one; --once: exit after the first\n"
+	    "  --also NAME      (scan, watch) also treat block devices matching the kernel name "
+	    "glob\n"
+	    "                   NAME as media (an SD card slot: --also 'mmcblk1*')\n"
+	    "\n"
+	    "  --config FILE    device configuration (default " DEFAULT_CONFIG ")\n"
+	    "  --json           one JSON object per line on stdout\n"
+	    "  --dry-run        verify everything, install nothing, change nothing\n"
+	    "\nexit status:\n");
 	for (size_t i = 0; i < sizeof(exit_table) / sizeof(exit_table[0]); i++)
 		fprintf(f, "  %d  %s\n", exit_table[i].status, exit_table[i].meaning);
 }
@@ -70,8 +78,9 @@ static int early_failure(struct ctx *c, int code, const upt_err *e)
 		break;
 	case UPT_E_IO:
 		reason = "io";
-		msg = "The device's state directory could not be accessed; try again, or the device "
-		      "needs service.";
+		msg =
+		    "The device's state directory could not be accessed; try again, or the device "
+		    "needs service.";
 		break;
 	case UPT_E_CONFIG:
 		reason = "config";
@@ -80,7 +89,8 @@ static int early_failure(struct ctx *c, int code, const upt_err *e)
 	case UPT_E_UNTRUSTED_ROOT:
 		status = "rejected";
 		reason = "untrusted-root";
-		msg = "This device has no usable trusted keys and refuses every update; it needs to be "
+		msg = "This device has no usable trusted keys and refuses every update; it needs "
+		      "to be "
 		      "re-provisioned by the manufacturer.";
 		break;
 	default:
@@ -160,7 +170,7 @@ int main(int argc, char **argv)
 		return early_failure(&c, rc, &e);
 	int status;
 	if (!strcmp(cmd, "media") || !strcmp(cmd, "scan") || !strcmp(cmd, "watch")) {
-		status = !strcmp(cmd, "media")  ? cmd_media(&c, nargs, args)
+		status = !strcmp(cmd, "media")	? cmd_media(&c, nargs, args)
 			 : !strcmp(cmd, "scan") ? cmd_scan(&c, nargs, args)
 						: cmd_watch(&c, nargs, args);
 		upt_devconfig_free(c.cfg);

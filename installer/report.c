@@ -30,7 +30,7 @@ static int subdir(int dirfd, const char *name, int *out, bool *rofs, upt_err *e)
 	if (fd < 0)
 		return upt_err_set(e, UPT_E_IO, "%s: %s", name,
 				   errno == ELOOP || errno == ENOTDIR ? "not a directory (a link?)"
-								    : strerror(errno));
+								      : strerror(errno));
 	*out = fd;
 	return UPT_OK;
 }
@@ -152,7 +152,8 @@ void report_write(struct ctx *c, const struct attempt *a, const char *medium_dir
 		skips[i].file = utf8(a->skipped->items[i].file, skip_buf[i][0], UPT_ERR_MSG_MAX);
 		skips[i].status = a->skipped->items[i].status;
 		skips[i].reason = a->skipped->items[i].reason;
-		skips[i].message = utf8(a->skipped->items[i].message, skip_buf[i][1], UPT_ERR_MSG_MAX);
+		skips[i].message =
+		    utf8(a->skipped->items[i].message, skip_buf[i][1], UPT_ERR_MSG_MAX);
 		nskips++;
 	}
 	const char *bname = NULL;
@@ -162,26 +163,26 @@ void report_write(struct ctx *c, const struct attempt *a, const char *medium_dir
 		bname = utf8(bname ? bname + 1 : a->bundle_path, bname_buf, sizeof(bname_buf));
 	}
 	upt_report rep = {
-		.device_id = c->cfg->device_id,
-		.primary_ecu = c->cfg->primary_ecu,
-		.counter = counter,
-		.clock = c->clock,
-		.effective = a->effective,
-		.has_bundle = a->bundle_path != NULL,
-		.bundle_file = bname,
-		.bundle_kind = a->kind,
-		.bundle_id = a->bundle_id[0] ? a->bundle_id : NULL,
-		.has_medium = m != NULL,
-		.medium_vendor = m ? m->vendor : NULL,
-		.medium_product = m ? m->product : NULL,
-		.medium_serial = m ? m->serial : NULL,
-		.status = a->status,
-		.reason = a->reason,
-		.message = utf8(message, msg_buf, sizeof(msg_buf)),
-		.ecus = ecus,
-		.necus = c->cfg->necus,
-		.skipped = skips,
-		.nskipped = nskips,
+	    .device_id = c->cfg->device_id,
+	    .primary_ecu = c->cfg->primary_ecu,
+	    .counter = counter,
+	    .clock = c->clock,
+	    .effective = a->effective,
+	    .has_bundle = a->bundle_path != NULL,
+	    .bundle_file = bname,
+	    .bundle_kind = a->kind,
+	    .bundle_id = a->bundle_id[0] ? a->bundle_id : NULL,
+	    .has_medium = m != NULL,
+	    .medium_vendor = m ? m->vendor : NULL,
+	    .medium_product = m ? m->product : NULL,
+	    .medium_serial = m ? m->serial : NULL,
+	    .status = a->status,
+	    .reason = a->reason,
+	    .message = utf8(message, msg_buf, sizeof(msg_buf)),
+	    .ecus = ecus,
+	    .necus = c->cfg->necus,
+	    .skipped = skips,
+	    .nskipped = nskips,
 	};
 	rc = upt_report_build(&rep, key, &out, &e);
 	if (rc == UPT_OK)
@@ -201,23 +202,26 @@ void report_write(struct ctx *c, const struct attempt *a, const char *medium_dir
 		int werr = c->medium_writable ? c->medium_writable(c->medium_arg) : 0;
 		if (werr) {
 			rofs = werr == EROFS || werr == EACCES;
-			(void)upt_err_set(&me, UPT_E_IO, "cannot make the medium writable: %s", strerror(werr));
+			(void)upt_err_set(&me, UPT_E_IO, "cannot make the medium writable: %s",
+					  strerror(werr));
 		}
-		if (!werr &&
-		    write_medium(medium_dir, c->cfg->device_id, counter, &out, &rofs, &me) == UPT_OK) {
+		if (!werr && write_medium(medium_dir, c->cfg->device_id, counter, &out, &rofs,
+					  &me) == UPT_OK) {
 			snprintf(where, sizeof(where), "%s/uptane-reports/%s/%llu.json", medium_dir,
 				 c->cfg->device_id, (unsigned long long)counter);
 			ev_report(&c->ev, where, counter);
 		} else if (rofs) {
 			ev_warning(&c->ev, "report-not-on-medium",
-				   "The stick is read-only, so the report stayed on the device (%s/reports/"
+				   "The stick is read-only, so the report stayed on the device "
+				   "(%s/reports/"
 				   "%llu.json).",
 				   c->cfg->state_dir, (unsigned long long)counter);
 		} else {
-			ev_warning(&c->ev, "report-not-on-medium",
-				   "The report could not be written to the stick (%s); it stayed on the "
-				   "device (%s/reports/%llu.json).",
-				   me.msg, c->cfg->state_dir, (unsigned long long)counter);
+			ev_warning(
+			    &c->ev, "report-not-on-medium",
+			    "The report could not be written to the stick (%s); it stayed on the "
+			    "device (%s/reports/%llu.json).",
+			    me.msg, c->cfg->state_dir, (unsigned long long)counter);
 		}
 	}
 out:

@@ -16,7 +16,8 @@ static int check_tree(const json_t *v, int depth, upt_err *e)
 				   UPT_JSON_DEPTH_MAX);
 	switch (json_typeof(v)) {
 	case JSON_REAL:
-		return upt_err_set(e, UPT_E_MALFORMED, "JSON real number not allowed (integers only)");
+		return upt_err_set(e, UPT_E_MALFORMED,
+				   "JSON real number not allowed (integers only)");
 	case JSON_OBJECT: {
 		const char *k;
 		json_t *child;
@@ -47,15 +48,15 @@ static int check_tree(const json_t *v, int depth, upt_err *e)
 int upt_json_parse(const void *data, size_t len, size_t max, json_t **out, upt_err *e)
 {
 	if (len > max)
-		return upt_err_set(e, UPT_E_TOO_LARGE, "JSON document of %zu bytes is over the limit of %zu",
-				   len, max);
+		return upt_err_set(e, UPT_E_TOO_LARGE,
+				   "JSON document of %zu bytes is over the limit of %zu", len, max);
 	json_error_t je;
 	/* Duplicate keys are rejected: by default jansson silently keeps the last one, and two
 	 * parsers disagreeing about a signed document is how signature bypasses happen. */
 	json_t *v = json_loadb(data, len, JSON_REJECT_DUPLICATES, &je);
 	if (!v)
-		return upt_err_set(e, UPT_E_MALFORMED, "invalid JSON at line %d column %d: %s", je.line,
-				   je.column, je.text);
+		return upt_err_set(e, UPT_E_MALFORMED, "invalid JSON at line %d column %d: %s",
+				   je.line, je.column, je.text);
 	int rc = check_tree(v, 1, e);
 	if (rc) {
 		json_decref(v);
@@ -177,8 +178,8 @@ int upt_json_get_int(const json_t *obj, const char *key, long long min, long lon
 				   v ? "is not an integer" : "is missing");
 	long long n = json_integer_value(v);
 	if (n < min || n > max)
-		return upt_err_set(e, UPT_E_MALFORMED, "field \"%s\" = %lld is outside [%lld, %lld]",
-				   key, n, min, max);
+		return upt_err_set(e, UPT_E_MALFORMED,
+				   "field \"%s\" = %lld is outside [%lld, %lld]", key, n, min, max);
 	*out = n;
 	return UPT_OK;
 }

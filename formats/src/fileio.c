@@ -18,7 +18,8 @@ int upt_fd_read_all(int fd, size_t max, upt_buf *out, upt_err *e)
 		return upt_err_set(e, UPT_E_IO, "not a regular file");
 	/* Cap before allocating; the loop below still refuses a file that grows while read. */
 	if ((uint64_t)st.st_size > (uint64_t)max)
-		return upt_err_set(e, UPT_E_TOO_LARGE, "file of %lld bytes is over the limit of %zu",
+		return upt_err_set(e, UPT_E_TOO_LARGE,
+				   "file of %lld bytes is over the limit of %zu",
 				   (long long)st.st_size, max);
 	upt_buf tmp;
 	upt_buf_init(&tmp, max);
@@ -53,8 +54,8 @@ int upt_file_read(int dirfd, const char *path, size_t max, upt_buf *out, upt_err
 		if (errno == ENOENT)
 			return upt_err_set(e, UPT_E_NOT_FOUND, "%s: no such file", path);
 		if (errno == ELOOP)
-			return upt_err_set(e, UPT_E_IO, "%s: is a symbolic link; refusing to follow it",
-					   path);
+			return upt_err_set(e, UPT_E_IO,
+					   "%s: is a symbolic link; refusing to follow it", path);
 		return upt_err_set(e, UPT_E_IO, "%s: cannot open: %s", path, strerror(errno));
 	}
 	int rc = upt_fd_read_all(fd, max, out, e);
@@ -105,7 +106,8 @@ int upt_fsync_parent(int dirfd, const char *path, upt_err *e)
 		return upt_err_set(e, UPT_E_IO, "path too long: %s", path);
 	int fd = openat(dirfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
-		return upt_err_set(e, UPT_E_IO, "%s: cannot open directory: %s", dir, strerror(errno));
+		return upt_err_set(e, UPT_E_IO, "%s: cannot open directory: %s", dir,
+				   strerror(errno));
 	int rc = UPT_OK;
 	if (fsync(fd) != 0)
 		rc = upt_err_set(e, UPT_E_IO, "%s: fsync failed: %s", dir, strerror(errno));

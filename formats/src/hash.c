@@ -99,10 +99,12 @@ bool upt_hashes_match(const upt_hashes *expected, const upt_hashes *actual)
 	if (!expected->has_sha256 && !expected->has_sha512)
 		return false;
 	if (expected->has_sha256 &&
-	    (!actual->has_sha256 || !upt_ct_equal(expected->sha256, actual->sha256, UPT_SHA256_LEN)))
+	    (!actual->has_sha256 ||
+	     !upt_ct_equal(expected->sha256, actual->sha256, UPT_SHA256_LEN)))
 		return false;
 	if (expected->has_sha512 &&
-	    (!actual->has_sha512 || !upt_ct_equal(expected->sha512, actual->sha512, UPT_SHA512_LEN)))
+	    (!actual->has_sha512 ||
+	     !upt_ct_equal(expected->sha512, actual->sha512, UPT_SHA512_LEN)))
 		return false;
 	return true;
 }

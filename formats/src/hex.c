@@ -18,11 +18,13 @@ int upt_hex_decode(const char *hex, uint8_t *out, size_t n, upt_err *e)
 {
 	size_t len = strnlen(hex, 2 * n + 1);
 	if (len != 2 * n)
-		return upt_err_set(e, UPT_E_MALFORMED, "hex string of %zu digits where %zu expected",
-				   strlen(hex), 2 * n);
+		return upt_err_set(e, UPT_E_MALFORMED,
+				   "hex string of %zu digits where %zu expected", strlen(hex),
+				   2 * n);
 	for (size_t i = 0; i < len; i++)
 		if (nibble(hex[i]) < 0)
-			return upt_err_set(e, UPT_E_MALFORMED, "not a hex digit at position %zu", i);
+			return upt_err_set(e, UPT_E_MALFORMED, "not a hex digit at position %zu",
+					   i);
 	for (size_t i = 0; i < n; i++)
 		out[i] = (uint8_t)(nibble(hex[2 * i]) << 4 | nibble(hex[2 * i + 1]));
 	return UPT_OK;

@@ -46,9 +46,9 @@ int upt_rfc3339_parse(const char *s, int64_t *out, upt_err *e)
 {
 	int64_t y, mo, d, h, mi, sec;
 	if (strlen(s) != UPT_RFC3339_LEN || s[4] != '-' || s[7] != '-' || s[10] != 'T' ||
-	    s[13] != ':' || s[16] != ':' || s[19] != 'Z' || digits(s, 4, &y) || digits(s + 5, 2, &mo) ||
-	    digits(s + 8, 2, &d) || digits(s + 11, 2, &h) || digits(s + 14, 2, &mi) ||
-	    digits(s + 17, 2, &sec))
+	    s[13] != ':' || s[16] != ':' || s[19] != 'Z' || digits(s, 4, &y) ||
+	    digits(s + 5, 2, &mo) || digits(s + 8, 2, &d) || digits(s + 11, 2, &h) ||
+	    digits(s + 14, 2, &mi) || digits(s + 17, 2, &sec))
 		return upt_err_set(e, UPT_E_MALFORMED,
 				   "time \"%.40s\" is not of the form YYYY-MM-DDTHH:MM:SSZ", s);
 	static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -81,11 +81,12 @@ int upt_duration_parse(const char *s, int64_t *out, upt_err *e)
 {
 	size_t len = strlen(s);
 	if (len < 2 || len > 8)
-		return upt_err_set(e, UPT_E_USAGE, "duration \"%.20s\": expected a number and h, d or y",
-				   s);
+		return upt_err_set(e, UPT_E_USAGE,
+				   "duration \"%.20s\": expected a number and h, d or y", s);
 	int64_t n;
 	if (digits(s, (int)len - 1, &n) != 0 || n <= 0)
-		return upt_err_set(e, UPT_E_USAGE, "duration \"%s\": expected a number and h, d or y", s);
+		return upt_err_set(e, UPT_E_USAGE,
+				   "duration \"%s\": expected a number and h, d or y", s);
 	switch (s[len - 1]) {
 	case 'h':
 		*out = n * 3600;

@@ -115,10 +115,10 @@ static void encoder_rejects_reals(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(canonical_form),
-		cmocka_unit_test(strict_parser_rejects),
-		cmocka_unit_test(typed_getters),
-		cmocka_unit_test(encoder_rejects_reals),
+	    cmocka_unit_test(canonical_form),
+	    cmocka_unit_test(strict_parser_rejects),
+	    cmocka_unit_test(typed_getters),
+	    cmocka_unit_test(encoder_rejects_reals),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

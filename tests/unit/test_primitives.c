@@ -70,7 +70,7 @@ static void hex_exact_lengths(void **state)
 	assert_int_equal(upt_hex_decode("DEADbeef", out, 4, NULL), UPT_OK);
 	assert_int_equal(out[0], 0xde);
 	assert_int_equal(out[3], 0xef);
-	assert_int_equal(upt_hex_decode("deadbee", out, 4, NULL), UPT_E_MALFORMED);   /* truncated */
+	assert_int_equal(upt_hex_decode("deadbee", out, 4, NULL), UPT_E_MALFORMED); /* truncated */
 	assert_int_equal(upt_hex_decode("deadbeef00", out, 4, NULL), UPT_E_MALFORMED); /* long */
 	assert_int_equal(upt_hex_decode("deadbeeg", out, 4, NULL), UPT_E_MALFORMED);
 	assert_int_equal(upt_hex_decode("", out, 0, NULL), UPT_OK);
@@ -86,10 +86,12 @@ static void hash_known_answers(void **state)
 	assert_int_equal(upt_hash_all("abc", 3, &h, NULL), UPT_OK);
 	char hex[129];
 	upt_hex_encode(h.sha256, 32, hex);
-	assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	assert_string_equal(hex,
+			    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 	upt_hex_encode(h.sha512, 64, hex);
-	assert_string_equal(hex, "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a"
-				 "2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f");
+	assert_string_equal(hex,
+			    "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a"
+			    "2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f");
 	/* streaming in pieces gives the same */
 	upt_hasher *s = NULL;
 	upt_hashes h2;
@@ -99,7 +101,7 @@ static void hash_known_answers(void **state)
 	assert_int_equal(upt_hasher_final(s, &h2, NULL), UPT_OK);
 	upt_hasher_free(s);
 	assert_true(h2.has_sha256 && !h2.has_sha512);
-	assert_true(upt_hashes_match(&h2, &h));  /* expected lists sha256 only */
+	assert_true(upt_hashes_match(&h2, &h));	 /* expected lists sha256 only */
 	assert_false(upt_hashes_match(&h, &h2)); /* expected lists sha512, actual lacks it */
 	assert_false(upt_hashes_identical(&h, &h2));
 	h2.sha256[31] ^= 1;
@@ -120,9 +122,11 @@ static void rfc3339_strict(void **state)
 	assert_int_equal(upt_rfc3339_parse("2024-02-29T23:59:59Z", &t, NULL), UPT_OK);
 	upt_rfc3339_format(t, s);
 	assert_string_equal(s, "2024-02-29T23:59:59Z");
-	const char *bad[] = {"2023-02-29T00:00:00Z", "2027-13-01T00:00:00Z", "2027-01-01T24:00:00Z",
-			     "2027-01-01T00:00:00+00:00", "2027-01-01T00:00:00.5Z", "2027-01-01 00:00:00Z",
-			     "2027-1-01T00:00:00Z", "", "2027-01-01T00:00:60Z", "2027-04-31T00:00:00Z"};
+	const char *bad[] = {"2023-02-29T00:00:00Z",   "2027-13-01T00:00:00Z",
+			     "2027-01-01T24:00:00Z",   "2027-01-01T00:00:00+00:00",
+			     "2027-01-01T00:00:00.5Z", "2027-01-01 00:00:00Z",
+			     "2027-1-01T00:00:00Z",    "",
+			     "2027-01-01T00:00:60Z",   "2027-04-31T00:00:00Z"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_int_equal(upt_rfc3339_parse(bad[i], &t, NULL), UPT_E_MALFORMED);
 	assert_int_equal(upt_duration_parse("90d", &t, NULL), UPT_OK);
@@ -151,7 +155,8 @@ static void fileio_bounded_and_atomic(void **state)
 	/* no temp file left behind */
 	assert_int_equal(faccessat(dfd, "a.json.tmp", F_OK, 0), -1);
 	/* cap before allocating */
-	assert_int_equal(upt_file_write_atomic(dfd, "big", "0123456789abcdefXYZ", 19, 0600, &e), UPT_OK);
+	assert_int_equal(upt_file_write_atomic(dfd, "big", "0123456789abcdefXYZ", 19, 0600, &e),
+			 UPT_OK);
 	assert_int_equal(upt_file_read(dfd, "big", 16, &b, &e), UPT_E_TOO_LARGE);
 	assert_int_equal(b.len, 5); /* untouched on failure */
 	/* never follow a symlink, never read a directory */
@@ -178,9 +183,9 @@ static void fileio_bounded_and_atomic(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(err_prefix_and_classes), cmocka_unit_test(buf_is_bounded),
-		cmocka_unit_test(hex_exact_lengths),      cmocka_unit_test(hash_known_answers),
-		cmocka_unit_test(rfc3339_strict),         cmocka_unit_test(fileio_bounded_and_atomic),
+	    cmocka_unit_test(err_prefix_and_classes), cmocka_unit_test(buf_is_bounded),
+	    cmocka_unit_test(hex_exact_lengths),      cmocka_unit_test(hash_known_answers),
+	    cmocka_unit_test(rfc3339_strict),	      cmocka_unit_test(fileio_bounded_and_atomic),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -27,9 +27,10 @@
 typedef struct upt_bundle_writer upt_bundle_writer;
 
 typedef struct upt_bundle_writer_opts {
-	int level;           /* zstd level, 0 = default (3) */
-	unsigned threads;    /* zstd worker threads, 0 or 1 = single-threaded */
-	uint64_t split_size; /* 0: one file; else volumes path.000, path.001, ... each <= split_size */
+	int level;	  /* zstd level, 0 = default (3) */
+	unsigned threads; /* zstd worker threads, 0 or 1 = single-threaded */
+	uint64_t
+	    split_size; /* 0: one file; else volumes path.000, path.001, ... each <= split_size */
 } upt_bundle_writer_opts;
 
 /* Creates the output (path, or path.000... when split). Nothing is visible at path until
@@ -87,7 +88,8 @@ int upt_bundle_reader_open(const char *path, upt_bundle_reader **out, upt_err *e
  * refused here). After any container error the reader refuses every later call.
  * Member rule violations -> UPT_E_UNSAFE_ARCHIVE / UPT_E_MALFORMED / UPT_E_TOO_LARGE with the
  * member in e->file. Must be called once, first. */
-int upt_bundle_read_metadata(upt_bundle_reader *r, upt_bundle_meta **out, upt_err *e) UPT_MUST_CHECK;
+int upt_bundle_read_metadata(upt_bundle_reader *r, upt_bundle_meta **out,
+			     upt_err *e) UPT_MUST_CHECK;
 /* Advances to the next images/ member (skipping the unread rest of the current one by seeking).
  * *target_name is the name after "images/", valid until the next call. UPT_E_NOT_FOUND at the
  * end of the archive. Rule violations as above (metadata after an image -> UPT_E_MALFORMED). */
@@ -101,17 +103,17 @@ typedef int (*upt_image_sink)(void *ctx, const void *data, size_t len, upt_err *
  * pass, stopping at signed_length. Output: more bytes than signed -> UPT_E_ENDLESS_DATA
  * (the sink never sees a byte past signed_length); fewer, or a hash differing from
  * `expected` -> UPT_E_ARBITRARY_SOFTWARE; invalid zstd (also: truncated frame, trailing garbage,
- * empty member, legacy pre-1.0 frames) -> UPT_E_MALFORMED; a frame needing a window over 4 MiB -> UPT_E_TOO_LARGE;
- * compressed bytes over ZSTD_compressBound(signed_length) + UPT_ZSTD_SLACK -> UPT_E_TOO_LARGE
- * (counted as consumed, never read past: output beyond the signed length found first is
- * UPT_E_ENDLESS_DATA); read error -> UPT_E_IO; a sink error stops the stream with the sink's
- * code. e->file is the member path (unless the sink set one).
- * Hashes are computed for every algorithm `expected` lists (which must list at least one, else
- * UPT_E_MALFORMED). progress (optional) is called with ctx and the decompressed byte count so
- * far. The sink and progress run on the calling thread; decompression may run on a helper
- * thread that ends before this returns. One call per image. */
-int upt_bundle_stream_image(upt_bundle_reader *r, uint64_t signed_length, const upt_hashes *expected,
-			    upt_image_sink sink, void *ctx,
+ * empty member, legacy pre-1.0 frames) -> UPT_E_MALFORMED; a frame needing a window over 4 MiB ->
+ * UPT_E_TOO_LARGE; compressed bytes over ZSTD_compressBound(signed_length) + UPT_ZSTD_SLACK ->
+ * UPT_E_TOO_LARGE (counted as consumed, never read past: output beyond the signed length found
+ * first is UPT_E_ENDLESS_DATA); read error -> UPT_E_IO; a sink error stops the stream with the
+ * sink's code. e->file is the member path (unless the sink set one). Hashes are computed for every
+ * algorithm `expected` lists (which must list at least one, else UPT_E_MALFORMED). progress
+ * (optional) is called with ctx and the decompressed byte count so far. The sink and progress run
+ * on the calling thread; decompression may run on a helper thread that ends before this returns.
+ * One call per image. */
+int upt_bundle_stream_image(upt_bundle_reader *r, uint64_t signed_length,
+			    const upt_hashes *expected, upt_image_sink sink, void *ctx,
 			    void (*progress)(void *ctx, uint64_t done, uint64_t total),
 			    upt_err *e) UPT_MUST_CHECK;
 void upt_bundle_reader_free(upt_bundle_reader *r);

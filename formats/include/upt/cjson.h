@@ -18,7 +18,8 @@
 
 /* Parses len bytes (at most max) into a new reference *out. UPT_E_MALFORMED with the line and
  * column on bad input, UPT_E_TOO_LARGE over max. *out untouched on failure. */
-int upt_json_parse(const void *data, size_t len, size_t max, json_t **out, upt_err *e) UPT_MUST_CHECK;
+int upt_json_parse(const void *data, size_t len, size_t max, json_t **out,
+		   upt_err *e) UPT_MUST_CHECK;
 
 /* Appends the canonical encoding of v to out. UPT_E_MALFORMED for reals or other types the
  * canonical form cannot hold. */
@@ -27,7 +28,8 @@ int upt_cjson_encode(const json_t *v, upt_buf *out, upt_err *e) UPT_MUST_CHECK;
 /* Typed field access for parsers of untrusted objects: each names the field in its error.
  * upt_json_get_* return UPT_E_MALFORMED when the field is missing or has the wrong type;
  * integers must lie in [min, max]. Strings stay owned by obj. */
-int upt_json_get_str(const json_t *obj, const char *key, const char **out, upt_err *e) UPT_MUST_CHECK;
+int upt_json_get_str(const json_t *obj, const char *key, const char **out,
+		     upt_err *e) UPT_MUST_CHECK;
 int upt_json_get_int(const json_t *obj, const char *key, long long min, long long max,
 		     long long *out, upt_err *e) UPT_MUST_CHECK;
 int upt_json_get_obj(const json_t *obj, const char *key, json_t **out, upt_err *e) UPT_MUST_CHECK;

@@ -15,12 +15,12 @@ enum upt_code {
 	UPT_OK = 0,
 
 	/* 1xx environment: the input could not be checked (try again, or fix the set-up) */
-	UPT_E_IO = 100,       /* read/write error, medium gone */
+	UPT_E_IO = 100, /* read/write error, medium gone */
 	UPT_E_NOMEM = 101,
 	UPT_E_INTERNAL = 102, /* a bug or a library failure that should not happen */
 	UPT_E_CONFIG = 103,   /* device configuration or provisioning is wrong */
 	UPT_E_USAGE = 104,
-	UPT_E_BUSY = 105,     /* another installer holds the state lock */
+	UPT_E_BUSY = 105, /* another installer holds the state lock */
 	UPT_E_NOT_FOUND = 106,
 
 	/* 2xx malformed input (a rejection) */
@@ -42,11 +42,11 @@ enum upt_code {
 
 	/* 4xx outcomes that are not attacks */
 	UPT_E_NOT_FOR_DEVICE = 400, /* no Director instructions for this device (exit 3) */
-	UPT_E_UP_TO_DATE = 401,     /* valid, nothing new (exit 3) */
-	UPT_E_NO_BUNDLE = 402,      /* no bundle found on the medium (exit 3) */
+	UPT_E_UP_TO_DATE = 401,	    /* valid, nothing new (exit 3) */
+	UPT_E_NO_BUNDLE = 402,	    /* no bundle found on the medium (exit 3) */
 
 	/* 5xx install */
-	UPT_E_INSTALL = 500,         /* failed, previous software still active (exit 5) */
+	UPT_E_INSTALL = 500,	     /* failed, previous software still active (exit 5) */
 	UPT_E_INSTALL_PARTIAL = 501, /* failed after some ECUs activated (exit 6) */
 };
 

@@ -6,30 +6,30 @@
 #define UPT_LIMITS_H
 
 /* Bundle container (DESIGN.md section 3) */
-#define UPT_META_FILE_MAX (1u << 20)     /* one metadata file, bytes */
-#define UPT_META_TOTAL_MAX (16u << 20)   /* all metadata of a bundle, bytes */
-#define UPT_BUNDLE_JSON_MAX (1u << 20)   /* bundle.json */
-#define UPT_ROOT_CHAIN_MAX 1024          /* root files per repository */
-#define UPT_MEMBER_PATH_MAX 1024         /* tar member path, bytes */
-#define UPT_MEMBERS_MAX 65536            /* tar members in one bundle */
-#define UPT_SPLIT_VOLUMES_MAX 1000       /* name.uptane.000 .. .999 */
-#define UPT_ZSTD_WINDOW_LOG_MAX 22       /* decoder window 4 MiB */
-#define UPT_ZSTD_SLACK (64u << 10)       /* compressed may exceed ZSTD_compressBound by this */
-#define UPT_IO_CHUNK (256u << 10)        /* streaming buffer size */
+#define UPT_META_FILE_MAX (1u << 20)   /* one metadata file, bytes */
+#define UPT_META_TOTAL_MAX (16u << 20) /* all metadata of a bundle, bytes */
+#define UPT_BUNDLE_JSON_MAX (1u << 20) /* bundle.json */
+#define UPT_ROOT_CHAIN_MAX 1024	       /* root files per repository */
+#define UPT_MEMBER_PATH_MAX 1024       /* tar member path, bytes */
+#define UPT_MEMBERS_MAX 65536	       /* tar members in one bundle */
+#define UPT_SPLIT_VOLUMES_MAX 1000     /* name.uptane.000 .. .999 */
+#define UPT_ZSTD_WINDOW_LOG_MAX 22     /* decoder window 4 MiB */
+#define UPT_ZSTD_SLACK (64u << 10)     /* compressed may exceed ZSTD_compressBound by this */
+#define UPT_IO_CHUNK (256u << 10)      /* streaming buffer size */
 
 /* JSON and metadata (DESIGN.md section 2) */
 #define UPT_JSON_DEPTH_MAX 32
-#define UPT_NAME_MAX 128                 /* role, fleet, device, ECU, hardware id names */
-#define UPT_TARGET_NAME_MAX 1000         /* target path (images/<name> must fit 1024) */
-#define UPT_KEYS_MAX 256                 /* keys in one root or delegating targets file */
+#define UPT_NAME_MAX 128	 /* role, fleet, device, ECU, hardware id names */
+#define UPT_TARGET_NAME_MAX 1000 /* target path (images/<name> must fit 1024) */
+#define UPT_KEYS_MAX 256	 /* keys in one root or delegating targets file */
 #define UPT_KEYS_PER_ROLE_MAX 64
 #define UPT_SIGNATURES_MAX 64
-#define UPT_TARGETS_MAX 100000           /* targets in one targets file */
-#define UPT_DELEGATIONS_MAX 1024         /* delegated roles in one targets file */
-#define UPT_DELEGATION_VISITS_MAX 4096   /* roles visited in one target search */
+#define UPT_TARGETS_MAX 100000	       /* targets in one targets file */
+#define UPT_DELEGATIONS_MAX 1024       /* delegated roles in one targets file */
+#define UPT_DELEGATION_VISITS_MAX 4096 /* roles visited in one target search */
 #define UPT_PATHS_PER_DELEGATION_MAX 256
-#define UPT_HWIDS_MAX 256                /* hardware ids or device ids in one list */
-#define UPT_SNAPSHOT_FILES_MAX 4096      /* entries in a snapshot's meta */
+#define UPT_HWIDS_MAX 256	    /* hardware ids or device ids in one list */
+#define UPT_SNAPSHOT_FILES_MAX 4096 /* entries in a snapshot's meta */
 #define UPT_DEVICES_PER_BUNDLE_MAX 4096
 
 /* Device (DESIGN.md sections 5 and 9) */

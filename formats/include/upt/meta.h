@@ -30,7 +30,7 @@ typedef enum upt_role_type {
 	UPT_ROLE_ROOT,
 	UPT_ROLE_TIMESTAMP,
 	UPT_ROLE_SNAPSHOT,
-	UPT_ROLE_TARGETS,          /* top-level and delegated targets, device Director targets */
+	UPT_ROLE_TARGETS,	   /* top-level and delegated targets, device Director targets */
 	UPT_ROLE_OFFLINE_SNAPSHOT, /* PURE-2 */
 	UPT_ROLE_OFFLINE_UPDATES,  /* PURE-2: a targets file */
 } upt_role_type;
@@ -42,7 +42,7 @@ const char *upt_role_type_name(upt_role_type t);
  * so a threshold check can ignore them: they never count, never fail open. */
 typedef struct upt_key {
 	char keyid[UPT_KEYID_HEX_LEN + 1]; /* lowercase hex; equals the recomputed id */
-	bool ed25519;                      /* keytype and scheme "ed25519", 32-byte public key */
+	bool ed25519;			   /* keytype and scheme "ed25519", 32-byte public key */
 	uint8_t pub[32];
 } upt_key;
 
@@ -56,7 +56,7 @@ typedef struct upt_role_keys {
 
 typedef struct upt_signature {
 	char keyid[UPT_KEYID_HEX_LEN + 1];
-	bool sig_ok;    /* sig is 128 hex digits; false: kept, but can never verify */
+	bool sig_ok; /* sig is 128 hex digits; false: kept, but can never verify */
 	uint8_t sig[64];
 } upt_signature;
 
@@ -84,7 +84,7 @@ typedef struct upt_target {
 	bool has_hardware_ids;
 	bool has_release_counter;
 	uint64_t release_counter; /* custom.releaseCounter */
-	upt_ecu_binding *ecus;    /* custom.ecuIdentifiers */
+	upt_ecu_binding *ecus;	  /* custom.ecuIdentifiers */
 	size_t necus;
 	bool has_ecus;
 	const char **device_ids; /* custom.deviceIds */
@@ -103,9 +103,9 @@ typedef struct upt_delegation {
 } upt_delegation;
 
 typedef struct upt_meta {
-	json_t *doc;              /* the whole envelope (owned) */
+	json_t *doc;		  /* the whole envelope (owned) */
 	const json_t *signed_obj; /* borrowed from doc */
-	upt_buf canonical;        /* canonical JSON of signed: what signatures cover */
+	upt_buf canonical;	  /* canonical JSON of signed: what signatures cover */
 	upt_role_type type;
 	uint64_t version;
 	int64_t expires;

@@ -46,7 +46,8 @@ json_t *upt_mb_snapshot(upt_role_type type, uint64_t version, int64_t expires,
 			const upt_mb_fileref *files, size_t nfiles, int64_t issued);
 
 /* type: UPT_ROLE_TARGETS or UPT_ROLE_OFFLINE_UPDATES. device_id: Director "deviceId" or NULL. */
-json_t *upt_mb_targets(upt_role_type type, uint64_t version, int64_t expires, const char *device_id);
+json_t *upt_mb_targets(upt_role_type type, uint64_t version, int64_t expires,
+		       const char *device_id);
 
 typedef struct upt_mb_target {
 	const char *name;
@@ -78,7 +79,8 @@ typedef struct upt_mb_delegation {
 } upt_mb_delegation;
 
 /* Appends a delegated role (in order) and its keys to a targets `signed` object. */
-int upt_mb_targets_delegate(json_t *signed_targets, const upt_mb_delegation *d, upt_err *e) UPT_MUST_CHECK;
+int upt_mb_targets_delegate(json_t *signed_targets, const upt_mb_delegation *d,
+			    upt_err *e) UPT_MUST_CHECK;
 
 /* Wraps signed_obj in an envelope, signs it with each signer (in order; a signer given twice
  * signs once) and writes the file bytes (canonical JSON of the envelope) to out (replacing its

@@ -55,8 +55,9 @@ typedef struct upt_report {
 	const char *medium_vendor;  /* 4 hex digits */
 	const char *medium_product; /* 4 hex digits */
 	const char *medium_serial;
-	const char *status; /* installed|verified|up-to-date|not-for-this-device|no-bundle|rejected|failed
-			     */
+	const char
+	    *status; /* installed|verified|up-to-date|not-for-this-device|no-bundle|rejected|failed
+		      */
 	const char *reason; /* NULL unless rejected or failed */
 	const char *message;
 	const upt_report_ecu *ecus;

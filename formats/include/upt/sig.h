@@ -47,7 +47,8 @@ void upt_signer_free(upt_signer *s);
 /* Loads a public key file (NAME.pub, or the public half of NAME.key). */
 int upt_pubkey_load(const char *path, upt_key *out, upt_err *e) UPT_MUST_CHECK;
 
-int upt_sign(const upt_signer *s, const void *msg, size_t len, uint8_t sig[64], upt_err *e) UPT_MUST_CHECK;
+int upt_sign(const upt_signer *s, const void *msg, size_t len, uint8_t sig[64],
+	     upt_err *e) UPT_MUST_CHECK;
 bool upt_sig_verify(const upt_key *k, const void *msg, size_t len, const uint8_t sig[64]);
 
 /* Adds (or replaces) the signer's signature over the canonical JSON of envelope["signed"]
@@ -63,6 +64,7 @@ int upt_sig_add_keyid(json_t *envelope, const upt_signer *s, const char *keyid,
  * over m->canonical. OK when count >= threshold; UPT_E_ARBITRARY_SOFTWARE otherwise, with a
  * message "N of M required signatures". *valid_out (optional) receives the count. */
 int upt_sig_check_threshold(const upt_meta *m, const upt_key *keys, size_t nkeys,
-			    const upt_role_keys *role, uint64_t *valid_out, upt_err *e) UPT_MUST_CHECK;
+			    const upt_role_keys *role, uint64_t *valid_out,
+			    upt_err *e) UPT_MUST_CHECK;
 
 #endif

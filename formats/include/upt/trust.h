@@ -34,7 +34,8 @@ void upt_trust_clear(upt_trust *t);
 /* NULL when absent. */
 const upt_buf *upt_trust_get(const upt_trust *t, const char *name);
 /* Inserts or replaces (copies data). */
-int upt_trust_set(upt_trust *t, const char *name, const void *data, size_t len, upt_err *e) UPT_MUST_CHECK;
+int upt_trust_set(upt_trust *t, const char *name, const void *data, size_t len,
+		  upt_err *e) UPT_MUST_CHECK;
 /* Removes name (no-op when absent). */
 void upt_trust_remove(upt_trust *t, const char *name);
 /* Removes every name starting with prefix. */
