@@ -217,7 +217,7 @@ static int device_bundle(vfy_ctx *c, char *intended, size_t isz)
 {
 	char ts_member[VFY_PATH_MAX], sn_member[VFY_PATH_MAX];
 	upt_meta *ts = NULL, *sn = NULL, *tg = NULL;
-	upt_meta *old_ts = NULL, *old_sn = NULL, *old_tg = NULL;
+	upt_meta *old_sn = NULL, *old_tg = NULL;
 	bool same_ts = false, same_sn = false, same_tg = false;
 	const upt_role_keys *role = NULL;
 	const upt_buf *ts_bytes, *sn_bytes, *tg_bytes;
@@ -239,36 +239,10 @@ static int device_bundle(vfy_ctx *c, char *intended, size_t isz)
 				    "malformed: device bundle without %s", missing);
 
 	/* 5.4.4.4: Director timestamp: threshold, not older than trusted, not expired */
+	const upt_fileinfo *fi = NULL;
 	rc =
-	    upt_vfy_parse(ts_member, "Director timestamp", ts_bytes, UPT_ROLE_TIMESTAMP, &ts, c->e);
-	if (rc == UPT_OK)
-		rc = upt_vfy_root_role(c->droot, "Director", "timestamp", ts_member, &role, c->e);
-	if (rc == UPT_OK)
-		rc = upt_vfy_signed(ts_member, "Director timestamp", ts, c->droot, role, c->e);
-	if (rc == UPT_OK)
-		rc = upt_vfy_stored(c->stored, "director/timestamp.json", UPT_ROLE_TIMESTAMP,
-				    &old_ts, c->e);
-	if (rc == UPT_OK)
-		rc = upt_vfy_not_older(ts_member, "Director timestamp", ts, old_ts, &same_ts, c->e);
-	if (rc != UPT_OK)
-		goto out;
-	const upt_fileinfo *fi = upt_meta_file(ts, "snapshot.json");
-	if (!fi || !fi->hashes.has_sha256) {
-		rc = upt_vfy_fail(
-		    c->e, UPT_E_MALFORMED, ts_member,
-		    "Director timestamp: malformed: no snapshot.json entry with sha256");
-		goto out;
-	}
-	const upt_fileinfo *old_fi = old_ts ? upt_meta_file(old_ts, "snapshot.json") : NULL;
-	if (old_fi && fi->version < old_fi->version) {
-		/* TUF 5.4.3.2: the snapshot version a timestamp pins never goes down */
-		rc = upt_vfy_fail(c->e, UPT_E_ROLLBACK, ts_member,
-				  "Director timestamp: rollback: pins snapshot version %" PRIu64
-				  ", older than the trusted %" PRIu64,
-				  fi->version, old_fi->version);
-		goto out;
-	}
-	rc = upt_vfy_fresh(ts_member, "Director timestamp", ts, c->t, c->e);
+	    upt_vfy_timestamp(ts_member, "Director timestamp", "Director", ts_bytes, c->droot,
+			      c->stored, "director/timestamp.json", c->t, &ts, &fi, &same_ts, c->e);
 	if (rc != UPT_OK)
 		goto out;
 	upt_vfy_raise_time(c, ts);
@@ -382,7 +356,6 @@ out:
 	upt_meta_free(ts);
 	upt_meta_free(sn);
 	upt_meta_free(tg);
-	upt_meta_free(old_ts);
 	upt_meta_free(old_sn);
 	upt_meta_free(old_tg);
 	return rc;
