@@ -387,6 +387,24 @@ static int build_image_snapshot(const build_ctx *c, uint64_t version, int64_t ex
 	return rc;
 }
 
+/* Whether a key of `assign` before `key` (ECU serials of a device, or fleet hardware ids)
+ * names target tname too: its entry, bound to every key naming it, is built already. key is a
+ * key of assign as iterated (compared by pointer). */
+static bool assigned_earlier(const json_t *assign, const char *key, const char *tname)
+{
+	const char *k;
+	json_t *as;
+	json_object_foreach((json_t *)assign, k, as)
+	{
+		if (k == key)
+			break;
+		const char *t = json_string_value(json_object_get(as, "target"));
+		if (t && !strcmp(t, tname))
+			return true;
+	}
+	return false;
+}
+
 /* Director targets of one device: one entry per target, bound to the ECUs that install it. */
 static int build_director_targets(const build_ctx *c, const char *dev, uint64_t version,
 				  int64_t expires, json_t **out, upt_err *e)
@@ -405,17 +423,7 @@ static int build_director_targets(const build_ctx *c, const char *dev, uint64_t 
 		if (rc || !tname)
 			continue;
 		/* Done already when an earlier ECU installs the same target. */
-		const char *s2;
-		json_t *as2;
-		bool seen = false;
-		json_object_foreach((json_t *)ecus, s2, as2)
-		{
-			if (s2 == serial)
-				break;
-			const char *t2 = json_string_value(json_object_get(as2, "target"));
-			seen |= t2 && !strcmp(t2, tname);
-		}
-		if (seen)
+		if (assigned_earlier(ecus, serial, tname))
 			continue;
 		const json_t *t = json_object_get(targets, tname);
 		if (!t) {
@@ -425,6 +433,8 @@ static int build_director_targets(const build_ctx *c, const char *dev, uint64_t 
 		}
 		upt_ecu_binding b[UPT_ECUS_MAX];
 		size_t nb = 0;
+		const char *s2;
+		json_t *as2;
 		json_object_foreach((json_t *)ecus, s2, as2)
 		{
 			const char *t2 = json_string_value(json_object_get(as2, "target"));
@@ -474,17 +484,7 @@ static int build_fleet_updates(const build_ctx *c, uint64_t version, int64_t exp
 		const char *tname = json_string_value(json_object_get(as, "target"));
 		if (rc || !tname)
 			continue;
-		const char *h2;
-		json_t *as2;
-		bool seen = false;
-		json_object_foreach((json_t *)fleet, h2, as2)
-		{
-			if (h2 == hw)
-				break;
-			const char *t2 = json_string_value(json_object_get(as2, "target"));
-			seen |= t2 && !strcmp(t2, tname);
-		}
-		if (seen)
+		if (assigned_earlier(fleet, hw, tname))
 			continue;
 		const json_t *t = json_object_get(targets, tname);
 		if (!t) {
@@ -495,6 +495,8 @@ static int build_fleet_updates(const build_ctx *c, uint64_t version, int64_t exp
 		const char *hws[UPT_HWIDS_MAX];
 		size_t nhw = 0;
 		const json_t *devs = json_object_get(as, "devices");
+		const char *h2;
+		json_t *as2;
 		json_object_foreach((json_t *)fleet, h2, as2)
 		{
 			const char *t2 = json_string_value(json_object_get(as2, "target"));

@@ -218,6 +218,56 @@ int upt_vfy_keep(upt_trust *next, const char *name, const upt_buf *bytes, bool s
 	return upt_trust_set(next, name, bytes->data, bytes->len, e);
 }
 
+int upt_vfy_timestamp(const char *member, const char *what, const char *repo, const upt_buf *bytes,
+		      const upt_meta *root, const upt_trust *stored, const char *stored_name,
+		      int64_t t, upt_meta **ts_out, const upt_fileinfo **fi_out, bool *same,
+		      upt_err *e)
+{
+	upt_meta *ts = NULL, *old = NULL;
+	const upt_role_keys *role = NULL;
+	bool same_ts = false;
+	int rc;
+
+	/* 5.4.4.4 (TUF 5.4): threshold, not older than trusted, not expired */
+	rc = upt_vfy_parse(member, what, bytes, UPT_ROLE_TIMESTAMP, &ts, e);
+	if (rc == UPT_OK)
+		rc = upt_vfy_root_role(root, repo, "timestamp", member, &role, e);
+	if (rc == UPT_OK)
+		rc = upt_vfy_signed(member, what, ts, root, role, e);
+	if (rc == UPT_OK)
+		rc = upt_vfy_stored(stored, stored_name, UPT_ROLE_TIMESTAMP, &old, e);
+	if (rc == UPT_OK)
+		rc = upt_vfy_not_older(member, what, ts, old, &same_ts, e);
+	if (rc != UPT_OK)
+		goto out;
+	const upt_fileinfo *fi = upt_meta_file(ts, "snapshot.json");
+	if (!fi || !fi->hashes.has_sha256) {
+		rc = upt_vfy_fail(e, UPT_E_MALFORMED, member,
+				  "%s: malformed: no snapshot.json entry with sha256", what);
+		goto out;
+	}
+	const upt_fileinfo *old_fi = old ? upt_meta_file(old, "snapshot.json") : NULL;
+	if (old_fi && fi->version < old_fi->version) {
+		/* TUF 5.4.3.2: the snapshot version a timestamp pins never goes down */
+		rc = upt_vfy_fail(e, UPT_E_ROLLBACK, member,
+				  "%s: rollback: pins snapshot version %" PRIu64
+				  ", older than the trusted %" PRIu64,
+				  what, fi->version, old_fi->version);
+		goto out;
+	}
+	rc = upt_vfy_fresh(member, what, ts, t, e);
+	if (rc != UPT_OK)
+		goto out;
+	*fi_out = fi;
+	*same = same_ts;
+	*ts_out = ts;
+	ts = NULL;
+out:
+	upt_meta_free(ts);
+	upt_meta_free(old);
+	return rc;
+}
+
 void upt_vfy_raise_time(vfy_ctx *c, const upt_meta *m)
 {
 	if (!m->has_issued)

@@ -213,13 +213,35 @@ static int bind_device_targets(vfy_ctx *c)
 	return UPT_OK;
 }
 
+/* A Director snapshot or targets file its pinner lists (5.4.4.5, 5.4.4.6): threshold of the
+ * Director root's role_name, the version the pinner names (pinner_says: "the timestamp pins"),
+ * not older than the trusted copy stored_name (*old: that copy, caller frees). */
+static int director_role(vfy_ctx *c, const char *member, const char *what, const char *role_name,
+			 const upt_meta *m, uint64_t pinned, const char *pinner_says,
+			 const char *stored_name, upt_role_type type, upt_meta **old, bool *same)
+{
+	const upt_role_keys *role = NULL;
+	int rc = upt_vfy_root_role(c->droot, "Director", role_name, member, &role, c->e);
+	if (rc == UPT_OK)
+		rc = upt_vfy_signed(member, what, m, c->droot, role, c->e);
+	if (rc != UPT_OK)
+		return rc;
+	if (m->version != pinned)
+		return upt_vfy_fail(c->e, UPT_E_MIX_AND_MATCH, member,
+				    "%s: mix-and-match: version %" PRIu64 ", %s %" PRIu64, what,
+				    m->version, pinner_says, pinned);
+	rc = upt_vfy_stored(c->stored, stored_name, type, old, c->e);
+	if (rc == UPT_OK)
+		rc = upt_vfy_not_older(member, what, m, *old, same, c->e);
+	return rc;
+}
+
 static int device_bundle(vfy_ctx *c, char *intended, size_t isz)
 {
 	char ts_member[VFY_PATH_MAX], sn_member[VFY_PATH_MAX];
 	upt_meta *ts = NULL, *sn = NULL, *tg = NULL;
-	upt_meta *old_ts = NULL, *old_sn = NULL, *old_tg = NULL;
+	upt_meta *old_sn = NULL, *old_tg = NULL;
 	bool same_ts = false, same_sn = false, same_tg = false;
-	const upt_role_keys *role = NULL;
 	const upt_buf *ts_bytes, *sn_bytes, *tg_bytes;
 	int rc;
 
@@ -239,36 +261,10 @@ static int device_bundle(vfy_ctx *c, char *intended, size_t isz)
 				    "malformed: device bundle without %s", missing);
 
 	/* 5.4.4.4: Director timestamp: threshold, not older than trusted, not expired */
+	const upt_fileinfo *fi = NULL;
 	rc =
-	    upt_vfy_parse(ts_member, "Director timestamp", ts_bytes, UPT_ROLE_TIMESTAMP, &ts, c->e);
-	if (rc == UPT_OK)
-		rc = upt_vfy_root_role(c->droot, "Director", "timestamp", ts_member, &role, c->e);
-	if (rc == UPT_OK)
-		rc = upt_vfy_signed(ts_member, "Director timestamp", ts, c->droot, role, c->e);
-	if (rc == UPT_OK)
-		rc = upt_vfy_stored(c->stored, "director/timestamp.json", UPT_ROLE_TIMESTAMP,
-				    &old_ts, c->e);
-	if (rc == UPT_OK)
-		rc = upt_vfy_not_older(ts_member, "Director timestamp", ts, old_ts, &same_ts, c->e);
-	if (rc != UPT_OK)
-		goto out;
-	const upt_fileinfo *fi = upt_meta_file(ts, "snapshot.json");
-	if (!fi || !fi->hashes.has_sha256) {
-		rc = upt_vfy_fail(
-		    c->e, UPT_E_MALFORMED, ts_member,
-		    "Director timestamp: malformed: no snapshot.json entry with sha256");
-		goto out;
-	}
-	const upt_fileinfo *old_fi = old_ts ? upt_meta_file(old_ts, "snapshot.json") : NULL;
-	if (old_fi && fi->version < old_fi->version) {
-		/* TUF 5.4.3.2: the snapshot version a timestamp pins never goes down */
-		rc = upt_vfy_fail(c->e, UPT_E_ROLLBACK, ts_member,
-				  "Director timestamp: rollback: pins snapshot version %" PRIu64
-				  ", older than the trusted %" PRIu64,
-				  fi->version, old_fi->version);
-		goto out;
-	}
-	rc = upt_vfy_fresh(ts_member, "Director timestamp", ts, c->t, c->e);
+	    upt_vfy_timestamp(ts_member, "Director timestamp", "Director", ts_bytes, c->droot,
+			      c->stored, "director/timestamp.json", c->t, &ts, &fi, &same_ts, c->e);
 	if (rc != UPT_OK)
 		goto out;
 	upt_vfy_raise_time(c, ts);
@@ -280,21 +276,9 @@ static int device_bundle(vfy_ctx *c, char *intended, size_t isz)
 		rc = upt_vfy_parse(sn_member, "Director snapshot", sn_bytes, UPT_ROLE_SNAPSHOT, &sn,
 				   c->e);
 	if (rc == UPT_OK)
-		rc = upt_vfy_root_role(c->droot, "Director", "snapshot", sn_member, &role, c->e);
-	if (rc == UPT_OK)
-		rc = upt_vfy_signed(sn_member, "Director snapshot", sn, c->droot, role, c->e);
-	if (rc != UPT_OK)
-		goto out;
-	if (sn->version != fi->version) {
-		rc = upt_vfy_fail(c->e, UPT_E_MIX_AND_MATCH, sn_member,
-				  "Director snapshot: mix-and-match: version %" PRIu64
-				  ", the timestamp pins %" PRIu64,
-				  sn->version, fi->version);
-		goto out;
-	}
-	rc = upt_vfy_stored(c->stored, "director/snapshot.json", UPT_ROLE_SNAPSHOT, &old_sn, c->e);
-	if (rc == UPT_OK)
-		rc = upt_vfy_not_older(sn_member, "Director snapshot", sn, old_sn, &same_sn, c->e);
+		rc = director_role(c, sn_member, "Director snapshot", "snapshot", sn, fi->version,
+				   "the timestamp pins", "director/snapshot.json",
+				   UPT_ROLE_SNAPSHOT, &old_sn, &same_sn);
 	if (rc == UPT_OK)
 		rc = upt_vfy_listing_not_older(sn_member, "Director snapshot", sn, old_sn, false,
 					       c->e);
@@ -331,21 +315,9 @@ static int device_bundle(vfy_ctx *c, char *intended, size_t isz)
 				   c->e);
 	}
 	if (rc == UPT_OK)
-		rc = upt_vfy_root_role(c->droot, "Director", "targets", tg_member, &role, c->e);
-	if (rc == UPT_OK)
-		rc = upt_vfy_signed(tg_member, "Director targets", tg, c->droot, role, c->e);
-	if (rc != UPT_OK)
-		goto out;
-	if (tg->version != tfi->version) {
-		rc = upt_vfy_fail(c->e, UPT_E_MIX_AND_MATCH, tg_member,
-				  "Director targets: mix-and-match: version %" PRIu64
-				  ", the Director snapshot lists %" PRIu64,
-				  tg->version, tfi->version);
-		goto out;
-	}
-	rc = upt_vfy_stored(c->stored, "director/targets.json", UPT_ROLE_TARGETS, &old_tg, c->e);
-	if (rc == UPT_OK)
-		rc = upt_vfy_not_older(tg_member, "Director targets", tg, old_tg, &same_tg, c->e);
+		rc = director_role(c, tg_member, "Director targets", "targets", tg, tfi->version,
+				   "the Director snapshot lists", "director/targets.json",
+				   UPT_ROLE_TARGETS, &old_tg, &same_tg);
 	if (rc == UPT_OK)
 		rc = upt_vfy_fresh(tg_member, "Director targets", tg, c->t, c->e);
 	if (rc != UPT_OK)
@@ -382,7 +354,6 @@ out:
 	upt_meta_free(ts);
 	upt_meta_free(sn);
 	upt_meta_free(tg);
-	upt_meta_free(old_ts);
 	upt_meta_free(old_sn);
 	upt_meta_free(old_tg);
 	return rc;

@@ -63,8 +63,7 @@ static bool entry_member(const char *entry, char *member, size_t size, char *rol
 static int top_timestamp(vfy_ctx *c, const upt_fileinfo **fi_out, upt_meta **ts_out)
 {
 	const upt_buf *bytes = upt_vfy_member(c->b, TS_MEMBER);
-	upt_meta *ts = NULL, *old = NULL;
-	const upt_role_keys *role = NULL;
+	upt_meta *ts = NULL;
 	bool same = false;
 	int rc;
 
@@ -75,35 +74,9 @@ static int top_timestamp(vfy_ctx *c, const upt_fileinfo **fi_out, upt_meta **ts_
 		return upt_vfy_fail(c->e, UPT_E_MALFORMED, TS_MEMBER,
 				    "malformed: device bundle without %s", TS_MEMBER);
 	}
-	/* 5.4.4.4 (TUF 5.4): threshold, not older than trusted, not expired */
-	rc = upt_vfy_parse(TS_MEMBER, "Image timestamp", bytes, UPT_ROLE_TIMESTAMP, &ts, c->e);
-	if (rc == UPT_OK)
-		rc = upt_vfy_root_role(c->iroot, "Image-repo", "timestamp", TS_MEMBER, &role, c->e);
-	if (rc == UPT_OK)
-		rc = upt_vfy_signed(TS_MEMBER, "Image timestamp", ts, c->iroot, role, c->e);
-	if (rc == UPT_OK)
-		rc = upt_vfy_stored(c->stored, "image-repo/timestamp.json", UPT_ROLE_TIMESTAMP,
-				    &old, c->e);
-	if (rc == UPT_OK)
-		rc = upt_vfy_not_older(TS_MEMBER, "Image timestamp", ts, old, &same, c->e);
-	if (rc != UPT_OK)
-		goto out;
-	const upt_fileinfo *fi = upt_meta_file(ts, "snapshot.json");
-	if (!fi || !fi->hashes.has_sha256) {
-		rc = upt_vfy_fail(c->e, UPT_E_MALFORMED, TS_MEMBER,
-				  "Image timestamp: malformed: no snapshot.json entry with sha256");
-		goto out;
-	}
-	const upt_fileinfo *old_fi = old ? upt_meta_file(old, "snapshot.json") : NULL;
-	if (old_fi && fi->version < old_fi->version) {
-		/* TUF 5.4.3.2 */
-		rc = upt_vfy_fail(c->e, UPT_E_ROLLBACK, TS_MEMBER,
-				  "Image timestamp: rollback: pins snapshot version %" PRIu64
-				  ", older than the trusted %" PRIu64,
-				  fi->version, old_fi->version);
-		goto out;
-	}
-	rc = upt_vfy_fresh(TS_MEMBER, "Image timestamp", ts, c->t, c->e);
+	const upt_fileinfo *fi = NULL;
+	rc = upt_vfy_timestamp(TS_MEMBER, "Image timestamp", "Image-repo", bytes, c->iroot,
+			       c->stored, "image-repo/timestamp.json", c->t, &ts, &fi, &same, c->e);
 	if (rc == UPT_OK)
 		rc = upt_vfy_keep(c->next, "image-repo/timestamp.json", bytes, same, c->e);
 	if (rc != UPT_OK)
@@ -113,7 +86,6 @@ static int top_timestamp(vfy_ctx *c, const upt_fileinfo **fi_out, upt_meta **ts_
 	ts = NULL;
 out:
 	upt_meta_free(ts);
-	upt_meta_free(old);
 	return rc;
 }
 

@@ -130,6 +130,14 @@ int upt_vfy_listing_not_older(const char *member, const char *what, const upt_me
 /* Stores bytes under name in next unless `same` (then the trusted copy stays). */
 int upt_vfy_keep(upt_trust *next, const char *name, const upt_buf *bytes, bool same,
 		 upt_err *e) UPT_MUST_CHECK;
+/* A timestamp (5.4.4.4, TUF 5.4): parse, threshold of root's timestamp role (repo: the
+ * repository label for messages), not older than the trusted copy stored_name, a snapshot.json
+ * entry with sha256 whose version does not go down, not expired at t. On success *ts_out
+ * (caller frees), *fi_out (its snapshot.json entry, inside *ts_out) and *same are set. */
+int upt_vfy_timestamp(const char *member, const char *what, const char *repo, const upt_buf *bytes,
+		      const upt_meta *root, const upt_trust *stored, const char *stored_name,
+		      int64_t t, upt_meta **ts_out, const upt_fileinfo **fi_out, bool *same,
+		      upt_err *e) UPT_MUST_CHECK;
 /* The `issued` of a verified Director timestamp / offline snapshot raises the effective time
  * for the rest of the run (DESIGN.md section 10, Time). */
 void upt_vfy_raise_time(vfy_ctx *c, const upt_meta *m);
