@@ -22,7 +22,7 @@ DEB_BUILD_DEPS := build-essential pkg-config libsodium-dev libssl-dev libarchive
 	libjansson-dev libusb-1.0-0-dev libcmocka-dev libsqlite3-dev
 # Test oracles and tools used by tests/ (independent implementations, real filesystems).
 DEB_TEST_DEPS := python3 python3-securesystemslib python3-nacl faketime dosfstools mtools \
-	libarchive-tools zstd strace clang libclang-rt-14-dev nodejs npm valgrind util-linux \
+	libarchive-tools zstd strace clang libclang-rt-14-dev valgrind util-linux \
 	systemd e2fsprogs
 
 DEPS_OK := $(shell pkg-config --exists $(PKGS) $(USB_PKG) $(SQLITE_PKG) $(TEST_PKG) 2>/dev/null && echo 1)
@@ -37,12 +37,17 @@ all test bench demo fuzz install fuzz-replay check-vectors $(filter-out all test
 endif
 endif
 
+# nodejs/npm only when missing: a NodeSource nodejs (which bundles npm) conflicts with
+# Debian's npm package, and tuf-js only needs some node >= 18 with npm.
 .PHONY: deps
 deps:
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	$$SUDO apt-get update -qq && \
 	DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends \
-		$(DEB_BUILD_DEPS) $(DEB_TEST_DEPS)
+		$(DEB_BUILD_DEPS) $(DEB_TEST_DEPS) && \
+	if ! command -v npm >/dev/null; then \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends \
+			nodejs npm; fi
 
 ifeq ($(DEPS_OK),1)
 
