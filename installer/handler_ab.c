@@ -75,14 +75,12 @@ static int ab_finish(struct ctx *c, struct stage *s, upt_err *e)
 	    ftruncate(s->fd, (off_t)s->length) != 0)
 		rc = upt_err_set(e, UPT_E_INSTALL, "%s: truncate %s: %s", s->ecu->serial, s->path,
 				 strerror(errno));
-	if (rc == UPT_OK && fsync(s->fd) != 0)
-		rc = upt_err_set(e, UPT_E_INSTALL, "%s: fsync %s: %s", s->ecu->serial, s->path,
-				 strerror(errno));
-	if (close(s->fd) != 0 && rc == UPT_OK)
-		rc = upt_err_set(e, UPT_E_INSTALL, "%s: close %s: %s", s->ecu->serial, s->path,
-				 strerror(errno));
-	s->fd = -1;
-	return rc;
+	if (rc != UPT_OK) {
+		close(s->fd);
+		s->fd = -1;
+		return rc;
+	}
+	return stage_sync_close(c, s, e);
 }
 
 static void ab_abort(struct ctx *c, struct stage *s)

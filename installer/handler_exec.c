@@ -27,31 +27,6 @@ static int exec_open(struct ctx *c, struct stage *s, const upt_installed_ecu *in
 	return UPT_OK;
 }
 
-static int exec_finish(struct ctx *c, struct stage *s, upt_err *e)
-{
-	(void)c;
-	int rc = UPT_OK;
-	if (fsync(s->fd) != 0)
-		rc = upt_err_set(e, UPT_E_INSTALL, "%s: fsync %s: %s", s->ecu->serial, s->path,
-				 strerror(errno));
-	if (close(s->fd) != 0 && rc == UPT_OK)
-		rc = upt_err_set(e, UPT_E_INSTALL, "%s: close %s: %s", s->ecu->serial, s->path,
-				 strerror(errno));
-	s->fd = -1;
-	return rc;
-}
-
-static void exec_abort(struct ctx *c, struct stage *s)
-{
-	(void)c;
-	if (s->fd >= 0)
-		close(s->fd);
-	s->fd = -1;
-	if (s->created)
-		unlink(s->path);
-	s->created = false;
-}
-
 static int exec_activate(struct ctx *c, const upt_dev_ecu *u, upt_journal_ecu *j, struct events *ev,
 			 upt_err *e)
 {
@@ -87,8 +62,8 @@ static void exec_cleanup(struct ctx *c, const upt_dev_ecu *u)
 const struct handler handler_exec = {
     .type = UPT_HANDLER_EXEC,
     .open = exec_open,
-    .finish = exec_finish,
-    .abort = exec_abort,
+    .finish = stage_sync_close,
+    .abort = stage_discard,
     .activate = exec_activate,
     .cleanup = exec_cleanup,
 };

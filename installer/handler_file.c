@@ -37,31 +37,6 @@ static int file_open(struct ctx *c, struct stage *s, const upt_installed_ecu *in
 	return UPT_OK;
 }
 
-static int file_finish(struct ctx *c, struct stage *s, upt_err *e)
-{
-	(void)c;
-	int rc = UPT_OK;
-	if (fsync(s->fd) != 0)
-		rc = upt_err_set(e, UPT_E_INSTALL, "%s: fsync %s: %s", s->ecu->serial, s->path,
-				 strerror(errno));
-	if (close(s->fd) != 0 && rc == UPT_OK)
-		rc = upt_err_set(e, UPT_E_INSTALL, "%s: close %s: %s", s->ecu->serial, s->path,
-				 strerror(errno));
-	s->fd = -1;
-	return rc;
-}
-
-static void file_abort(struct ctx *c, struct stage *s)
-{
-	(void)c;
-	if (s->fd >= 0)
-		close(s->fd);
-	s->fd = -1;
-	if (s->created)
-		unlink(s->path);
-	s->created = false;
-}
-
 /* Is the target already the staged image? (recovery after a crash between rename and
  * journal update) */
 static bool target_is(const char *path, const upt_journal_ecu *j)
@@ -118,8 +93,8 @@ static void file_cleanup(struct ctx *c, const upt_dev_ecu *u)
 const struct handler handler_file = {
     .type = UPT_HANDLER_FILE,
     .open = file_open,
-    .finish = file_finish,
-    .abort = file_abort,
+    .finish = stage_sync_close,
+    .abort = stage_discard,
     .activate = file_activate,
     .cleanup = file_cleanup,
 };

@@ -4,6 +4,10 @@
 
 #include "installer.h"
 
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
 const struct handler *handler_for(upt_handler_type t)
 {
 	switch (t) {
@@ -38,4 +42,29 @@ int staged_path(const struct ctx *c, const upt_dev_ecu *u, char *out, size_t n, 
 	if (len < 0 || (size_t)len >= n)
 		return upt_err_set(e, UPT_E_CONFIG, "%s: staging path too long", u->serial);
 	return UPT_OK;
+}
+
+int stage_sync_close(struct ctx *c, struct stage *s, upt_err *e)
+{
+	(void)c;
+	int rc = UPT_OK;
+	if (fsync(s->fd) != 0)
+		rc = upt_err_set(e, UPT_E_INSTALL, "%s: fsync %s: %s", s->ecu->serial, s->path,
+				 strerror(errno));
+	if (close(s->fd) != 0 && rc == UPT_OK)
+		rc = upt_err_set(e, UPT_E_INSTALL, "%s: close %s: %s", s->ecu->serial, s->path,
+				 strerror(errno));
+	s->fd = -1;
+	return rc;
+}
+
+void stage_discard(struct ctx *c, struct stage *s)
+{
+	(void)c;
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+	if (s->created)
+		unlink(s->path);
+	s->created = false;
 }

@@ -157,6 +157,10 @@ struct handler {
 };
 
 const struct handler *handler_for(upt_handler_type t);
+/* Shared handler steps: fsync + close the staged data (finish), and close + remove a staging
+ * file this run created (abort). */
+int stage_sync_close(struct ctx *c, struct stage *s, upt_err *e) UPT_MUST_CHECK;
+void stage_discard(struct ctx *c, struct stage *s);
 /* Runs an ab ECU's activate or confirm template for a slot ({slot}, {device}). */
 int ab_run(const upt_dev_ecu *u, const upt_argv *tmpl, int slot, upt_err *e) UPT_MUST_CHECK;
 /* The staging file path of a file or exec ECU. */
