@@ -1166,8 +1166,8 @@ static int hashers_new(const upt_hashes *expected, struct hashers *hs, upt_err *
 {
 	bool split = expected->has_sha256 && expected->has_sha512;
 	*hs = (struct hashers){NULL, NULL};
-	int rc = upt_hasher_new(expected->has_sha256, expected->has_sha512 && !split,
-				&hs->consumer, e);
+	int rc =
+	    upt_hasher_new(expected->has_sha256, expected->has_sha512 && !split, &hs->consumer, e);
 	if (rc == UPT_OK && split)
 		rc = upt_hasher_new(false, true, &hs->producer, e);
 	if (rc)
