@@ -1,7 +1,7 @@
 /*
  * uptane-install internals: what the installer's files share. One file per job:
  *   main.c      CLI, exit-code table, --help
- *   config.c    device.json from disk (paths relative to the file)
+ *   config.c    device.json from disk (paths relative to the file), checked on the device
  *   events.c    --json lines, human messages, progress bar
  *   state.c     state directory: lock, trusted/ (initialised from provisioned roots), installed
  *               records, reports counter, publishing a new trusted/ atomically
