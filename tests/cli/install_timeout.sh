@@ -97,7 +97,7 @@ t0=$(now_ms)
 code=$(run_install x1 "$xd" install "$tmp/x1.uptane")
 el=$(($(now_ms) - t0))
 expect_result "exec hangs past timeout_seconds=1: install failed, previous software active" x1 "$code" 5 failed install
-check "exec timeout: stopped after ~1 s, not the 5 s grace (took ${el} ms)" [ "$el" -ge 1000 -a "$el" -lt 4500 ]
+check "exec timeout: stopped after ~1 s, not after the 5 s grace (took ${el} ms)" [ "$el" -ge 1000 -a "$el" -lt 5900 ]
 check "exec timeout: the detail names the ECU, the program, the timeout and SIGTERM" \
 	detail_is x1 "sensor: $xd/./hang.sh did not finish within 1 s (install.timeout_seconds) and was stopped (SIGTERM)"
 check "exec timeout: the human message says the previous software is still active" grep -q 'previous software is still active' x1
@@ -130,7 +130,7 @@ t0=$(now_ms)
 code=$(run_install k1 "$kd" install "$tmp/x1.uptane")
 el=$(($(now_ms) - t0))
 expect_result "exec ignores SIGTERM: install failed" k1 "$code" 5 failed install
-check "SIGTERM ignored: killed after timeout + 5 s grace (took ${el} ms)" [ "$el" -ge 6000 -a "$el" -lt 10000 ]
+check "SIGTERM ignored: killed after timeout + 5 s grace (took ${el} ms)" [ "$el" -ge 6000 -a "$el" -lt 15000 ]
 check "SIGTERM ignored: the detail says it was killed" \
 	detail_is k1 "sensor: $kd/./hang.sh did not finish within 1 s (install.timeout_seconds); it ignored SIGTERM and was killed (SIGKILL) 5 s later"
 pg=$(cat "$kd/hang.pid" 2>/dev/null)
