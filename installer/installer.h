@@ -212,6 +212,7 @@ struct attempt {
 	const char *reason;
 	char file[UPT_ERR_FILE_MAX]; /* failing member, "" none */
 	char message[1024];	     /* for people */
+	bool message_final;	     /* set where the outcome is best known: kept as is */
 	char detail[UPT_ERR_MSG_MAX + 64];
 	int code; /* UPT_OK or the outcome's code */
 	int exit_status;
