@@ -75,7 +75,9 @@ CPPFLAGS += -D_GNU_SOURCE -Iformats/include $(shell pkg-config --cflags $(PKGS))
 CFLAGS += $(WARN) $(OPT) -fPIE -pthread -MMD -MP
 LDFLAGS += $(LDOPT) -pthread
 LIBS := $(shell pkg-config --libs $(PKGS))
-USB_LIBS := $(shell pkg-config --libs $(USB_PKG))
+# libusb is dlopen'ed by installer/usb.c when `watch` starts (only its header is needed here):
+# an install never maps libusb and libudev. dlopen is in libc since glibc 2.34; -ldl for older.
+USB_LIBS := -Wl,--push-state,--as-needed -ldl -Wl,--pop-state
 SQLITE_LIBS := $(shell pkg-config --libs $(SQLITE_PKG))
 CMOCKA_LIBS := $(shell pkg-config --libs $(TEST_PKG))
 
