@@ -1,6 +1,6 @@
 /* Unit tests: hash.c on OpenSSL's low-level SHA API (FIPS 180-4 known answers, streaming at
- * every split, the spent hasher). Python's hashlib is the independent oracle for the long
- * message; the short ones are the published FIPS 180-4 examples. */
+ * every split, the spent hasher). The digests are the published FIPS 180-4 examples, checked
+ * again with Python's hashlib. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
