@@ -9,6 +9,7 @@
  * Nothing is read twice from the medium: the bytes that are hashed are the bytes written.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +30,7 @@ struct job {
 	const upt_assignment *a;
 	const upt_dev_ecu *ecu;
 	struct stage st;
+	uint64_t writeback; /* staged bytes whose writeback to storage was started */
 	bool opened;
 	bool staged;
 };
@@ -331,6 +333,23 @@ static int64_t stored_floor(const upt_verify_result *vr, const upt_trust *work, 
 
 /* ---- streaming ---- */
 
+/* Writeback is started every WRITEBACK_STEP bytes while the image streams, so the storage
+ * writes overlap decompression and hashing and the fsync before activation waits only for the
+ * tail, instead of for the whole image at the end. */
+#define WRITEBACK_STEP (8u << 20)
+
+static void start_writeback(struct job *j)
+{
+	uint64_t pending = j->st.written - j->writeback;
+	if (pending < WRITEBACK_STEP)
+		return;
+	/* Only a hint: a failure here costs speed, never safety (finish fsyncs everything). */
+	if (j->writeback <= INT64_MAX && pending <= INT64_MAX)
+		(void)sync_file_range(j->st.fd, (off64_t)j->writeback, (off64_t)pending,
+				      SYNC_FILE_RANGE_WRITE);
+	j->writeback = j->st.written;
+}
+
 static int sink(void *vctx, const void *data, size_t len, upt_err *e)
 {
 	struct stream_ctx *s = vctx;
@@ -344,6 +363,7 @@ static int sink(void *vctx, const void *data, size_t len, upt_err *e)
 			return upt_err_set(e, UPT_E_INSTALL, "%s: writing %s: %s", j->ecu->serial,
 					   j->st.path, we.msg);
 		j->st.written += len;
+		start_writeback(j);
 	}
 	return UPT_OK;
 }
