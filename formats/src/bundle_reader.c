@@ -805,8 +805,10 @@ static uint64_t compressed_cap(uint64_t signed_length)
 {
 	uint64_t bound = UINT64_MAX;
 	if (signed_length <= SIZE_MAX) {
-		size_t b = ZSTD_compressBound((size_t)signed_length);
-		if (!ZSTD_isError(b) && b != 0)
+		/* the macro, not ZSTD_compressBound(): that one would link the whole zstd
+		 * compressor (~400 KiB) into the installer; 0 means over ZSTD_MAX_INPUT_SIZE */
+		size_t b = ZSTD_COMPRESSBOUND((size_t)signed_length);
+		if (b != 0)
 			bound = b;
 	}
 	return bound <= UINT64_MAX - UPT_ZSTD_SLACK ? bound + UPT_ZSTD_SLACK : UINT64_MAX;

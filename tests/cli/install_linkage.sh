@@ -42,6 +42,8 @@ check "no OpenSSL EVP or init machinery linked in" \
 	bash -c '! grep -Eq " (OPENSSL_init_crypto|EVP_DigestInit_ex|OSSL_PROVIDER_load)$" syms'
 check "the SHA-NI/AVX2 block functions are in" \
 	bash -c 'grep -q " sha256_block_data_order$" syms && grep -q " sha512_block_data_order$" syms'
+check "no zstd compressor linked in (the installer only decompresses)" \
+	bash -c '! grep -Eq " ZSTD_compressStream2?$" syms'
 
 # ---- without libusb ----
 lib=$(ldconfig -p 2>/dev/null | sed -n 's/.*libusb-1\.0\.so\.0 (libc6,x86-64) => //p' | head -1)
