@@ -521,8 +521,8 @@ static la_ssize_t capture_write(struct archive *a, void *ctx, const void *p, siz
 
 /* The header bytes libarchive writes for a member: pax restricted (a ustar header, after an
  * extended header when the name or a size of 8 GiB or more needs one), uid/gid 0, mode 0644. */
-static int encode_header(const char *member, uint64_t size, int64_t mtime, uint8_t *buf,
-			 size_t cap, size_t *len, upt_err *e)
+static int encode_header(const char *member, uint64_t size, int64_t mtime, uint8_t *buf, size_t cap,
+			 size_t *len, upt_err *e)
 {
 	struct capture c = {buf, cap, 0, false, false};
 	int rc = UPT_OK;
@@ -551,7 +551,7 @@ static int encode_header(const char *member, uint64_t size, int64_t mtime, uint8
 	if (archive_write_header(a, ent) != ARCHIVE_OK || c.overflow || c.len == 0 ||
 	    c.len % TAR_BLOCK) {
 		rc = upt_err_set(e, UPT_E_INTERNAL, "libarchive: cannot encode a header: %s",
-				 c.overflow ? "too long"
+				 c.overflow		   ? "too long"
 				 : archive_error_string(a) ? archive_error_string(a)
 							   : "error");
 		goto out;
@@ -981,17 +981,17 @@ static void remove_stale(upt_bundle_writer *w)
 
 /* After begin: the final bundle.json over the draft, padded to the reserved length with
  * spaces and a final newline (JSON whitespace, which every JSON parser skips at the end). */
-static int patch_bundle_json(upt_bundle_writer *w, const void *bundle_json, size_t len,
-			     upt_err *e)
+static int patch_bundle_json(upt_bundle_writer *w, const void *bundle_json, size_t len, upt_err *e)
 {
 	if (len > w->bj_len)
 		return upt_err_set(e, UPT_E_USAGE,
 				   "bundle.json of %zu bytes is longer than its draft (%zu bytes)",
 				   len, w->bj_len);
 	if (members_mtime(bundle_json, len) != w->mtime)
-		return upt_err_set(e, UPT_E_USAGE,
-				   "bundle.json's \"created\" differs from its draft's (the members' "
-				   "mtime)");
+		return upt_err_set(
+		    e, UPT_E_USAGE,
+		    "bundle.json's \"created\" differs from its draft's (the members' "
+		    "mtime)");
 	uint8_t *b = malloc(w->bj_len ? w->bj_len : 1);
 	if (!b)
 		return oom(e);
