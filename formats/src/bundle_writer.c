@@ -857,6 +857,9 @@ static int image_via_tmp(upt_bundle_writer *w, const char *member, int fd, const
 	rc = compress_image(w, fd, src_path, length, false, bound, clen, e);
 	if (!rc)
 		rc = write_from_tmp(w, member, 0, *clen, e);
+	/* the space back at once (the next image starts it again from 0) */
+	if (ftruncate(w->tmpfd, 0) == 0)
+		w->tmp_size = 0;
 	return rc;
 }
 
