@@ -124,20 +124,24 @@ static char *write_bundle_ex(const char *out, const upt_bundle_writer_opts *o, s
 	upt_err e;
 	upt_bundle_writer *w = NULL;
 	assert_int_equal(upt_bundle_writer_new(out, o, &w, &e), UPT_OK);
-	if (mode != M_FINISH) {
-		char *draft = bundle_json_dev(NULL, s, n, ndev);
-		assert_int_equal(upt_bundle_writer_begin(w, draft, strlen(draft), &e), UPT_OK);
-		free(draft);
-	}
-	if (mode == M_VIA_TMP)
-		upt_bundle_writer_set_direct_max(w, 0);
-	/* deliberately not in sorted order: the writer keeps the order added */
+	char *draft = bundle_json_dev(NULL, s, n, ndev);
+	/* deliberately not in sorted order: the writer keeps the order added; in mixed mode,
+	 * the first is queued before begin (written by it), the others written as added */
 	for (size_t i = NMEMB_META; i-- > 0;) {
+		if (i == NMEMB_META - 2 && mode == M_MIXED)
+			assert_int_equal(upt_bundle_writer_begin(w, draft, strlen(draft), &e),
+					 UPT_OK);
+		if (i == NMEMB_META - 1 && (mode == M_DIRECT || mode == M_VIA_TMP))
+			assert_int_equal(upt_bundle_writer_begin(w, draft, strlen(draft), &e),
+					 UPT_OK);
 		char doc[64];
 		snprintf(doc, sizeof(doc), "{\"n\":%zu}", i);
 		assert_int_equal(
 		    upt_bundle_writer_add_metadata(w, meta_names[i], doc, strlen(doc), &e), UPT_OK);
 	}
+	free(draft);
+	if (mode == M_VIA_TMP)
+		upt_bundle_writer_set_direct_max(w, 0);
 	for (size_t i = 0; i < n; i++) {
 		if (mode == M_MIXED)
 			upt_bundle_writer_set_direct_max(w, i % 2 ? 0 : UINT64_MAX);
