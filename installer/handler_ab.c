@@ -24,43 +24,77 @@ int ab_run(const upt_dev_ecu *u, const upt_argv *tmpl, int slot, upt_err *e)
 	int rc = upt_argv_expand(tmpl, subst, 2, &argv, e);
 	if (rc)
 		return rc;
-	rc = spawn_run(&argv, e);
+	rc = spawn_run(&argv, handler_timeout(u), e);
 	upt_argv_free(&argv);
 	if (rc)
 		upt_err_prefix(e, "%s", u->serial);
 	return rc;
 }
 
+/* Are two open/stat'ed slots the same storage? Two names for one partition (a by-partlabel
+ * link and /dev/mmcblk0p2, or two device nodes) would make the "inactive" slot the running
+ * one. */
+static bool same_storage(const struct stat *a, const struct stat *b)
+{
+	if (S_ISBLK(a->st_mode) && S_ISBLK(b->st_mode))
+		return a->st_rdev == b->st_rdev;
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+
 static int ab_open(struct ctx *c, struct stage *s, const upt_installed_ecu *installed, upt_err *e)
 {
 	(void)c;
+	const upt_dev_ecu *u = s->ecu;
 	int active = installed ? installed->active_slot : 0;
 	s->slot = 1 - active;
-	snprintf(s->path, sizeof(s->path), "%s", s->ecu->slots[s->slot]);
-	/* Slots are named by the configuration (often /dev/disk/by-partlabel links): followed. */
-	s->fd = open(s->path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	snprintf(s->path, sizeof(s->path), "%s", u->slots[s->slot]);
+	/* The programs must be runnable before the slot is touched: found at commit time, the
+	 * image would be written and not activated (and confirm could never finish it). */
+	int rc = spawn_check(u->activate.argv[0], true, UPT_E_INSTALL, e);
+	if (rc == UPT_OK && u->confirm.argc)
+		rc = spawn_check(u->confirm.argv[0], true, UPT_E_INSTALL, e);
+	if (rc)
+		return upt_err_prefix(e, "%s", u->serial);
+	/* Slots are named by the configuration (often /dev/disk/by-partlabel links): followed.
+	 * Never created: a slot that does not exist is a device that is missing (a node not
+	 * there, a partition not found); creating a file in its place (in /dev: RAM) and then
+	 * switching the bootloader to that slot would boot whatever the real slot holds. */
+	struct stat st, other;
+	if (stat(s->path, &st) != 0)
+		return upt_err_set(e, UPT_E_INSTALL, "%s: slot %d (%s): %s", u->serial, s->slot,
+				   s->path, strerror(errno));
+	/* Checked before open too: opening a FIFO for writing would wait for a reader forever. */
+	if (!S_ISBLK(st.st_mode) && !S_ISREG(st.st_mode))
+		return upt_err_set(e, UPT_E_INSTALL,
+				   "%s: slot %s is neither a block device nor a file", u->serial,
+				   s->path);
+	s->fd = open(s->path, O_WRONLY | O_CLOEXEC);
 	if (s->fd < 0)
-		return upt_err_set(e, UPT_E_INSTALL, "%s: cannot open slot %d (%s): %s",
-				   s->ecu->serial, s->slot, s->path, strerror(errno));
-	struct stat st;
+		return upt_err_set(e, UPT_E_INSTALL, "%s: cannot open slot %d (%s): %s", u->serial,
+				   s->slot, s->path, strerror(errno));
 	if (fstat(s->fd, &st) != 0)
-		return upt_err_set(e, UPT_E_INSTALL, "%s: %s: %s", s->ecu->serial, s->path,
+		return upt_err_set(e, UPT_E_INSTALL, "%s: %s: %s", u->serial, s->path,
 				   strerror(errno));
+	if (stat(u->slots[active], &other) == 0 && same_storage(&st, &other))
+		return upt_err_set(e, UPT_E_INSTALL,
+				   "%s: slots %s and %s are the same storage; writing the inactive "
+				   "slot would overwrite the running one",
+				   u->serial, u->slots[0], u->slots[1]);
 	if (S_ISBLK(st.st_mode)) {
 		uint64_t size = 0;
 		if (ioctl(s->fd, BLKGETSIZE64, &size) != 0)
-			return upt_err_set(e, UPT_E_INSTALL, "%s: size of %s: %s", s->ecu->serial,
+			return upt_err_set(e, UPT_E_INSTALL, "%s: size of %s: %s", u->serial,
 					   s->path, strerror(errno));
 		if (size < s->length)
 			return upt_err_set(
 			    e, UPT_E_INSTALL,
 			    "%s: the image (%llu bytes) does not fit slot %s (%llu bytes)",
-			    s->ecu->serial, (unsigned long long)s->length, s->path,
+			    u->serial, (unsigned long long)s->length, s->path,
 			    (unsigned long long)size);
 	} else if (!S_ISREG(st.st_mode)) {
 		return upt_err_set(e, UPT_E_INSTALL,
-				   "%s: slot %s is neither a block device nor a file",
-				   s->ecu->serial, s->path);
+				   "%s: slot %s is neither a block device nor a file", u->serial,
+				   s->path);
 	}
 	return UPT_OK;
 }

@@ -19,10 +19,13 @@ static int exec_open(struct ctx *c, struct stage *s, const upt_installed_ecu *in
 	int rc = staged_path(c, s->ecu, s->path, sizeof(s->path), e);
 	if (rc)
 		return rc;
-	s->fd = open(s->path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (s->fd < 0)
-		return upt_err_set(e, UPT_E_INSTALL, "%s: cannot create %s: %s", s->ecu->serial,
-				   s->path, strerror(errno));
+	/* Before anything is staged or activated: a program that cannot run would otherwise be
+	 * found at commit time, after other ECUs were activated (exit 6 instead of 5). */
+	rc = spawn_check(s->ecu->command.argv[0], true, UPT_E_INSTALL, e);
+	if (rc == UPT_OK)
+		s->fd = stage_create(s->path, 0600, e);
+	if (rc || s->fd < 0)
+		return upt_err_prefix(e, "%s", s->ecu->serial);
 	s->created = true;
 	return UPT_OK;
 }
@@ -45,7 +48,7 @@ static int exec_activate(struct ctx *c, const upt_dev_ecu *u, upt_journal_ecu *j
 	rc = upt_argv_expand(&u->command, subst, 1, &argv, e);
 	if (rc)
 		return rc;
-	rc = spawn_run(&argv, e);
+	rc = spawn_run(&argv, handler_timeout(u), e);
 	upt_argv_free(&argv);
 	if (rc)
 		upt_err_prefix(e, "%s", u->serial);

@@ -21,15 +21,24 @@ static int file_open(struct ctx *c, struct stage *s, const upt_installed_ecu *in
 	int rc = staged_path(c, s->ecu, s->path, sizeof(s->path), e);
 	if (rc)
 		return rc;
-	/* Keep the target's permissions; a new target gets 0644. */
+	/* config_load refused a link or a non-file already; this is the same check just before
+	 * the write (the path may have changed since), and never reads the mode through a
+	 * link. Only the last component: links among the directories above (/opt/app ->
+	 * /data/app) are the integrator's layout and are followed. A new target gets 0644. */
 	struct stat st;
 	s->mode = 0644;
-	if (stat(s->ecu->path, &st) == 0 && S_ISREG(st.st_mode))
+	if (lstat(s->ecu->path, &st) == 0) {
+		if (!S_ISREG(st.st_mode))
+			return upt_err_set(e, UPT_E_INSTALL, "%s: install.path %s %s",
+					   s->ecu->serial, s->ecu->path,
+					   S_ISLNK(st.st_mode)
+					       ? "is a symbolic link; point it at the real file"
+					       : "is not a regular file");
 		s->mode = st.st_mode & 07777;
-	s->fd = open(s->path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, s->mode);
+	}
+	s->fd = stage_create(s->path, s->mode, e);
 	if (s->fd < 0)
-		return upt_err_set(e, UPT_E_INSTALL, "%s: cannot create %s: %s", s->ecu->serial,
-				   s->path, strerror(errno));
+		return upt_err_prefix(e, "%s", s->ecu->serial);
 	s->created = true;
 	if (fchmod(s->fd, s->mode) != 0)
 		return upt_err_set(e, UPT_E_INSTALL, "%s: cannot set mode of %s: %s",

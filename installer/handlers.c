@@ -1,12 +1,11 @@
 /* handlers: the table of install handlers (DESIGN.md section 6) and where staged images live. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "installer.h"
-
-#include <errno.h>
-#include <string.h>
-#include <unistd.h>
 
 const struct handler *handler_for(upt_handler_type t)
 {
@@ -19,6 +18,17 @@ const struct handler *handler_for(upt_handler_type t)
 		return &handler_exec;
 	}
 	return &handler_file;
+}
+
+/* Defaults, for programs that normally take seconds: a bootloader switch (fw_setenv,
+ * grub-editenv, efibootmgr) writes a few KiB, so 5 minutes leaves two orders of magnitude for
+ * slow flash erases; an exec flasher pushes a whole image over a slow bus (16 MiB at 115200
+ * baud take 25 minutes), so 30 minutes. Anything slower configures its own. */
+unsigned handler_timeout(const upt_dev_ecu *u)
+{
+	if (u->timeout_s)
+		return u->timeout_s;
+	return u->type == UPT_HANDLER_EXEC ? HANDLER_EXEC_TIMEOUT_S : HANDLER_AB_TIMEOUT_S;
 }
 
 /* file: a hidden staging file beside the target, so that activation is a rename within one
@@ -42,6 +52,22 @@ int staged_path(const struct ctx *c, const upt_dev_ecu *u, char *out, size_t n, 
 	if (len < 0 || (size_t)len >= n)
 		return upt_err_set(e, UPT_E_CONFIG, "%s: staging path too long", u->serial);
 	return UPT_OK;
+}
+
+int stage_create(const char *path, mode_t mode, upt_err *e)
+{
+	/* A fresh file, never an existing one: O_NOFOLLOW alone would still open (and truncate)
+	 * a hard link someone placed at the staging name. What was there is a leftover of an
+	 * interrupted attempt (recovery has run before any staging starts). */
+	if (unlink(path) != 0 && errno != ENOENT) {
+		upt_err_set(e, UPT_E_INSTALL, "cannot remove the leftover %s: %s", path,
+			    strerror(errno));
+		return -1;
+	}
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+	if (fd < 0)
+		upt_err_set(e, UPT_E_INSTALL, "cannot create %s: %s", path, strerror(errno));
+	return fd;
 }
 
 int stage_sync_close(struct ctx *c, struct stage *s, upt_err *e)

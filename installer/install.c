@@ -9,6 +9,7 @@
  * Nothing is read twice from the medium: the bytes that are hashed are the bytes written.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +30,7 @@ struct job {
 	const upt_assignment *a;
 	const upt_dev_ecu *ecu;
 	struct stage st;
+	uint64_t writeback; /* staged bytes whose writeback to storage was started */
 	bool opened;
 	bool staged;
 };
@@ -331,6 +333,23 @@ static int64_t stored_floor(const upt_verify_result *vr, const upt_trust *work, 
 
 /* ---- streaming ---- */
 
+/* Writeback is started every WRITEBACK_STEP bytes while the image streams, so the storage
+ * writes overlap decompression and hashing and the fsync before activation waits only for the
+ * tail, instead of for the whole image at the end. */
+#define WRITEBACK_STEP (8u << 20)
+
+static void start_writeback(struct job *j)
+{
+	uint64_t pending = j->st.written - j->writeback;
+	if (pending < WRITEBACK_STEP)
+		return;
+	/* Only a hint: a failure here costs speed, never safety (finish fsyncs everything). */
+	if (j->writeback <= INT64_MAX && pending <= INT64_MAX)
+		(void)sync_file_range(j->st.fd, (off64_t)j->writeback, (off64_t)pending,
+				      SYNC_FILE_RANGE_WRITE);
+	j->writeback = j->st.written;
+}
+
 static int sink(void *vctx, const void *data, size_t len, upt_err *e)
 {
 	struct stream_ctx *s = vctx;
@@ -344,6 +363,7 @@ static int sink(void *vctx, const void *data, size_t len, upt_err *e)
 			return upt_err_set(e, UPT_E_INSTALL, "%s: writing %s: %s", j->ecu->serial,
 					   j->st.path, we.msg);
 		j->st.written += len;
+		start_writeback(j);
 	}
 	return UPT_OK;
 }
@@ -538,8 +558,15 @@ static int commit(struct ctx *c, struct attempt *a, struct job *jobs, size_t njo
 	upt_err_clear(&fe);
 	int frc = journal_finish(c, &j, &fe);
 	size_t done = 0;
-	char done_list[512] = "", failed_list[512] = "";
+	char done_list[512] = "", failed_list[512] = "", program[UPT_NAME_MAX + 1] = "";
 	for (size_t i = 0; i < j.necus; i++) {
+		/* An exec ECU's program that failed or was stopped may have flashed part of its
+		 * image: the installer cannot say that ECU still runs the old software. */
+		if (!program[0] && j.ecus[i].type == UPT_HANDLER_EXEC &&
+		    j.ecus[i].state == UPT_JOURNAL_FAILED) {
+			snprintf(program, sizeof(program), "%s", j.ecus[i].serial);
+			continue;
+		}
 		char *l = j.ecus[i].state == UPT_JOURNAL_DONE ? done_list : failed_list;
 		size_t used = strlen(l);
 		snprintf(l + used, 512 - used, "%s%s", used ? ", " : "", j.ecus[i].serial);
@@ -559,16 +586,41 @@ static int commit(struct ctx *c, struct attempt *a, struct job *jobs, size_t njo
 		return UPT_E_INSTALL_PARTIAL;
 	}
 	*e = ae;
+	if (done == 0 && program[0]) {
+		e->code = UPT_E_INSTALL;
+		snprintf(
+		    a->message, sizeof(a->message),
+		    "Installing failed: the update program of %s failed or was stopped, so %s "
+		    "may run its old software or a partly written update; %s%s. Try again with "
+		    "the same stick; if it fails again, the device needs service.",
+		    program, program, failed_list[0] ? failed_list : "the other ECUs",
+		    failed_list[0] && !strchr(failed_list, ',') ? " still runs the old software"
+								: " still run the old software");
+		a->message_final = true;
+		return UPT_E_INSTALL;
+	}
 	if (done == 0) {
 		e->code = UPT_E_INSTALL;
 		return UPT_E_INSTALL;
 	}
 	e->code = UPT_E_INSTALL_PARTIAL;
-	snprintf(a->message, sizeof(a->message),
-		 "Installing failed part-way: %.200s now run%s the new software, %.200s still "
-		 "run%s the old. "
-		 "The device needs attention.",
-		 done_list, done == 1 ? "s" : "", failed_list, strchr(failed_list, ',') ? "" : "s");
+	if (program[0])
+		snprintf(
+		    a->message, sizeof(a->message),
+		    "Installing failed part-way: %.200s now run%s the new software; the update "
+		    "program of %s failed or was stopped, so %s may run old or partly written "
+		    "software%s%.200s%s. The device needs attention.",
+		    done_list, done == 1 ? "s" : "", program, program, failed_list[0] ? "; " : "",
+		    failed_list,
+		    !failed_list[0]	       ? ""
+		    : strchr(failed_list, ',') ? " still run the old"
+					       : " still runs the old");
+	else
+		snprintf(a->message, sizeof(a->message),
+			 "Installing failed part-way: %.200s now run%s the new software, %.200s "
+			 "still run%s the old. The device needs attention.",
+			 done_list, done == 1 ? "s" : "", failed_list,
+			 strchr(failed_list, ',') ? "" : "s");
 	return UPT_E_INSTALL_PARTIAL;
 }
 
@@ -723,7 +775,8 @@ done:
 		char keep_msg[sizeof(a.message)];
 		memcpy(keep_msg, a.message, sizeof(keep_msg));
 		outcome(c, &a, rc, &e, meta, intended);
-		if (keep_msg[0] && (rc == UPT_E_NO_BUNDLE || rc == UPT_E_INSTALL_PARTIAL))
+		if (keep_msg[0] &&
+		    (rc == UPT_E_NO_BUNDLE || rc == UPT_E_INSTALL_PARTIAL || a.message_final))
 			memcpy(a.message, keep_msg, sizeof(a.message));
 	}
 	if (jobs)

@@ -1,7 +1,7 @@
 /*
  * uptane-install internals: what the installer's files share. One file per job:
  *   main.c      CLI, exit-code table, --help
- *   config.c    device.json from disk (paths relative to the file)
+ *   config.c    device.json from disk (paths relative to the file), checked on the device
  *   events.c    --json lines, human messages, progress bar
  *   state.c     state directory: lock, trusted/ (initialised from provisioned roots), installed
  *               records, reports counter, publishing a new trusted/ atomically
@@ -88,9 +88,15 @@ struct ctx {
 /* config.c */
 int config_load(const char *path, upt_devconfig **out, upt_err *e) UPT_MUST_CHECK;
 
-/* spawn.c: runs argv (argv[0] a path), stdin /dev/null, stdout to our stderr, waits.
- * UPT_OK when it exits 0; UPT_E_INSTALL otherwise, with what happened in e. */
-int spawn_run(const upt_argv *argv, upt_err *e) UPT_MUST_CHECK;
+/* spawn.c: runs argv (argv[0] a path), stdin /dev/null, stdout to our stderr, in its own
+ * process group, and waits at most timeout_s seconds (> 0): then SIGTERM to the group,
+ * SPAWN_GRACE_S later SIGKILL. UPT_OK when it exits 0 in time; UPT_E_INSTALL otherwise, with
+ * what happened (exit status, signal, timeout) in e. */
+#define SPAWN_GRACE_S 5
+int spawn_run(const upt_argv *argv, unsigned timeout_s, upt_err *e) UPT_MUST_CHECK;
+/* A configured program is a regular, executable file that not every user can write
+ * (it runs as root). must_exist false: a missing program passes. Errors carry code. */
+int spawn_check(const char *path, bool must_exist, int code, upt_err *e) UPT_MUST_CHECK;
 
 /* ---- state.c ---- */
 
@@ -157,9 +163,17 @@ struct handler {
 };
 
 const struct handler *handler_for(upt_handler_type t);
+/* How long one run of an ECU's program may take: install.timeout_seconds, or the handler's
+ * default (HANDLER_AB_TIMEOUT_S for activate and confirm, HANDLER_EXEC_TIMEOUT_S for exec). */
+#define HANDLER_AB_TIMEOUT_S 300
+#define HANDLER_EXEC_TIMEOUT_S 1800
+unsigned handler_timeout(const upt_dev_ecu *u);
 /* Shared handler steps: fsync + close the staged data (finish), and close + remove a staging
  * file this run created (abort). */
 int stage_sync_close(struct ctx *c, struct stage *s, upt_err *e) UPT_MUST_CHECK;
+/* Creates a staging file that did not exist (a leftover is removed first; O_EXCL, no link
+ * followed). Returns the fd, or -1 with e set (UPT_E_INSTALL). */
+int stage_create(const char *path, mode_t mode, upt_err *e) UPT_MUST_CHECK;
 void stage_discard(struct ctx *c, struct stage *s);
 /* Runs an ab ECU's activate or confirm template for a slot ({slot}, {device}). */
 int ab_run(const upt_dev_ecu *u, const upt_argv *tmpl, int slot, upt_err *e) UPT_MUST_CHECK;
@@ -198,6 +212,7 @@ struct attempt {
 	const char *reason;
 	char file[UPT_ERR_FILE_MAX]; /* failing member, "" none */
 	char message[1024];	     /* for people */
+	bool message_final;	     /* set where the outcome is best known: kept as is */
 	char detail[UPT_ERR_MSG_MAX + 64];
 	int code; /* UPT_OK or the outcome's code */
 	int exit_status;

@@ -192,8 +192,8 @@ static int init_trusted(struct ctx *c, upt_err *e)
 	if (rc == UPT_OK)
 		rc = dir_open(c->statefd, TRUSTED_INIT, e, &fd);
 	t.time_floor = state_initial_floor(c, 0);
-	if (rc == UPT_OK)
-		rc = upt_trust_save_dir(fd, &t, e);
+	if (rc == UPT_OK) /* a new directory, published below by one rename */
+		rc = upt_trust_save_new_dir(fd, &t, e);
 	if (rc == UPT_OK)
 		rc = write_installed(fd, &inst, e);
 	if (rc == UPT_OK)
@@ -368,8 +368,8 @@ int state_prepare_new(struct ctx *c, const upt_trust *t, upt_err *e)
 		rc = upt_err_set(e, UPT_E_IO, "cannot create %s: %s", TRUSTED_NEW, strerror(errno));
 	if (rc == UPT_OK)
 		rc = dir_open(c->statefd, TRUSTED_NEW, e, &fd);
-	if (rc == UPT_OK)
-		rc = upt_trust_save_dir(fd, t, e);
+	if (rc == UPT_OK) /* a new directory: the journal publishes it whole (journal.c) */
+		rc = upt_trust_save_new_dir(fd, t, e);
 	if (rc == UPT_OK)
 		rc = fsync_tree(c->statefd, TRUSTED_NEW, e);
 	if (rc == UPT_OK)

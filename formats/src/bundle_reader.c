@@ -993,17 +993,15 @@ static int endless(const struct image_stream *s, upt_err *e)
 			   (unsigned long long)s->signed_length);
 }
 
-static int check_result(const struct image_stream *s, uint64_t done, upt_hasher *h, upt_err *e)
+/* got: the digests of the delivered bytes, from one hasher or merged from two (overlapped). */
+static int check_result(const struct image_stream *s, uint64_t done, const upt_hashes *got,
+			upt_err *e)
 {
 	if (done < s->signed_length)
 		return upt_err_set(e, UPT_E_ARBITRARY_SOFTWARE,
 				   "image is %llu bytes, shorter than its signed length of %llu",
 				   (unsigned long long)done, (unsigned long long)s->signed_length);
-	upt_hashes got;
-	int rc = upt_hasher_final(h, &got, e);
-	if (rc)
-		return rc;
-	if (!upt_hashes_match(s->expected, &got))
+	if (!upt_hashes_match(s->expected, got))
 		return upt_err_set(e, UPT_E_ARBITRARY_SOFTWARE,
 				   "image bytes do not match the signed %s",
 				   s->expected->has_sha256 && s->expected->has_sha512 ? "hashes"
@@ -1051,7 +1049,10 @@ static int stream_single(struct image_stream *s, uint8_t *buf, upt_err *e)
 		if (finished)
 			break;
 	}
-	rc = check_result(s, done, h, e);
+	upt_hashes got;
+	rc = upt_hasher_final(h, &got, e);
+	if (rc == UPT_OK)
+		rc = check_result(s, done, &got, e);
 out:
 	upt_hasher_free(h);
 	return rc;
@@ -1077,6 +1078,7 @@ struct ring {
 	int rc;
 	upt_err err;
 	struct image_stream *s;
+	upt_hasher *h_producer; /* SHA-512 when both digests are listed, else NULL */
 };
 
 static void *producer(void *arg)
@@ -1104,6 +1106,11 @@ static void *producer(void *arg)
 		if (rc)
 			break;
 		clamp(s, done, produced, &take, &over);
+		if (take && q->h_producer) {
+			rc = upt_hasher_update(q->h_producer, q->buf[tail], take, &q->err);
+			if (rc)
+				break;
+		}
 		if (take) {
 			pthread_mutex_lock(&q->mu);
 			q->len[tail] = take;
@@ -1140,43 +1147,78 @@ static int ring_buffers(upt_bundle_reader *r, upt_err *e)
 	return UPT_OK;
 }
 
+/* The two threads share the hashing when both digests are listed: SHA-512 (the slower, ~0.5
+ * GB/s here against ~1.5 GB/s for SHA-256 with SHA-NI) runs on the decompression thread, SHA-256
+ * beside the writes, so neither thread carries decompression, both hashes and the write. One
+ * listed digest stays on the calling thread, as in the single-threaded path. */
+struct hashers {
+	upt_hasher *consumer;
+	upt_hasher *producer;
+};
+
+static void hashers_free(struct hashers *hs)
+{
+	upt_hasher_free(hs->consumer);
+	upt_hasher_free(hs->producer);
+}
+
+static int hashers_new(const upt_hashes *expected, struct hashers *hs, upt_err *e)
+{
+	bool split = expected->has_sha256 && expected->has_sha512;
+	*hs = (struct hashers){NULL, NULL};
+	int rc =
+	    upt_hasher_new(expected->has_sha256, expected->has_sha512 && !split, &hs->consumer, e);
+	if (rc == UPT_OK && split)
+		rc = upt_hasher_new(false, true, &hs->producer, e);
+	if (rc)
+		hashers_free(hs);
+	return rc;
+}
+
+static int hashers_final(struct hashers *hs, upt_hashes *got, upt_err *e)
+{
+	int rc = upt_hasher_final(hs->consumer, got, e);
+	if (rc || !hs->producer)
+		return rc;
+	upt_hashes p;
+	rc = upt_hasher_final(hs->producer, &p, e);
+	if (rc)
+		return rc;
+	got->has_sha512 = p.has_sha512;
+	memcpy(got->sha512, p.sha512, sizeof(got->sha512));
+	return UPT_OK;
+}
+
 /* Returns -1 when no thread could be started (nothing was read: the caller streams on this
  * thread instead), else the outcome. */
 static int stream_overlapped(upt_bundle_reader *r, struct image_stream *s, upt_err *e)
 {
-	upt_hasher *h = NULL;
-	int rc = upt_hasher_new(s->expected->has_sha256, s->expected->has_sha512, &h, e);
+	struct hashers hs;
+	int rc = hashers_new(s->expected, &hs, e);
 	if (rc)
 		return rc;
 	struct ring q;
 	memset(&q, 0, sizeof(q));
 	q.s = s;
+	q.h_producer = hs.producer;
 	for (unsigned i = 0; i < RING_SLOTS; i++)
 		q.buf[i] = r->ring[i];
 	pthread_t tid;
-	if (pthread_mutex_init(&q.mu, NULL) != 0) {
-		upt_hasher_free(h);
-		return -1;
-	}
-	if (pthread_cond_init(&q.filled, NULL) != 0) {
-		pthread_mutex_destroy(&q.mu);
-		upt_hasher_free(h);
-		return -1;
-	}
-	if (pthread_cond_init(&q.freed, NULL) != 0) {
-		pthread_cond_destroy(&q.filled);
-		pthread_mutex_destroy(&q.mu);
-		upt_hasher_free(h);
-		return -1;
-	}
-	if (pthread_create(&tid, NULL, producer, &q) != 0) {
-		pthread_cond_destroy(&q.freed);
-		pthread_cond_destroy(&q.filled);
-		pthread_mutex_destroy(&q.mu);
-		upt_hasher_free(h);
-		return -1;
-	}
+	bool mu = false, filled = false, freed = false;
+	rc = -1;
+	if (pthread_mutex_init(&q.mu, NULL) != 0)
+		goto out;
+	mu = true;
+	if (pthread_cond_init(&q.filled, NULL) != 0)
+		goto out;
+	filled = true;
+	if (pthread_cond_init(&q.freed, NULL) != 0)
+		goto out;
+	freed = true;
+	if (pthread_create(&tid, NULL, producer, &q) != 0)
+		goto out;
 	uint64_t done = 0;
+	rc = UPT_OK;
 	for (;;) {
 		pthread_mutex_lock(&q.mu);
 		while (q.count == 0 && !q.done)
@@ -1189,7 +1231,7 @@ static int stream_overlapped(upt_bundle_reader *r, struct image_stream *s, upt_e
 		size_t n = q.len[slot];
 		pthread_mutex_unlock(&q.mu);
 
-		rc = deliver(s, h, q.buf[slot], n, done, e);
+		rc = deliver(s, hs.consumer, q.buf[slot], n, done, e);
 
 		pthread_mutex_lock(&q.mu);
 		q.head = (q.head + 1) % RING_SLOTS;
@@ -1208,12 +1250,20 @@ static int stream_overlapped(upt_bundle_reader *r, struct image_stream *s, upt_e
 		if (e)
 			*e = q.err;
 	}
-	if (rc == UPT_OK)
-		rc = check_result(s, done, h, e);
-	pthread_cond_destroy(&q.freed);
-	pthread_cond_destroy(&q.filled);
-	pthread_mutex_destroy(&q.mu);
-	upt_hasher_free(h);
+	if (rc == UPT_OK) {
+		upt_hashes got;
+		rc = hashers_final(&hs, &got, e);
+		if (rc == UPT_OK)
+			rc = check_result(s, done, &got, e);
+	}
+out:
+	if (freed)
+		pthread_cond_destroy(&q.freed);
+	if (filled)
+		pthread_cond_destroy(&q.filled);
+	if (mu)
+		pthread_mutex_destroy(&q.mu);
+	hashers_free(&hs);
 	return rc;
 }
 

@@ -226,6 +226,23 @@ static bool argv_mentions(const upt_argv *a, const char *key)
 	return false;
 }
 
+/* Optional "timeout_seconds": a whole number of seconds, bounded (no "never": a hung program
+ * would hold the state lock of an unattended device forever). */
+static int get_timeout(const json_t *inst, const char *where, uint32_t *out, upt_err *e)
+{
+	json_t *v = json_object_get(inst, "timeout_seconds");
+	if (!v)
+		return UPT_OK;
+	if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+	    json_integer_value(v) > UPT_PROGRAM_TIMEOUT_MAX)
+		return upt_err_set(
+		    e, UPT_E_CONFIG,
+		    "%s.timeout_seconds: must be a whole number of seconds from 1 to %d", where,
+		    UPT_PROGRAM_TIMEOUT_MAX);
+	*out = (uint32_t)json_integer_value(v);
+	return UPT_OK;
+}
+
 static int parse_install(const json_t *inst, const char *where, const char *base, upt_dev_ecu *u,
 			 upt_err *e)
 {
@@ -244,9 +261,12 @@ static int parse_install(const json_t *inst, const char *where, const char *base
 		return rc;
 	}
 	if (!strcmp(type, "ab")) {
-		static const char *const keys[] = {"type", "slots", "activate", "confirm", NULL};
+		static const char *const keys[] = {"type",    "slots",		 "activate",
+						   "confirm", "timeout_seconds", NULL};
 		u->type = UPT_HANDLER_AB;
 		rc = only_keys(inst, keys, where, e);
+		if (rc == UPT_OK)
+			rc = get_timeout(inst, where, &u->timeout_s, e);
 		if (rc)
 			return rc;
 		json_t *slots = json_object_get(inst, "slots");
@@ -271,9 +291,11 @@ static int parse_install(const json_t *inst, const char *where, const char *base
 		return rc;
 	}
 	if (!strcmp(type, "exec")) {
-		static const char *const keys[] = {"type", "command", NULL};
+		static const char *const keys[] = {"type", "command", "timeout_seconds", NULL};
 		u->type = UPT_HANDLER_EXEC;
 		rc = only_keys(inst, keys, where, e);
+		if (rc == UPT_OK)
+			rc = get_timeout(inst, where, &u->timeout_s, e);
 		if (rc == UPT_OK)
 			rc = parse_argv(inst, "command", where, base, &u->command, e);
 		if (rc == UPT_OK && !argv_mentions(&u->command, "{image}"))

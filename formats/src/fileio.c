@@ -139,6 +139,24 @@ int upt_file_write_atomic(int dirfd, const char *path, const void *data, size_t 
 	return upt_fsync_parent(dirfd, path, e);
 }
 
+int upt_file_write_new(int dirfd, const char *path, const void *data, size_t n, mode_t mode,
+		       upt_err *e)
+{
+	int fd = openat(dirfd, path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+	if (fd < 0)
+		return upt_err_set(e, UPT_E_IO, "%s: cannot create: %s", path, strerror(errno));
+	int rc = upt_fd_write_all(fd, data, n, e);
+	if (rc == UPT_OK && fsync(fd) != 0)
+		rc = upt_err_set(e, UPT_E_IO, "fsync failed: %s", strerror(errno));
+	if (close(fd) != 0 && rc == UPT_OK)
+		rc = upt_err_set(e, UPT_E_IO, "close failed: %s", strerror(errno));
+	if (rc) {
+		unlinkat(dirfd, path, 0);
+		upt_err_prefix(e, "%s", path);
+	}
+	return rc;
+}
+
 int upt_mkdir_p(int dirfd, const char *path, mode_t mode, upt_err *e)
 {
 	char p[4096];

@@ -302,14 +302,17 @@ static int mkparent(int dirfd, const char *name, upt_err *e)
 	return upt_mkdir_p(dirfd, dir, 0755, e);
 }
 
-int upt_trust_save_dir(int dirfd, const upt_trust *t, upt_err *e)
+/* fresh: dirfd is a new empty directory (upt_trust_save_new_dir) */
+static int save_dir(int dirfd, const upt_trust *t, bool fresh, upt_err *e)
 {
+	int (*write_file)(int, const char *, const void *, size_t, mode_t, upt_err *) =
+	    fresh ? upt_file_write_new : upt_file_write_atomic;
 	upt_trust old;
 	upt_trust_init(&old);
 	int rc = UPT_OK;
 	/* What is on disk now: unchanged files are not rewritten (fewer writes to flash, and a
 	 * crash mid-save touches only what changes). */
-	for (size_t i = 0; rc == UPT_OK && i < sizeof(tops) / sizeof(tops[0]); i++)
+	for (size_t i = 0; !fresh && rc == UPT_OK && i < sizeof(tops) / sizeof(tops[0]); i++)
 		rc = load_tree(dirfd, tops[i], 1, &old, e);
 	for (size_t i = 0; rc == UPT_OK && i < t->nfiles; i++) {
 		const upt_trust_file *f = &t->files[i];
@@ -323,8 +326,7 @@ int upt_trust_save_dir(int dirfd, const upt_trust *t, upt_err *e)
 		}
 		rc = mkparent(dirfd, f->name, e);
 		if (rc == UPT_OK)
-			rc = upt_file_write_atomic(dirfd, f->name, f->data.data, f->data.len, 0644,
-						   e);
+			rc = write_file(dirfd, f->name, f->data.data, f->data.len, 0644, e);
 	}
 	for (size_t i = 0; rc == UPT_OK && i < old.nfiles; i++) {
 		const char *name = old.files[i].name;
@@ -340,15 +342,25 @@ int upt_trust_save_dir(int dirfd, const upt_trust *t, upt_err *e)
 		int64_t floor = 0;
 		char s[UPT_RFC3339_LEN + 2];
 		upt_err ignore;
-		if (load_floor(dirfd, &floor, &ignore) != UPT_OK || floor != t->time_floor ||
+		if (fresh || load_floor(dirfd, &floor, &ignore) != UPT_OK ||
+		    floor != t->time_floor ||
 		    faccessat(dirfd, TIME_FLOOR_FILE, F_OK, AT_SYMLINK_NOFOLLOW) != 0) {
 			upt_rfc3339_format(t->time_floor, s);
 			s[UPT_RFC3339_LEN] = '\n';
 			s[UPT_RFC3339_LEN + 1] = '\0';
-			rc = upt_file_write_atomic(dirfd, TIME_FLOOR_FILE, s, UPT_RFC3339_LEN + 1,
-						   0644, e);
+			rc = write_file(dirfd, TIME_FLOOR_FILE, s, UPT_RFC3339_LEN + 1, 0644, e);
 		}
 	}
 	upt_trust_clear(&old);
 	return rc;
+}
+
+int upt_trust_save_dir(int dirfd, const upt_trust *t, upt_err *e)
+{
+	return save_dir(dirfd, t, false, e);
+}
+
+int upt_trust_save_new_dir(int dirfd, const upt_trust *t, upt_err *e)
+{
+	return save_dir(dirfd, t, true, e);
 }

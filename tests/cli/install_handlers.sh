@@ -137,7 +137,8 @@ code=$(run_install e1 "$edev" install "$tmp/ex1.uptane")
 expect_result "exec fails after the file ECU activated: device needs attention" e1 "$code" 6 failed install
 check "partial: the file ECU runs the new image" cmp -s "$edev/targets/main.bin" m1.bin
 check "partial: the exec ECU keeps the old one" grep -qx "factory sensor" "$edev/targets/sensor.fw"
-check "partial: the message says who runs what" bash -c "grep -q 'main now runs the new software, sensor still runs the old' e1"
+check "partial: the message says who runs what (the failed program's ECU: not known)" \
+	grep -q 'main now runs the new software; the update program of sensor failed or was stopped, so sensor may run old or partly written software' e1
 check "partial: installed.json records main only" $PY -c '
 import json, sys
 e = json.load(open(sys.argv[1]))["ecus"]

@@ -237,11 +237,57 @@ static void directory_round_trip(void **state)
 	close(d);
 }
 
+/* A new directory gets every file and the floor, written in place (no temp names left); a
+ * name that already exists is refused and left alone, and a symlink there is not followed. */
+static void new_directory(void **state)
+{
+	(void)state;
+	assert_int_equal(mkdirat(dirfd_, "nd", 0755), 0);
+	int d = openat(dirfd_, "nd", O_RDONLY | O_DIRECTORY);
+	assert_true(d >= 0);
+	upt_trust t, l;
+	upt_trust_init(&t);
+	upt_trust_init(&l);
+	set(&t, "director/root.json", "{\"d\":2}");
+	set(&t, "image-repo/delegations/supplier.json", "sup");
+	t.time_floor = 1799971200;
+	assert_int_equal(upt_trust_save_new_dir(d, &t, NULL), UPT_OK);
+	assert_int_equal(upt_trust_load_dir(d, &l, NULL), UPT_OK);
+	assert_true(upt_trust_equal(&t, &l));
+	assert_int_not_equal(faccessat(d, "director/root.json.tmp", F_OK, 0), 0);
+	char buf[256];
+	read_disk("nd/time_floor", buf, sizeof(buf));
+	assert_string_equal(buf, "2027-01-15T00:00:00Z\n");
+
+	/* not new: refused, the file there keeps its bytes */
+	upt_err e;
+	set(&t, "director/root.json", "{\"d\":3}");
+	assert_int_equal(upt_trust_save_new_dir(d, &t, &e), UPT_E_IO);
+	assert_non_null(strstr(e.msg, "director/root.json"));
+	read_disk("nd/director/root.json", buf, sizeof(buf));
+	assert_string_equal(buf, "{\"d\":2}");
+
+	/* a symlink planted under a name is never written through */
+	assert_int_equal(mkdirat(dirfd_, "nd2", 0755), 0);
+	int d2 = openat(dirfd_, "nd2", O_RDONLY | O_DIRECTORY);
+	assert_true(d2 >= 0);
+	assert_int_equal(mkdirat(d2, "director", 0755), 0);
+	assert_int_equal(symlinkat("../../nd/director/root.json", d2, "director/root.json"), 0);
+	assert_int_equal(upt_trust_save_new_dir(d2, &t, NULL), UPT_E_IO);
+	read_disk("nd/director/root.json", buf, sizeof(buf));
+	assert_string_equal(buf, "{\"d\":2}");
+	close(d2);
+	close(d);
+	upt_trust_clear(&t);
+	upt_trust_clear(&l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(value_operations),
 	    cmocka_unit_test(directory_round_trip),
+	    cmocka_unit_test(new_directory),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

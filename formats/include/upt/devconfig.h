@@ -44,6 +44,10 @@ typedef struct upt_dev_ecu {
 	upt_argv activate; /* ab: required; {slot} and {device} */
 	upt_argv confirm;  /* ab: optional (argc 0 when absent); {slot} and {device} */
 	upt_argv command;  /* exec: required, must mention {image} */
+	/* ab, exec: optional "timeout_seconds" (1..UPT_PROGRAM_TIMEOUT_MAX) for each run of the
+	 * ECU's programs (activate, confirm, command); 0 when absent: the installer's default.
+	 * An extension of DESIGN.md section 9: a hung program must not hold the device forever. */
+	uint32_t timeout_s;
 } upt_dev_ecu;
 
 typedef struct upt_devconfig {

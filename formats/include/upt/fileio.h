@@ -30,6 +30,13 @@ int upt_fd_write_all(int fd, const void *p, size_t n, upt_err *e) UPT_MUST_CHECK
 int upt_file_write_atomic(int dirfd, const char *path, const void *data, size_t n, mode_t mode,
 			  upt_err *e) UPT_MUST_CHECK;
 
+/* Creates path (relative to dirfd; it must not exist), writes data and fsyncs the file; no
+ * rename and no directory fsync. Only for files inside a new directory that is published as a
+ * whole by one rename after its directories are synced: a crash before that rename discards
+ * the directory, so the per-file rename of upt_file_write_atomic would buy nothing. */
+int upt_file_write_new(int dirfd, const char *path, const void *data, size_t n, mode_t mode,
+		       upt_err *e) UPT_MUST_CHECK;
+
 /* fsync of the directory containing path (relative to dirfd). */
 int upt_fsync_parent(int dirfd, const char *path, upt_err *e) UPT_MUST_CHECK;
 

@@ -39,5 +39,6 @@
 #define UPT_STATE_FILE_MAX (1u << 20)
 #define UPT_REPORT_MAX (1u << 20)
 #define UPT_BUNDLES_PER_MEDIUM_MAX 64
+#define UPT_PROGRAM_TIMEOUT_MAX 86400 /* install.timeout_seconds: one day */
 
 #endif

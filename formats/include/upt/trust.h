@@ -50,5 +50,8 @@ bool upt_trust_equal(const upt_trust *a, const upt_trust *b);
  * atomically and removes files no longer present; the caller holds the state lock. */
 int upt_trust_load_dir(int dirfd, upt_trust *out, upt_err *e) UPT_MUST_CHECK;
 int upt_trust_save_dir(int dirfd, const upt_trust *t, upt_err *e) UPT_MUST_CHECK;
+/* Writes t into dirfd, an empty directory that the caller publishes with one rename after
+ * syncing its directories (upt_file_write_new): each file is synced, none is renamed. */
+int upt_trust_save_new_dir(int dirfd, const upt_trust *t, upt_err *e) UPT_MUST_CHECK;
 
 #endif
