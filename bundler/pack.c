@@ -9,6 +9,9 @@
 #include "upt/rfc3339.h"
 #include <stdio.h>
 
+/* bundle.json (DESIGN.md section 10). Without w: the draft the writer reserves space for, each
+ * compressed_length at its upper bound, so the final document (the same fields and layout, each
+ * number no longer) always fits. */
 static int bundle_json(const pack_job *job, const upt_bundle_writer *w, char **out, upt_err *e)
 {
 	char created[UPT_RFC3339_LEN + 1];
@@ -30,10 +33,18 @@ static int bundle_json(const pack_job *job, const upt_bundle_writer *w, char **o
 	for (size_t i = 0; i < job->nimages; i++) {
 		char path[UPT_MEMBER_PATH_MAX + 1];
 		snprintf(path, sizeof(path), "images/%s", job->images[i].name);
-		json_t *o = json_pack(
-		    "{s:s, s:s, s:I, s:I}", "name", job->images[i].name, "path", path, "length",
-		    (json_int_t)job->images[i].length, "compressed_length",
-		    (json_int_t)upt_bundle_writer_compressed_length(w, job->images[i].name));
+		uint64_t clen = w ? upt_bundle_writer_compressed_length(w, job->images[i].name)
+				  : upt_bundle_compressed_max(job->images[i].length);
+		if (job->images[i].length > INT64_MAX || clen > INT64_MAX) {
+			json_decref(doc);
+			json_decref(imgs);
+			json_decref(devs);
+			return upt_err_set(e, UPT_E_USAGE, "image %s: too large",
+					   job->images[i].name);
+		}
+		json_t *o = json_pack("{s:s, s:s, s:I, s:I}", "name", job->images[i].name, "path",
+				      path, "length", (json_int_t)job->images[i].length,
+				      "compressed_length", (json_int_t)clen);
 		if (!o || json_array_append_new(imgs, o))
 			goto nomem;
 	}
@@ -63,6 +74,18 @@ int pack_write(const pack_job *job, pack_result *res, upt_err *e)
 		upt_err_prefix(e, "%s", job->out);
 		goto out;
 	}
+	/* single pass: the output is written while the images are compressed, bundle.json's
+	 * place reserved for the draft and overwritten by finish */
+	rc = bundle_json(job, NULL, &bj, e);
+	if (rc == UPT_OK) {
+		rc = upt_bundle_writer_begin(w, bj, strlen(bj), e);
+		if (rc)
+			upt_err_prefix(e, "%s", job->out);
+	}
+	free(bj);
+	bj = NULL;
+	if (rc)
+		goto out;
 	for (size_t i = 0; rc == UPT_OK && i < job->nmembers; i++) {
 		rc = upt_bundle_writer_add_metadata(w, job->members[i].path, job->members[i].data,
 						    job->members[i].len, e);

@@ -7,11 +7,23 @@
  * window <= 4 MiB), in constant memory, atomically (temp names, fsync, rename). Not responsible
  * for: the content of bundle.json or the metadata (the bundler builds and signs them).
  *
- * tar needs every member's size in its header, and bundle.json (first) lists compressed sizes,
- * so each image is compressed when it is added, into one unlinked temp file in the output
- * directory (O_TMPFILE, else mkstemp + unlink), and copied into the archive by finish. Split
- * volumes come from our own libarchive write callback, which rolls over to path.NNN so that no
- * volume exceeds split_size.
+ * tar needs every member's size in its header, and bundle.json (the first member) lists the
+ * compressed sizes, which are known only after compressing. Two ways around that:
+ * - Single pass (upt_bundle_writer_begin): bundle.json's space is reserved for a draft whose
+ *   compressed_length are upper bounds; each image header is written for its bound (a
+ *   placeholder), the compressed bytes go straight into the output as zstd produces them, then
+ *   the header is encoded again for the real size and written over the placeholder (same
+ *   length: ustar headers, see DIRECT_MAX); finish writes the real bundle.json over the draft,
+ *   padded with JSON whitespace. The output is written once, and its writeback starts while
+ *   compressing (sync_file_range), so the final fsync has little left to do.
+ * - Temp file (no begin, or an image whose bound reaches the ustar size limit): the image is
+ *   compressed into an unlinked temp file in the output directory (O_TMPFILE, else mkstemp +
+ *   unlink) and copied into the output once its size is known (copy_file_range, else 1 MiB
+ *   blocks): at finish without begin, right after compressing with it.
+ * libarchive encodes every header (pax restricted, into memory); the data, padding and the
+ * end-of-archive blocks are written here, into the output volumes: path, or path.000, .001, ...
+ * rolled over so that no volume exceeds split_size. A logical output offset maps to
+ * (offset / split_size, offset % split_size), so patches may straddle two volumes.
  */
 #include "upt/bundle.h"
 
@@ -30,16 +42,24 @@
 
 #include "bundle_internal.h"
 #include "upt/cjson.h"
-#include "upt/fileio.h"
 #include "upt/limits.h"
 #include "upt/rfc3339.h"
 
 #define WRITER_THREADS_MAX 256
 #define SPLIT_SIZE_MIN 4096 /* smaller volumes are a mistake, not a FAT32 limit */
+#define TAR_BLOCK 512
+#define TAR_END_BLOCKS 2 /* end of archive: two zero blocks */
+#define HEADER_MAX 8192	 /* pax extended header (path <= 1024 bytes) + ustar header */
+/* A member size of 8 GiB or more needs a pax "size=" record (the ustar field holds 11 octal
+ * digits): the header for a placeholder at or above it could differ in length from the real
+ * one, so such images take the temp-file path. */
+#define DIRECT_MAX ((uint64_t)1 << 33)
+#define WRITEBACK_STEP (8u << 20) /* start writeback of every 8 MiB written */
+#define COPY_CHUNK (1u << 20)	  /* temp file -> output: bytes per copy */
 
 struct wmeta {
 	char *member;
-	uint8_t *data;
+	uint8_t *data; /* NULL once written to the output */
 	size_t len;
 };
 
@@ -47,7 +67,7 @@ struct wimage {
 	char *name;	 /* target name */
 	char *member;	 /* "images/<name>" */
 	uint64_t length; /* decompressed */
-	uint64_t offset; /* in the temp file */
+	uint64_t offset; /* in the temp file (written at finish, without begin) */
 	uint64_t clen;	 /* compressed */
 };
 
@@ -55,13 +75,15 @@ struct wvolume {
 	char *tmp;   /* temp name while writing */
 	char *final; /* name after finish */
 	int fd;
-	uint64_t size;
+	uint64_t size;	 /* bytes written */
+	uint64_t kicked; /* writeback started up to here */
 };
 
 struct upt_bundle_writer {
 	char *path;
 	int dirfd;
 	upt_bundle_writer_opts opts;
+	uint64_t direct_max; /* images whose bound is below go straight into the output */
 
 	struct wmeta *meta;
 	size_t nmeta, meta_cap;
@@ -69,16 +91,21 @@ struct upt_bundle_writer {
 	struct wimage *imgs;
 	size_t nimgs, imgs_cap;
 
-	int tmpfd;	   /* compressed images, unlinked */
+	int tmpfd;	   /* compressed images, unlinked; -1 until needed */
 	uint64_t tmp_size; /* bytes in it */
 	ZSTD_CCtx *cctx;
 	uint8_t *inbuf, *outbuf; /* UPT_IO_CHUNK each */
+	uint8_t *copybuf;	 /* COPY_CHUNK, when copy_file_range cannot copy */
+	uint8_t hdr[HEADER_MAX], hdr2[HEADER_MAX];
 
-	/* output, during finish */
+	/* output: volumes and the logical offset (bytes written in all volumes) */
+	bool started;
 	struct wvolume *vols;
 	size_t nvols;
-	int write_errno;
-	int write_code; /* code for a write callback failure (UPT_E_IO or UPT_E_TOO_LARGE) */
+	uint64_t out_off;
+	int64_t mtime;	 /* of every member */
+	uint64_t bj_off; /* bundle.json's data */
+	size_t bj_len;	 /* reserved */
 	bool finished;
 	bool failed;
 };
@@ -106,6 +133,16 @@ static bool member_known(const upt_bundle_writer *w, const char *member)
 		if (!strcmp(w->imgs[i].member, member))
 			return true;
 	return false;
+}
+
+uint64_t upt_bundle_compressed_max(uint64_t length)
+{
+	if (length > SIZE_MAX)
+		return UINT64_MAX;
+	size_t b = ZSTD_compressBound((size_t)length);
+	if (ZSTD_isError(b) || (uint64_t)b > UINT64_MAX - UPT_ZSTD_SLACK)
+		return UINT64_MAX;
+	return (uint64_t)b + UPT_ZSTD_SLACK;
 }
 
 static void close_volume(struct wvolume *v, bool remove_tmp)
@@ -153,14 +190,17 @@ void upt_bundle_writer_free(upt_bundle_writer *w)
 	ZSTD_freeCCtx(w->cctx);
 	free(w->inbuf);
 	free(w->outbuf);
+	free(w->copybuf);
 	free(w->path);
 	free(w);
 }
 
 /* An unlinked temp file in the output directory: the compressed images never show up under
- * any name, and vanish with the process. */
+ * any name, and vanish with the process. Opened when first needed. */
 static int open_tmpfile(upt_bundle_writer *w, upt_err *e)
 {
+	if (w->tmpfd >= 0)
+		return UPT_OK;
 	int fd = openat(w->dirfd, ".", O_RDWR | O_TMPFILE | O_CLOEXEC, 0600);
 	if (fd >= 0) {
 		w->tmpfd = fd;
@@ -212,6 +252,7 @@ int upt_bundle_writer_new(const char *path, const upt_bundle_writer_opts *opts,
 	w->tmpfd = -1;
 	w->dirfd = -1;
 	w->opts = o;
+	w->direct_max = DIRECT_MAX;
 	int rc = UPT_OK;
 	char *dcopy = strdup(path);
 	w->path = strdup(path);
@@ -228,9 +269,6 @@ int upt_bundle_writer_new(const char *path, const upt_bundle_writer_opts *opts,
 		rc = upt_err_set(e, UPT_E_IO, "%s: %s", dir, strerror(errno));
 		goto out;
 	}
-	rc = open_tmpfile(w, e);
-	if (rc)
-		goto out;
 	*out = w;
 	w = NULL;
 out:
@@ -239,11 +277,393 @@ out:
 	return rc;
 }
 
+void upt_bundle_writer_set_direct_max(upt_bundle_writer *w, uint64_t limit)
+{
+	w->direct_max = limit < DIRECT_MAX ? limit : DIRECT_MAX;
+}
+
+/* ---- output volumes ---- */
+
+static int write_error(const upt_bundle_writer *w, int err, upt_err *e)
+{
+	return upt_err_set(e, UPT_E_IO, "%s: write error: %s", w->path, strerror(err ? err : EIO));
+}
+
+static int new_volume(upt_bundle_writer *w, upt_err *e)
+{
+	if (w->opts.split_size && w->nvols >= UPT_SPLIT_VOLUMES_MAX)
+		return upt_err_set(e, UPT_E_TOO_LARGE,
+				   "more than %d volumes: use a larger split size",
+				   UPT_SPLIT_VOLUMES_MAX);
+	struct wvolume *nv = realloc(w->vols, (w->nvols + 1) * sizeof(*nv));
+	if (!nv)
+		return oom(e);
+	w->vols = nv;
+	struct wvolume *v = &w->vols[w->nvols];
+	*v = (struct wvolume){NULL, NULL, -1, 0, 0};
+	int ok;
+	if (w->opts.split_size)
+		ok = asprintf(&v->final, "%s.%03zu", w->path, w->nvols) >= 0;
+	else
+		ok = (v->final = strdup(w->path)) != NULL;
+	if (!ok || asprintf(&v->tmp, "%s.tmp-XXXXXX", v->final) < 0) {
+		free(v->final);
+		return oom(e);
+	}
+	v->fd = mkostemp(v->tmp, O_CLOEXEC);
+	if (v->fd < 0) {
+		int err = errno;
+		free(v->tmp);
+		free(v->final);
+		return upt_err_set(e, UPT_E_IO, "%s: %s", w->path, strerror(err));
+	}
+	/* 0644: the bundle is public (its integrity comes from the metadata it carries) */
+	(void)fchmod(v->fd, 0644);
+	w->nvols++;
+	return UPT_OK;
+}
+
+/* Starts the writeback of what the volume got since the last start, once WRITEBACK_STEP bytes
+ * are waiting (or any, when `all`): the disk writes while zstd compresses, and the final fsync
+ * finds little left. A hint only: write errors surface at fsync. */
+static void kick_writeback(struct wvolume *v, bool all)
+{
+	uint64_t waiting = v->size - v->kicked;
+	if (waiting == 0 || (!all && waiting < WRITEBACK_STEP))
+		return;
+	(void)sync_file_range(v->fd, (off_t)v->kicked, (off_t)waiting, SYNC_FILE_RANGE_WRITE);
+	v->kicked = v->size;
+}
+
+/* The volume the next byte at the end of the output goes to (a new one when the last is
+ * full), and how many bytes still fit in it. */
+static int out_tail(upt_bundle_writer *w, struct wvolume **v, uint64_t *room, upt_err *e)
+{
+	if (w->nvols == 0 ||
+	    (w->opts.split_size && w->vols[w->nvols - 1].size >= w->opts.split_size)) {
+		int rc = new_volume(w, e);
+		if (rc)
+			return rc;
+	}
+	*v = &w->vols[w->nvols - 1];
+	*room = w->opts.split_size ? w->opts.split_size - (*v)->size : UINT64_MAX;
+	return UPT_OK;
+}
+
+static void out_advance(upt_bundle_writer *w, struct wvolume *v, uint64_t n)
+{
+	v->size += n;
+	w->out_off += n;
+	kick_writeback(v, w->opts.split_size && v->size >= w->opts.split_size);
+}
+
+/* Appends to the output. */
+static int out_write(upt_bundle_writer *w, const void *p, size_t n, upt_err *e)
+{
+	const uint8_t *b = p;
+	while (n) {
+		struct wvolume *v;
+		uint64_t room;
+		int rc = out_tail(w, &v, &room, e);
+		if (rc)
+			return rc;
+		size_t take = n < room ? n : (size_t)room;
+		ssize_t r = write(v->fd, b, take);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return write_error(w, r < 0 ? errno : EIO, e);
+		out_advance(w, v, (uint64_t)r);
+		b += r;
+		n -= (size_t)r;
+	}
+	return UPT_OK;
+}
+
+static const uint8_t zeros[TAR_END_BLOCKS * TAR_BLOCK];
+
+/* Zeros up to the next 512-byte boundary after a member of `size` bytes. */
+static int out_pad(upt_bundle_writer *w, uint64_t size, upt_err *e)
+{
+	size_t n = (size_t)((TAR_BLOCK - size % TAR_BLOCK) % TAR_BLOCK);
+	return out_write(w, zeros, n, e);
+}
+
+/* Overwrites bytes already written at logical offset off (possibly across two volumes). */
+static int out_pwrite(upt_bundle_writer *w, uint64_t off, const void *p, size_t n, upt_err *e)
+{
+	const uint8_t *b = p;
+	if (off > w->out_off || n > w->out_off - off)
+		return upt_err_set(e, UPT_E_INTERNAL, "%s: patch past the end of the output",
+				   w->path);
+	while (n) {
+		uint64_t split = w->opts.split_size;
+		size_t i = split ? (size_t)(off / split) : 0;
+		uint64_t voff = split ? off % split : off;
+		if (i >= w->nvols || voff >= w->vols[i].size)
+			return upt_err_set(e, UPT_E_INTERNAL, "%s: patch outside the volumes",
+					   w->path);
+		uint64_t avail = w->vols[i].size - voff;
+		size_t take = n < avail ? n : (size_t)avail;
+		ssize_t r = pwrite(w->vols[i].fd, b, take, (off_t)voff);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return write_error(w, r < 0 ? errno : EIO, e);
+		off += (uint64_t)r;
+		b += r;
+		n -= (size_t)r;
+	}
+	return UPT_OK;
+}
+
+/* Cuts the output back to `off` bytes (a failed member goes away, earlier ones stay): later
+ * volumes are removed, the last one kept is truncated. */
+static int out_truncate(upt_bundle_writer *w, uint64_t off, upt_err *e)
+{
+	uint64_t split = w->opts.split_size;
+	size_t keep = w->nvols;
+	uint64_t last = off;
+	if (split) {
+		keep = off ? (size_t)((off - 1) / split + 1) : 0;
+		last = off ? off - (uint64_t)(keep - 1) * split : 0;
+	}
+	if (off > w->out_off || keep > w->nvols)
+		return upt_err_set(e, UPT_E_INTERNAL, "%s: truncation past the end", w->path);
+	while (w->nvols > keep)
+		close_volume(&w->vols[--w->nvols], true);
+	if (keep) {
+		struct wvolume *v = &w->vols[keep - 1];
+		if (ftruncate(v->fd, (off_t)last) != 0 || lseek(v->fd, (off_t)last, SEEK_SET) < 0)
+			return upt_err_set(e, UPT_E_IO, "%s: truncate: %s", w->path,
+					   strerror(errno));
+		v->size = last;
+		if (v->kicked > last)
+			v->kicked = last;
+	}
+	w->out_off = off;
+	return UPT_OK;
+}
+
+/* Appends len bytes of fd from offset off: copy_file_range (in the kernel, no copy through
+ * user space), else COPY_CHUNK blocks. */
+static int out_copy(upt_bundle_writer *w, int fd, uint64_t off, uint64_t len, upt_err *e)
+{
+	bool in_kernel = true;
+	while (len) {
+		struct wvolume *v;
+		uint64_t room;
+		int rc = out_tail(w, &v, &room, e);
+		if (rc)
+			return rc;
+		size_t take = len < COPY_CHUNK ? (size_t)len : COPY_CHUNK;
+		if (take > room)
+			take = (size_t)room;
+		ssize_t r;
+		if (in_kernel) {
+			loff_t from = (loff_t)off;
+			r = copy_file_range(fd, &from, v->fd, NULL, take, 0);
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS ||
+				      errno == EOPNOTSUPP || errno == EBADF)) {
+				in_kernel = false;
+				continue;
+			}
+			if (r < 0)
+				return write_error(w, errno, e);
+			if (r == 0)
+				return upt_err_set(e, UPT_E_IO, "temp file beside %s: short read",
+						   w->path);
+			out_advance(w, v, (uint64_t)r);
+		} else {
+			if (!w->copybuf && !(w->copybuf = malloc(COPY_CHUNK)))
+				return oom(e);
+			r = pread(fd, w->copybuf, take, (off_t)off);
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r <= 0)
+				return upt_err_set(e, UPT_E_IO, "temp file beside %s: %s", w->path,
+						   r < 0 ? strerror(errno) : "short read");
+			rc = out_write(w, w->copybuf, (size_t)r, e);
+			if (rc)
+				return rc;
+		}
+		off += (uint64_t)r;
+		len -= (uint64_t)r;
+	}
+	return UPT_OK;
+}
+
+/* ---- tar headers (libarchive, into memory) ---- */
+
+struct capture {
+	uint8_t *buf;
+	size_t cap, len;
+	bool done; /* header captured: later writes (entry padding at close) are refused */
+	bool overflow;
+};
+
+static la_ssize_t capture_write(struct archive *a, void *ctx, const void *p, size_t n)
+{
+	(void)a;
+	struct capture *c = ctx;
+	if (c->done)
+		return -1;
+	if (n > c->cap - c->len) {
+		c->overflow = true;
+		return -1;
+	}
+	memcpy(c->buf + c->len, p, n);
+	c->len += n;
+	return (la_ssize_t)n;
+}
+
+/* The header bytes libarchive writes for a member: pax restricted (a ustar header, after an
+ * extended header when the name or a size of 8 GiB or more needs one), uid/gid 0, mode 0644. */
+static int encode_header(const char *member, uint64_t size, int64_t mtime, uint8_t *buf, size_t cap,
+			 size_t *len, upt_err *e)
+{
+	struct capture c = {buf, cap, 0, false, false};
+	int rc = UPT_OK;
+	struct archive *a = archive_write_new();
+	struct archive_entry *ent = archive_entry_new();
+	if (!a || !ent) {
+		rc = oom(e);
+		goto out;
+	}
+	/* unblocked (bytes_per_block 0): every byte reaches capture_write at once */
+	if (archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
+	    archive_write_add_filter_none(a) != ARCHIVE_OK ||
+	    archive_write_set_bytes_per_block(a, 0) != ARCHIVE_OK ||
+	    archive_write_open(a, &c, NULL, capture_write, NULL) != ARCHIVE_OK) {
+		rc = upt_err_set(e, UPT_E_INTERNAL, "libarchive: %s",
+				 archive_error_string(a) ? archive_error_string(a) : "error");
+		goto out;
+	}
+	archive_entry_set_pathname(ent, member);
+	archive_entry_set_filetype(ent, AE_IFREG);
+	archive_entry_set_perm(ent, 0644);
+	archive_entry_set_size(ent, (la_int64_t)size);
+	archive_entry_set_mtime(ent, (time_t)mtime, 0);
+	archive_entry_set_uid(ent, 0);
+	archive_entry_set_gid(ent, 0);
+	if (archive_write_header(a, ent) != ARCHIVE_OK || c.overflow || c.len == 0 ||
+	    c.len % TAR_BLOCK) {
+		rc = upt_err_set(e, UPT_E_INTERNAL, "libarchive: cannot encode a header: %s",
+				 c.overflow		   ? "too long"
+				 : archive_error_string(a) ? archive_error_string(a)
+							   : "error");
+		goto out;
+	}
+	c.done = true;
+	*len = c.len;
+out:
+	if (a)
+		archive_write_free(a); /* its end of archive goes nowhere: c.done */
+	archive_entry_free(ent);
+	if (rc)
+		set_file(e, member);
+	return rc;
+}
+
+/* Header, data and padding of a member whose bytes are in memory. */
+static int write_member(upt_bundle_writer *w, const char *member, const void *data, size_t len,
+			upt_err *e)
+{
+	size_t hl;
+	int rc = encode_header(member, len, w->mtime, w->hdr, sizeof(w->hdr), &hl, e);
+	if (!rc)
+		rc = out_write(w, w->hdr, hl, e);
+	if (!rc)
+		rc = out_write(w, data, len, e);
+	if (!rc)
+		rc = out_pad(w, len, e);
+	if (rc)
+		set_file(e, member);
+	return rc;
+}
+
+/* Header, data (len bytes of the temp file at off) and padding of an image. */
+static int write_from_tmp(upt_bundle_writer *w, const char *member, uint64_t off, uint64_t len,
+			  upt_err *e)
+{
+	size_t hl;
+	int rc = encode_header(member, len, w->mtime, w->hdr, sizeof(w->hdr), &hl, e);
+	if (!rc)
+		rc = out_write(w, w->hdr, hl, e);
+	if (!rc)
+		rc = out_copy(w, w->tmpfd, off, len, e);
+	if (!rc)
+		rc = out_pad(w, len, e);
+	if (rc)
+		set_file(e, member);
+	return rc;
+}
+
+/* The mtime of every member: bundle.json's "created" when it parses (so a rebuilt bundle is
+ * byte-identical), else 0. */
+static int64_t members_mtime(const void *bundle_json, size_t len)
+{
+	json_t *doc = NULL;
+	int64_t t = 0;
+	if (upt_json_parse(bundle_json, len, UPT_BUNDLE_JSON_MAX, &doc, NULL) != UPT_OK)
+		return 0;
+	const char *created = json_string_value(json_object_get(doc, "created"));
+	if (!created || upt_rfc3339_parse(created, &t, NULL) != UPT_OK || t < 0)
+		t = 0;
+	json_decref(doc);
+	return t;
+}
+
+/* The output starts: bundle.json's header for len bytes and its bytes (the draft, or the final
+ * document without begin), then the metadata queued so far. */
+static int start_output(upt_bundle_writer *w, const void *bundle_json, size_t len, upt_err *e)
+{
+	w->mtime = members_mtime(bundle_json, len);
+	size_t hl;
+	int rc = encode_header(UPT_BUNDLE_JSON_NAME, len, w->mtime, w->hdr, sizeof(w->hdr), &hl, e);
+	if (!rc)
+		rc = out_write(w, w->hdr, hl, e);
+	w->bj_off = w->out_off;
+	w->bj_len = len;
+	if (!rc)
+		rc = out_write(w, bundle_json, len, e);
+	if (!rc)
+		rc = out_pad(w, len, e);
+	if (rc)
+		set_file(e, UPT_BUNDLE_JSON_NAME);
+	w->started = true;
+	for (size_t i = 0; !rc && i < w->nmeta; i++) {
+		rc = write_member(w, w->meta[i].member, w->meta[i].data, w->meta[i].len, e);
+		free(w->meta[i].data);
+		w->meta[i].data = NULL;
+	}
+	return rc;
+}
+
+int upt_bundle_writer_begin(upt_bundle_writer *w, const void *draft_json, size_t len, upt_err *e)
+{
+	if (w->finished || w->failed || w->started)
+		return upt_err_set(e, UPT_E_USAGE, "bundle writer already started or finished");
+	if (w->nimgs)
+		return upt_err_set(e, UPT_E_USAGE, "begin must come before the first image");
+	if (len > UPT_BUNDLE_JSON_MAX)
+		return upt_err_set(e, UPT_E_TOO_LARGE, "bundle.json over 1 MiB");
+	int rc = start_output(w, draft_json, len, e);
+	if (rc)
+		w->failed = true;
+	return rc;
+}
+
 int upt_bundle_writer_add_metadata(upt_bundle_writer *w, const char *member, const void *data,
 				   size_t len, upt_err *e)
 {
 	if (w->finished || w->failed)
 		return upt_err_set(e, UPT_E_USAGE, "bundle writer already finished");
+	/* the reader wants every metadata member before the first image (section 3) */
+	if (w->nimgs)
+		return upt_err_set(e, UPT_E_USAGE, "%s: metadata added after an image", member);
 	/* refuse to write what the reader refuses (section 3) */
 	if (strncmp(member, UPT_BUNDLE_META_PREFIX, strlen(UPT_BUNDLE_META_PREFIX)) ||
 	    !upt_bundle_member_path_ok(member))
@@ -262,14 +682,25 @@ int upt_bundle_writer_add_metadata(upt_bundle_writer *w, const char *member, con
 		w->meta = nm;
 		w->meta_cap = ncap;
 	}
-	struct wmeta m = {strdup(member), malloc(len ? len : 1), len};
-	if (!m.member || !m.data) {
+	/* queued until the output starts, written at once after */
+	struct wmeta m = {strdup(member), w->started ? NULL : malloc(len ? len : 1), len};
+	if (!m.member || (!w->started && !m.data)) {
 		free(m.member);
 		free(m.data);
 		return oom(e);
 	}
-	if (len)
+	if (w->started) {
+		uint64_t start = w->out_off;
+		int rc = write_member(w, member, data, len, e);
+		if (rc) {
+			if (out_truncate(w, start, NULL))
+				w->failed = true;
+			free(m.member);
+			return rc;
+		}
+	} else if (len) {
 		memcpy(m.data, data, len);
+	}
 	w->meta[w->nmeta++] = m;
 	w->meta_total += len;
 	return UPT_OK;
@@ -307,11 +738,129 @@ static int cctx_setup(upt_bundle_writer *w, uint64_t length, upt_err *e)
 
 static int tmp_write(upt_bundle_writer *w, const void *p, size_t n, upt_err *e)
 {
-	int rc = upt_fd_write_all(w->tmpfd, p, n, e);
-	if (rc)
-		return upt_err_prefix(e, "temp file beside %s", w->path);
-	w->tmp_size += n;
+	const uint8_t *b = p;
+	while (n) {
+		ssize_t r = write(w->tmpfd, b, n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return upt_err_set(e, UPT_E_IO, "temp file beside %s: %s", w->path,
+					   r < 0 ? strerror(errno) : "short write");
+		w->tmp_size += (uint64_t)r;
+		b += r;
+		n -= (size_t)r;
+	}
 	return UPT_OK;
+}
+
+/* Compresses exactly `length` bytes of fd (the file must end there) into the output
+ * (to_output) or the temp file; *clen: compressed bytes, never more than max (the reader's
+ * cap, and the placeholder's size). */
+static int compress_image(upt_bundle_writer *w, int fd, const char *src_path, uint64_t length,
+			  bool to_output, uint64_t max, uint64_t *clen, upt_err *e)
+{
+	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	int rc = cctx_setup(w, length, e);
+	if (rc)
+		return rc;
+	uint64_t done = 0, produced = 0;
+	ZSTD_EndDirective mode = ZSTD_e_continue;
+	while (mode != ZSTD_e_end) {
+		size_t want = length - done < UPT_IO_CHUNK ? (size_t)(length - done) : UPT_IO_CHUNK;
+		size_t got = 0;
+		while (got < want) {
+			ssize_t n = read(fd, w->inbuf + got, want - got);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0)
+				return upt_err_set(e, UPT_E_IO, "%s: %s", src_path,
+						   strerror(errno));
+			if (n == 0)
+				return upt_err_set(e, UPT_E_USAGE,
+						   "%s: shorter than %llu bytes (changed?)",
+						   src_path, (unsigned long long)length);
+			got += (size_t)n;
+		}
+		done += got;
+		if (done == length) {
+			/* the file must end here: the signed length is what the device checks */
+			uint8_t probe;
+			ssize_t n;
+			do
+				n = read(fd, &probe, 1);
+			while (n < 0 && errno == EINTR);
+			if (n != 0)
+				return upt_err_set(e, UPT_E_USAGE,
+						   "%s: longer than %llu bytes (changed?)",
+						   src_path, (unsigned long long)length);
+			mode = ZSTD_e_end;
+		}
+		ZSTD_inBuffer in = {w->inbuf, got, 0};
+		size_t left;
+		do {
+			ZSTD_outBuffer ob = {w->outbuf, UPT_IO_CHUNK, 0};
+			left = ZSTD_compressStream2(w->cctx, &ob, &in, mode);
+			if (ZSTD_isError(left))
+				return zstd_error("compression", left, e);
+			/* never write what a reader refuses as too large (section 3) */
+			if (ob.pos > max - produced)
+				return upt_err_set(e, UPT_E_INTERNAL,
+						   "%s: compressed larger than the reader allows",
+						   src_path);
+			produced += ob.pos;
+			rc = to_output ? out_write(w, w->outbuf, ob.pos, e)
+				       : tmp_write(w, w->outbuf, ob.pos, e);
+			if (rc)
+				return rc;
+		} while (mode == ZSTD_e_end ? left != 0 : in.pos < in.size);
+	}
+	*clen = produced;
+	return UPT_OK;
+}
+
+/* Single pass: a header for the bound, the compressed bytes as they come, the header for the
+ * real size over the placeholder (the same length, else UPT_E_INTERNAL), the padding. */
+static int image_direct(upt_bundle_writer *w, const char *member, int fd, const char *src_path,
+			uint64_t length, uint64_t bound, uint64_t *clen, upt_err *e)
+{
+	uint64_t hdr_off = w->out_off;
+	size_t hl, hl2;
+	int rc = encode_header(member, bound, w->mtime, w->hdr, sizeof(w->hdr), &hl, e);
+	if (!rc)
+		rc = out_write(w, w->hdr, hl, e);
+	if (!rc)
+		rc = compress_image(w, fd, src_path, length, true, bound, clen, e);
+	if (!rc)
+		rc = encode_header(member, *clen, w->mtime, w->hdr2, sizeof(w->hdr2), &hl2, e);
+	if (!rc && hl2 != hl)
+		rc = upt_err_set(e, UPT_E_INTERNAL,
+				 "%s: header for %llu bytes is %zu bytes, its placeholder %zu",
+				 member, (unsigned long long)*clen, hl2, hl);
+	if (!rc)
+		rc = out_pwrite(w, hdr_off, w->hdr2, hl2, e);
+	if (!rc)
+		rc = out_pad(w, *clen, e);
+	return rc;
+}
+
+/* Via the temp file: compressed there from its start, then copied into the output. */
+static int image_via_tmp(upt_bundle_writer *w, const char *member, int fd, const char *src_path,
+			 uint64_t length, uint64_t bound, uint64_t *clen, upt_err *e)
+{
+	int rc = open_tmpfile(w, e);
+	if (rc)
+		return rc;
+	if (ftruncate(w->tmpfd, 0) != 0 || lseek(w->tmpfd, 0, SEEK_SET) < 0)
+		return upt_err_set(e, UPT_E_IO, "temp file beside %s: %s", w->path,
+				   strerror(errno));
+	w->tmp_size = 0;
+	rc = compress_image(w, fd, src_path, length, false, bound, clen, e);
+	if (!rc)
+		rc = write_from_tmp(w, member, 0, *clen, e);
+	/* the space back at once (the next image starts it again from 0) */
+	if (ftruncate(w->tmpfd, 0) == 0)
+		w->tmp_size = 0;
+	return rc;
 }
 
 int upt_bundle_writer_add_image(upt_bundle_writer *w, const char *target_name, const char *src_path,
@@ -326,6 +875,7 @@ int upt_bundle_writer_add_image(upt_bundle_writer *w, const char *target_name, c
 	int rc = UPT_OK;
 	int fd = -1;
 	char *name = NULL;
+	uint64_t out_start = w->out_off, tmp_start = w->tmp_size;
 	if (!upt_bundle_member_path_ok(member)) {
 		rc = upt_err_set(
 		    e, UPT_E_USAGE,
@@ -337,6 +887,16 @@ int upt_bundle_writer_add_image(upt_bundle_writer *w, const char *target_name, c
 	if (member_known(w, member)) {
 		rc = upt_err_set(e, UPT_E_USAGE, "%s: added twice", member);
 		goto out;
+	}
+	if (w->nimgs == w->imgs_cap) {
+		size_t ncap = w->imgs_cap ? w->imgs_cap * 2 : 16;
+		struct wimage *ni = realloc(w->imgs, ncap * sizeof(*ni));
+		if (!ni) {
+			rc = oom(e);
+			goto out;
+		}
+		w->imgs = ni;
+		w->imgs_cap = ncap;
 	}
 	name = strdup(target_name);
 	if (!name) {
@@ -360,91 +920,30 @@ int upt_bundle_writer_add_image(upt_bundle_writer *w, const char *target_name, c
 				 (unsigned long long)length);
 		goto out;
 	}
-	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	rc = cctx_setup(w, length, e);
+	uint64_t bound = upt_bundle_compressed_max(length), clen = 0;
+	if (!w->started) {
+		/* all into the temp file, one after the other, copied at finish */
+		rc = open_tmpfile(w, e);
+		if (!rc)
+			rc = compress_image(w, fd, src_path, length, false, bound, &clen, e);
+	} else if (bound < w->direct_max) {
+		rc = image_direct(w, member, fd, src_path, length, bound, &clen, e);
+	} else {
+		rc = image_via_tmp(w, member, fd, src_path, length, bound, &clen, e);
+	}
 	if (rc)
 		goto out;
-
-	uint64_t offset = w->tmp_size, done = 0;
-	ZSTD_EndDirective mode = ZSTD_e_continue;
-	while (mode != ZSTD_e_end) {
-		size_t want = length - done < UPT_IO_CHUNK ? (size_t)(length - done) : UPT_IO_CHUNK;
-		size_t got = 0;
-		while (got < want) {
-			ssize_t n = read(fd, w->inbuf + got, want - got);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n < 0) {
-				rc = upt_err_set(e, UPT_E_IO, "%s: %s", src_path, strerror(errno));
-				goto out;
-			}
-			if (n == 0) {
-				rc = upt_err_set(e, UPT_E_USAGE,
-						 "%s: shorter than %llu bytes (changed?)", src_path,
-						 (unsigned long long)length);
-				goto out;
-			}
-			got += (size_t)n;
-		}
-		done += got;
-		if (done == length) {
-			/* the file must end here: the signed length is what the device checks */
-			uint8_t probe;
-			ssize_t n;
-			do
-				n = read(fd, &probe, 1);
-			while (n < 0 && errno == EINTR);
-			if (n != 0) {
-				rc = upt_err_set(e, UPT_E_USAGE,
-						 "%s: longer than %llu bytes (changed?)", src_path,
-						 (unsigned long long)length);
-				goto out;
-			}
-			mode = ZSTD_e_end;
-		}
-		ZSTD_inBuffer in = {w->inbuf, got, 0};
-		size_t left;
-		do {
-			ZSTD_outBuffer ob = {w->outbuf, UPT_IO_CHUNK, 0};
-			left = ZSTD_compressStream2(w->cctx, &ob, &in, mode);
-			if (ZSTD_isError(left)) {
-				rc = zstd_error("compression", left, e);
-				goto out;
-			}
-			rc = tmp_write(w, w->outbuf, ob.pos, e);
-			if (rc)
-				goto out;
-		} while (mode == ZSTD_e_end ? left != 0 : in.pos < in.size);
-	}
-	uint64_t clen = w->tmp_size - offset;
-	/* never write what a reader refuses as too large (section 3) */
-	if (length <= SIZE_MAX && clen > ZSTD_compressBound((size_t)length) + UPT_ZSTD_SLACK) {
-		rc = upt_err_set(e, UPT_E_INTERNAL, "%s: compressed larger than the reader allows",
-				 target_name);
-		goto out;
-	}
-	if (w->nimgs == w->imgs_cap) {
-		size_t ncap = w->imgs_cap ? w->imgs_cap * 2 : 16;
-		struct wimage *ni = realloc(w->imgs, ncap * sizeof(*ni));
-		if (!ni) {
-			rc = oom(e);
-			goto out;
-		}
-		w->imgs = ni;
-		w->imgs_cap = ncap;
-	}
-	w->imgs[w->nimgs++] = (struct wimage){name, member, length, offset, clen};
+	w->imgs[w->nimgs++] = (struct wimage){name, member, length, tmp_start, clen};
 	name = member = NULL;
 out:
 	if (rc) {
-		/* cut a partial frame off the temp file; earlier images stay */
-		uint64_t keep = 0;
-		if (w->nimgs)
-			keep = w->imgs[w->nimgs - 1].offset + w->imgs[w->nimgs - 1].clen;
-		if (w->tmp_size != keep) {
-			if (ftruncate(w->tmpfd, (off_t)keep) == 0 &&
-			    lseek(w->tmpfd, (off_t)keep, SEEK_SET) >= 0)
-				w->tmp_size = keep;
+		/* cut the partial member off; earlier ones stay */
+		if (w->started && w->out_off != out_start && out_truncate(w, out_start, NULL))
+			w->failed = true;
+		if (!w->started && w->tmp_size != tmp_start) {
+			if (ftruncate(w->tmpfd, (off_t)tmp_start) == 0 &&
+			    lseek(w->tmpfd, (off_t)tmp_start, SEEK_SET) >= 0)
+				w->tmp_size = tmp_start;
 			else
 				w->failed = true;
 		}
@@ -465,155 +964,6 @@ uint64_t upt_bundle_writer_compressed_length(const upt_bundle_writer *w, const c
 	return 0;
 }
 
-/* ---- output volumes ---- */
-
-static int new_volume(upt_bundle_writer *w)
-{
-	if (w->opts.split_size && w->nvols >= UPT_SPLIT_VOLUMES_MAX) {
-		w->write_code = UPT_E_TOO_LARGE;
-		return -1;
-	}
-	struct wvolume *nv = realloc(w->vols, (w->nvols + 1) * sizeof(*nv));
-	if (!nv) {
-		w->write_code = UPT_E_NOMEM;
-		return -1;
-	}
-	w->vols = nv;
-	struct wvolume *v = &w->vols[w->nvols];
-	*v = (struct wvolume){NULL, NULL, -1, 0};
-	int ok;
-	if (w->opts.split_size)
-		ok = asprintf(&v->final, "%s.%03zu", w->path, w->nvols) >= 0;
-	else
-		ok = (v->final = strdup(w->path)) != NULL;
-	if (!ok || asprintf(&v->tmp, "%s.tmp-XXXXXX", v->final) < 0) {
-		free(v->final);
-		w->write_code = UPT_E_NOMEM;
-		return -1;
-	}
-	v->fd = mkostemp(v->tmp, O_CLOEXEC);
-	if (v->fd < 0) {
-		w->write_errno = errno;
-		w->write_code = UPT_E_IO;
-		free(v->tmp);
-		free(v->final);
-		return -1;
-	}
-	/* 0644: the bundle is public (its integrity comes from the metadata it carries) */
-	(void)fchmod(v->fd, 0644);
-	w->nvols++;
-	return 0;
-}
-
-static la_ssize_t cb_write(struct archive *a, void *ctx, const void *buf, size_t n)
-{
-	(void)a;
-	upt_bundle_writer *w = ctx;
-	const uint8_t *p = buf;
-	size_t left = n;
-	while (left) {
-		if (w->nvols == 0 ||
-		    (w->opts.split_size && w->vols[w->nvols - 1].size >= w->opts.split_size)) {
-			if (new_volume(w))
-				return -1;
-		}
-		struct wvolume *v = &w->vols[w->nvols - 1];
-		size_t take = left;
-		if (w->opts.split_size && take > w->opts.split_size - v->size)
-			take = (size_t)(w->opts.split_size - v->size);
-		ssize_t r = write(v->fd, p, take);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			w->write_errno = r < 0 ? errno : EIO;
-			w->write_code = UPT_E_IO;
-			return -1;
-		}
-		v->size += (uint64_t)r;
-		p += r;
-		left -= (size_t)r;
-	}
-	return (la_ssize_t)n;
-}
-
-static int archive_error(upt_bundle_writer *w, struct archive *a, const char *member, upt_err *e)
-{
-	int rc;
-	if (w->write_code == UPT_E_TOO_LARGE)
-		rc =
-		    upt_err_set(e, UPT_E_TOO_LARGE, "more than %d volumes: use a larger split size",
-				UPT_SPLIT_VOLUMES_MAX);
-	else if (w->write_code == UPT_E_IO)
-		rc = upt_err_set(e, UPT_E_IO, "%s: write error: %s", w->path,
-				 strerror(w->write_errno ? w->write_errno : EIO));
-	else if (w->write_code)
-		rc = upt_err_set(e, w->write_code, "%s: out of memory", w->path);
-	else
-		rc = upt_err_set(e, UPT_E_INTERNAL, "%s: libarchive: %s", w->path,
-				 archive_error_string(a) ? archive_error_string(a) : "error");
-	set_file(e, member);
-	return rc;
-}
-
-/* The mtime of every member: bundle.json's "created" when it parses (so a rebuilt bundle is
- * byte-identical), else 0. */
-static int64_t members_mtime(const void *bundle_json, size_t len)
-{
-	json_t *doc = NULL;
-	int64_t t = 0;
-	if (upt_json_parse(bundle_json, len, UPT_BUNDLE_JSON_MAX, &doc, NULL) != UPT_OK)
-		return 0;
-	const char *created = json_string_value(json_object_get(doc, "created"));
-	if (!created || upt_rfc3339_parse(created, &t, NULL) != UPT_OK || t < 0)
-		t = 0;
-	json_decref(doc);
-	return t;
-}
-
-static int write_header(upt_bundle_writer *w, struct archive *a, struct archive_entry *ent,
-			const char *member, uint64_t size, int64_t mtime, upt_err *e)
-{
-	archive_entry_clear(ent);
-	archive_entry_set_pathname(ent, member);
-	archive_entry_set_filetype(ent, AE_IFREG);
-	archive_entry_set_perm(ent, 0644);
-	archive_entry_set_size(ent, (la_int64_t)size);
-	archive_entry_set_mtime(ent, (time_t)mtime, 0);
-	archive_entry_set_uid(ent, 0);
-	archive_entry_set_gid(ent, 0);
-	if (archive_write_header(a, ent) != ARCHIVE_OK)
-		return archive_error(w, a, member, e);
-	return UPT_OK;
-}
-
-static int write_data(upt_bundle_writer *w, struct archive *a, const void *p, size_t n,
-		      const char *member, upt_err *e)
-{
-	if (n && archive_write_data(a, p, n) != (la_ssize_t)n)
-		return archive_error(w, a, member, e);
-	return UPT_OK;
-}
-
-static int copy_image(upt_bundle_writer *w, struct archive *a, const struct wimage *im, upt_err *e)
-{
-	uint64_t off = im->offset, left = im->clen;
-	while (left) {
-		size_t want = left < UPT_IO_CHUNK ? (size_t)left : UPT_IO_CHUNK;
-		ssize_t n = pread(w->tmpfd, w->inbuf, want, (off_t)off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return upt_err_set(e, UPT_E_IO, "temp file beside %s: %s", w->path,
-					   n < 0 ? strerror(errno) : "short read");
-		int rc = write_data(w, a, w->inbuf, (size_t)n, im->member, e);
-		if (rc)
-			return rc;
-		off += (uint64_t)n;
-		left -= (uint64_t)n;
-	}
-	return UPT_OK;
-}
-
 /* Old files under the names this bundle no longer uses would be read with it: "X.uptane"
  * shadows X.uptane.000..., and a longer old split set would leave stale trailing volumes. */
 static void remove_stale(upt_bundle_writer *w)
@@ -632,53 +982,51 @@ static void remove_stale(upt_bundle_writer *w)
 	}
 }
 
+/* After begin: the final bundle.json over the draft, padded to the reserved length with
+ * spaces and a final newline (JSON whitespace, which every JSON parser skips at the end). */
+static int patch_bundle_json(upt_bundle_writer *w, const void *bundle_json, size_t len, upt_err *e)
+{
+	if (len > w->bj_len)
+		return upt_err_set(e, UPT_E_USAGE,
+				   "bundle.json of %zu bytes is longer than its draft (%zu bytes)",
+				   len, w->bj_len);
+	if (members_mtime(bundle_json, len) != w->mtime)
+		return upt_err_set(
+		    e, UPT_E_USAGE,
+		    "bundle.json's \"created\" differs from its draft's (the members' "
+		    "mtime)");
+	uint8_t *b = malloc(w->bj_len ? w->bj_len : 1);
+	if (!b)
+		return oom(e);
+	memcpy(b, bundle_json, len);
+	if (len < w->bj_len) {
+		memset(b + len, ' ', w->bj_len - len);
+		b[w->bj_len - 1] = '\n';
+	}
+	int rc = out_pwrite(w, w->bj_off, b, w->bj_len, e);
+	free(b);
+	return rc;
+}
+
 int upt_bundle_writer_finish(upt_bundle_writer *w, const void *bundle_json, size_t len, upt_err *e)
 {
 	if (w->finished || w->failed)
 		return upt_err_set(e, UPT_E_USAGE, "bundle writer already finished or failed");
 	if (len > UPT_BUNDLE_JSON_MAX)
 		return upt_err_set(e, UPT_E_TOO_LARGE, "bundle.json over 1 MiB");
-	int64_t mtime = members_mtime(bundle_json, len);
-	int rc = UPT_OK;
-	struct archive *a = archive_write_new();
-	struct archive_entry *ent = archive_entry_new();
-	if (!a || !ent) {
-		rc = oom(e);
-		goto out;
+	int rc;
+	if (w->started) {
+		rc = patch_bundle_json(w, bundle_json, len, e);
+	} else {
+		rc = start_output(w, bundle_json, len, e);
+		for (size_t i = 0; !rc && i < w->nimgs; i++)
+			rc = write_from_tmp(w, w->imgs[i].member, w->imgs[i].offset,
+					    w->imgs[i].clen, e);
 	}
-	/* pax (restricted: ustar headers unless a name or size needs an extended header),
-	 * uncompressed (section 10) */
-	if (archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
-	    archive_write_add_filter_none(a) != ARCHIVE_OK ||
-	    archive_write_set_bytes_in_last_block(a, 1) != ARCHIVE_OK ||
-	    archive_write_open(a, w, NULL, cb_write, NULL) != ARCHIVE_OK) {
-		rc = archive_error(w, a, NULL, e);
-		goto out;
-	}
-	rc = write_header(w, a, ent, UPT_BUNDLE_JSON_NAME, len, mtime, e);
 	if (!rc)
-		rc = write_data(w, a, bundle_json, len, UPT_BUNDLE_JSON_NAME, e);
-	for (size_t i = 0; !rc && i < w->nmeta; i++) {
-		rc = write_header(w, a, ent, w->meta[i].member, w->meta[i].len, mtime, e);
-		if (!rc)
-			rc =
-			    write_data(w, a, w->meta[i].data, w->meta[i].len, w->meta[i].member, e);
-	}
-	for (size_t i = 0; !rc && i < w->nimgs; i++) {
-		rc = write_header(w, a, ent, w->imgs[i].member, w->imgs[i].clen, mtime, e);
-		if (!rc)
-			rc = copy_image(w, a, &w->imgs[i], e);
-	}
+		rc = out_write(w, zeros, sizeof(zeros), e);
 	if (rc)
 		goto out;
-	if (archive_write_close(a) != ARCHIVE_OK) {
-		rc = archive_error(w, a, NULL, e);
-		goto out;
-	}
-	if (w->nvols == 0 && new_volume(w)) {
-		rc = archive_error(w, a, NULL, e);
-		goto out;
-	}
 	/* durable before visible: fsync every volume, then rename them into place */
 	for (size_t i = 0; i < w->nvols; i++) {
 		if (fsync(w->vols[i].fd) != 0) {
@@ -704,9 +1052,6 @@ int upt_bundle_writer_finish(upt_bundle_writer *w, const void *bundle_json, size
 	}
 	w->finished = true;
 out:
-	if (a)
-		archive_write_free(a);
-	archive_entry_free(ent);
 	if (rc) {
 		w->failed = true;
 		drop_volumes(w, true);

@@ -1,9 +1,12 @@
 /*
  * bundle: the bundle container of DESIGN.md sections 3 and 10.
  *
- * Writer: an uncompressed pax tar (libarchive): bundle.json, then every metadata/ member, then
- * images/<target name> members, each image compressed on its own with libzstd (window <= 4 MiB,
- * worker threads), streamed in constant memory, optionally split into volumes name.000, .001..
+ * Writer: an uncompressed pax tar (headers by libarchive): bundle.json, then every metadata/
+ * member, then images/<target name> members, each image compressed on its own with libzstd
+ * (window <= 4 MiB, worker threads), streamed in constant memory, optionally split into volumes
+ * name.000, .001.. With upt_bundle_writer_begin the output is written in one pass, as the images
+ * are compressed (bundle.json and image headers reserved, then patched); without it, images go
+ * through a temp file and everything is written at finish.
  *
  * Reader (libarchive, tar only, no compression filter): enforces the member rules (regular
  * files only, name allowlist, no duplicates, metadata before images, caps) while reading all
@@ -34,27 +37,53 @@ typedef struct upt_bundle_writer_opts {
 } upt_bundle_writer_opts;
 
 /* Creates the output (path, or path.000... when split). Nothing is visible at path until
- * upt_bundle_writer_finish succeeds. */
+ * upt_bundle_writer_finish succeeds (volumes are written under temp names beside it, removed by
+ * upt_bundle_writer_free unless finished). */
 int upt_bundle_writer_new(const char *path, const upt_bundle_writer_opts *opts,
 			  upt_bundle_writer **out, upt_err *e) UPT_MUST_CHECK;
-/* Queues a metadata member (member path "metadata/..."); data is copied. */
+/* The largest compressed size the writer produces, and the reader accepts, for an image of
+ * `length` bytes: ZSTD_compressBound(length) + UPT_ZSTD_SLACK (UINT64_MAX when unbounded). The
+ * compressed_length to put in a draft bundle.json. */
+uint64_t upt_bundle_compressed_max(uint64_t length);
+/* Optional, before any image: single pass. Writes the bundle.json member for a DRAFT of len
+ * bytes (the final document must not be longer: the same fields with every compressed_length
+ * set to upt_bundle_compressed_max(length) does it) and the metadata added so far; from here on
+ * metadata is written as it is added and each image as it is compressed. The draft's "created"
+ * sets every member's mtime (the final bundle.json must carry the same). Errors leave the writer
+ * failed (only upt_bundle_writer_free is left). UPT_E_USAGE after an image or a second begin. */
+int upt_bundle_writer_begin(upt_bundle_writer *w, const void *draft_json, size_t len,
+			    upt_err *e) UPT_MUST_CHECK;
+/* Adds a metadata member (member path "metadata/..."); data is copied (queued until the output
+ * starts, written at once after begin). Every metadata member comes before the first image:
+ * after an image, UPT_E_USAGE. */
 int upt_bundle_writer_add_metadata(upt_bundle_writer *w, const char *member, const void *data,
 				   size_t len, upt_err *e) UPT_MUST_CHECK;
-/* Queues an image: compressed now (constant memory) from the file at src_path, which must be
- * exactly `length` bytes (else UPT_E_USAGE), into an unlinked temp file in the output directory.
- * Member "images/<target_name>". Names the reader would refuse are UPT_E_USAGE. */
+/* Adds an image: compressed now (constant memory) from the file at src_path, which must be
+ * exactly `length` bytes (else UPT_E_USAGE). Member "images/<target_name>". Names the reader
+ * would refuse are UPT_E_USAGE. After begin, the compressed bytes go straight into the output
+ * (a header for upt_bundle_compressed_max(length), rewritten for the real size), unless that
+ * bound is 8 GiB or more (a header that could change length): then through an unlinked temp
+ * file in the output directory, copied into the output when done. Without begin, every image
+ * goes into that temp file, copied at finish. A failed image leaves nothing of itself in the
+ * output (earlier members stay), unless the writer cannot cut it off (then it is failed). */
 int upt_bundle_writer_add_image(upt_bundle_writer *w, const char *target_name, const char *src_path,
 				uint64_t length, upt_err *e) UPT_MUST_CHECK;
 /* Writes bundle.json (bundle_json: the document to store, built by the caller; the writer adds
- * nothing), the metadata, then the images; fsyncs; renames into place. Members are regular
- * files, mode 0644, uid/gid 0, mtime = bundle.json's "created" (0 when absent): the same input
- * gives the same bytes. Old files the new bundle would be read together with are removed: a
- * split bundle removes an unsplit `path` (it would shadow path.000) and stale trailing volumes;
- * an unsplit one removes path.000, path.001, ... */
+ * nothing): after begin over the draft, padded to the draft's length with spaces and a final
+ * newline (JSON whitespace; longer than the draft or another "created" -> UPT_E_USAGE);
+ * without begin, then the metadata and the images. Then the end of the archive; fsyncs every
+ * volume; renames into place; fsyncs the directory. Members are regular files, mode 0644,
+ * uid/gid 0, mtime = bundle.json's "created" (0 when absent): the same input gives the same
+ * bytes. Old files the new bundle would be read together with are removed: a split bundle
+ * removes an unsplit `path` (it would shadow path.000) and stale trailing volumes; an unsplit
+ * one removes path.000, path.001, ... */
 int upt_bundle_writer_finish(upt_bundle_writer *w, const void *bundle_json, size_t len,
 			     upt_err *e) UPT_MUST_CHECK;
 /* Compressed size of an image already added (for bundle.json), 0 if unknown. */
 uint64_t upt_bundle_writer_compressed_length(const upt_bundle_writer *w, const char *target_name);
+/* For tests: after begin, images whose compressed-size bound is >= limit take the temp-file
+ * path (default and maximum: 8 GiB, the ustar size limit; 0: every image). */
+void upt_bundle_writer_set_direct_max(upt_bundle_writer *w, uint64_t limit);
 void upt_bundle_writer_free(upt_bundle_writer *w); /* removes temp files if not finished */
 
 /* ---- reader ---- */
