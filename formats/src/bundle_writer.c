@@ -46,6 +46,10 @@
 #include "upt/rfc3339.h"
 
 #define WRITER_THREADS_MAX 256
+/* Image reads: a 64 KiB heap buffer, as bsdtar uses. Reading into a 256 KiB buffer (malloc
+ * hands out a fresh mmap for that size) made the kernel's page-cache copy 3-4x dearer here
+ * (perf: _copy_to_iter 6.5% of create's time against 1.8%) for the same bytes. */
+#define WRITER_READ (64u << 10)
 #define SPLIT_SIZE_MIN 4096 /* smaller volumes are a mistake, not a FAT32 limit */
 #define TAR_BLOCK 512
 #define TAR_END_BLOCKS 2 /* end of archive: two zero blocks */
@@ -94,8 +98,9 @@ struct upt_bundle_writer {
 	int tmpfd;	   /* compressed images, unlinked; -1 until needed */
 	uint64_t tmp_size; /* bytes in it */
 	ZSTD_CCtx *cctx;
-	uint8_t *inbuf, *outbuf; /* UPT_IO_CHUNK each */
-	uint8_t *copybuf;	 /* COPY_CHUNK, when copy_file_range cannot copy */
+	uint8_t *inbuf;	  /* WRITER_READ */
+	uint8_t *outbuf;  /* UPT_IO_CHUNK */
+	uint8_t *copybuf; /* COPY_CHUNK, when copy_file_range cannot copy */
 	uint8_t hdr[HEADER_MAX], hdr2[HEADER_MAX];
 
 	/* output: volumes and the logical offset (bytes written in all volumes) */
@@ -256,7 +261,7 @@ int upt_bundle_writer_new(const char *path, const upt_bundle_writer_opts *opts,
 	int rc = UPT_OK;
 	char *dcopy = strdup(path);
 	w->path = strdup(path);
-	w->inbuf = malloc(UPT_IO_CHUNK);
+	w->inbuf = malloc(WRITER_READ);
 	w->outbuf = malloc(UPT_IO_CHUNK);
 	w->cctx = ZSTD_createCCtx();
 	if (!dcopy || !w->path || !w->inbuf || !w->outbuf || !w->cctx) {
@@ -766,7 +771,7 @@ static int compress_image(upt_bundle_writer *w, int fd, const char *src_path, ui
 	uint64_t done = 0, produced = 0;
 	ZSTD_EndDirective mode = ZSTD_e_continue;
 	while (mode != ZSTD_e_end) {
-		size_t want = length - done < UPT_IO_CHUNK ? (size_t)(length - done) : UPT_IO_CHUNK;
+		size_t want = length - done < WRITER_READ ? (size_t)(length - done) : WRITER_READ;
 		size_t got = 0;
 		while (got < want) {
 			ssize_t n = read(fd, w->inbuf + got, want - got);
