@@ -85,10 +85,15 @@ json_t *target_info_to_json(const target_info *ti, const char *abs_path)
 	char h256[UPT_SHA256_LEN * 2 + 1], h512[UPT_SHA512_LEN * 2 + 1];
 	upt_hex_encode(ti->hashes.sha256, UPT_SHA256_LEN, h256);
 	upt_hex_encode(ti->hashes.sha512, UPT_SHA512_LEN, h512);
-	return json_pack("{s:s, s:I, s:s, s:s, s:I, s:I, s:I}", "source", abs_path, "length",
-			 (json_int_t)ti->length, "sha256", h256, "sha512", h512, "mtime",
-			 (json_int_t)ti->mtime_sec, "mtime_nsec", (json_int_t)ti->mtime_nsec,
-			 "inode", (json_int_t)ti->inode);
+	json_t *o =
+	    json_pack("{s:s, s:I, s:s, s:I, s:I, s:I}", "source", abs_path, "length",
+		      (json_int_t)ti->length, "sha256", h256, "mtime", (json_int_t)ti->mtime_sec,
+		      "mtime_nsec", (json_int_t)ti->mtime_nsec, "inode", (json_int_t)ti->inode);
+	if (o && ti->hashes.has_sha512 && json_object_set_new(o, "sha512", json_string(h512))) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
 }
 
 int target_entry_hashes(const json_t *entry, upt_hashes *out, upt_err *e)

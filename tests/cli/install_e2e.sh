@@ -193,6 +193,30 @@ n=$(ls "'"$dev"'/state/reports" | grep -c "^[0-9]*\.json$")
 for i in $(seq 1 $n); do '"$(declare -f report_ok)"'; PY='"$PY"' report_ok "'"$dev"'/state/reports/$i.json" "'"$dev"'/device.pub" || exit 1; done'
 check "reports: counter file matches" [ "$(cat "$dev/state/reports/counter")" = "$(ls "$dev/state/reports" | grep -c '^[0-9]*\.json$')" ]
 
+# Targets listing SHA-256 alone (target add --hashes sha256: devices without SHA-512
+# instructions install ~2x faster): both repositories list the same single hash, the install
+# checks it, and a changed image byte is still caught.
+mkimage h1.bin 1500000 h1
+B target add ws h1.bin --hardware-id board-a --release-counter 1 --hashes sha256
+B assign ws --device VIN-H --ecu ecu-h=h1.bin
+check "--hashes sha256: bundle created" "$BUNDLE" create ws -o h1.uptane --device VIN-H
+check "--hashes sha256: Image and Director targets list sha256 alone" $PY -c '
+import json, sys, tarfile
+t = tarfile.open(sys.argv[1])
+for m in ("metadata/image-repo/targets.json", "metadata/director/targets.json"):
+    h = json.load(t.extractfile(m))["signed"]["targets"]["h1.bin"]["hashes"]
+    assert list(h) == ["sha256"], (m, h)' h1.uptane
+check "--hashes md5: refused (exit 2)" expect_exit 2 "$BUNDLE" target add ws h1.bin --hardware-id board-a --hashes md5
+hdev=$tmp/hdev
+mkdir -p "$hdev/targets"
+device_json "$hdev" VIN-H ecu-h "$(file_ecu ecu-h board-a targets/h.bin)"
+bundle_mutate h1.uptane h1-bad.uptane tamper-image h1.bin
+code=$(run_install hbad "$hdev" install "$tmp/h1-bad.uptane")
+expect_result "--hashes sha256: a changed image byte is still refused" hbad "$code" 4 rejected arbitrary-software
+code=$(run_install hout "$hdev" install "$tmp/h1.uptane")
+expect_result "--hashes sha256: installs" hout "$code" 0 installed null
+check "--hashes sha256: the verified image is in place" cmp -s "$hdev/targets/h.bin" h1.bin
+
 # Usage and configuration errors.
 check "no command: exit 2" expect_exit 2 "$INSTALL"
 check "unknown option: exit 2" expect_exit 2 "$INSTALL" --frobnicate status
