@@ -572,16 +572,17 @@ out:
 	return rc;
 }
 
-/* Header, data and padding of a member whose bytes are in memory. */
-static int write_member(upt_bundle_writer *w, const char *member, const void *data, size_t len,
-			upt_err *e)
+/* Header, data and padding of a member: its bytes are data[0..len) when data is given, else
+ * len bytes of the temp file at off (an image compressed before the output was known). */
+static int write_entry(upt_bundle_writer *w, const char *member, const void *data, uint64_t off,
+		       uint64_t len, upt_err *e)
 {
 	size_t hl;
 	int rc = encode_header(member, len, w->mtime, w->hdr, sizeof(w->hdr), &hl, e);
 	if (!rc)
 		rc = out_write(w, w->hdr, hl, e);
 	if (!rc)
-		rc = out_write(w, data, len, e);
+		rc = data ? out_write(w, data, (size_t)len, e) : out_copy(w, w->tmpfd, off, len, e);
 	if (!rc)
 		rc = out_pad(w, len, e);
 	if (rc)
@@ -589,21 +590,16 @@ static int write_member(upt_bundle_writer *w, const char *member, const void *da
 	return rc;
 }
 
-/* Header, data (len bytes of the temp file at off) and padding of an image. */
+static int write_member(upt_bundle_writer *w, const char *member, const void *data, size_t len,
+			upt_err *e)
+{
+	return write_entry(w, member, data, 0, len, e);
+}
+
 static int write_from_tmp(upt_bundle_writer *w, const char *member, uint64_t off, uint64_t len,
 			  upt_err *e)
 {
-	size_t hl;
-	int rc = encode_header(member, len, w->mtime, w->hdr, sizeof(w->hdr), &hl, e);
-	if (!rc)
-		rc = out_write(w, w->hdr, hl, e);
-	if (!rc)
-		rc = out_copy(w, w->tmpfd, off, len, e);
-	if (!rc)
-		rc = out_pad(w, len, e);
-	if (rc)
-		set_file(e, member);
-	return rc;
+	return write_entry(w, member, NULL, off, len, e);
 }
 
 /* The mtime of every member: bundle.json's "created" when it parses (so a rebuilt bundle is
