@@ -228,6 +228,23 @@ int cli_usage(const char *cmd, const char *usage, const char *fmt, ...)
 	return 2;
 }
 
+bool cli_start(args *a, const char *cmd, const char *usage, const arg_opt *opts, size_t nopts,
+	       int argc, char **argv, int *status)
+{
+	upt_err e;
+	upt_err_clear(&e);
+	if (args_parse(a, cmd, opts, nopts, argc, argv, &e) != UPT_OK) {
+		*status = cli_usage(cmd, usage, "%s", e.msg);
+		return false;
+	}
+	if (a->help) {
+		fputs(usage, stdout);
+		*status = 0;
+		return false;
+	}
+	return true;
+}
+
 void cli_warn(const char *cmd, const char *fmt, ...)
 {
 	char msg[UPT_ERR_MSG_MAX];

@@ -67,6 +67,11 @@ int parse_assign(const char *what, const char *s, char **copy, const char **left
 int cli_fail(const char *cmd, const upt_err *e);
 /* Prints a usage error and returns 2. */
 int cli_usage(const char *cmd, const char *usage, const char *fmt, ...) UPT_PRINTF(3, 4);
+/* Every command's start: parses argv into *a (args_free it in any case). Returns true when the
+ * command goes on; false with *status set: 2 after a usage error (printed), 0 after --help
+ * (the usage printed to stdout). */
+bool cli_start(args *a, const char *cmd, const char *usage, const arg_opt *opts, size_t nopts,
+	       int argc, char **argv, int *status);
 void cli_warn(const char *cmd, const char *fmt, ...) UPT_PRINTF(2, 3);
 
 /* Copies s for printing to a terminal: control and non-ASCII bytes become '?', cut at max. */

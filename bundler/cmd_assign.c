@@ -189,16 +189,10 @@ int cmd_assign(int argc, char **argv)
 	upt_err_clear(&e);
 	ws w = {.dirfd = -1, .lockfd = -1};
 	int status;
-	int rc = args_parse(&a, "assign", opts, sizeof(opts) / sizeof(opts[0]), argc, argv, &e);
-	if (rc) {
-		status = cli_usage("assign", usage, "%s", e.msg);
+	if (!cli_start(&a, "assign", usage, opts, sizeof(opts) / sizeof(opts[0]), argc, argv,
+		       &status))
 		goto out;
-	}
-	if (a.help) {
-		fputs(usage, stdout);
-		status = 0;
-		goto out;
-	}
+	int rc;
 	const arg_val *dev = args_get(&a, "device");
 	const arg_val *ecu = args_get(&a, "ecu");
 	const arg_val *hw = args_get(&a, "hardware-id");

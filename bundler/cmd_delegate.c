@@ -183,16 +183,10 @@ int cmd_delegate(int argc, char **argv)
 	upt_err_clear(&e);
 	ws w = {.dirfd = -1, .lockfd = -1};
 	int status;
-	int rc = args_parse(&a, "delegate", opts, sizeof(opts) / sizeof(opts[0]), argc, argv, &e);
-	if (rc) {
-		status = cli_usage("delegate", usage, "%s", e.msg);
+	if (!cli_start(&a, "delegate", usage, opts, sizeof(opts) / sizeof(opts[0]), argc, argv,
+		       &status))
 		goto out;
-	}
-	if (a.help) {
-		fputs(usage, stdout);
-		status = 0;
-		goto out;
-	}
+	int rc;
 	if (a.npos != 1) {
 		status = cli_usage("delegate", usage, "expected one WORKSPACE");
 		goto out;

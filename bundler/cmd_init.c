@@ -230,16 +230,10 @@ int cmd_init(int argc, char **argv)
 	keyring_init(&kr);
 	json_t *doc = NULL;
 	int status = 2;
-	int rc = args_parse(&a, "init", opts, sizeof(opts) / sizeof(opts[0]), argc, argv, &e);
-	if (rc) {
-		status = cli_usage("init", usage, "%s", e.msg);
+	if (!cli_start(&a, "init", usage, opts, sizeof(opts) / sizeof(opts[0]), argc, argv,
+		       &status))
 		goto out;
-	}
-	if (a.help) {
-		fputs(usage, stdout);
-		status = 0;
-		goto out;
-	}
+	int rc;
 	if (a.npos != 1) {
 		status = cli_usage("init", usage, "expected one WORKSPACE");
 		goto out;

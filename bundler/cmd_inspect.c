@@ -362,16 +362,10 @@ int cmd_inspect(int argc, char **argv)
 	upt_err e;
 	upt_err_clear(&e);
 	int status;
-	int rc = args_parse(&a, "inspect", opts, sizeof(opts) / sizeof(opts[0]), argc, argv, &e);
-	if (rc) {
-		status = cli_usage("inspect", usage, "%s", e.msg);
+	if (!cli_start(&a, "inspect", usage, opts, sizeof(opts) / sizeof(opts[0]), argc, argv,
+		       &status))
 		goto out;
-	}
-	if (a.help) {
-		fputs(usage, stdout);
-		status = 0;
-		goto out;
-	}
+	int rc;
 	if (a.npos != 1) {
 		status = cli_usage("inspect", usage, "expected one BUNDLE");
 		goto out;

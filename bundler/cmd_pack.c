@@ -427,16 +427,10 @@ int cmd_pack(int argc, char **argv)
 	upt_err e;
 	upt_err_clear(&e);
 	int status;
-	int rc = args_parse(&a, "pack", opts, sizeof(opts) / sizeof(opts[0]), argc, argv, &e);
-	if (rc) {
-		status = cli_usage("pack", usage, "%s", e.msg);
+	if (!cli_start(&a, "pack", usage, opts, sizeof(opts) / sizeof(opts[0]), argc, argv,
+		       &status))
 		goto out;
-	}
-	if (a.help) {
-		fputs(usage, stdout);
-		status = 0;
-		goto out;
-	}
+	int rc;
 	if (a.npos != 2) {
 		status = cli_usage("pack", usage, "expected METADATA_DIR and IMAGES_DIR");
 		goto out;

@@ -245,16 +245,10 @@ int cmd_rotate(int argc, char **argv)
 	upt_err_clear(&e);
 	ws w = {.dirfd = -1, .lockfd = -1};
 	int status;
-	int rc = args_parse(&a, "rotate", opts, sizeof(opts) / sizeof(opts[0]), argc, argv, &e);
-	if (rc) {
-		status = cli_usage("rotate", usage, "%s", e.msg);
+	if (!cli_start(&a, "rotate", usage, opts, sizeof(opts) / sizeof(opts[0]), argc, argv,
+		       &status))
 		goto out;
-	}
-	if (a.help) {
-		fputs(usage, stdout);
-		status = 0;
-		goto out;
-	}
+	int rc;
 	if (a.npos != 1) {
 		status = cli_usage("rotate", usage, "expected one WORKSPACE");
 		goto out;

@@ -120,16 +120,10 @@ int cmd_sign(int argc, char **argv)
 	upt_err e;
 	upt_err_clear(&e);
 	int status;
-	int rc = args_parse(&a, "sign", opts, sizeof(opts) / sizeof(opts[0]), argc, argv, &e);
-	if (rc) {
-		status = cli_usage("sign", usage, "%s", e.msg);
+	if (!cli_start(&a, "sign", usage, opts, sizeof(opts) / sizeof(opts[0]), argc, argv,
+		       &status))
 		goto out;
-	}
-	if (a.help) {
-		fputs(usage, stdout);
-		status = 0;
-		goto out;
-	}
+	int rc;
 	if (a.npos != 1 || !args_get(&a, "key")->n) {
 		status = cli_usage("sign", usage, "expected FILE.json and --key K.key");
 		goto out;

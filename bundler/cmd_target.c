@@ -257,16 +257,10 @@ int cmd_target(int argc, char **argv)
 	upt_err_clear(&e);
 	ws w = {.dirfd = -1, .lockfd = -1};
 	int status;
-	int rc = args_parse(&a, "target", opts, sizeof(opts) / sizeof(opts[0]), argc, argv, &e);
-	if (rc) {
-		status = cli_usage("target", usage, "%s", e.msg);
+	if (!cli_start(&a, "target", usage, opts, sizeof(opts) / sizeof(opts[0]), argc, argv,
+		       &status))
 		goto out;
-	}
-	if (a.help) {
-		fputs(usage, stdout);
-		status = 0;
-		goto out;
-	}
+	int rc;
 	const char *sub = a.npos ? a.pos[0] : "";
 	size_t want = !strcmp(sub, "add") || !strcmp(sub, "remove") ? 3
 		      : !strcmp(sub, "list")			    ? 2

@@ -351,16 +351,9 @@ int cmd_verify(int argc, char **argv)
 	upt_err e;
 	upt_err_clear(&e);
 	int status;
-	int rc = args_parse(&a, "verify", opts, sizeof(opts) / sizeof(opts[0]), argc, argv, &e);
-	if (rc) {
-		status = cli_usage("verify", usage, "%s", e.msg);
+	if (!cli_start(&a, "verify", usage, opts, sizeof(opts) / sizeof(opts[0]), argc, argv,
+		       &status))
 		goto out;
-	}
-	if (a.help) {
-		fputs(usage, stdout);
-		status = 0;
-		goto out;
-	}
 	if (a.npos != 1 || !args_one(&a, "config")) {
 		status = cli_usage("verify", usage, "expected BUNDLE and --config DEVICE.json");
 		goto out;

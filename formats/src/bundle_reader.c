@@ -800,14 +800,15 @@ static int zstd_fail(size_t ret, upt_err *e)
 	}
 }
 
-/* The compressed size cap of section 3: ZSTD_compressBound(length) + UPT_ZSTD_SLACK. */
-static uint64_t compressed_cap(uint64_t signed_length)
+/* The compressed size cap of section 3, here because the reader enforces it; the writer never
+ * goes above it. */
+uint64_t upt_bundle_compressed_max(uint64_t length)
 {
 	uint64_t bound = UINT64_MAX;
-	if (signed_length <= SIZE_MAX) {
+	if (length <= SIZE_MAX) {
 		/* the macro, not ZSTD_compressBound(): that one would link the whole zstd
 		 * compressor (~400 KiB) into the installer; 0 means over ZSTD_MAX_INPUT_SIZE */
-		size_t b = ZSTD_COMPRESSBOUND((size_t)signed_length);
+		size_t b = ZSTD_COMPRESSBOUND((size_t)length);
 		if (b != 0)
 			bound = b;
 	}
@@ -832,7 +833,7 @@ static int stream_prepare(struct image_stream *s, upt_err *e)
 	 * reported as endless data, the attack it is (the interoperability vector
 	 * image-endless-data: 694896 compressed bytes for a 300000-byte target). The work stays
 	 * bounded by the cap either way. */
-	s->cap = compressed_cap(s->signed_length);
+	s->cap = upt_bundle_compressed_max(s->signed_length);
 	size_t zr = ZSTD_DCtx_reset(s->dctx, ZSTD_reset_session_and_parameters);
 	if (!ZSTD_isError(zr))
 		zr = ZSTD_DCtx_setParameter(s->dctx, ZSTD_d_windowLogMax, UPT_ZSTD_WINDOW_LOG_MAX);

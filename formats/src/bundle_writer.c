@@ -140,16 +140,6 @@ static bool member_known(const upt_bundle_writer *w, const char *member)
 	return false;
 }
 
-uint64_t upt_bundle_compressed_max(uint64_t length)
-{
-	if (length > SIZE_MAX)
-		return UINT64_MAX;
-	size_t b = ZSTD_compressBound((size_t)length);
-	if (ZSTD_isError(b) || (uint64_t)b > UINT64_MAX - UPT_ZSTD_SLACK)
-		return UINT64_MAX;
-	return (uint64_t)b + UPT_ZSTD_SLACK;
-}
-
 static void close_volume(struct wvolume *v, bool remove_tmp)
 {
 	if (v->fd >= 0)
