@@ -40,19 +40,17 @@ static int file_open(struct ctx *c, struct stage *s, const upt_installed_ecu *in
 	if (s->fd < 0)
 		return upt_err_prefix(e, "%s", s->ecu->serial);
 	s->created = true;
-	if (fchmod(s->fd, s->mode) != 0)
+	if (fchmod(s->fd, s->mode) != 0 || fstat(s->fd, &st) != 0)
 		return upt_err_set(e, UPT_E_INSTALL, "%s: cannot set mode of %s: %s",
 				   s->ecu->serial, s->path, strerror(errno));
+	s->dev = st.st_dev;
+	s->ino = st.st_ino;
 	return UPT_OK;
 }
 
-/* Is the target already the staged image? (recovery after a crash between rename and
- * journal update) */
-static bool target_is(const char *path, const upt_journal_ecu *j)
+/* Does fd hold exactly the journal's image (length and SHA-256)? */
+static bool fd_is_image(int fd, const upt_journal_ecu *j)
 {
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return false;
 	upt_hasher *h = NULL;
 	upt_hashes got;
 	bool ok = false;
@@ -68,10 +66,47 @@ static bool target_is(const char *path, const upt_journal_ecu *j)
 	}
 	upt_hasher_free(h);
 	free(buf);
+	return ok;
+}
+
+/* Is name (in dirfd) a regular file holding the journal's image? */
+static bool file_is_image(int dirfd, const char *name, const upt_journal_ecu *j)
+{
+	int fd;
+	if (upt_open_regular(dirfd, name, &fd, NULL, NULL) != UPT_OK)
+		return false;
+	bool ok = fd_is_image(fd, j);
 	close(fd);
 	return ok;
 }
 
+/* The staged file must be the one this install wrote and hashed: the same inode (a live
+ * install), or, after a crash (inode unknown), bytes that hash to the signed image. One link
+ * only: a second name elsewhere would let its holder change the activated image. */
+static int check_staged(int dirfd, const char *name, const char *staged, const upt_journal_ecu *j,
+			upt_err *e)
+{
+	int fd;
+	struct stat st;
+	int rc = upt_open_regular(dirfd, name, &fd, &st, e);
+	if (rc)
+		return rc;
+	bool same = st.st_nlink == 1 && (j->staged_ino ? (uint64_t)st.st_dev == j->staged_dev &&
+							     (uint64_t)st.st_ino == j->staged_ino
+						       : fd_is_image(fd, j));
+	close(fd);
+	if (!same)
+		return upt_err_set(
+		    e, UPT_E_INSTALL,
+		    "%s: the staged file %s is not the image that was verified (it was "
+		    "replaced or linked); not activated",
+		    j->serial, staged);
+	return UPT_OK;
+}
+
+/* The rename happens through a descriptor of the target's directory, opened once, so the
+ * checked file and the renamed file are found in the same directory whatever happens to the
+ * path above it (config_load refused directories other users can write). */
 static int file_activate(struct ctx *c, const upt_dev_ecu *u, upt_journal_ecu *j, struct events *ev,
 			 upt_err *e)
 {
@@ -80,16 +115,33 @@ static int file_activate(struct ctx *c, const upt_dev_ecu *u, upt_journal_ecu *j
 	int rc = staged_path(c, u, staged, sizeof(staged), e);
 	if (rc)
 		return rc;
-	if (rename(staged, u->path) != 0) {
-		if (errno == ENOENT && target_is(u->path, j))
-			return UPT_OK; /* renamed before the crash, journal not yet updated */
-		return upt_err_set(e, UPT_E_INSTALL, "%s: cannot rename %s to %s: %s", u->serial,
-				   staged, u->path, strerror(errno));
+	char dir[UPT_PATH_MAX];
+	const char *slash = strrchr(u->path, '/');
+	const char *base = slash ? slash + 1 : u->path;
+	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - u->path) : 1,
+		 slash ? (slash == u->path ? "/" : u->path) : ".");
+	const char *sname = strrchr(staged, '/') ? strrchr(staged, '/') + 1 : staged;
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return upt_err_set(e, UPT_E_INSTALL, "%s: cannot open directory %s: %s", u->serial,
+				   dir, strerror(errno));
+	rc = check_staged(dfd, sname, staged, j, e);
+	if (rc == UPT_E_NOT_FOUND && file_is_image(dfd, base, j)) {
+		upt_err_clear(e);
+		rc = UPT_OK; /* renamed before the crash, journal not yet updated */
+	} else if (rc == UPT_OK && renameat(dfd, sname, dfd, base) != 0) {
+		rc = upt_err_set(e, UPT_E_INSTALL, "%s: cannot rename %s to %s: %s", u->serial,
+				 staged, u->path, strerror(errno));
+	} else if (rc == UPT_OK && fsync(dfd) != 0) {
+		rc = upt_err_set(e, UPT_E_INSTALL, "%s: fsync of %s: %s", u->serial, dir,
+				 strerror(errno));
+	} else if (rc) {
+		if (e)
+			e->code = UPT_E_INSTALL;
+		rc = UPT_E_INSTALL;
 	}
-	rc = upt_fsync_parent(AT_FDCWD, u->path, e);
-	if (rc && e)
-		e->code = UPT_E_INSTALL;
-	return rc ? UPT_E_INSTALL : UPT_OK;
+	close(dfd);
+	return rc;
 }
 
 static void file_cleanup(struct ctx *c, const upt_dev_ecu *u)

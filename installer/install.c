@@ -194,6 +194,13 @@ static void outcome(struct ctx *c, struct attempt *a, int code, const upt_err *e
 			 "Nothing was "
 			 "changed; re-insert the stick and try again.");
 		return;
+	case UPT_E_INTERRUPTED:
+		a->status = "failed";
+		a->reason = "interrupted";
+		snprintf(a->message, sizeof(a->message),
+			 "Stopped before the new software was activated; the previous software is "
+			 "still active. Insert the stick again to install.");
+		return;
 	case UPT_E_INSTALL:
 		a->status = "failed";
 		a->reason = "install";
@@ -353,6 +360,8 @@ static void start_writeback(struct job *j)
 static int sink(void *vctx, const void *data, size_t len, upt_err *e)
 {
 	struct stream_ctx *s = vctx;
+	if (stop_requested)
+		return upt_err_set(e, UPT_E_INTERRUPTED, "stopped by a signal while streaming");
 	for (size_t i = 0; i < s->n; i++) {
 		struct job *j = s->jobs[i];
 		if (s->c->dry_run)
@@ -531,6 +540,8 @@ static int commit(struct ctx *c, struct attempt *a, struct job *jobs, size_t njo
 			je->type = jobs[i].ecu->type;
 			je->state = UPT_JOURNAL_STAGED;
 			je->slot = jobs[i].st.slot;
+			je->staged_dev = (uint64_t)jobs[i].st.dev;
+			je->staged_ino = (uint64_t)jobs[i].st.ino;
 			je->length = as->length;
 			memcpy(je->sha256, as->hashes.sha256, UPT_SHA256_LEN);
 			upt_image_record *rec = &je->record;
@@ -543,7 +554,8 @@ static int commit(struct ctx *c, struct attempt *a, struct job *jobs, size_t njo
 			snprintf(rec->bundle_id, sizeof(rec->bundle_id), "%s", vr->bundle_id);
 		}
 	}
-	int rc = state_prepare_new(c, &vr->trust_after, e);
+	int rc = stop_requested ? upt_err_set(e, UPT_E_INTERRUPTED, "stopped by a signal")
+				: state_prepare_new(c, &vr->trust_after, e);
 	if (rc == UPT_OK)
 		rc = journal_write(c, &j, e); /* the commit point */
 	if (rc) {
@@ -554,6 +566,17 @@ static int commit(struct ctx *c, struct attempt *a, struct job *jobs, size_t njo
 	upt_err ae;
 	upt_err_clear(&ae);
 	int arc = journal_activate(c, &j, true, &ae);
+	if (arc == UPT_E_INTERRUPTED) {
+		/* Past the commit point: the journal keeps what is left, and the next start of
+		 * uptane-install completes it (roll forward). Nothing is rolled back. */
+		*e = ae;
+		snprintf(a->message, sizeof(a->message),
+			 "Stopped while activating the new software; the next start of "
+			 "uptane-install completes the installation (power loss included).");
+		a->message_final = true;
+		upt_journal_clear(&j);
+		return UPT_E_INTERRUPTED;
+	}
 	upt_err fe;
 	upt_err_clear(&fe);
 	int frc = journal_finish(c, &j, &fe);

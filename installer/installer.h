@@ -19,6 +19,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <signal.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -66,6 +67,14 @@ void ev_result(struct events *ev, const char *status, const char *reason, const 
 	       const char *message, const char *detail);
 /* Copies s into out, replacing control and non-ASCII bytes by '?' (terminal safety). */
 void ev_sanitize(const char *s, char *out, size_t n);
+
+/* ---- stopping: SIGTERM, SIGINT, SIGHUP ----
+ * The handler only sets the flag; the work notices it where stopping is safe: between image
+ * chunks (staging is discarded, nothing activated), before the commit point, and during the
+ * commit after the current activation step (the journal keeps the rest, and the next start
+ * of uptane-install rolls it forward). */
+extern volatile sig_atomic_t stop_requested;
+void stop_on_signals(void);
 
 /* ---- the run context ---- */
 
@@ -144,6 +153,8 @@ struct stage {
 	uint64_t written;
 	bool created; /* a staging file exists that abort must remove */
 	mode_t mode;
+	dev_t dev; /* file: the staging file's inode, checked again at activation */
+	ino_t ino;
 };
 
 struct handler {

@@ -40,6 +40,13 @@ int journal_activate(struct ctx *c, upt_journal *j, bool live, upt_err *e)
 		upt_err_clear(&ae);
 		if (je->state == UPT_JOURNAL_DONE || je->state == UPT_JOURNAL_FAILED)
 			continue;
+		if (live && !stop && stop_requested)
+			/* Between steps: the rest stays staged in the journal for the next start.
+			 */
+			return first == UPT_OK
+				   ? upt_err_set(e, UPT_E_INTERRUPTED,
+						 "stopped by a signal during the commit")
+				   : first;
 		const upt_dev_ecu *u = upt_devconfig_ecu(c->cfg, je->serial);
 		if (stop) {
 			je->state = UPT_JOURNAL_FAILED;

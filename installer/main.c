@@ -103,6 +103,29 @@ static int early_failure(struct ctx *c, int code, const upt_err *e)
 	return upt_err_exit_status(code);
 }
 
+volatile sig_atomic_t stop_requested;
+
+static void on_stop_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+void stop_on_signals(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	/* SA_RESTART: a stop request must not turn a read, write or waitpid into EINTR; the
+	 * waits that should end early (nanosleep, poll) end anyway, and the work checks the
+	 * flag where stopping is safe. */
+	sa.sa_handler = on_stop_signal;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
 int main(int argc, char **argv)
 {
 	struct ctx c;
@@ -158,6 +181,7 @@ int main(int argc, char **argv)
 
 	/* Writing the report to a stick that vanished must not kill us with SIGPIPE. */
 	signal(SIGPIPE, SIG_IGN);
+	stop_on_signals();
 	ev_init(&c.ev, c.json);
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts); /* the clock, read once (DESIGN.md section 4) */

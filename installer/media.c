@@ -191,8 +191,6 @@ static const struct medium *identity(const struct blockdev *b, struct usbwatch *
 	return NULL;
 }
 
-static volatile sig_atomic_t stop_requested; /* watch: SIGTERM, SIGINT, SIGHUP */
-
 static void sleep_s(double s)
 {
 	struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
@@ -382,12 +380,6 @@ int cmd_scan(struct ctx *c, int argc, char **argv)
 }
 
 /* ---- watch ---- */
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop_requested = 1;
-}
 
 struct seen {
 	char name[BLK_NAME_MAX];
@@ -592,18 +584,6 @@ int cmd_watch(struct ctx *c, int argc, char **argv)
 		return usage_error(c, "watch takes no arguments besides --once and --also NAME");
 	upt_err e;
 	upt_err_clear(&e);
-	struct sigaction sa;
-	memset(&sa, 0, sizeof(sa));
-	/* SA_RESTART: a stop request must not turn an install's read, write or waitpid into
-	 * EINTR; the waits here (nanosleep, libusb's poll) end early anyway, and an attempt in
-	 * progress is finished before the loop sees the flag. */
-	sa.sa_handler = on_signal;
-	sa.sa_flags = SA_RESTART;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-
 	int rc = pm_private_namespace(&e);
 	if (rc)
 		return fail(c, rc, &e, NULL);

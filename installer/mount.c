@@ -31,15 +31,26 @@
 #define ST_NOSYMFOLLOW 0x2000
 #endif
 
+/* Options that override what the stick's own superblock asks for (docs/threat-model.md,
+ * "The stick's filesystem"): an ext4 superblock can say errors=panic, and the first corrupt
+ * directory block our reads meet would then panic the device's kernel (and coldplug would
+ * retry the stick at every boot). So every type gets errors=remount-ro, given by us.
+ *   - ext4 noload: an attacker's journal is never replayed into the kernel. A stick whose
+ *     journal needs recovery mounts read-only without it and refuses the read-write remount,
+ *     so it gets no report (the report stays in the state directory).
+ *   - vfat/exfat: uid/gid/masks make files 0600 and directories 0700, owned by root, so
+ *     nothing on the stick is executable or readable by other users while mounted;
+ *     iocharset=utf8 so names with non-ASCII characters are read as the UTF-8 they are
+ *     (FAT's default charset turns them into '?'); shortname=mixed (as Windows writes 8.3
+ *     names); flush writes the report early, for sticks pulled soon after. */
 static const struct {
 	const char *type;
 	const char *data;
 } fs_types[] = {
-    /* Files 0600, directories 0700, owned by root: nothing on the stick is executable or
-     * readable by other users while it is mounted. */
-    {"vfat", "uid=0,gid=0,fmask=0177,dmask=0077"},
-    {"exfat", "uid=0,gid=0,fmask=0177,dmask=0077"},
-    {"ext4", NULL},
+    {"vfat", "uid=0,gid=0,fmask=0177,dmask=0077,errors=remount-ro,shortname=mixed,iocharset=utf8,"
+	     "flush"},
+    {"exfat", "uid=0,gid=0,fmask=0177,dmask=0077,errors=remount-ro,iocharset=utf8"},
+    {"ext4", "errors=remount-ro,noload"},
 };
 
 int pm_private_namespace(upt_err *e)

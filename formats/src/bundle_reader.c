@@ -45,6 +45,7 @@
 
 #include "bundle_internal.h"
 #include "upt/cjson.h"
+#include "upt/fileio.h"
 #include "upt/limits.h"
 
 #define RING_SLOTS 4 /* overlapped streaming: buffers between decompression and hashing */
@@ -206,26 +207,21 @@ static la_int64_t cb_skip(struct archive *a, void *ctx, la_int64_t request)
 
 static int open_volume(const char *path, struct volume *v, upt_err *e)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
-	if (fd < 0) {
-		int err = errno;
-		if (err == ENOENT)
-			return upt_err_set(e, UPT_E_NOT_FOUND, "%s: no such file", path);
-		if (err == ELOOP)
-			return upt_err_set(e, UPT_E_IO, "%s: is a symbolic link; refusing it",
-					   path);
-		return upt_err_set(e, UPT_E_IO, "%s: %s", path, strerror(err));
-	}
+	/* Checked before it is opened: a FIFO as .001 must not block us, a device node must not
+	 * be opened at all (docs/threat-model.md, "Only regular files"). */
 	struct stat st;
-	if (fstat(fd, &st) != 0) {
-		int err = errno;
-		close(fd);
-		return upt_err_set(e, UPT_E_IO, "%s: %s", path, strerror(err));
+	int fd;
+	int rc = upt_open_regular(AT_FDCWD, path, &fd, &st, e);
+	if (rc == UPT_E_IO && fstatat(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    !S_ISREG(st.st_mode)) {
+		/* A link, FIFO or device node among the volumes is a hostile bundle, not a
+		 * medium to retry. */
+		if (e)
+			e->code = UPT_E_UNSAFE_ARCHIVE;
+		return UPT_E_UNSAFE_ARCHIVE;
 	}
-	if (!S_ISREG(st.st_mode)) {
-		close(fd);
-		return upt_err_set(e, UPT_E_IO, "%s: not a regular file", path);
-	}
+	if (rc)
+		return rc;
 	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	v->fd = fd;
 	v->size = (uint64_t)st.st_size;

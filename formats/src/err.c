@@ -72,6 +72,7 @@ static const struct {
     {UPT_E_USAGE, "usage", 2},
     {UPT_E_BUSY, "busy", 7},
     {UPT_E_NOT_FOUND, "not-found", 2},
+    {UPT_E_INTERRUPTED, "interrupted", 7},
     {UPT_E_MALFORMED, "malformed", 4},
     {UPT_E_UNSAFE_ARCHIVE, "unsafe-archive", 4},
     {UPT_E_TOO_LARGE, "too-large", 4},

@@ -47,18 +47,68 @@ int upt_fd_read_all(int fd, size_t max, upt_buf *out, upt_err *e)
 	return UPT_OK;
 }
 
+static const char *file_kind(mode_t mode)
+{
+	return S_ISDIR(mode)	? "a directory"
+	       : S_ISFIFO(mode) ? "a FIFO"
+	       : S_ISCHR(mode)	? "a character device"
+	       : S_ISBLK(mode)	? "a block device"
+	       : S_ISSOCK(mode) ? "a socket"
+				: "not a regular file";
+}
+
+int upt_open_regular(int dirfd, const char *path, int *fd, struct stat *st, upt_err *e)
+{
+	*fd = -1;
+	int pfd = openat(dirfd, path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (pfd < 0) {
+		int err = errno;
+		return err == ENOENT
+			   ? upt_err_set(e, UPT_E_NOT_FOUND, "%s: no such file", path)
+			   : upt_err_set(e, UPT_E_IO, "%s: cannot open: %s", path, strerror(err));
+	}
+	struct stat before;
+	if (fstat(pfd, &before) != 0) {
+		int err = errno;
+		close(pfd);
+		return upt_err_set(e, UPT_E_IO, "%s: cannot stat: %s", path, strerror(err));
+	}
+	if (!S_ISREG(before.st_mode)) {
+		close(pfd);
+		return upt_err_set(e, UPT_E_IO, "%s: %s; only regular files are read", path,
+				   S_ISLNK(before.st_mode) ? "is a symbolic link, not followed"
+							   : file_kind(before.st_mode));
+	}
+	char proc[64];
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
+	const int flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
+	int rfd = open(proc, flags);
+	if (rfd < 0 && (errno == ENOENT || errno == ENOTDIR))
+		rfd = openat(dirfd, path, flags | O_NOFOLLOW); /* no /proc: compared below */
+	int err = errno;
+	close(pfd);
+	if (rfd < 0)
+		return upt_err_set(e, UPT_E_IO, "%s: cannot open: %s", path, strerror(err));
+	struct stat now;
+	if (fstat(rfd, &now) != 0 || now.st_dev != before.st_dev || now.st_ino != before.st_ino ||
+	    !S_ISREG(now.st_mode)) {
+		close(rfd);
+		return upt_err_set(e, UPT_E_IO, "%s: replaced while being opened; refusing it",
+				   path);
+	}
+	if (st)
+		*st = now;
+	*fd = rfd;
+	return UPT_OK;
+}
+
 int upt_file_read(int dirfd, const char *path, size_t max, upt_buf *out, upt_err *e)
 {
-	int fd = openat(dirfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0) {
-		if (errno == ENOENT)
-			return upt_err_set(e, UPT_E_NOT_FOUND, "%s: no such file", path);
-		if (errno == ELOOP)
-			return upt_err_set(e, UPT_E_IO,
-					   "%s: is a symbolic link; refusing to follow it", path);
-		return upt_err_set(e, UPT_E_IO, "%s: cannot open: %s", path, strerror(errno));
-	}
-	int rc = upt_fd_read_all(fd, max, out, e);
+	int fd;
+	int rc = upt_open_regular(dirfd, path, &fd, NULL, e);
+	if (rc)
+		return rc;
+	rc = upt_fd_read_all(fd, max, out, e);
 	close(fd);
 	if (rc) {
 		upt_err_prefix(e, "%s", path); /* returns INTERNAL when e is NULL: keep rc */

@@ -151,25 +151,18 @@ static void wipe_json_private(json_t *doc)
 }
 
 /* Reads a key file into secure memory (one read, no growing buffer that would leave copies
- * behind): O_NOFOLLOW, regular file, at most UPT_KEYFILE_MAX bytes. */
+ * behind): a regular file (checked before opening, never a symlink), at most UPT_KEYFILE_MAX
+ * bytes. */
 static int read_secret_file(const char *path, uint8_t **out, size_t *len, upt_err *e)
 {
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) {
-		if (errno == ENOENT)
-			return upt_err_set(e, UPT_E_NOT_FOUND, "%s: no such file", path);
-		if (errno == ELOOP)
-			return upt_err_set(e, UPT_E_IO,
-					   "%s: is a symbolic link; refusing to follow it", path);
-		return upt_err_set(e, UPT_E_IO, "%s: cannot open: %s", path, strerror(errno));
-	}
 	struct stat st;
-	int rc = UPT_OK;
+	int fd;
+	int rc = upt_open_regular(AT_FDCWD, path, &fd, &st, e);
+	if (rc)
+		return rc;
 	uint8_t *buf = NULL;
 	size_t n = 0;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
-		rc = upt_err_set(e, UPT_E_IO, "%s: not a regular file", path);
-	else if ((uint64_t)st.st_size > UPT_KEYFILE_MAX)
+	if ((uint64_t)st.st_size > UPT_KEYFILE_MAX)
 		rc = upt_err_set(e, UPT_E_TOO_LARGE, "%s: key file over %u bytes", path,
 				 UPT_KEYFILE_MAX);
 	else if (!(buf = sodium_malloc(UPT_KEYFILE_MAX + 1)))

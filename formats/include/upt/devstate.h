@@ -83,6 +83,10 @@ typedef struct upt_journal_ecu {
 	uint64_t length;
 	uint8_t sha256[UPT_SHA256_LEN];
 	upt_image_record record; /* what installed.json records once activated */
+	/* file: the staged file's inode as it was written and hashed, checked again before the
+	 * rename. In memory only (not in the journal file): after a crash the staged file is
+	 * hashed again instead. 0 when unknown. */
+	uint64_t staged_dev, staged_ino;
 } upt_journal_ecu;
 
 typedef struct upt_journal {

@@ -22,6 +22,7 @@ enum upt_code {
 	UPT_E_USAGE = 104,
 	UPT_E_BUSY = 105, /* another installer holds the state lock */
 	UPT_E_NOT_FOUND = 106,
+	UPT_E_INTERRUPTED = 107, /* stopped by a signal (SIGTERM): nothing more was done */
 
 	/* 2xx malformed input (a rejection) */
 	UPT_E_MALFORMED = 200,

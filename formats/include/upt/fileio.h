@@ -8,10 +8,22 @@
 #define UPT_FILEIO_H
 
 #include <stddef.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "upt/buf.h"
 #include "upt/err.h"
+
+/* Opens path (relative to dirfd, or AT_FDCWD) for reading only if it is a regular file, and
+ * checks that before anything is opened for real: opening a FIFO blocks, opening a device node
+ * has side effects (a watchdog starts, a tape rewinds). The name is first resolved with O_PATH
+ * (which opens nothing), checked with fstat, then reopened through /proc/self/fd (the same
+ * inode, whatever the name points at meanwhile), or where /proc is not mounted by name with
+ * O_NONBLOCK and the device/inode compared. Never follows a final symlink. st (optional) gets
+ * the file's stat. *fd gets the descriptor (O_RDONLY, O_NONBLOCK: harmless on a regular file).
+ * UPT_E_NOT_FOUND when absent, UPT_E_IO otherwise, the message naming path and the check. */
+int upt_open_regular(int dirfd, const char *path, int *fd, struct stat *st,
+		     upt_err *e) UPT_MUST_CHECK;
 
 /* Reads path (relative to dirfd, or AT_FDCWD) into out (replacing its contents).
  * UPT_E_NOT_FOUND when absent, UPT_E_TOO_LARGE over max, UPT_E_IO otherwise (not a regular
