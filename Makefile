@@ -4,7 +4,7 @@
 #   make bench       benchmarks (tests/bench/)
 #   make demo        build/demo/: keys, workspace, bundle, simulated device, install, status
 #   make fuzz        libFuzzer targets (clang)
-#   make install PREFIX=/usr/local DESTDIR=
+#   make install PREFIX=/usr/local DESTDIR=   binaries, man pages, udev rule, systemd unit
 #   make deps        install missing Debian build dependencies (apt-get; sudo when not root)
 #   make format-check
 
@@ -12,6 +12,7 @@ BUILD ?= debug
 BUILDDIR ?= build/$(BUILD)
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
 CC ?= cc
 
 PKGS := libsodium libcrypto libarchive libzstd jansson
@@ -23,7 +24,7 @@ DEB_BUILD_DEPS := build-essential pkg-config libsodium-dev libssl-dev libarchive
 # Test oracles and tools used by tests/ (independent implementations, real filesystems).
 DEB_TEST_DEPS := python3 python3-securesystemslib python3-nacl faketime dosfstools mtools \
 	libarchive-tools zstd strace clang libclang-rt-14-dev valgrind util-linux \
-	systemd e2fsprogs
+	systemd e2fsprogs man-db groff-base
 
 DEPS_OK := $(shell pkg-config --exists $(PKGS) $(USB_PKG) $(SQLITE_PKG) $(TEST_PKG) 2>/dev/null && echo 1)
 
@@ -215,6 +216,10 @@ fuzz-replay:
 install: all
 	install -d $(DESTDIR)$(BINDIR)
 	install -m 0755 $(BUNDLE_BIN) $(INSTALL_BIN) $(DESTDIR)$(BINDIR)/
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
+	install -m 0644 docs/man/uptane-bundle.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 docs/man/uptane-device.json.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 docs/man/uptane-install.8 $(DESTDIR)$(MANDIR)/man8/
 	@if [ -f udev/install.mk ]; then $(MAKE) -f udev/install.mk DESTDIR=$(DESTDIR) PREFIX=$(PREFIX) BINDIR=$(BINDIR); fi
 
 -include $(LIB_OBJ:.o=.d) $(BUNDLE_OBJ:.o=.d) $(INSTALL_OBJ:.o=.d) $(TESTLIB_OBJ:.o=.d) \
