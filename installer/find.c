@@ -1,5 +1,5 @@
 /*
- * find: the bundles on a mounted medium (DESIGN.md section 8): `*.uptane` and `*.uptane.000`
+ * find: the bundles on a mounted medium (docs/integration.md): `*.uptane` and `*.uptane.000`
  * at the top level and in `uptane/`; hidden files (and macOS "._*" companions) ignored; links
  * never followed. With several, each is verified dry (metadata only) and the valid one with
  * the highest Director targets / offline-updates version is installed; the report says why

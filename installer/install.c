@@ -1,5 +1,5 @@
 /*
- * install: the install flow of DESIGN.md section 4.
+ * install: the install flow of docs/threat-model.md.
  *   1. read every metadata file of the bundle into memory, verify it all (upt_verify);
  *   2. one pass over the images: each assigned image is decompressed, hashed and written into
  *      its ECU's staging area in one stream, stopping at the signed length; other images are
@@ -243,7 +243,7 @@ static bool root_name(const char *name, const char *repo)
 	       !strcmp(name + n - 9, "root.json");
 }
 
-/* Forgets what a root step old -> nr invalidates (DESIGN.md section 10, TUF 5.3.11). */
+/* Forgets what a root step old -> nr invalidates (docs/threat-model.md, TUF 5.3.11). */
 static void forget(upt_trust *t, const char *repo, const upt_meta *old, const upt_meta *nr)
 {
 	char name[64];

@@ -1,5 +1,5 @@
 /*
- * uptane-install: the device-side CLI (DESIGN.md section 9). Global options come before the
+ * uptane-install: the device-side CLI (uptane-install(8)). Global options come before the
  * command. This file owns the one table from outcome to exit status; everything else returns
  * codes.
  */
@@ -160,7 +160,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	ev_init(&c.ev, c.json);
 	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts); /* the clock, read once (DESIGN.md section 4) */
+	clock_gettime(CLOCK_REALTIME, &ts); /* the clock, read once (docs/threat-model.md) */
 	c.clock = ts.tv_sec;
 
 	upt_err e;
