@@ -4,7 +4,7 @@
 #   make bench       benchmarks (tests/bench/)
 #   make demo        build/demo/: keys, workspace, bundle, simulated device, install, status
 #   make fuzz        libFuzzer targets (clang)
-#   make install PREFIX=/usr/local DESTDIR=   binaries, man pages, udev rule, systemd unit
+#   make install PREFIX=/usr/local DESTDIR=   the release build's binaries, man pages, udev rule, systemd unit
 #   make deps        install missing Debian build dependencies (apt-get; sudo when not root)
 #   make format-check
 
@@ -213,6 +213,12 @@ fuzz-replay:
 	@$(MAKE) --no-print-directory BUILD=asan all
 	@tests/run build/asan fuzz_replay
 
+# What ships is the release build: a plain `make install` (BUILD not given) builds and installs
+# build/release/, never the -O0 -g debug default. An explicit BUILD=... installs that variant.
+ifeq ($(origin BUILD),file)
+install:
+	@$(MAKE) --no-print-directory BUILD=release install
+else
 install: all
 	install -d $(DESTDIR)$(BINDIR)
 	install -m 0755 $(BUNDLE_BIN) $(INSTALL_BIN) $(DESTDIR)$(BINDIR)/
@@ -221,6 +227,7 @@ install: all
 	install -m 0644 docs/man/uptane-device.json.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 0644 docs/man/uptane-install.8 $(DESTDIR)$(MANDIR)/man8/
 	@if [ -f udev/install.mk ]; then $(MAKE) -f udev/install.mk DESTDIR=$(DESTDIR) PREFIX=$(PREFIX) BINDIR=$(BINDIR); fi
+endif
 
 -include $(LIB_OBJ:.o=.d) $(BUNDLE_OBJ:.o=.d) $(INSTALL_OBJ:.o=.d) $(TESTLIB_OBJ:.o=.d) \
 	$(UNIT_SRC:tests/unit/%.c=$(BUILDDIR)/tests/unit/%.d)
