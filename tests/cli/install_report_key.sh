@@ -30,7 +30,7 @@ case_key() {
 	before=$(state_snapshot "$d")
 	code=$(run_install "$d/out" "$d" install "$stick")
 	after=$(state_snapshot "$d")
-	check "$name: install exits 2 (configuration error), not $code" test "$code" = 2
+	check "$name: install exits 2 (configuration error; exit $code)" test "$code" = 2
 	check "$name: result failed/config" \
 		test "$(result "$d/out" status)/$(result "$d/out" reason)" = failed/config
 	check "$name: the message names report_key" grep -q report_key "$d/out" "$d/out.err"
