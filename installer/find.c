@@ -11,16 +11,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "installer.h"
 #include "upt/limits.h"
 
+/* Case-insensitive: FAT tools and DOS-era habits write VIN1001.UPTANE, and on vfat the name
+ * shows in upper case; it is the same bundle. */
 static bool ends_with(const char *s, const char *suffix)
 {
 	size_t n = strlen(s), m = strlen(suffix);
-	return n > m && !strcmp(s + n - m, suffix);
+	return n > m && !strcasecmp(s + n - m, suffix);
 }
 
 static int scan(const char *dir, const char *sub, char (*out)[UPT_PATH_MAX], size_t max, size_t *n,
