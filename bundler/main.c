@@ -14,6 +14,12 @@
 
 int cmd_canonical(int argc, char **argv)
 {
+	/* --help as for every other command, not a file named "--help". */
+	if (argc == 2 && !strcmp(argv[1], "--help")) {
+		printf("usage: uptane-bundle canonical FILE.json\n"
+		       "  Prints FILE.json in the OLPC canonical form that signatures cover.\n");
+		return 0;
+	}
 	if (argc != 2) {
 		fprintf(stderr, "usage: uptane-bundle canonical FILE.json\n");
 		return 2;

@@ -648,7 +648,6 @@ void install_attempt(struct ctx *c, const char *path, struct attempt *out)
 	upt_ecu_ident *ids = NULL;
 	const char *intended = NULL;
 
-	ev_found(&c->ev, path);
 	int rc = state_load(c, &t0, &inst, &e);
 	if (rc == UPT_OK)
 		rc = upt_trust_copy(&work, &t0, &e);
@@ -663,6 +662,8 @@ void install_attempt(struct ctx *c, const char *path, struct attempt *out)
 		snprintf(a.message, sizeof(a.message), "No update found at %s.", path);
 		goto done;
 	}
+	/* Found only once it opened: "Found update /nonexistent" then "No update found" misled. */
+	ev_found(&c->ev, path);
 	if (rc == UPT_OK)
 		rc = upt_bundle_read_metadata(r, &meta, &e);
 	if (rc)
