@@ -72,6 +72,8 @@ $(error BUILD must be debug, release, asan or coverage)
 endif
 
 BUILD_TIME := $(shell date -u +%s)
+# --version (formats/src/version.c): our version and the build variant.
+VERSION ?= 0.1.0
 CPPFLAGS += -D_GNU_SOURCE -Iformats/include $(shell pkg-config --cflags $(PKGS))
 CFLAGS += $(WARN) $(OPT) -fPIE -pthread -MMD -MP
 LDFLAGS += $(LDOPT) -pthread
@@ -145,6 +147,10 @@ $(BUILDDIR)/%.o: %.c
 
 $(BUILDDIR)/installer/%.o: CPPFLAGS += $(shell pkg-config --cflags $(USB_PKG)) -DUPT_BUILD_TIME=$(BUILD_TIME)
 $(BUILDDIR)/bundler/%.o: CPPFLAGS += $(shell pkg-config --cflags $(SQLITE_PKG))
+$(BUILDDIR)/formats/src/version.o: CPPFLAGS += -DUPT_VERSION='"$(VERSION)"' -DUPT_BUILD_TYPE='"$(BUILD)"'
+# --version says static or shared: main.o is rebuilt when INSTALLER_STATIC changes.
+$(BUILDDIR)/installer/main.o: CPPFLAGS += -DUPT_INSTALLER_STATIC=$(INSTALLER_STATIC)
+$(BUILDDIR)/installer/main.o: $(INSTALL_LINK)
 
 $(LIB): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
