@@ -8,8 +8,9 @@
 source "$(dirname "$0")/lib.bash"
 tmp=$(mktmp)
 trap 'rm -rf "$tmp"' EXIT
-# make test runs us from a make started with BUILD=asan: its MAKEFLAGS would pass BUILD on.
-mk() { env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make --no-print-directory -C "$UPT_TOP" "$@"; }
+# make test runs us from a make started with BUILD=asan: MAKEFLAGS and the environment (make
+# exports command-line variables) would pass BUILD on.
+mk() { env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u BUILD -u BUILDDIR make --no-print-directory -C "$UPT_TOP" "$@"; }
 
 mk -n install PREFIX=/usr DESTDIR="$tmp/dry" >"$tmp/dry.log" 2>&1
 check "make -n install: copies build/release/ binaries to \$(PREFIX)/bin" \
