@@ -4,7 +4,7 @@
 #   make bench       benchmarks (tests/bench/)
 #   make demo        build/demo/: keys, workspace, bundle, simulated device, install, status
 #   make fuzz        libFuzzer targets (clang)
-#   make install PREFIX=/usr/local DESTDIR=
+#   make install PREFIX=/usr/local DESTDIR=   the release build's binaries, man pages, udev rule, systemd unit
 #   make deps        install missing Debian build dependencies (apt-get; sudo when not root)
 #   make format-check
 
@@ -12,6 +12,7 @@ BUILD ?= debug
 BUILDDIR ?= build/$(BUILD)
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
 CC ?= cc
 
 PKGS := libsodium libcrypto libarchive libzstd jansson
@@ -23,7 +24,7 @@ DEB_BUILD_DEPS := build-essential pkg-config libsodium-dev libssl-dev libarchive
 # Test oracles and tools used by tests/ (independent implementations, real filesystems).
 DEB_TEST_DEPS := python3 python3-securesystemslib python3-nacl faketime dosfstools mtools \
 	libarchive-tools zstd strace clang libclang-rt-14-dev valgrind util-linux \
-	systemd e2fsprogs
+	systemd e2fsprogs man-db groff-base
 
 DEPS_OK := $(shell pkg-config --exists $(PKGS) $(USB_PKG) $(SQLITE_PKG) $(TEST_PKG) 2>/dev/null && echo 1)
 
@@ -71,6 +72,8 @@ $(error BUILD must be debug, release, asan or coverage)
 endif
 
 BUILD_TIME := $(shell date -u +%s)
+# --version (formats/src/version.c): our version and the build variant.
+VERSION ?= 0.1.0
 CPPFLAGS += -D_GNU_SOURCE -Iformats/include $(shell pkg-config --cflags $(PKGS))
 CFLAGS += $(WARN) $(OPT) -fPIE -pthread -MMD -MP
 LDFLAGS += $(LDOPT) -pthread
@@ -144,6 +147,10 @@ $(BUILDDIR)/%.o: %.c
 
 $(BUILDDIR)/installer/%.o: CPPFLAGS += $(shell pkg-config --cflags $(USB_PKG)) -DUPT_BUILD_TIME=$(BUILD_TIME)
 $(BUILDDIR)/bundler/%.o: CPPFLAGS += $(shell pkg-config --cflags $(SQLITE_PKG))
+$(BUILDDIR)/formats/src/version.o: CPPFLAGS += -DUPT_VERSION='"$(VERSION)"' -DUPT_BUILD_TYPE='"$(BUILD)"'
+# --version says static or shared: main.o is rebuilt when INSTALLER_STATIC changes.
+$(BUILDDIR)/installer/main.o: CPPFLAGS += -DUPT_INSTALLER_STATIC=$(INSTALLER_STATIC)
+$(BUILDDIR)/installer/main.o: $(INSTALL_LINK)
 
 $(LIB): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
@@ -212,10 +219,21 @@ fuzz-replay:
 	@$(MAKE) --no-print-directory BUILD=asan all
 	@tests/run build/asan fuzz_replay
 
+# What ships is the release build: a plain `make install` (BUILD not given) builds and installs
+# build/release/, never the -O0 -g debug default. An explicit BUILD=... installs that variant.
+ifeq ($(origin BUILD),file)
+install:
+	@$(MAKE) --no-print-directory BUILD=release install
+else
 install: all
 	install -d $(DESTDIR)$(BINDIR)
 	install -m 0755 $(BUNDLE_BIN) $(INSTALL_BIN) $(DESTDIR)$(BINDIR)/
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
+	install -m 0644 docs/man/uptane-bundle.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 docs/man/uptane-device.json.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 docs/man/uptane-install.8 $(DESTDIR)$(MANDIR)/man8/
 	@if [ -f udev/install.mk ]; then $(MAKE) -f udev/install.mk DESTDIR=$(DESTDIR) PREFIX=$(PREFIX) BINDIR=$(BINDIR); fi
+endif
 
 -include $(LIB_OBJ:.o=.d) $(BUNDLE_OBJ:.o=.d) $(INSTALL_OBJ:.o=.d) $(TESTLIB_OBJ:.o=.d) \
 	$(UNIT_SRC:tests/unit/%.c=$(BUILDDIR)/tests/unit/%.d)

@@ -208,7 +208,7 @@ int build_plan(build_ctx *c, upt_err *e)
 	if (rc == UPT_OK)
 		rc = add_item(c, IT_IMG_SNAPSHOT, 0, 1, NULL, "metadata/image-repo/snapshot.json",
 			      "metadata/image-repo/snapshot.json", e);
-	/* PURE-2 fleet bundles carry no Image-repo timestamp (DESIGN.md section 10). */
+	/* PURE-2 fleet bundles carry no Image-repo timestamp (docs/bundle-format.md). */
 	if (rc == UPT_OK && !c->fleet)
 		rc = add_item(c, IT_IMG_TIMESTAMP, 0, 2, NULL, "metadata/image-repo/timestamp.json",
 			      "metadata/image-repo/timestamp.json", e);
@@ -362,7 +362,7 @@ static int build_image_snapshot(const build_ctx *c, uint64_t version, int64_t ex
 		if (it->kind == IT_IMG_TARGETS) {
 			rc = fileref(it, "targets.json", &refs[n++], e);
 		} else if (it->kind == IT_IMG_DELEG) {
-			/* DESIGN.md section 10: the snapshot lists "<role>.json". */
+			/* docs/bundle-format.md: the snapshot lists "<role>.json". */
 			if (asprintf(&names[n], "%s.json", it->name) < 0) {
 				names[n] = NULL;
 				rc = upt_err_set(e, UPT_E_NOMEM, "out of memory");
@@ -575,7 +575,7 @@ static int build_signed(const build_ctx *c, const item *it, json_t **out, upt_er
 	case IT_DIR_TARGETS:
 		return build_director_targets(c, it->name, v, expires, out, e);
 	case IT_DIR_SNAPSHOT:
-		/* A device's Director snapshot lists "targets.json" (DESIGN.md section 10). */
+		/* A device's Director snapshot lists "targets.json" (docs/bundle-format.md). */
 		rc = fileref(find_item(c, IT_DIR_TARGETS, it->name), "targets.json", &ref, e);
 		if (rc == UPT_OK &&
 		    !(*out = upt_mb_snapshot(UPT_ROLE_SNAPSHOT, v, expires, &ref, 1, -1)))

@@ -1,5 +1,5 @@
 /*
- * build: the metadata of one bundle, signed in dependency order (DESIGN.md sections 2, 3, 10).
+ * build: the metadata of one bundle, signed in dependency order (docs/bundle-format.md).
  *
  * A bundle's metadata falls into chains whose files pin each other by hash, built layer by
  * layer: the Image repository (targets and delegations -> snapshot -> timestamp), one chain per

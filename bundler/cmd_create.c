@@ -1,6 +1,6 @@
 /*
  * create: signs every role a bundle needs (versions one above the workspace's last) and packs
- * it with the assigned images (DESIGN.md section 3).
+ * it with the assigned images (docs/bundle-format.md).
  *   device bundle: --device ID.. (default: every device with assignments); one device uses
  *     metadata/director/{timestamp,snapshot,targets}.json, several metadata/director/devices/
  *   fleet bundle: --fleet NAME: offline-snapshot + offline-updates/NAME.json, no Image-repo
@@ -339,7 +339,7 @@ static void members_free(member_set *ms)
 }
 
 /* Bundle order: per repository (Director first), every root 1..N, then each chain's files
- * newest layer first (timestamp, snapshot, targets, delegations), as DESIGN.md section 3 lists. */
+ * newest layer first (timestamp, snapshot, targets, delegations; docs/bundle-format.md). */
 static int collect_members(const ws *w, const build_ctx *c, member_set *ms, upt_err *e)
 {
 	static const char *const repos[2] = {"director", "image-repo"};

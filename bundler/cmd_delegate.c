@@ -2,7 +2,7 @@
  * delegate: an Image-repository delegation from the top-level targets role to a named role
  * (TUF 1.0 delegations, walked by devices in the order they are listed): its keys and
  * threshold, the target paths it may sign, optionally the hardware ids it may sign for
- * (DESIGN.md section 10), and whether it is terminating. Delegating again to the same name
+ * (docs/bundle-format.md), and whether it is terminating. Delegating again to the same name
  * updates it in place (the order stays). Targets signed by it are added with target add --role.
  */
 #include <stdio.h>

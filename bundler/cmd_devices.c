@@ -1,5 +1,5 @@
-/* uptane-bundle devices add|import|list: the device registry of the fleet ledger (DESIGN.md
- * section 9): each device's id, the ed25519 key its reports are signed with, and its EU Cyber
+/* uptane-bundle devices add|import|list: the device registry of the fleet ledger (see
+ * docs/reports.md): each device's id, the ed25519 key its reports are signed with, and its EU Cyber
  * Resilience Act support period (placed on the market + support years).
  *
  * Exit status: 0 ok, 1 internal or ledger error, 2 usage or input error (nothing changed). */
@@ -89,7 +89,7 @@ static int make_device(const char *id, const char *keyfile, const char *pom, con
 	if (!d.key.ed25519)
 		return upt_err_set(e, UPT_E_USAGE,
 				   "%s: not an ed25519 key (device reports are "
-				   "signed with ed25519, DESIGN.md section 7)",
+				   "signed with ed25519, docs/reports.md)",
 				   keyfile);
 	if (pom && *pom) {
 		int64_t t;

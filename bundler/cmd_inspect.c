@@ -30,7 +30,7 @@ static const arg_opt opts[] = {
     {"json", 0, ARG_NONE},
 };
 
-/* The `_type` a metadata member must have, from its path (DESIGN.md section 3). */
+/* The `_type` a metadata member must have, from its path (docs/bundle-format.md). */
 static bool type_from_path(const char *path, upt_role_type *out)
 {
 	const char *base = strrchr(path, '/');

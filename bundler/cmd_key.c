@@ -1,5 +1,5 @@
 /* uptane-bundle key generate NAME: a new ed25519 key pair as NAME.pub and NAME.key
- * (DESIGN.md section 9). Never overwrites an existing key. */
+ * (docs/bundle-format.md). Never overwrites an existing key. */
 #include <stdio.h>
 #include <string.h>
 

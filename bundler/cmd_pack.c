@@ -1,6 +1,6 @@
 /*
  * pack: a bundle from metadata signed elsewhere (another tool, another station) and the raw
- * images. METADATA_DIR has the bundle's metadata/ layout (DESIGN.md section 3); IMAGES_DIR
+ * images. METADATA_DIR has the bundle's metadata/ layout (docs/bundle-format.md); IMAGES_DIR
  * holds each image under its target name. Checks before writing: only the layout's file
  * names, every file parses as the metadata its name says, root versions 1..N without gaps,
  * one kind (single-device, multi-device or fleet), and every image the Director assigns is

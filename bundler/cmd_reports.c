@@ -1,10 +1,10 @@
 /* uptane-bundle reports ingest|show: signed device reports carried back on USB sticks
- * (DESIGN.md section 7) into the fleet ledger, and what runs where.
+ * (docs/reports.md) into the fleet ledger, and what runs where.
  *
  * ingest treats every byte on the stick as hostile until the report's signature verifies with
  * the key registered for the device it names: bounded reads (UPT_REPORT_MAX), no symlink
  * followed (O_NOFOLLOW on every file and directory below the path given), the strict JSON
- * parser, the signature over the OLPC canonical form of `signed` (DESIGN.md section 2), and
+ * parser, the signature over the OLPC canonical form of `signed` (docs/bundle-format.md), and
  * only then the field checks and the ledger. It is idempotent: one transaction per run, and a
  * (device, counter) already recorded is a duplicate (same signed content) or a replay (other).
  *
@@ -134,7 +134,7 @@ static void reject(ingest *g, const char *path, const char *klass, const char *w
 	fputc('\n', stderr);
 }
 
-/* Target names as DESIGN.md section 3 allows them in a bundle. */
+/* Target names as docs/bundle-format.md allows them in a bundle. */
 static bool target_name_ok(const char *s)
 {
 	size_t n = strlen(s);
@@ -195,8 +195,8 @@ static int envelope(const json_t *doc, json_t **signed_obj, json_t **sigs, upt_e
 }
 
 /* A signature by the registered device key over canonical: UPT_OK, UPT_E_MALFORMED (a
- * signature entry that is not {"keyid": HEX, "sig": HEX}, or one key id twice, as DESIGN.md
- * section 10 rules for metadata), or UPT_E_ARBITRARY_SOFTWARE (forged: no signature by that
+ * signature entry that is not {"keyid": HEX, "sig": HEX}, or one key id twice, as the
+ * docs/bundle-format.md rules), or UPT_E_ARBITRARY_SOFTWARE (forged: no signature by that
  * key, or one that does not verify). */
 static int check_sigs(const json_t *sigs, const upt_key *key, const upt_buf *canon, upt_err *e)
 {
@@ -302,7 +302,7 @@ static int ecu_report(job *j, const json_t *env, const upt_key *key, ledger_ecu_
 	return rc;
 }
 
-/* The device manifest's fields (DESIGN.md section 7), after its signature verified. */
+/* The device manifest's fields (docs/reports.md), after its signature verified. */
 static int manifest(job *j, const json_t *s, const upt_key *key, ledger_report *r, upt_err *e)
 {
 	json_t *t, *res, *ecus, *v;
@@ -851,7 +851,7 @@ static int ingest_arg(ingest *g, int dfd, const char *path, upt_err *e)
 	if (!has_reports(dfd, path))
 		return walk_reports_dir(g, dfd, path, e);
 	/* A device directory binds its reports to the device it is named after; a device's own
-	 * state_dir/reports (DESIGN.md section 10) names none. */
+	 * state_dir/reports (docs/reports.md) names none. */
 	char *real = realpath(path, NULL);
 	if (!real)
 		return upt_err_set(e, UPT_E_IO, "%s: %s", path, strerror(errno));

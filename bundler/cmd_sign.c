@@ -2,7 +2,7 @@
  * sign: adds signatures to one metadata file, for threshold signing by people on separate
  * machines: a root version from init or rotate (WORKSPACE/metadata/REPO/N.root.json), or a
  * file create --sign-later staged (WORKSPACE/staged/metadata/...). The signature covers the
- * canonical JSON of `signed` (DESIGN.md section 2); the file is rewritten atomically in
+ * canonical JSON of `signed` (docs/bundle-format.md); the file is rewritten atomically in
  * canonical form. The file is parsed as metadata first, so a damaged file is refused rather
  * than signed. Whether the key is one the role trusts is for the threshold check to say
  * (create prints what is still missing); a root file tells here already.

@@ -1,11 +1,11 @@
 /*
  * verify: the installer's verification of a bundle, dry, on the station: "would this device
- * accept this stick?". The same container reader and the same engine (upt_verify, DESIGN.md
- * section 4 steps 1-4) with the device's configuration, its provisioned roots and, when the
- * configured state directory has one, its trusted/ state (roots, metadata, time floor) and
- * installed images (trusted/installed.json: release counters); then every assigned image is
- * streamed through zstd and both hashes, capped at its signed length (step 5, no sink).
- * Nothing is written: not the state, not the lock, not a report.
+ * accept this stick?". The same container reader and the same engine (upt_verify,
+ * docs/threat-model.md steps 1-4) with the device's configuration, its provisioned roots
+ * and, when the configured state directory has one, its trusted/ state (roots, metadata,
+ * time floor) and installed images (trusted/installed.json: release counters); then every
+ * assigned image is streamed through zstd and both hashes, capped at its signed length
+ * (step 5, no sink). Nothing is written: not the state, not the lock, not a report.
  *
  * The clock is the system clock, or --at TIME; effective time = max(clock, the stored or
  * configured time floor), as on the device. (The installer also floors at its own build time;

@@ -1,5 +1,5 @@
 /*
- * keys: the bundler's key files (DESIGN.md section 9) as the operator names them on the command
+ * keys: the bundler's key files (docs/bundle-format.md) as the operator names them on the command
  * line: NAME.key (a private key: signs here) or NAME.pub (its holder signs elsewhere with
  * `sign`). A private key file readable by group or others is refused, as ssh does, and so is a
  * symbolic link or anything not a regular file.

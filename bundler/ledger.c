@@ -567,7 +567,7 @@ int ledger_report_record(ledger *l, const ledger_report *r, enum ledger_record_r
 	if (rc)
 		return rc;
 	if (found) {
-		/* DESIGN.md section 7: same (device, counter) and same signed content is the same
+		/* docs/reports.md: same (device, counter) and same signed content is the same
 		 * report carried back twice; other content under a used counter is a replay. */
 		*res = strcmp(digest, r->digest) == 0 ? LEDGER_DUPLICATE : LEDGER_REPLAYED;
 		return UPT_OK;

@@ -1,5 +1,5 @@
 /*
- * ledger: the fleet ledger (DESIGN.md sections 7 and 9), one SQLite file: the device registry
+ * ledger: the fleet ledger (docs/reports.md), one SQLite file: the device registry
  * (device id, report key, EU Cyber Resilience Act support period) and every accepted device
  * report, from which "what runs where, since when" is derived.
  *
@@ -59,7 +59,7 @@ typedef struct ledger_device {
 	int support_years;			    /* -1 when unknown */
 } ledger_device;
 
-/* True when s follows the name rule [A-Za-z0-9._-]{1,128} (DESIGN.md section 10). */
+/* True when s follows the name rule [A-Za-z0-9._-]{1,128} (docs/bundle-format.md). */
 bool ledger_name_ok(const char *s);
 
 /* A device id the registry accepts: the name rule, and no leading '.': the id names the
@@ -147,7 +147,7 @@ int ledger_report_digest(ledger *l, const char *device_id, int64_t counter,
 			 upt_err *e) UPT_MUST_CHECK;
 
 /* Records r (the device must be registered) unless its (device, counter) is already there.
- * Late lower counters are normal (sticks come back out of order, DESIGN.md section 7). */
+ * Late lower counters are normal (sticks come back out of order, docs/reports.md). */
 int ledger_report_record(ledger *l, const ledger_report *r, enum ledger_record_result *res,
 			 upt_err *e) UPT_MUST_CHECK;
 

@@ -7,6 +7,7 @@
 #include "upt/err.h"
 #include "upt/fileio.h"
 #include "upt/limits.h"
+#include "upt/version.h"
 
 #include <fcntl.h>
 
@@ -14,6 +15,12 @@
 
 int cmd_canonical(int argc, char **argv)
 {
+	/* --help as for every other command, not a file named "--help". */
+	if (argc == 2 && !strcmp(argv[1], "--help")) {
+		printf("usage: uptane-bundle canonical FILE.json\n"
+		       "  Prints FILE.json in the OLPC canonical form that signatures cover.\n");
+		return 0;
+	}
 	if (argc != 2) {
 		fprintf(stderr, "usage: uptane-bundle canonical FILE.json\n");
 		return 2;
@@ -67,6 +74,7 @@ static void usage(FILE *f)
 		fprintf(f, "  %s\n", commands[i].help);
 	fprintf(
 	    f,
+	    "\n  --version                             version, build type, library versions\n"
 	    "\nexit status: 0 ok, 1 internal error, 2 usage or input error, 4 bundle rejected\n");
 }
 
@@ -78,6 +86,12 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
 		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		char v[512];
+		upt_version_text("uptane-bundle", "shared", v, sizeof(v));
+		fputs(v, stdout);
 		return 0;
 	}
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)

@@ -9,7 +9,7 @@
 #include "upt/rfc3339.h"
 #include <stdio.h>
 
-/* bundle.json (DESIGN.md section 10). Without w: the draft the writer reserves space for, each
+/* bundle.json (docs/bundle-format.md). Without w: the draft the writer reserves space for, each
  * compressed_length at its upper bound, so the final document (the same fields and layout, each
  * number no longer) always fits. */
 static int bundle_json(const pack_job *job, const upt_bundle_writer *w, char **out, upt_err *e)

@@ -1,6 +1,6 @@
 /*
  * pack: writing a bundle through the container writer (formats/bundle.h): bundle.json (the
- * pinned unsigned hints of DESIGN.md section 10), every metadata/ member, then the images,
+ * pinned unsigned hints of docs/bundle-format.md), every metadata/ member, then the images,
  * each zstd-compressed on its own. Shared by create and pack.
  */
 #ifndef UPT_BUNDLER_PACK_H

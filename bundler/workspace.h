@@ -91,7 +91,7 @@ int ws_load_root(const ws *w, const char *repo, uint64_t version, upt_meta **out
 /* Removes a directory tree under the workspace (staged/). Missing is fine. */
 int ws_remove_tree(const ws *w, const char *rel, upt_err *e) UPT_MUST_CHECK;
 
-/* Target names (DESIGN.md section 3: images/<name> is a member path): 1..UPT_TARGET_NAME_MAX
+/* Target names (docs/bundle-format.md: images/<name> is a member path): 1..UPT_TARGET_NAME_MAX
  * bytes of letters, digits, '.', '_', '+', '-' and '/'; not absolute, no empty, "." or ".."
  * component. */
 bool ws_target_name_valid(const char *name);

@@ -12,6 +12,7 @@
 #include "installer.h"
 #include "upt/fileio.h"
 #include "upt/limits.h"
+#include "upt/sig.h"
 
 /* What the parser cannot see (it reads no files): the paths as they are on this device.
  * Checked before any command does anything, so a wrong set-up is a configuration error (exit
@@ -133,6 +134,23 @@ static int config_check_paths(const upt_devconfig *cfg, upt_err *e)
 	return UPT_OK;
 }
 
+/* The report key is loaded now, with the rest of the configuration: a device that cannot sign
+ * its reports would otherwise install, print a warning nobody reads on an unattended device,
+ * and never tell the manufacturer what it runs. A key that is missing, unreadable or not an
+ * ed25519 private key is a configuration error (exit 2) before anything is read from a stick. */
+static int config_check_report_key(const upt_devconfig *cfg, upt_err *e)
+{
+	upt_signer *key = NULL;
+	int rc = upt_signer_load(cfg->report_key, &key, e);
+	upt_signer_free(key);
+	if (rc == UPT_OK)
+		return UPT_OK;
+	if (e)
+		e->code = UPT_E_CONFIG;
+	upt_err_prefix(e, "report_key %s (every report is signed with it)", cfg->report_key);
+	return UPT_E_CONFIG;
+}
+
 int config_load(const char *path, upt_devconfig **out, upt_err *e)
 {
 	upt_buf b;
@@ -160,6 +178,8 @@ int config_load(const char *path, upt_devconfig **out, upt_err *e)
 	rc = upt_devconfig_parse(b.data, b.len, base, out, e);
 	if (rc == UPT_OK) {
 		rc = config_check_paths(*out, e);
+		if (rc == UPT_OK)
+			rc = config_check_report_key(*out, e);
 		if (rc) {
 			upt_devconfig_free(*out);
 			*out = NULL;

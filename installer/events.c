@@ -1,6 +1,6 @@
 /*
  * events: what the installer tells the world. With --json, one JSON object per line on stdout
- * (DESIGN.md section 9); otherwise sentences a technician understands, and a progress bar when
+ * (docs/threat-model.md); otherwise sentences a technician understands, and a progress bar when
  * stdout is a terminal. Text that came from a bundle is escaped before it reaches a terminal.
  */
 #include <jansson.h>

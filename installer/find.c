@@ -1,5 +1,5 @@
 /*
- * find: the bundles on a mounted medium (DESIGN.md section 8): `*.uptane` and `*.uptane.000`
+ * find: the bundles on a mounted medium (docs/integration.md): `*.uptane` and `*.uptane.000`
  * at the top level and in `uptane/`; hidden files (and macOS "._*" companions) ignored; links
  * never followed. With several, each is verified dry (metadata only) and the valid one with
  * the highest Director targets / offline-updates version is installed; the report says why
@@ -11,16 +11,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "installer.h"
 #include "upt/limits.h"
 
+/* Case-insensitive: FAT tools and DOS-era habits write VIN1001.UPTANE, and on vfat the name
+ * shows in upper case; it is the same bundle. */
 static bool ends_with(const char *s, const char *suffix)
 {
 	size_t n = strlen(s), m = strlen(suffix);
-	return n > m && !strcmp(s + n - m, suffix);
+	return n > m && !strcasecmp(s + n - m, suffix);
 }
 
 static int scan(const char *dir, const char *sub, char (*out)[UPT_PATH_MAX], size_t max, size_t *n,

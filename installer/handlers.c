@@ -1,4 +1,4 @@
-/* handlers: the table of install handlers (DESIGN.md section 6) and where staged images live. */
+/* handlers: the table of install handlers (docs/device-config.md) and where staged images live. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /*
- * install: the install flow of DESIGN.md section 4.
+ * install: the install flow of docs/threat-model.md.
  *   1. read every metadata file of the bundle into memory, verify it all (upt_verify);
  *   2. one pass over the images: each assigned image is decompressed, hashed and written into
  *      its ECU's staging area in one stream, stopping at the signed length; other images are
@@ -250,7 +250,7 @@ static bool root_name(const char *name, const char *repo)
 	       !strcmp(name + n - 9, "root.json");
 }
 
-/* Forgets what a root step old -> nr invalidates (DESIGN.md section 10, TUF 5.3.11). */
+/* Forgets what a root step old -> nr invalidates (docs/threat-model.md, TUF 5.3.11). */
 static void forget(upt_trust *t, const char *repo, const upt_meta *old, const upt_meta *nr)
 {
 	char name[64];
@@ -671,7 +671,6 @@ void install_attempt(struct ctx *c, const char *path, struct attempt *out)
 	upt_ecu_ident *ids = NULL;
 	const char *intended = NULL;
 
-	ev_found(&c->ev, path);
 	int rc = state_load(c, &t0, &inst, &e);
 	if (rc == UPT_OK)
 		rc = upt_trust_copy(&work, &t0, &e);
@@ -686,6 +685,8 @@ void install_attempt(struct ctx *c, const char *path, struct attempt *out)
 		snprintf(a.message, sizeof(a.message), "No update found at %s.", path);
 		goto done;
 	}
+	/* Found only once it opened: "Found update /nonexistent" then "No update found" misled. */
+	ev_found(&c->ev, path);
 	if (rc == UPT_OK)
 		rc = upt_bundle_read_metadata(r, &meta, &e);
 	if (rc)

@@ -1,5 +1,5 @@
 /*
- * journal: the commit of DESIGN.md sections 4.6 and 6. Every image is staged, synced and
+ * journal: the commit (docs/threat-model.md, device-config.md). Every image is staged, synced and
  * verified before the journal exists; its existence is the commit point. Then ECU by ECU:
  * activate, record. A crash at any instant is completed on the next start (roll forward):
  * staged ECUs are activated, an exec ECU whose program had started is never started again

@@ -1,5 +1,5 @@
 /*
- * uptane-install: the device-side CLI (DESIGN.md section 9). Global options come before the
+ * uptane-install: the device-side CLI (uptane-install(8)). Global options come before the
  * command. This file owns the one table from outcome to exit status; everything else returns
  * codes.
  */
@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "installer.h"
+#include "upt/version.h"
 
 #define DEFAULT_CONFIG "/etc/uptane-offline/device.json"
 
@@ -62,6 +63,7 @@ static void usage(FILE *f)
 	    "  --config FILE    device configuration (default " DEFAULT_CONFIG ")\n"
 	    "  --json           one JSON object per line on stdout\n"
 	    "  --dry-run        verify everything, install nothing, change nothing\n"
+	    "  --version        version, build type, linkage, library versions\n"
 	    "\nexit status:\n");
 	for (size_t i = 0; i < sizeof(exit_table) / sizeof(exit_table[0]); i++)
 		fprintf(f, "  %d  %s\n", exit_table[i].status, exit_table[i].meaning);
@@ -138,6 +140,12 @@ int main(int argc, char **argv)
 		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
 			usage(stdout);
 			return 0;
+		} else if (!strcmp(a, "--version")) {
+			char v[512];
+			upt_version_text("uptane-install",
+					 UPT_INSTALLER_STATIC ? "static" : "shared", v, sizeof(v));
+			fputs(v, stdout);
+			return 0;
 		} else if (!strcmp(a, "--json")) {
 			c.json = true;
 		} else if (!strcmp(a, "--dry-run")) {
@@ -184,7 +192,7 @@ int main(int argc, char **argv)
 	stop_on_signals();
 	ev_init(&c.ev, c.json);
 	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts); /* the clock, read once (DESIGN.md section 4) */
+	clock_gettime(CLOCK_REALTIME, &ts); /* the clock, read once (docs/threat-model.md) */
 	c.clock = ts.tv_sec;
 
 	upt_err e;

@@ -1,5 +1,5 @@
 /*
- * media: the USB entry points of DESIGN.md section 8.
+ * media: the USB entry points of docs/integration.md.
  *   media DEVNODE   what the udev rule's unit runs: mount the filesystem privately (mount.c),
  *                   find and install the bundle (install_from_dir: find.c, install.c), write
  *                   the signed report back to the stick (report.c, after pm_make_writable),
@@ -29,7 +29,7 @@
 #define ALSO_MAX 8	    /* --also patterns */
 #define SETTLE_FIRST_S 1.5  /* a new disk is looked at no sooner than this after it appeared */
 #define SETTLE_STABLE_S 1.0 /* ... and after its partition list stayed the same this long */
-#define POLL_S 1.0	    /* /sys/block polling period without hotplug (DESIGN.md: 1 s) */
+#define POLL_S 1.0	    /* /sys/block polling period without hotplug (docs/integration.md) */
 /* With hotplug, /sys/block is still read once a second: a card put into a reader that stays
  * plugged in (or an --also slot) makes a disk non-empty without any USB event. */
 #define HOTPLUG_SAFETY_S 1.0

@@ -1,5 +1,5 @@
 /*
- * Removable media (DESIGN.md section 8): what media.c, mount.c, sysfs.c and usb.c share.
+ * Removable media (docs/integration.md): what media.c, mount.c, sysfs.c and usb.c share.
  *   sysfs.c  block devices from sysfs: removable flag, USB ancestry and identity, partitions,
  *            size; /proc/self/mountinfo
  *   mount.c  the private mount: own mount namespace, vfat/exfat/ext4 only,

@@ -1,5 +1,5 @@
 /*
- * mount: the private mount of a medium (DESIGN.md section 8).
+ * mount: the private mount of a medium (docs/integration.md).
  *   - Our own mount namespace (unshare(CLONE_NEWNS)) with / a recursive slave: the stick's
  *     mount propagates nowhere, nobody else sees or uses it, and it disappears with us.
  *   - Types vfat, exfat and ext4 only, each tried by name: the kernel never guesses a type, so

@@ -1,5 +1,5 @@
 /*
- * report: after every attempt, one signed device manifest (DESIGN.md section 7): kept in
+ * report: after every attempt, one signed device manifest (docs/reports.md): kept in
  * state_dir/reports/<counter>.json and, for a medium, written to
  * <medium>/uptane-reports/<device-id>/<counter>.json. On the medium every path component is
  * opened with O_NOFOLLOW: a link the stick provides is never followed. A report that cannot be

@@ -1,6 +1,6 @@
 /*
  * status and confirm: what the device runs, and finishing an A/B update after the reboot
- * (DESIGN.md section 6). `confirm` runs each pending ECU's optional confirm program and makes
+ * (docs/device-config.md). `confirm` runs each pending ECU's optional confirm program and makes
  * the pending image the installed one; `confirm --failed` (the new slot did not boot, the
  * bootloader fell back) drops the pending record so the same bundle can be installed again.
  */

@@ -1,5 +1,5 @@
 /*
- * usb: libusb for `watch` (DESIGN.md section 8): hotplug arrivals of mass-storage devices, and
+ * usb: libusb for `watch` (docs/integration.md): hotplug arrivals of mass-storage devices, and
  * the identity (vendor, product, serial) of the USB device a medium sits on. The only file that
  * includes libusb.h. Nothing is read from a stick through libusb: its filesystem is reached
  * through the kernel's block device (mount.c); libusb only says that something arrived.

@@ -6,7 +6,7 @@
 
 #include <stdint.h>
 
-/* Member names of the layout (DESIGN.md section 3). */
+/* Member names of the layout (docs/bundle-format.md). */
 #define UPT_BUNDLE_JSON_NAME "bundle.json"
 #define UPT_BUNDLE_META_PREFIX "metadata/"
 #define UPT_BUNDLE_IMAGE_PREFIX "images/"

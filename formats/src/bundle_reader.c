@@ -1,5 +1,5 @@
 /*
- * bundle_reader: reads a bundle (DESIGN.md sections 3 and 10) from a file or split volumes.
+ * bundle_reader: reads a bundle (docs/bundle-format.md) from a file or split volumes.
  *
  * Responsible for: the container rules (regular files only, name allowlist, no duplicates,
  * bundle.json first, metadata before images, size caps), reading the metadata into memory, and
@@ -14,7 +14,7 @@
  * boundaries too), and a read error is recorded as such so that EIO is told apart from a
  * truncated or damaged archive.
  *
- * Decisions (DESIGN.md leaves them open):
+ * Decisions (the original design left them open; docs/bundle-format.md states them):
  * - "first member" is literal: the first entry of the archive must be the regular file
  *   bundle.json; not even a directory may precede it.
  * - Directories are allowed and otherwise ignored, but their names obey the same rules
@@ -331,7 +331,7 @@ int upt_bundle_reader_open(const char *path, upt_bundle_reader **out, upt_err *e
 			r->nvols = 1;
 			r->total = v.size;
 		} else if (rc == UPT_E_NOT_FOUND) {
-			/* X.uptane absent: X.uptane.000, .001, ... (DESIGN.md section 10) */
+			/* X.uptane absent: X.uptane.000, .001, ... (docs/bundle-format.md) */
 			rc = open_volumes(r, path, e);
 			if (rc == UPT_E_NOT_FOUND)
 				upt_err_set(e, UPT_E_NOT_FOUND, "%s: no such file (nor %s.000)",

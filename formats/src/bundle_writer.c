@@ -1,5 +1,5 @@
 /*
- * bundle_writer: writes a bundle (DESIGN.md sections 3 and 10): an uncompressed pax tar of
+ * bundle_writer: writes a bundle (docs/bundle-format.md): an uncompressed pax tar of
  * bundle.json, the metadata in the order added, then the images in the order added, each
  * compressed on its own with libzstd.
  *

@@ -1,4 +1,4 @@
-/* devconfig: device.json parsed strictly into a typed record (DESIGN.md sections 5 and 9). */
+/* devconfig: device.json parsed strictly into a typed record (docs/device-config.md). */
 #include "upt/devconfig.h"
 
 #include <jansson.h>

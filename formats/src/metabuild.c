@@ -365,7 +365,7 @@ int upt_mb_sign(const json_t *signed_obj, const upt_signer *const *signers, size
 	/* Canonical JSON writes control characters in strings raw, which no JSON parser (ours
 	 * included) accepts: such a file is written in jansson's sorted compact form, which
 	 * escapes them. The signatures still cover the canonical bytes; files need not be
-	 * canonical (DESIGN.md section 2). */
+	 * canonical (docs/bundle-format.md). */
 	if (rc == UPT_OK && has_control(&canon)) {
 		json_t *env = json_pack("{s:O, s:O}", "signatures", arr, "signed", signed_obj);
 		char *text = env ? json_dumps(env, JSON_COMPACT | JSON_SORT_KEYS) : NULL;

@@ -1,4 +1,4 @@
-/* report: signed device manifests and ECU version reports (DESIGN.md section 7, Uptane 5.4.2.1). */
+/* report: signed device manifests and ECU version reports (docs/reports.md, Uptane 5.4.2.1). */
 #include "upt/report.h"
 
 #include <stdlib.h>

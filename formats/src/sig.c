@@ -1,5 +1,5 @@
 /*
- * sig: ed25519 through libsodium, key objects and key files (DESIGN.md sections 2 and 9), key
+ * sig: ed25519 through libsodium, key objects and key files (docs/bundle-format.md), key
  * ids, signing, and the threshold check every verification step relies on.
  *
  * Not responsible for: deciding which role or which keys apply (verify), parsing metadata

@@ -1,5 +1,5 @@
 /*
- * verify: the Uptane verification engine's entry point (DESIGN.md section 4 steps 1-4): the
+ * verify: the Uptane verification engine's entry point (docs/threat-model.md steps 1-4): the
  * bundle's metadata layout (section 3 and 10), the accept policy, the time, the order of the
  * steps and the result. A pure function: no files, no clock, no printing.
  * The steps themselves live in verify_root.c, verify_director.c and verify_image.c.
@@ -32,7 +32,7 @@ static bool role_file(const char *s)
 	       strcmp(s, "targets.json") == 0;
 }
 
-/* "<name>.json" with a valid name (DESIGN.md section 10) and nothing else. */
+/* "<name>.json" with a valid name (docs/bundle-format.md) and nothing else. */
 static bool named_json(const char *s, bool allow_reserved)
 {
 	size_t n = strlen(s);
@@ -70,7 +70,7 @@ static int fail_layout(upt_err *e, const char *member, const char *why)
 	return upt_vfy_fail(e, UPT_E_MALFORMED, member, "malformed: %s", why);
 }
 
-/* DESIGN.md sections 3 and 10: the metadata members a bundle may carry, the kind they make. */
+/* docs/bundle-format.md: the metadata members a bundle may carry, the kind they make. */
 static int scan_layout(const upt_bundle_meta *b, layout *l, upt_err *e)
 {
 	size_t droots = 0, iroots = 0;
@@ -211,7 +211,7 @@ static int begin(const upt_verify_input *in, vfy_ctx *c, upt_trust *work, upt_ve
 	c->b = in->bundle;
 	c->dev = in->device;
 	int64_t floor = in->trust->time_floor;
-	/* DESIGN.md section 10, Time: effective = max(clock, floor); a clock behind the floor is
+	/* docs/device-config.md: effective = max(clock, floor); a clock behind the floor is
 	 * reported and never lowers it */
 	out->clock_behind_floor = in->now < floor;
 	c->t = in->now > floor ? in->now : floor;

@@ -1,5 +1,5 @@
 /*
- * verify_director: step 2 of DESIGN.md section 4, the Director's instructions for this device.
+ * verify_director: step 2 of docs/threat-model.md, the Director's instructions for this device.
  *   device bundles: timestamp -> snapshot -> targets (Uptane 5.4.4.4-5.4.4.6), deviceId, ECUs;
  *   fleet bundles (PURE-2): offline-snapshot -> the one offline-updates file -> targets bound
  *   by hardware id (and optionally device id), at most one per ECU.

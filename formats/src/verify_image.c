@@ -1,5 +1,5 @@
 /*
- * verify_image: steps 3 and 4 of DESIGN.md section 4.
+ * verify_image: steps 3 and 4 of docs/threat-model.md.
  *   Image repository (Uptane 5.4.4.4-5.4.4.7, TUF 5.4-5.6): timestamp when present, snapshot,
  *   top-level targets, and the delegated roles a target search visits (pre-order depth-first,
  *   listed order, visited roles skipped, terminating delegations honoured, `*` never matching
@@ -39,7 +39,7 @@ static bool reserved(const char *name)
 }
 
 /* Snapshot entry name -> bundle member: "targets.json" is the top-level file, "<role>.json"
- * a delegated role (DESIGN.md section 10). false for names no role can have. */
+ * a delegated role (docs/bundle-format.md). false for names no role can have. */
 static bool entry_member(const char *entry, char *member, size_t size, char *role, size_t rsize)
 {
 	if (strcmp(entry, "targets.json") == 0) {
@@ -292,7 +292,7 @@ int upt_vfy_image_top(vfy_ctx *c)
 		rc = upt_vfy_fresh(SN_MEMBER, "Image snapshot", sn, c->t, c->e);
 	if (rc != UPT_OK)
 		goto out;
-	/* DESIGN.md section 10: a role listed in the snapshot but absent from the bundle */
+	/* docs/bundle-format.md: a role listed in the snapshot but absent from the bundle */
 	for (size_t i = 0; i < sn->nfiles; i++) {
 		char member[VFY_PATH_MAX], rname[UPT_NAME_MAX + 1];
 		if (!entry_member(sn->files[i].name, member, sizeof(member), rname,
@@ -342,7 +342,7 @@ static bool in_list(const char **list, size_t n, const char *s)
 }
 
 /* TUF 5.6.7.2: shell-style patterns where `*` never matches `/` (FNM_PATHNAME), plus the
- * delegation's hardware-id list (DESIGN.md section 10). */
+ * delegation's hardware-id list (docs/bundle-format.md). */
 static bool delegation_applies(const upt_delegation *d, const char *name, const char *hwid)
 {
 	if (d->has_hardware_ids && hwid && !in_list(d->hardware_ids, d->nhardware_ids, hwid))

@@ -120,7 +120,7 @@ int upt_vfy_fresh(const char *member, const char *what, const upt_meta *m, int64
 int upt_vfy_stored(const upt_trust *stored, const char *name, upt_role_type type, upt_meta **out,
 		   upt_err *e) UPT_MUST_CHECK;
 /* Version against the trusted copy: lower -> rollback; equal -> the canonical `signed` must be
- * identical (*same = true) or rollback (DESIGN.md section 10). */
+ * identical (*same = true) or rollback (docs/threat-model.md). */
 int upt_vfy_not_older(const char *member, const char *what, const upt_meta *m, const upt_meta *old,
 		      bool *same, upt_err *e) UPT_MUST_CHECK;
 /* Snapshot-like files (snapshot, offline snapshot) against the trusted copy's listing: a lower
@@ -139,7 +139,7 @@ int upt_vfy_timestamp(const char *member, const char *what, const char *repo, co
 		      int64_t t, upt_meta **ts_out, const upt_fileinfo **fi_out, bool *same,
 		      upt_err *e) UPT_MUST_CHECK;
 /* The `issued` of a verified Director timestamp / offline snapshot raises the effective time
- * for the rest of the run (DESIGN.md section 10, Time). */
+ * for the rest of the run (docs/device-config.md, time_floor). */
 void upt_vfy_raise_time(vfy_ctx *c, const upt_meta *m);
 /* Appends ", name" to a bounded list for messages ("devices VIN-2, VIN-3"). */
 void upt_vfy_list_add(char *list, size_t size, const char *name);

@@ -1,5 +1,5 @@
 /*
- * verify_root: step 1 of DESIGN.md section 4, root rotation (Uptane 5.4.4.3, TUF 5.3) for one
+ * verify_root: step 1 of docs/threat-model.md, root rotation (Uptane 5.4.4.3, TUF 5.3) for one
  * repository. Every accepted root goes into the working trust at once (TUF requires persisting
  * it even when a later check fails), together with the fast-forward forgets it triggers.
  * Not responsible for the chain cap (verify.c counts root files before any is verified).
@@ -33,7 +33,7 @@ static bool role_keys_changed(const upt_meta *old, const upt_meta *nr, const cha
 	return !keys_equal(upt_meta_role(old, role), upt_meta_role(nr, role));
 }
 
-/* TUF 5.3.11 / DESIGN.md section 10: a new root that changes the timestamp or snapshot key
+/* TUF 5.3.11 / docs/threat-model.md: a new root that changes the timestamp or snapshot key
  * ids forgets both stored files (fast-forward attack recovery); changed offline-snapshot key
  * ids forget the stored offline snapshot. A threshold change alone forgets nothing. */
 static void forget(upt_trust *work, const char *repo, const upt_meta *old, const upt_meta *nr)

@@ -1,5 +1,5 @@
 /*
- * bench_verify: how long the verification engine (DESIGN.md section 4 steps 1-4) takes on a
+ * bench_verify: how long the verification engine (docs/threat-model.md steps 1-4) takes on a
  * large bundle: an Image repository with 1000 targets spread over 50 delegated roles that all
  * match every target path (the worst case for the pre-order walk: a target in role k costs k
  * role visits), both roots rotated once. Cases:

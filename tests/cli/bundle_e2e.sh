@@ -23,7 +23,7 @@ check "verify: created bundle verifies (exit 0)" [ $? -eq 0 ]
 check "verify: names both ECUs' images" bash -c "[[ '$out' == *'ecu-main <- fw/main-1.0.bin'* && '$out' == *'ecu-aux <- aux.bin'* ]]"
 check "verify wrote nothing to the device state" [ ! -e dev/state ]
 
-# Layout (DESIGN.md section 3): bundle.json first, all metadata before any image.
+# Layout (docs/bundle-format.md): bundle.json first, all metadata before any image.
 tar tf b1.uptane >members
 check "layout: bundle.json is the first member" [ "$(head -1 members)" = bundle.json ]
 check "layout: metadata before images" $PY -c '

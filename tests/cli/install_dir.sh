@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `uptane-install install DIR` (DIR a mounted stick, DESIGN.md section 8): the bundle is found at
+# `uptane-install install DIR` (DIR a mounted stick, docs/integration.md): the bundle is found at
 # the top level or in uptane/, hidden and "._" files are ignored, links are not followed; the
 # signed report goes to DIR/uptane-reports/<device-id>/<counter>.json (never through a link the
 # stick provides; a read-only stick keeps it on the device and says so); with several bundles

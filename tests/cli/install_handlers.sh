@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install handlers (DESIGN.md section 6) through uptane-install: `ab` (inactive slot, activate
+# Install handlers (docs/device-config.md) through uptane-install: `ab` (inactive slot, activate
 # with {slot}/{device}, pending until confirm, confirm runs the confirm program, confirm
 # --failed reverts, the same bundle then installs again, activation failure), `exec` ({image} =
 # the verified staged file, exit status decides, staged file removed), the all-or-nothing

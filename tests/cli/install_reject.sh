@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Every rejection class of DESIGN.md section 9 through uptane-install: each hostile bundle must
+# Every rejection class of docs/threat-model.md through uptane-install: each hostile bundle must
 # exit 4 with its own reason, name the failing member where there is one, and leave trusted/
 # and every installed target byte-identical, with no staging file behind. The hostile bundles
 # are our bundler's, rewritten and re-signed with Python (tarfile, pynacl, securesystemslib).

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Programs that hang (issue 5): the `exec` handler's program and the `ab` activate and confirm
-# programs run at most install.timeout_seconds (an extension of DESIGN.md section 9). On
+# programs run at most install.timeout_seconds (an extension, docs/device-config.md). On
 # timeout the program's process group gets SIGTERM, 5 s later SIGKILL, and the install fails
 # exactly as if the program had failed: exit 5 (or 6 when other ECUs were already activated),
 # failed/install, a message naming the ECU, the program and the timeout, a signed report that

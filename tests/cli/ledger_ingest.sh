@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fleet ledger, reports ingest (DESIGN.md section 7): reports signed by an independent producer
+# Fleet ledger, reports ingest (docs/reports.md): reports signed by an independent producer
 # (PyNaCl + securesystemslib canonical JSON) are accepted; forged, unknown-device, replayed,
 # truncated, misfiled, oversized and linked files are each rejected with their own reason; late
 # lower counters are accepted; ingesting the same stick again changes nothing at all.

@@ -1,6 +1,6 @@
-"""Independent producer of signed device reports (DESIGN.md section 7) for the ledger tests:
+"""Independent producer of signed device reports (docs/reports.md) for the ledger tests:
 PyNaCl signs, securesystemslib's encode_canonical gives the bytes that are signed, and the key
-files are the DESIGN.md section 9 format. Nothing here shares code with the C implementation.
+files are the docs/reports.md format. Nothing here shares code with the C implementation.
 
 Used as a module by tests/cli/ledger_*.sh (run with /usr/bin/python3), and as a script:
   ledger_reports.py bulk OUTDIR DEVICES REPORTS_PER_DEVICE   (for the ingest benchmark)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Independent TUF client check (DESIGN.md section 2: independent TUF clients read our Image
+# Independent TUF client check (docs/bundle-format.md: independent TUF clients read our Image
 # repository): tuf-js 5 and @tufjs/models 4 from npm (installed into tests/interop/node_modules,
 # gitignored) on Debian's node. Our metadata (tests/interop/genrepo.c, built on the scenario
 # generator) must be accepted by tuf-js over HTTP from 127.0.0.1; repositories built with

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The interoperability vectors (/work/shared/vectors, made by an independent implementation from
-# DESIGN.md alone) through uptane-install: for each scenario (and each step of two-step ones),
+# the spec alone) through uptane-install: for each scenario (and each step of two-step ones),
 # copy it to a temp dir, run `status` once (initialises trusted/), snapshot state/trusted, run
 # `uptane-install --config device.json --json install bundle.uptane`, and compare with
 # expect.json: exit code, the last JSON line's status and reason, every ECU's installed file

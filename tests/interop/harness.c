@@ -1,6 +1,6 @@
 /*
  * harness: judges a plain TUF repository with our engine's Image-repository verification
- * (upt_verify_image_repo: steps 1 and 3 of DESIGN.md section 4), for the tuf-js comparison in
+ * (upt_verify_image_repo: steps 1 and 3 of docs/threat-model.md), for the tuf-js comparison in
  * tests/cli/tufjs_interop.sh.
  *   harness --trusted DIR --repo DIR [--save] TARGET
  * Both directories use the TUF client layout: root.json (trusted dir only), N.root.json,

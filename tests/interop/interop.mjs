@@ -3,7 +3,7 @@
 //     HTTP from 127.0.0.1, every target's metadata found and its bytes downloaded and checked;
 //  2. repositories built with @tufjs/models (valid ones and attack variants, pretty-printed as
 //     TUF tools write them) are judged by tuf-js and by our engine (the C harness running
-//     upt_verify_image_repo) and the verdicts must agree, except where DESIGN.md is deliberately
+//     upt_verify_image_repo) and the verdicts must agree, except where our format (docs/) is deliberately
 //     stricter: those cases are listed with their reason and must differ exactly as stated.
 // Prints TAP-style "ok - ..." / "not ok - ..." lines.
 //   node interop.mjs HARNESS GENREPO_DIR WORKDIR
@@ -340,21 +340,21 @@ const kset = () => ({ root: newKey(), timestamp: newKey(), snapshot: newKey(), t
   ]);
 }
 
-// deliberate divergences: DESIGN.md is stricter than TUF / tuf-js here
+// deliberate divergences: our verifier is stricter than TUF / tuf-js here
 await compare('key id that is not the hash of its key', one({
   keys: { root: newKey(), timestamp: newKey(true), snapshot: newKey(), targets: newKey(), a: newKey(), b: newKey() },
 }),
-  { diverge: ['ok', 'reject', 'DESIGN.md section 2: the verifier recomputes every key id and checks it'] });
+  { diverge: ['ok', 'reject', 'docs/bundle-format.md: the verifier recomputes every key id and checks it'] });
 await compare('timestamp pins the snapshot by version only', one({ tsNoHashes: true }),
-  { diverge: ['ok', 'reject', 'DESIGN.md section 10: timestamp entries carry at least sha256'] });
+  { diverge: ['ok', 'reject', 'docs/bundle-format.md: timestamp entries carry at least sha256'] });
 {
   const k = kset();
   await compare('snapshot lists a role the repository does not carry (not needed)', one({
     keys: k, drop: ['deleg-a.json'],
-  }), { diverge: ['ok', 'reject', 'DESIGN.md section 10: a role listed in a snapshot but absent from the bundle is malformed (a bundle is complete; a TUF client fetches lazily)'] });
+  }), { diverge: ['ok', 'reject', 'docs/bundle-format.md: a role listed in a snapshot but absent from the bundle is malformed (a bundle is complete; a TUF client fetches lazily)'] });
   await compare('brace pattern {deleg,other}/*', one({
     keys: k, roles: [{ name: 'deleg-a', keyids: [k.a.id], threshold: 1, paths: ['{deleg,other}/*'], terminating: false }],
-  }, 'deleg/file3.txt'), { diverge: ['ok', 'notfound', 'DESIGN.md section 4: shell-style patterns (fnmatch); minimatch also expands braces'] });
+  }, 'deleg/file3.txt'), { diverge: ['ok', 'notfound', 'docs/threat-model.md: shell-style patterns (fnmatch); minimatch also expands braces'] });
 }
 {
   const k = kset();
@@ -362,7 +362,7 @@ await compare('timestamp pins the snapshot by version only', one({ tsNoHashes: t
   const b = buildRepo({ keys: k, expires: { timestamp: iso(Date.now() + 20 * DAY) } });
   await compare('same timestamp version, other content', [
     { repo: a, target: 'file1.txt' }, { repo: { ...b, trustedRoot: a.trustedRoot }, target: 'file1.txt' },
-  ], { diverge: ['ok', 'reject', 'DESIGN.md section 10: same version with different content is rollback (tuf-js keeps its copy silently)'] });
+  ], { diverge: ['ok', 'reject', 'docs/threat-model.md: same version with different content is rollback (tuf-js keeps its copy silently)'] });
 }
 
 server.close();

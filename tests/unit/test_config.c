@@ -1,4 +1,4 @@
-/* Unit tests: devconfig (device.json, DESIGN.md section 9) and argv placeholder expansion. */
+/* Unit tests: devconfig (device.json, docs/device-config.md) and argv placeholder expansion. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,7 +11,7 @@
 
 #include "upt/devconfig.h"
 
-/* The example of DESIGN.md section 9, with relative paths mixed in. */
+/* The example of docs/device-config.md, with relative paths mixed in. */
 static const char *good =
     "{\"device_id\": \"VIN-0001\", \"primary_ecu\": \"ecu-main-01\",\n"
     " \"ecus\": [\n"

@@ -1,5 +1,5 @@
-/* Unit tests: devconfig's optional install.timeout_seconds (an extension of DESIGN.md section
- * 9): absent = 0 (the installer's default), 1..UPT_PROGRAM_TIMEOUT_MAX kept, everything else
+/* Unit tests: devconfig's optional install.timeout_seconds (an extension, in docs/device-config.md
+ * too): absent = 0 (the installer's default), 1..UPT_PROGRAM_TIMEOUT_MAX kept, everything else
  * refused with the field named, and only for handlers that run a program. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,4 +1,4 @@
-/* Unit tests: report (signed device manifest + ECU version reports, DESIGN.md section 7). */
+/* Unit tests: report (signed device manifest + ECU version reports, docs/reports.md). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -67,7 +67,7 @@ static void builds_the_pinned_form(void **state)
 	upt_err e;
 	assert_int_equal(upt_report_build(&r, k, &out, &e), UPT_OK);
 
-	/* exact field names of DESIGN.md section 7 */
+	/* exact field names of docs/reports.md */
 	json_t *doc = NULL;
 	assert_int_equal(upt_json_parse(out.data, out.len, 1 << 20, &doc, NULL), UPT_OK);
 	json_t *s = json_object_get(doc, "signed");

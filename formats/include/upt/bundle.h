@@ -1,5 +1,5 @@
 /*
- * bundle: the bundle container of DESIGN.md sections 3 and 10.
+ * bundle: the bundle container of docs/bundle-format.md.
  *
  * Writer: an uncompressed pax tar (headers by libarchive): bundle.json, then every metadata/
  * member, then images/<target name> members, each image compressed on its own with libzstd
@@ -147,7 +147,7 @@ int upt_bundle_stream_image(upt_bundle_reader *r, uint64_t signed_length,
 			    upt_err *e) UPT_MUST_CHECK;
 void upt_bundle_reader_free(upt_bundle_reader *r);
 
-/* Member path rule (DESIGN.md section 3): letters, digits, . _ + - /; no empty component, no
+/* Member path rule (docs/bundle-format.md): letters, digits, . _ + - /; no empty component, no
  * ".." or "." component, not absolute, <= UPT_MEMBER_PATH_MAX bytes. */
 bool upt_bundle_member_path_ok(const char *path);
 

@@ -1,6 +1,6 @@
 /*
  * cjson: the strict JSON parser for untrusted metadata (over jansson) and the OLPC canonical
- * JSON encoder that signatures cover (DESIGN.md section 2).
+ * JSON encoder that signatures cover (docs/bundle-format.md).
  *
  * Parser: rejects duplicate object keys (JSON_REJECT_DUPLICATES), reals, integers outside
  * int64, NUL in strings, nesting deeper than UPT_JSON_DEPTH_MAX, input over the caller's cap.

@@ -1,5 +1,5 @@
 /*
- * devconfig: the device configuration of DESIGN.md sections 5 and 9 (device.json), parsed and
+ * devconfig: the device configuration of docs/device-config.md (device.json), parsed and
  * validated into a typed record. Pure: bytes and a base directory in, a record out; no file
  * access (the caller reads the file and decides the base directory).
  *
@@ -46,7 +46,7 @@ typedef struct upt_dev_ecu {
 	upt_argv command;  /* exec: required, must mention {image} */
 	/* ab, exec: optional "timeout_seconds" (1..UPT_PROGRAM_TIMEOUT_MAX) for each run of the
 	 * ECU's programs (activate, confirm, command); 0 when absent: the installer's default.
-	 * An extension of DESIGN.md section 9: a hung program must not hold the device forever. */
+	 * An extension (docs/device-config.md): a hung program must not hold the device forever. */
 	uint32_t timeout_s;
 } upt_dev_ecu;
 
@@ -87,7 +87,7 @@ int upt_argv_expand(const upt_argv *tmpl, const upt_subst *subst, size_t nsubst,
 		    upt_err *e) UPT_MUST_CHECK;
 void upt_argv_free(upt_argv *a);
 
-/* The ECU/device/hardware name rule: [A-Za-z0-9._-]{1,128} (DESIGN.md section 10). */
+/* The ECU/device/hardware name rule: [A-Za-z0-9._-]{1,128} (docs/bundle-format.md). */
 bool upt_devconfig_name_ok(const char *s);
 
 #endif

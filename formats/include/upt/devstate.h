@@ -1,6 +1,6 @@
 /*
  * devstate: the installer's own state records as typed values with a JSON form. Pure: bytes in,
- * records out, and back; the installer decides where the bytes live (DESIGN.md sections 5, 6).
+ * records out, and back; the installer decides where the bytes live (docs/device-config.md).
  *
  * - Installed images (state_dir/trusted/installed.json): per ECU the confirmed image (target
  *   name, length, hashes, release counter, when, from which bundle), for A/B ECUs the active

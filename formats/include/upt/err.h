@@ -2,7 +2,7 @@
  * err: error codes and the fixed-size error record every library call fills.
  *
  * Codes are an API: numbered in bands, never renumbered. The 3xx band names the attack class of
- * DESIGN.md section 9, because the Uptane standard asks that an error say which attack it
+ * docs/threat-model.md, because the Uptane standard asks that an error say which attack it
  * detected. Only main() maps codes to exit statuses. No allocation happens on error paths.
  */
 #ifndef UPT_ERR_H
@@ -89,7 +89,7 @@ const char *upt_err_class(int code);
 /* True for the codes that mean "bundle rejected" (2xx and 3xx: exit 4). */
 bool upt_err_is_rejection(int code);
 
-/* The exit status DESIGN.md section 9 pins for a code. */
+/* The exit status docs/threat-model.md pins for a code. */
 int upt_err_exit_status(int code);
 
 #endif

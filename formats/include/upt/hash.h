@@ -14,7 +14,7 @@
 #define UPT_SHA256_LEN 32
 #define UPT_SHA512_LEN 64
 
-/* The hashes a target or file entry lists (DESIGN.md section 10: sha256 required for targets,
+/* The hashes a target or file entry lists (docs/bundle-format.md: sha256 required for targets,
  * sha512 optional). */
 typedef struct upt_hashes {
 	bool has_sha256;

@@ -5,7 +5,7 @@
 #ifndef UPT_LIMITS_H
 #define UPT_LIMITS_H
 
-/* Bundle container (DESIGN.md section 3) */
+/* Bundle container (docs/bundle-format.md) */
 #define UPT_META_FILE_MAX (1u << 20)   /* one metadata file, bytes */
 #define UPT_META_TOTAL_MAX (16u << 20) /* all metadata of a bundle, bytes */
 #define UPT_BUNDLE_JSON_MAX (1u << 20) /* bundle.json */
@@ -17,7 +17,7 @@
 #define UPT_ZSTD_SLACK (64u << 10)     /* compressed may exceed ZSTD_compressBound by this */
 #define UPT_IO_CHUNK (256u << 10)      /* streaming buffer size */
 
-/* JSON and metadata (DESIGN.md section 2) */
+/* JSON and metadata (docs/bundle-format.md) */
 #define UPT_JSON_DEPTH_MAX 32
 #define UPT_NAME_MAX 128	 /* role, fleet, device, ECU, hardware id names */
 #define UPT_TARGET_NAME_MAX 1000 /* target path (images/<name> must fit 1024) */
@@ -32,7 +32,7 @@
 #define UPT_SNAPSHOT_FILES_MAX 4096 /* entries in a snapshot's meta */
 #define UPT_DEVICES_PER_BUNDLE_MAX 4096
 
-/* Device (DESIGN.md sections 5 and 9) */
+/* Device (docs/device-config.md) */
 #define UPT_ECUS_MAX 64
 #define UPT_CONFIG_MAX (64u << 10)
 #define UPT_KEYFILE_MAX 4096

@@ -4,8 +4,8 @@
  * upt_meta_parse checks the envelope and the fields every role has (_type, spec_version
  * "1.*", version >= 1, expires in the pinned form, optional issued <= expires) and the
  * role-specific fields (root keys and roles, meta file entries, targets, delegations, the
- * custom fields of DESIGN.md sections 2 and 10). It computes the canonical bytes of `signed`
- * (what signatures cover) and recomputes every key id (DESIGN.md section 2).
+ * custom fields of docs/bundle-format.md). It computes the canonical bytes of `signed`
+ * (what signatures cover) and recomputes every key id (docs/bundle-format.md).
  * It does NOT check signatures, thresholds, versions against trusted state, expiry against a
  * clock, or anything across files: that is sig and verify.
  *
@@ -148,10 +148,10 @@ const upt_fileinfo *upt_meta_file(const upt_meta *m, const char *name);
 const upt_target *upt_meta_target(const upt_meta *m, const char *name);
 
 /* True when the canonical `signed` objects of a and b are byte-identical
- * (DESIGN.md section 10: same version as trusted, re-printed or re-signed is the same). */
+ * (docs/threat-model.md: same version as trusted, re-printed or re-signed is the same). */
 bool upt_meta_same_signed(const upt_meta *a, const upt_meta *b);
 
-/* Name rules of DESIGN.md section 10: [A-Za-z0-9._-]{1,128} for role, fleet, device names,
+/* Name rules of docs/bundle-format.md: [A-Za-z0-9._-]{1,128} for role, fleet, device names,
  * except "." and ".." (names become path components). The parser also applies it to meta
  * entry names, hardware ids, ECU serials and device ids. */
 bool upt_name_valid(const char *s);

@@ -1,5 +1,5 @@
 /*
- * report: the signed device manifest with its ECU version reports (DESIGN.md section 7,
+ * report: the signed device manifest with its ECU version reports (docs/reports.md,
  * Uptane 5.4.2.1), which the device writes after every attempt and the station's ledger reads.
  *
  * Build: a record in, the file bytes out (canonical JSON of the TUF envelope, every ECU report
@@ -33,7 +33,7 @@ typedef struct upt_report_ecu {
 	uint64_t report_counter;
 } upt_report_ecu;
 
-/* A bundle found but not installed because another one was chosen (DESIGN.md section 8). */
+/* A bundle found but not installed because another one was chosen (docs/integration.md). */
 typedef struct upt_report_skip {
 	const char *file;
 	const char *status; /* "rejected", "not-for-this-device", "up-to-date", "older" */

@@ -1,5 +1,5 @@
 /*
- * sig: ed25519 keys (libsodium), key files (DESIGN.md section 9), key ids, signing, and the
+ * sig: ed25519 keys (libsodium), key files (docs/bundle-format.md), key ids, signing, and the
  * threshold check.
  *
  * Key id = lowercase hex SHA-256 of the canonical JSON of the key object exactly as it

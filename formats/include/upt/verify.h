@@ -1,5 +1,5 @@
 /*
- * verify: full Uptane verification (DESIGN.md section 4 steps 1-4) as a pure function:
+ * verify: full Uptane verification (docs/threat-model.md steps 1-4) as a pure function:
  * trusted state + the bundle's metadata files + the device's identity + now in, a decision out.
  * No files, no clock, no printing inside, so tests and fuzzers drive it directly.
  *
@@ -79,7 +79,7 @@ typedef struct upt_verify_result {
 	char intended_for[512];
 } upt_verify_result;
 
-/* Runs DESIGN.md section 4 steps 1-4. Returns out->code. out is fully initialised on return
+/* Runs docs/threat-model.md steps 1-4. Returns out->code. out is fully initialised on return
  * (call upt_verify_result_clear afterwards in every case).
  *
  * Order: bundle layout (unknown metadata members, mixed single/multi-device or device/fleet
@@ -87,7 +87,7 @@ typedef struct upt_verify_result {
  * files -> UPT_E_TOO_LARGE, before any is read), accept policy (UPT_E_POLICY), roots (Director,
  * then Image repository), Director, Image repository, match. The first failing check decides;
  * out->err.file is the bundle member it concerns ("" when none, e.g. the trusted root), its
- * message says what a technician needs. Codes follow DESIGN.md section 10; in addition:
+ * message says what a technician needs. Codes follow docs/threat-model.md; in addition:
  * no director/root.json or image-repo/root.json in the trust -> UPT_E_CONFIG; a trusted root
  * that does not parse or is not signed by its own root threshold -> UPT_E_UNTRUSTED_ROOT; a
  * trusted (state) file that does not parse -> UPT_E_INTERNAL (corrupt state directory).

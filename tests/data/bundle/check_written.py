@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Reads a bundle written by our writer with independent tools: Python's tarfile for the
-container, the zstd CLI for each image. Checks the layout of DESIGN.md section 3: bundle.json
+container, the zstd CLI for each image. Checks the layout of docs/bundle-format.md: bundle.json
 first, then metadata/ members, then images/ members; regular files only, mode 0644; every image
 decompresses (window <= 4 MiB: zstd --memory=4MB) to the source file's bytes.
 

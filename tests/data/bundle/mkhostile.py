@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Hostile (and a few valid) bundle archives made with Python's tarfile: an independent tar
-producer for the bundle reader's member rules (DESIGN.md sections 3 and 10).
+producer for the bundle reader's member rules (docs/bundle-format.md).
 
 usage: mkhostile.py OUTDIR
 Writes OUTDIR/<case>.uptane and OUTDIR/manifest.tsv with one line per case:
