@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <sched.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -177,6 +178,25 @@ int pm_mount(const char *devnode, struct privmount *out, upt_err *e)
 			   devnode, tried);
 }
 
+/* Does the ext4 superblock on devnode say its journal needs recovery? Mounted with noload,
+ * that journal was not replayed: the filesystem as we see it may be inconsistent, and writing
+ * into it could damage the stick's data further. Such a stick gets no report. */
+static bool ext4_needs_recovery(const char *devnode)
+{
+	enum { SB = 1024, MAGIC = 0x38, INCOMPAT = 0x60, INCOMPAT_RECOVER = 0x4 };
+	uint8_t sb[INCOMPAT + 4];
+	int fd = open(devnode, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return true; /* cannot tell: do not write */
+	ssize_t n = pread(fd, sb, sizeof(sb), SB);
+	close(fd);
+	if (n != (ssize_t)sizeof(sb) || sb[MAGIC] != 0x53 || sb[MAGIC + 1] != 0xEF)
+		return true;
+	uint32_t incompat = (uint32_t)sb[INCOMPAT] | (uint32_t)sb[INCOMPAT + 1] << 8 |
+			    (uint32_t)sb[INCOMPAT + 2] << 16 | (uint32_t)sb[INCOMPAT + 3] << 24;
+	return (incompat & INCOMPAT_RECOVER) != 0;
+}
+
 int pm_make_writable(void *arg)
 {
 	struct privmount *m = arg;
@@ -184,6 +204,8 @@ int pm_make_writable(void *arg)
 		return ENOENT;
 	if (m->writable)
 		return 0;
+	if (!strcmp(m->fstype, "ext4") && ext4_needs_recovery(m->devnode))
+		return EROFS; /* as a write-protected stick: the report stays on the device */
 	/* MS_REMOUNT takes the flags anew: keep nosuid, nodev, noexec (and nosymfollow). */
 	unsigned long flags = (m->flags & ~(unsigned long)MS_RDONLY) | MS_REMOUNT;
 	if (mount(m->devnode, m->dir, m->fstype, flags, m->data) != 0)
