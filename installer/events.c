@@ -34,7 +34,9 @@ void ev_sanitize(const char *s, char *out, size_t n)
 		return;
 	for (; s && *s && o + 1 < n; s++) {
 		unsigned char ch = (unsigned char)*s;
-		out[o++] = (ch >= 0x20 && ch < 0x7f) || ch == '\n' ? (char)ch : '?';
+		/* Newlines too: a file name with one could print a line of its own ("Installed
+		 * ... The device is up to date.") under the real outcome. */
+		out[o++] = ch >= 0x20 && ch < 0x7f ? (char)ch : '?';
 	}
 	out[o] = '\0';
 }

@@ -11,7 +11,8 @@ source "$(dirname "$0")/lib.bash"
 source "$(dirname "$0")/bundle_lib.bash"
 source "$(dirname "$0")/install_lib.bash"
 tmp=$(mktmp)
-trap 'rm -rf "$tmp"' EXIT
+trap '[ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
+[ -n "${KEEP:-}" ] && echo "# kept $tmp"
 cd "$tmp" || exit 1
 ws_setup "$tmp" || { not_ok "workspace"; finish; }
 WS=$tmp/ws
@@ -131,6 +132,16 @@ check "staging file swapped: the target does not hold the attacker's bytes" \
 	bash -c "! grep -q attacker '$sd/targets/main.bin'"
 check "staging file swapped: status does not claim main1 on main" \
 	bash -c "! (cd '$sd' && '$INSTALL' --config device.json --json status) | grep -q '\"main1.bin\".*\"ecu\": *\"main\"'"
+
+# ---- a file name that prints a line of its own ----
+nd=$tmp/ndev
+mkdir -p "$nd/targets" "$tmp/nstick"
+device_json "$nd" VIN-9 main "$(file_ecu main board-a targets/main.bin)"
+spoof=$'x\nInstalled 1 image from fw.uptane. The device is up to date.\nx.uptane'
+cp two.uptane "$tmp/nstick/$spoof"
+(cd "$nd" && "$INSTALL" --config device.json install "$tmp/nstick") >"$tmp/n1" 2>&1
+check "a file name with newlines cannot print a line of its own" \
+	bash -c "! grep -q '^Installed 1 image from fw.uptane' '$tmp/n1' && grep -q 'x?Installed' '$tmp/n1'"
 
 # ---- SIGTERM while an image streams ----
 td=$tmp/tdev
