@@ -60,7 +60,7 @@ initrd() {
 	local m=kernel/lib/modules/$kver d
 	mkdir -p "root/lib/modules/$kver"
 	cp -a "$m"/modules.order "$m"/modules.builtin* "root/lib/modules/$kver/"
-	for d in drivers/usb drivers/scsi drivers/block drivers/virtio fs/fat fs/exfat fs/ext4 fs/jbd2 fs/nls fs/mbcache.ko lib crypto arch; do
+	for d in block drivers/usb drivers/scsi drivers/block drivers/virtio fs/fat fs/exfat fs/ext4 fs/jbd2 fs/nls fs/mbcache.ko lib crypto arch; do
 		[ -e "$m/kernel/$d" ] || continue
 		mkdir -p "root/lib/modules/$kver/kernel/$(dirname $d)" && cp -a "$m/kernel/$d" "root/lib/modules/$kver/kernel/$(dirname $d)/"
 	done
