@@ -1,6 +1,7 @@
 # uptane-offline: one plain GNU Makefile.
 #   make [BUILD=debug|release|asan|coverage] [WERROR=1]   library + uptane-bundle + uptane-install
 #   make test        ASan+UBSan build, every unit and CLI test, ends with "N passed, N failed"
+#   make vm-test     the device rig: qemu with Debian's kernel and systemd, USB sticks (tests/vm/)
 #   make bench       benchmarks (tests/bench/)
 #   make demo        build/demo/: keys, workspace, bundle, simulated device, install, status
 #   make fuzz        libFuzzer targets (clang)
@@ -25,6 +26,8 @@ DEB_BUILD_DEPS := build-essential pkg-config libsodium-dev libssl-dev libarchive
 DEB_TEST_DEPS := python3 python3-securesystemslib python3-nacl faketime dosfstools mtools \
 	libarchive-tools zstd strace clang libclang-rt-14-dev valgrind util-linux \
 	systemd e2fsprogs man-db groff-base
+# The qemu device rig (make vm-test, tests/vm/): the machine, the rootfs builder, stick images.
+DEB_VM_DEPS := qemu-system-x86 mmdebstrap cpio exfatprogs exfat-fuse fdisk
 
 DEPS_OK := $(shell pkg-config --exists $(PKGS) $(USB_PKG) $(SQLITE_PKG) $(TEST_PKG) 2>/dev/null && echo 1)
 
@@ -45,7 +48,7 @@ deps:
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	$$SUDO apt-get update -qq && \
 	DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends \
-		$(DEB_BUILD_DEPS) $(DEB_TEST_DEPS) && \
+		$(DEB_BUILD_DEPS) $(DEB_TEST_DEPS) $(DEB_VM_DEPS) && \
 	if ! command -v npm >/dev/null; then \
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends \
 			nodejs npm; fi
@@ -214,6 +217,12 @@ fuzz-run: fuzz
 	  $$b -max_total_time=$(FUZZ_TIME) -print_final_stats=1 -artifact_prefix=build/fuzz/$$n- $$c \
 	    2>&1 | grep -E '^stat::number_of_executed_units|^==.*ERROR|^artifact_prefix|Test unit written' \
 	    | sed "s|^|$$n: |" || exit 1; done
+
+# The device rig: Debian's kernel and systemd in qemu, sticks hot-plugged (tests/vm/run).
+.PHONY: vm-test
+vm-test:
+	@$(MAKE) --no-print-directory BUILD=release all
+	@tests/vm/run
 
 fuzz-replay:
 	@$(MAKE) --no-print-directory BUILD=asan all
