@@ -41,6 +41,17 @@ void ev_sanitize(const char *s, char *out, size_t n)
 	out[o] = '\0';
 }
 
+const char *ev_json_safe(const char *s, char *buf, size_t n)
+{
+	json_t *v = s ? json_string(s) : NULL;
+	if (!s || v) {
+		json_decref(v);
+		return s;
+	}
+	ev_sanitize(s, buf, n);
+	return buf;
+}
+
 /* A JSON string for any C string: text cut inside a UTF-8 sequence, or a file name from a
  * stick that is not UTF-8, must not make an event (above all the result line) disappear. */
 static json_t *jstr(const char *s)

@@ -527,7 +527,10 @@ static int commit(struct ctx *c, struct attempt *a, struct job *jobs, size_t njo
 	j.ecus = calloc(njobs ? njobs : 1, sizeof(*j.ecus));
 	if (!j.ecus)
 		return upt_err_set(e, UPT_E_NOMEM, "out of memory");
-	snprintf(j.bundle, sizeof(j.bundle), "%s", bundle_name(a->bundle_path));
+	/* Cut to size first: a cut inside a UTF-8 sequence must be made safe too. */
+	char name[sizeof(j.bundle)], safe[sizeof(j.bundle)];
+	snprintf(name, sizeof(name), "%s", bundle_name(a->bundle_path));
+	snprintf(j.bundle, sizeof(j.bundle), "%s", ev_json_safe(name, safe, sizeof(safe)));
 	j.started = c->clock;
 	/* Activation order: the configuration's ECU order. */
 	for (size_t k = 0; k < c->cfg->necus; k++) {

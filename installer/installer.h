@@ -65,6 +65,10 @@ void ev_report(struct events *ev, const char *where, uint64_t counter);
  * detail (technical, may be NULL). */
 void ev_result(struct events *ev, const char *status, const char *reason, const char *file,
 	       const char *message, const char *detail);
+/* s itself when it is valid UTF-8 (jansson accepts it), else its ev_sanitize copy in buf: a
+ * name from a stick that is not UTF-8 (FAT sticks with names from another code page) must not
+ * make a journal, a record or a report unwritable. */
+const char *ev_json_safe(const char *s, char *buf, size_t n);
 /* Copies s into out, replacing control and non-ASCII bytes by '?' (terminal safety). */
 void ev_sanitize(const char *s, char *out, size_t n);
 

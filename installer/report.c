@@ -83,17 +83,6 @@ static int write_medium(const char *dir, const char *device_id, uint64_t counter
 
 /* The report is JSON: a string that is not UTF-8 (a stick's file name, a message cut inside a
  * character) is made ASCII rather than losing the report. */
-static const char *utf8(const char *s, char *buf, size_t n)
-{
-	json_t *v = s ? json_string(s) : NULL;
-	if (!s || v) {
-		json_decref(v);
-		return s;
-	}
-	ev_sanitize(s, buf, n);
-	return buf;
-}
-
 void report_write(struct ctx *c, const struct attempt *a, const char *medium_dir,
 		  const struct medium *m)
 {
@@ -149,18 +138,20 @@ void report_write(struct ctx *c, const struct attempt *a, const char *medium_dir
 	char skip_buf[UPT_BUNDLES_PER_MEDIUM_MAX][2][UPT_ERR_MSG_MAX];
 	size_t nskips = 0;
 	for (size_t i = 0; a->skipped && i < a->skipped->n; i++) {
-		skips[i].file = utf8(a->skipped->items[i].file, skip_buf[i][0], UPT_ERR_MSG_MAX);
+		skips[i].file =
+		    ev_json_safe(a->skipped->items[i].file, skip_buf[i][0], UPT_ERR_MSG_MAX);
 		skips[i].status = a->skipped->items[i].status;
 		skips[i].reason = a->skipped->items[i].reason;
 		skips[i].message =
-		    utf8(a->skipped->items[i].message, skip_buf[i][1], UPT_ERR_MSG_MAX);
+		    ev_json_safe(a->skipped->items[i].message, skip_buf[i][1], UPT_ERR_MSG_MAX);
 		nskips++;
 	}
 	const char *bname = NULL;
 	char bname_buf[UPT_PATH_MAX];
 	if (a->bundle_path) {
 		bname = strrchr(a->bundle_path, '/');
-		bname = utf8(bname ? bname + 1 : a->bundle_path, bname_buf, sizeof(bname_buf));
+		bname =
+		    ev_json_safe(bname ? bname + 1 : a->bundle_path, bname_buf, sizeof(bname_buf));
 	}
 	upt_report rep = {
 	    .device_id = c->cfg->device_id,
@@ -178,7 +169,7 @@ void report_write(struct ctx *c, const struct attempt *a, const char *medium_dir
 	    .medium_serial = m ? m->serial : NULL,
 	    .status = a->status,
 	    .reason = a->reason,
-	    .message = utf8(message, msg_buf, sizeof(msg_buf)),
+	    .message = ev_json_safe(message, msg_buf, sizeof(msg_buf)),
 	    .ecus = ecus,
 	    .necus = c->cfg->necus,
 	    .skipped = skips,

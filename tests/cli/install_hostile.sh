@@ -143,6 +143,21 @@ cp two.uptane "$tmp/nstick/$spoof"
 check "a file name with newlines cannot print a line of its own" \
 	bash -c "! grep -q '^Installed 1 image from fw.uptane' '$tmp/n1' && grep -q 'x?Installed' '$tmp/n1'"
 
+# ---- a bundle name that is not UTF-8 (FAT sticks with another code page) ----
+ud=$tmp/udev
+mkdir -p "$ud/targets" "$tmp/ustick"
+echo factory >"$ud/targets/main.bin"
+device_json "$ud" VIN-1 main "$(file_ecu main board-a targets/main.bin)"
+cp split.uptane.000 "$tmp/ustick/fw"$'\xff'".uptane.000"
+cp split.uptane.001 "$tmp/ustick/fw"$'\xff'".uptane.001"
+cp split.uptane.002 "$tmp/ustick/fw"$'\xff'".uptane.002"
+code=$(run_install "$tmp/u1" "$ud" install "$tmp/ustick")
+expect_result "a bundle name that is not UTF-8 installs" "$tmp/u1" "$code" 0 installed null
+check "not-UTF-8 name: the ECU runs main1, no staging or trusted.new left" \
+	bash -c "cmp -s '$ud/targets/main.bin' main1.bin && [ -z \"\$(ls -A '$ud/targets' | grep '^\.')\" ] && [ ! -e '$ud/state/trusted.new' ]"
+check "not-UTF-8 name: status loads and names the bundle made safe" \
+	bash -c "(cd '$ud' && '$INSTALL' --config device.json --json status) | grep -q 'fw?.uptane'"
+
 # ---- SIGTERM while an image streams ----
 td=$tmp/tdev
 mkdir -p "$td/targets"
