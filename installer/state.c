@@ -336,16 +336,25 @@ int state_load(struct ctx *c, upt_trust *t, upt_installed *inst, upt_err *e)
 	return rc;
 }
 
+/* Trust kept after a rejection or an up-to-date bundle: one switch, as an install makes it.
+ * A rotated root and the timestamp/snapshot it makes us forget must change together; written
+ * file by file, a power cut in between would leave the new root with metadata it revoked. So
+ * the whole new trusted/ is written as trusted.new/ (with the installed records as they are)
+ * and switched in by the same renames as a commit; a crash before the switch leaves the old
+ * state (state_open removes a trusted.new/ without a journal), after it the new one. */
 int state_save_trust(struct ctx *c, const upt_trust *t, upt_err *e)
 {
-	int fd = -1;
-	int rc = dir_open(c->statefd, TRUSTED, e, &fd);
+	upt_trust cur;
+	upt_installed inst;
+	upt_trust_init(&cur);
+	upt_installed_init(&inst);
+	int rc = state_load(c, &cur, &inst, e);
 	if (rc == UPT_OK)
-		rc = upt_trust_save_dir(fd, t, e);
+		rc = state_prepare_new(c, t, e);
 	if (rc == UPT_OK)
-		rc = fsync_tree(c->statefd, TRUSTED, e);
-	if (fd >= 0)
-		close(fd);
+		rc = state_publish_new(c, &inst, e);
+	upt_trust_clear(&cur);
+	upt_installed_clear(&inst);
 	return rc;
 }
 

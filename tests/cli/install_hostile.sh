@@ -71,6 +71,20 @@ code=$(run_install "$tmp/v-ok" "$dev" install "$s")
 expect_result "the same volumes as regular files install" "$tmp/v-ok" "$code" 0 installed null
 check "the ECU runs main1" cmp -s "$dev/targets/main.bin" main1.bin
 
+# ---- trust kept without an install is switched in whole ----
+# A newer bundle with nothing new (up to date) leaves newer metadata to keep: written as
+# trusted.new/ and switched in by renames, never file by file inside trusted/.
+B assign ws --device VIN-1 --ecu main=main1.bin
+B create ws -o again.uptane --device VIN-1
+code=$( (cd "$dev" && ASAN_OPTIONS=detect_leaks=0 strace -f -qq -o "$tmp/strace-save" -e trace=openat,rename,renameat,renameat2 \
+	"$INSTALL" --config device.json --json install "$tmp/again.uptane") >"$tmp/v-again" 2>&1; echo $?)
+expect_result "a newer bundle with nothing new: up to date" "$tmp/v-again" "$code" 3 up-to-date null
+check "its newer metadata is switched in whole (trusted.new -> trusted.ready -> trusted)" \
+	bash -c "grep -q 'renameat(3, \"trusted.new\", 3, \"trusted.ready\")' '$tmp/strace-save' &&
+		grep -q 'renameat(3, \"trusted.ready\", 3, \"trusted\")' '$tmp/strace-save'"
+check "no metadata file is replaced one by one (no .json.tmp renamed over a role)" \
+	bash -c "! grep -E 'rename.*(root|timestamp|snapshot|targets)\.json\.tmp' '$tmp/strace-save' | grep -q ."
+
 # ---- directories and slots other users can write ----
 mkconf() { # mkconf DIR ECU_JSON..: a device VIN-2 with fresh state
 	local d=$1; shift
