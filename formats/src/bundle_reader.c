@@ -886,8 +886,8 @@ static int check_frame_start(struct image_stream *s, struct decoder *d, ZSTD_out
 			return upt_err_set(e, UPT_E_MALFORMED,
 					   d->consumed ? "truncated zstd frame"
 						       : "empty image member (no zstd frame)");
-		if (avail)
-			memcpy(d->stash + d->nstash, p, avail); /* consumed: the block is about to go */
+		if (avail) /* consumed: the block is about to go */
+			memcpy(d->stash + d->nstash, p, avail);
 		d->nstash += avail;
 		d->in.pos = d->in.size;
 		return 1;
