@@ -875,13 +875,15 @@ static int check_frame_start(struct image_stream *s, struct decoder *d, ZSTD_out
 			     upt_err *e)
 {
 	size_t avail = d->in.size - d->in.pos;
-	const uint8_t *p = (const uint8_t *)d->in.src + d->in.pos;
+	/* an empty member leaves in.src NULL: NULL + 0 and memcpy from NULL are undefined */
+	const uint8_t *p = avail ? (const uint8_t *)d->in.src + d->in.pos : NULL;
 	if (d->nstash + avail < sizeof(d->stash)) {
 		if (d->eof)
 			return upt_err_set(e, UPT_E_MALFORMED,
 					   d->consumed ? "truncated zstd frame"
 						       : "empty image member (no zstd frame)");
-		memcpy(d->stash + d->nstash, p, avail); /* consumed: the block is about to go */
+		if (avail) /* consumed: the block is about to go */
+			memcpy(d->stash + d->nstash, p, avail);
 		d->nstash += avail;
 		d->in.pos = d->in.size;
 		return 1;

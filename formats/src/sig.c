@@ -470,6 +470,12 @@ int upt_sig_check_threshold(const upt_meta *m, const upt_key *keys, size_t nkeys
 			    const upt_role_keys *role, uint64_t *valid_out, upt_err *e)
 {
 	uint64_t valid = 0;
+	/* The public keys already counted: one key listed under several ids (an id depends on
+	 * the key object's extra fields, e.g. keyid_hash_algorithms) must still count once. */
+	const uint8_t *counted[UPT_KEYS_PER_ROLE_MAX];
+	if (role->nkeyids > UPT_KEYS_PER_ROLE_MAX)
+		return upt_err_set(e, UPT_E_MALFORMED, "role %s lists more than %d keys",
+				   role->name ? role->name : "?", UPT_KEYS_PER_ROLE_MAX);
 	for (size_t i = 0; i < role->nkeyids; i++) {
 		const char *id = role->keyids[i];
 		/* Each authorised key counts once, even if a caller-built role repeats it. */
@@ -485,12 +491,16 @@ int upt_sig_check_threshold(const upt_meta *m, const upt_key *keys, size_t nkeys
 		/* Unknown key types never count (never fail open). */
 		if (!k || !k->ed25519)
 			continue;
+		for (uint64_t j = 0; j < valid && !seen; j++)
+			seen = !memcmp(counted[j], k->pub, sizeof(k->pub));
+		if (seen)
+			continue;
 		for (size_t j = 0; j < m->nsigs; j++) {
 			const upt_signature *s = &m->sigs[j];
 			if (!s->sig_ok || strcasecmp(s->keyid, id) != 0)
 				continue;
 			if (upt_sig_verify(k, m->canonical.data, m->canonical.len, s->sig)) {
-				valid++;
+				counted[valid++] = k->pub;
 				break;
 			}
 		}

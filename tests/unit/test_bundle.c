@@ -1017,6 +1017,11 @@ static void stream_frame_magic(void **state)
 				 UPT_E_MALFORMED);
 		assert_non_null(strstr(e.msg, "legacy"));
 	}
+	/* an empty image member: rejected, and without arithmetic on the decoder's NULL input
+	 * pointer (UBSan's pointer-overflow check catches NULL + 0) */
+	upt_hashes eh = hashes_of("", 0);
+	assert_int_equal(stream_raw(buf, 0, sizeof(raw), &eh, &c, &e), UPT_E_MALFORMED);
+	assert_non_null(strstr(e.msg, "empty image member"));
 	/* a frame whose magic straddles the reader's 256 KiB blocks: the image data starts at
 	 * archive offset 1536 (two headers and bundle.json), so a skippable frame of
 	 * 262142 - 1536 bytes puts the next magic across the block boundary at 262144 (the

@@ -444,6 +444,57 @@ static void threshold_counts(void **state)
 	upt_signer_free(c);
 }
 
+/* One public key listed under two ids (plain, and with securesystemslib's
+ * keyid_hash_algorithms, which changes the id) with one signature under each: the key counts
+ * once, so threshold 2 is not met; two distinct keys still meet it. */
+static void same_pubkey_two_ids_counts_once(void **state)
+{
+	(void)state;
+	upt_signer *a = gen(), *b = gen();
+	json_t *plain = upt_key_to_json(upt_signer_key(a));
+	json_t *alt = json_deep_copy(plain);
+	json_object_set_new(alt, "keyid_hash_algorithms", json_pack("[s,s]", "sha256", "sha512"));
+	char alt_id[UPT_KEYID_HEX_LEN + 1];
+	upt_err e;
+	assert_int_equal(upt_keyid(alt, alt_id, &e), UPT_OK);
+	assert_string_not_equal(alt_id, upt_signer_key(a)->keyid);
+	json_t *keys = json_object();
+	json_object_set_new(keys, upt_signer_key(a)->keyid, plain);
+	json_object_set_new(keys, alt_id, alt);
+	const char *ids[] = {upt_signer_key(a)->keyid, alt_id};
+	json_t *env = json_pack("{s:o,s:[]}", "signed", root_signed(keys, ids, 2, 2), "signatures");
+	assert_int_equal(upt_sig_add(env, a, NULL), UPT_OK);
+	assert_int_equal(upt_sig_add_keyid(env, a, alt_id, NULL), UPT_OK);
+	assert_int_equal(json_array_size(json_object_get(env, "signatures")), 2);
+	uint64_t valid = 99;
+	upt_meta *m = NULL;
+	char *text = json_dumps(env, 0);
+	int rc = upt_meta_parse(text, strlen(text), UPT_ROLE_ROOT, &m, &e);
+	free(text);
+	if (rc == UPT_OK) { /* refusing the root outright would do as well */
+		assert_int_equal(check(m, &valid, &e), UPT_E_ARBITRARY_SOFTWARE);
+		assert_int_equal(valid, 1);
+		upt_meta_free(m);
+	}
+	json_decref(env);
+
+	/* control: two distinct keys, one signature each, meet threshold 2 */
+	keys = json_object();
+	add_key(keys, a);
+	add_key(keys, b);
+	const char *ids2[] = {upt_signer_key(a)->keyid, upt_signer_key(b)->keyid};
+	env = json_pack("{s:o,s:[]}", "signed", root_signed(keys, ids2, 2, 2), "signatures");
+	assert_int_equal(upt_sig_add(env, a, NULL), UPT_OK);
+	assert_int_equal(upt_sig_add(env, b, NULL), UPT_OK);
+	m = parse_env(env);
+	assert_int_equal(check(m, &valid, &e), UPT_OK);
+	assert_int_equal(valid, 2);
+	upt_meta_free(m);
+	json_decref(env);
+	upt_signer_free(a);
+	upt_signer_free(b);
+}
+
 /* The same key's signature twice in one parsed file (a hand-built record, since the parser
  * already refuses the file): counted once. */
 static void same_key_twice_counts_once(void **state)
@@ -611,6 +662,7 @@ int main(void)
 	    cmocka_unit_test(key_files),
 	    cmocka_unit_test(foreign_and_bad_key_files),
 	    cmocka_unit_test(threshold_counts),
+	    cmocka_unit_test(same_pubkey_two_ids_counts_once),
 	    cmocka_unit_test(same_key_twice_counts_once),
 	    cmocka_unit_test(unknown_key_types_never_count),
 	    cmocka_unit_test(bad_signature_encodings_never_verify),
