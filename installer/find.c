@@ -157,6 +157,7 @@ int install_from_dir(struct ctx *c, const char *dir, const struct medium *m)
 		snprintf(cands[i].path, sizeof(cands[i].path), "%s", paths[i]);
 		install_probe(c, &cands[i]);
 	}
+	c->limit_streaming = true;
 	size_t nvalid = rank(cands, n, order);
 	size_t chosen = n;
 	for (size_t k = 0; k < nvalid; k++) {

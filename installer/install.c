@@ -384,6 +384,49 @@ static void progress(void *vctx, uint64_t done, uint64_t total)
 		ev_progress(&s->c->ev, s->jobs[i]->ecu->serial, done, total);
 }
 
+/* Before streaming, when several bundles of one stick are tried in turn (ctx): refuses an
+ * attempt that carries an image whose bytes already failed, or that would take the image bytes
+ * streamed this insertion past twice the largest attempt. A rejection, so the next bundle still
+ * gets its chance; the report lists why this one was not tried. */
+static int check_streaming_limits(struct ctx *c, const struct job *jobs, size_t njobs,
+				  uint64_t bytes, upt_err *e)
+{
+	if (!c->limit_streaming || njobs == 0)
+		return UPT_OK;
+	for (size_t i = 0; i < njobs; i++)
+		for (size_t k = 0; k < c->nbad; k++)
+			if (!memcmp(jobs[i].a->hashes.sha256, c->bad_images[k], UPT_SHA256_LEN))
+				return upt_err_set(e, UPT_E_ARBITRARY_SOFTWARE,
+						   "not tried: it carries image %s, whose bytes "
+						   "failed verification in another bundle on "
+						   "this stick",
+						   jobs[i].a->target_name);
+	uint64_t largest = bytes > c->largest_attempt ? bytes : c->largest_attempt;
+	if (c->streamed > 0 && c->streamed + bytes > 2 * largest)
+		return upt_err_set(e, UPT_E_POLICY,
+				   "not tried: %llu image bytes were already streamed from this "
+				   "stick's bundles, and this one's %llu would pass the limit of "
+				   "twice the largest (%llu)",
+				   (unsigned long long)c->streamed, (unsigned long long)bytes,
+				   (unsigned long long)(2 * largest));
+	return UPT_OK;
+}
+
+/* After streaming: counts what was written, and remembers the image whose bytes failed. */
+static void note_streamed(struct ctx *c, const struct job *jobs, size_t njobs, int rc)
+{
+	uint64_t bytes = 0;
+	for (size_t i = 0; i < njobs; i++) {
+		bytes += jobs[i].st.written;
+		if (upt_err_is_rejection(rc) && jobs[i].opened && !jobs[i].staged &&
+		    c->nbad < UPT_BUNDLES_PER_MEDIUM_MAX)
+			memcpy(c->bad_images[c->nbad++], jobs[i].a->hashes.sha256, UPT_SHA256_LEN);
+	}
+	c->streamed += bytes;
+	if (bytes > c->largest_attempt)
+		c->largest_attempt = bytes;
+}
+
 static void abort_jobs(struct ctx *c, struct job *jobs, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -743,6 +786,9 @@ void install_attempt(struct ctx *c, const char *path, struct attempt *out)
 		njobs++;
 		bytes += as->length;
 	}
+	rc = check_streaming_limits(c, jobs, njobs, bytes, &e);
+	if (rc)
+		goto done;
 	ev_verified(&c->ev, path, a.kind, a.bundle_id, njobs, bytes);
 	if (njobs == 0) {
 		/* Nothing new, but newer metadata still counts (rollback protection). */
@@ -753,6 +799,7 @@ void install_attempt(struct ctx *c, const char *path, struct attempt *out)
 
 	/* 5: one pass over the images. */
 	rc = stream_all(c, r, jobs, njobs, &inst, &e);
+	note_streamed(c, jobs, njobs, rc);
 	if (rc) {
 		abort_jobs(c, jobs, njobs);
 		/* Nothing installs, but the roots step 1 accepted are kept (whatever failed). */

@@ -96,6 +96,15 @@ struct ctx {
 	 * medium is read-only). NULL: the medium is written as it is mounted. */
 	int (*medium_writable)(void *arg);
 	void *medium_arg;
+	/* install_from_dir with several bundles: copies of one genuine bundle with a flipped image
+	 * byte would each stream the whole image into staging before its hash fails (a slot
+	 * written 64 times per insertion). So an image whose bytes failed is not streamed again
+	 * from another bundle, and the image bytes streamed per insertion stay below twice the
+	 * largest attempt's. */
+	bool limit_streaming;
+	uint64_t streamed, largest_attempt;
+	uint8_t bad_images[UPT_BUNDLES_PER_MEDIUM_MAX][UPT_SHA256_LEN];
+	size_t nbad;
 };
 
 /* config.c */

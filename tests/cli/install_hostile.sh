@@ -147,6 +147,31 @@ check "staging file swapped: the target does not hold the attacker's bytes" \
 check "staging file swapped: status does not claim main1 on main" \
 	bash -c "! (cd '$sd' && '$INSTALL' --config device.json --json status) | grep -q '\"main1.bin\".*\"ecu\": *\"main\"'"
 
+# ---- copies of one genuine bundle with a flipped image byte ----
+# Each would stream the whole image into staging before its hash fails: only the first may.
+KEYS=$tmp/k bundle_mutate big.uptane bad.uptane tamper-image big.bin
+cd_=$tmp/cdev
+mkdir -p "$cd_/targets" "$tmp/cstick"
+echo factory >"$cd_/targets/main.bin"
+device_json "$cd_" VIN-1 main "$(file_ecu main board-a targets/main.bin)"
+for i in 1 2 3 4; do cp bad.uptane "$tmp/cstick/copy$i.uptane"; done
+code=$( (cd "$cd_" && ASAN_OPTIONS=detect_leaks=0 strace -f -qq -o "$tmp/strace-copies" -e trace=write -e signal=none \
+	"$INSTALL" --config device.json --json install "$tmp/cstick") >"$tmp/c1" 2>&1; echo $?)
+expect_result "four tampered copies: rejected" "$tmp/c1" "$code" 4 rejected arbitrary-software
+written=$($PY -c '
+import re, sys
+n = 0
+for line in open(sys.argv[1]):
+    m = re.match(r"\d+ +write\((\d+), .*\) = (\d+)$", line)
+    if m and int(m.group(1)) > 2:
+        n += int(m.group(2))
+print(n)' "$tmp/strace-copies")
+check "four tampered copies: the image streamed into staging once ($written bytes written, image $((48 << 20)))" \
+	[ "$written" -lt $((2 * (48 << 20))) ]
+check "four tampered copies: the others were not tried, and the report says why" \
+	bash -c "[ \$(grep -c 'not tried: it carries image big.bin' '$tmp/c1') -ge 3 ]"
+check "four tampered copies: the device runs factory" grep -qx factory "$cd_/targets/main.bin"
+
 # ---- a file name that prints a line of its own ----
 nd=$tmp/ndev
 mkdir -p "$nd/targets" "$tmp/nstick"
