@@ -119,10 +119,11 @@ int install_from_dir(struct ctx *c, const char *dir, const struct medium *m)
 	size_t *order = calloc(max, sizeof(*order));
 	struct report_skip_list *skipped = calloc(1, sizeof(*skipped));
 	struct attempt *a = calloc(1, sizeof(*a));
+	struct attempt *prev = calloc(1, sizeof(*prev));
 	upt_err e;
 	upt_err_clear(&e);
 	int status = 1;
-	if (!paths || !cands || !order || !skipped || !a)
+	if (!paths || !cands || !order || !skipped || !a || !prev)
 		goto out;
 	int rc = find_bundles(dir, paths, max, &n, &e);
 	if (rc || n == 0) {
@@ -162,8 +163,22 @@ int install_from_dir(struct ctx *c, const char *dir, const struct medium *m)
 	size_t chosen = n;
 	for (size_t k = 0; k < nvalid; k++) {
 		size_t i = order[k];
+		if (k > 0)
+			*prev = *a;
 		memset(a, 0, sizeof(*a));
 		install_attempt(c, cands[i].path, a);
+		if (c->limit_hit) {
+			/* Over the streaming limit: this one and the rest are not tried, and the
+			 * outcome is the last one that was. */
+			for (size_t rest = k; rest < nvalid; rest++) {
+				size_t x = order[rest];
+				cands[x].code = UPT_E_POLICY;
+				snprintf(cands[x].message, sizeof(cands[x].message), "%.500s",
+					 a->detail);
+			}
+			*a = *prev;
+			break;
+		}
 		chosen = i;
 		if (k + 1 == nvalid || !upt_err_is_rejection(a->code))
 			break;
@@ -216,5 +231,6 @@ out:
 	free(order);
 	free(skipped);
 	free(a);
+	free(prev);
 	return status;
 }

@@ -385,24 +385,16 @@ static void progress(void *vctx, uint64_t done, uint64_t total)
 }
 
 /* Before streaming, when several bundles of one stick are tried in turn (ctx): refuses an
- * attempt that carries an image whose bytes already failed, or that would take the image bytes
- * streamed this insertion past twice the largest attempt. A rejection, so the next bundle still
- * gets its chance; the report lists why this one was not tried. */
-static int check_streaming_limits(struct ctx *c, const struct job *jobs, size_t njobs,
-				  uint64_t bytes, upt_err *e)
+ * attempt that would take the image bytes streamed this insertion past twice the largest
+ * attempt. A rejection (policy), so the loop goes on to tell why each other bundle was not
+ * tried; the report lists them. */
+static int check_streaming_limits(struct ctx *c, uint64_t bytes, upt_err *e)
 {
-	if (!c->limit_streaming || njobs == 0)
+	if (!c->limit_streaming || bytes == 0)
 		return UPT_OK;
-	for (size_t i = 0; i < njobs; i++)
-		for (size_t k = 0; k < c->nbad; k++)
-			if (!memcmp(jobs[i].a->hashes.sha256, c->bad_images[k], UPT_SHA256_LEN))
-				return upt_err_set(e, UPT_E_ARBITRARY_SOFTWARE,
-						   "not tried: it carries image %s, whose bytes "
-						   "failed verification in another bundle on "
-						   "this stick",
-						   jobs[i].a->target_name);
 	uint64_t largest = bytes > c->largest_attempt ? bytes : c->largest_attempt;
-	if (c->streamed > 0 && c->streamed + bytes > 2 * largest)
+	c->limit_hit = c->streamed > 0 && c->streamed + bytes > 2 * largest;
+	if (c->limit_hit)
 		return upt_err_set(e, UPT_E_POLICY,
 				   "not tried: %llu image bytes were already streamed from this "
 				   "stick's bundles, and this one's %llu would pass the limit of "
@@ -412,16 +404,12 @@ static int check_streaming_limits(struct ctx *c, const struct job *jobs, size_t 
 	return UPT_OK;
 }
 
-/* After streaming: counts what was written, and remembers the image whose bytes failed. */
-static void note_streamed(struct ctx *c, const struct job *jobs, size_t njobs, int rc)
+/* After streaming: counts the image bytes written into staging. */
+static void note_streamed(struct ctx *c, const struct job *jobs, size_t njobs)
 {
 	uint64_t bytes = 0;
-	for (size_t i = 0; i < njobs; i++) {
+	for (size_t i = 0; i < njobs; i++)
 		bytes += jobs[i].st.written;
-		if (upt_err_is_rejection(rc) && jobs[i].opened && !jobs[i].staged &&
-		    c->nbad < UPT_BUNDLES_PER_MEDIUM_MAX)
-			memcpy(c->bad_images[c->nbad++], jobs[i].a->hashes.sha256, UPT_SHA256_LEN);
-	}
 	c->streamed += bytes;
 	if (bytes > c->largest_attempt)
 		c->largest_attempt = bytes;
@@ -786,7 +774,7 @@ void install_attempt(struct ctx *c, const char *path, struct attempt *out)
 		njobs++;
 		bytes += as->length;
 	}
-	rc = check_streaming_limits(c, jobs, njobs, bytes, &e);
+	rc = check_streaming_limits(c, bytes, &e);
 	if (rc)
 		goto done;
 	ev_verified(&c->ev, path, a.kind, a.bundle_id, njobs, bytes);
@@ -799,7 +787,7 @@ void install_attempt(struct ctx *c, const char *path, struct attempt *out)
 
 	/* 5: one pass over the images. */
 	rc = stream_all(c, r, jobs, njobs, &inst, &e);
-	note_streamed(c, jobs, njobs, rc);
+	note_streamed(c, jobs, njobs);
 	if (rc) {
 		abort_jobs(c, jobs, njobs);
 		/* Nothing installs, but the roots step 1 accepted are kept (whatever failed). */

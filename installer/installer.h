@@ -98,13 +98,10 @@ struct ctx {
 	void *medium_arg;
 	/* install_from_dir with several bundles: copies of one genuine bundle with a flipped image
 	 * byte would each stream the whole image into staging before its hash fails (a slot
-	 * written 64 times per insertion). So an image whose bytes failed is not streamed again
-	 * from another bundle, and the image bytes streamed per insertion stay below twice the
-	 * largest attempt's. */
-	bool limit_streaming;
+	 * written 64 times per insertion). The image bytes streamed per insertion stay at most
+	 * twice the largest attempt's: a genuine copy beside a corrupt one still installs. */
+	bool limit_streaming, limit_hit; /* limit_hit: the last attempt was not tried for it */
 	uint64_t streamed, largest_attempt;
-	uint8_t bad_images[UPT_BUNDLES_PER_MEDIUM_MAX][UPT_SHA256_LEN];
-	size_t nbad;
 };
 
 /* config.c */

@@ -148,7 +148,9 @@ check "staging file swapped: status does not claim main1 on main" \
 	bash -c "! (cd '$sd' && '$INSTALL' --config device.json --json status) | grep -q '\"main1.bin\".*\"ecu\": *\"main\"'"
 
 # ---- copies of one genuine bundle with a flipped image byte ----
-# Each would stream the whole image into staging before its hash fails: only the first may.
+# Each would stream the whole image into staging before its hash fails: at most twice the
+# image is streamed per insertion (so a genuine copy beside one corrupt copy still installs:
+# install_dir.sh), the rest are not tried.
 KEYS=$tmp/k bundle_mutate big.uptane bad.uptane tamper-image big.bin
 cd_=$tmp/cdev
 mkdir -p "$cd_/targets" "$tmp/cstick"
@@ -166,10 +168,11 @@ for line in open(sys.argv[1]):
     if m and int(m.group(1)) > 2:
         n += int(m.group(2))
 print(n)' "$tmp/strace-copies")
-check "four tampered copies: the image streamed into staging once ($written bytes written, image $((48 << 20)))" \
-	[ "$written" -lt $((2 * (48 << 20))) ]
-check "four tampered copies: the others were not tried, and the report says why" \
-	bash -c "[ \$(grep -c 'not tried: it carries image big.bin' '$tmp/c1') -ge 3 ]"
+check "four tampered copies: at most twice the image streamed into staging ($written bytes written, image $((48 << 20)))" \
+	[ "$written" -lt $((2 * (48 << 20) + (1 << 20))) ]
+check "four tampered copies: the other two were not tried, and the report says why" \
+	bash -c "[ \$(grep -c 'not tried: .* image bytes were already streamed' '$tmp/c1') -ge 2 ] &&
+		grep -q 'not tried' '$cd_/state/reports/1.json'"
 check "four tampered copies: the device runs factory" grep -qx factory "$cd_/targets/main.bin"
 
 # ---- a file name that prints a line of its own ----

@@ -580,13 +580,13 @@ static void open_errors(void **state)
 	char *p = path_in(tmp, "absent.uptane");
 	assert_int_equal(upt_bundle_reader_open(p, &r, &e), UPT_E_NOT_FOUND);
 	assert_null(r);
-	/* a directory, a symlink: not opened */
-	assert_int_equal(upt_bundle_reader_open(tmp, &r, &e), UPT_E_IO);
+	/* a directory, a symlink: not opened, and refused as hostile (not retried as I/O) */
+	assert_int_equal(upt_bundle_reader_open(tmp, &r, &e), UPT_E_UNSAFE_ARCHIVE);
 	char *l = path_in(tmp, "link.uptane");
 	struct tmember m[] = {BJ};
 	assert_int_equal(write_tar(p, m, 1), 0);
 	assert_int_equal(symlink(p, l), 0);
-	assert_int_equal(upt_bundle_reader_open(l, &r, &e), UPT_E_IO);
+	assert_int_equal(upt_bundle_reader_open(l, &r, &e), UPT_E_UNSAFE_ARCHIVE);
 	assert_null(r);
 	free(l);
 	free(p);
