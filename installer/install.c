@@ -315,7 +315,8 @@ static int roots_only(const upt_trust *t0, const upt_trust *after, const upt_bun
 
 /* Persists a trusted state computed for a rejection or a no-op: only if it differs, and with
  * the stored time floor (the in-memory floor may include the build time). */
-static void persist(struct ctx *c, upt_trust *t, int64_t stored_floor, const upt_trust *t0)
+static void persist(struct ctx *c, upt_trust *t, int64_t stored_floor, const upt_trust *t0,
+		    const upt_installed *inst)
 {
 	if (c->dry_run)
 		return;
@@ -324,7 +325,7 @@ static void persist(struct ctx *c, upt_trust *t, int64_t stored_floor, const upt
 		return;
 	upt_err e;
 	upt_err_clear(&e);
-	if (state_save_trust(c, t, &e) != UPT_OK)
+	if (state_save_trust(c, t, inst, &e) != UPT_OK)
 		ev_warning(&c->ev, "state", "could not save the accepted trusted metadata: %s",
 			   e.msg);
 }
@@ -746,7 +747,7 @@ void install_attempt(struct ctx *c, const char *path, struct attempt *out)
 		e.code = rc;
 		intended = vr.intended_for;
 		/* Roots accepted in step 1 are kept even on rejection (TUF 5.3.x). */
-		persist(c, &vr.trust_after, t0.time_floor, &t0);
+		persist(c, &vr.trust_after, t0.time_floor, &t0, &inst);
 		goto done;
 	}
 	a.kind = vr.kind_fleet ? "fleet" : "device";
@@ -780,7 +781,7 @@ void install_attempt(struct ctx *c, const char *path, struct attempt *out)
 	ev_verified(&c->ev, path, a.kind, a.bundle_id, njobs, bytes);
 	if (njobs == 0) {
 		/* Nothing new, but newer metadata still counts (rollback protection). */
-		persist(c, &vr.trust_after, stored_floor(&vr, &work, &t0), &t0);
+		persist(c, &vr.trust_after, stored_floor(&vr, &work, &t0), &t0, &inst);
 		rc = UPT_E_UP_TO_DATE;
 		goto done;
 	}
@@ -793,7 +794,7 @@ void install_attempt(struct ctx *c, const char *path, struct attempt *out)
 		/* Nothing installs, but the roots step 1 accepted are kept (whatever failed). */
 		upt_err ke;
 		if (roots_only(&t0, &vr.trust_after, meta, &keep, &ke) == UPT_OK)
-			persist(c, &keep, t0.time_floor, &t0);
+			persist(c, &keep, t0.time_floor, &t0, &inst);
 		else
 			ev_warning(&c->ev, "state", "accepted roots not saved: %s", ke.msg);
 		goto done;

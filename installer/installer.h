@@ -126,8 +126,10 @@ void state_close(struct ctx *c);
 /* trusted/ as the verification engine wants it, plus the installed records. */
 int state_load(struct ctx *c, upt_trust *t, upt_installed *inst, upt_err *e) UPT_MUST_CHECK;
 /* Replaces trusted/ by t in one atomic switch (trusted.new/ -> trusted.ready -> trusted/),
- * keeping the installed records: rejections (roots) and up-to-date (newer metadata). */
-int state_save_trust(struct ctx *c, const upt_trust *t, upt_err *e) UPT_MUST_CHECK;
+ * with inst (the installed records as state_load read them): rejections (roots) and
+ * up-to-date (newer metadata). */
+int state_save_trust(struct ctx *c, const upt_trust *t, const upt_installed *inst,
+		     upt_err *e) UPT_MUST_CHECK;
 /* Atomically replaces trusted/installed.json (confirm). */
 int state_save_installed(struct ctx *c, const upt_installed *inst, upt_err *e) UPT_MUST_CHECK;
 /* Writes trusted.new/ (the whole new trusted state except installed.json), synced. */

@@ -342,19 +342,11 @@ int state_load(struct ctx *c, upt_trust *t, upt_installed *inst, upt_err *e)
  * the whole new trusted/ is written as trusted.new/ (with the installed records as they are)
  * and switched in by the same renames as a commit; a crash before the switch leaves the old
  * state (state_open removes a trusted.new/ without a journal), after it the new one. */
-int state_save_trust(struct ctx *c, const upt_trust *t, upt_err *e)
+int state_save_trust(struct ctx *c, const upt_trust *t, const upt_installed *inst, upt_err *e)
 {
-	upt_trust cur;
-	upt_installed inst;
-	upt_trust_init(&cur);
-	upt_installed_init(&inst);
-	int rc = state_load(c, &cur, &inst, e);
+	int rc = state_prepare_new(c, t, e);
 	if (rc == UPT_OK)
-		rc = state_prepare_new(c, t, e);
-	if (rc == UPT_OK)
-		rc = state_publish_new(c, &inst, e);
-	upt_trust_clear(&cur);
-	upt_installed_clear(&inst);
+		rc = state_publish_new(c, inst, e);
 	return rc;
 }
 

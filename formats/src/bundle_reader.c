@@ -212,8 +212,7 @@ static int open_volume(const char *path, struct volume *v, upt_err *e)
 	struct stat st;
 	int fd;
 	int rc = upt_open_regular(AT_FDCWD, path, &fd, &st, e);
-	if (rc == UPT_E_IO && fstatat(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-	    !S_ISREG(st.st_mode)) {
+	if (rc == UPT_E_IO && st.st_mode != 0 && !S_ISREG(st.st_mode)) {
 		/* A link, FIFO or device node among the volumes is a hostile bundle, not a
 		 * medium to retry. */
 		if (e)

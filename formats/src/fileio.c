@@ -60,6 +60,8 @@ static const char *file_kind(mode_t mode)
 int upt_open_regular(int dirfd, const char *path, int *fd, struct stat *st, upt_err *e)
 {
 	*fd = -1;
+	if (st)
+		st->st_mode = 0;
 	int pfd = openat(dirfd, path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (pfd < 0) {
 		int err = errno;
@@ -75,6 +77,8 @@ int upt_open_regular(int dirfd, const char *path, int *fd, struct stat *st, upt_
 	}
 	if (!S_ISREG(before.st_mode)) {
 		close(pfd);
+		if (st)
+			*st = before;
 		return upt_err_set(e, UPT_E_IO, "%s: %s; only regular files are read", path,
 				   S_ISLNK(before.st_mode) ? "is a symbolic link, not followed"
 							   : file_kind(before.st_mode));

@@ -21,7 +21,8 @@
  * inode, whatever the name points at meanwhile), or where /proc is not mounted by name with
  * O_NONBLOCK and the device/inode compared. Never follows a final symlink. st (optional) gets
  * the file's stat. *fd gets the descriptor (O_RDONLY, O_NONBLOCK: harmless on a regular file).
- * UPT_E_NOT_FOUND when absent, UPT_E_IO otherwise, the message naming path and the check. */
+ * UPT_E_NOT_FOUND when absent, UPT_E_IO otherwise, the message naming path and the check; when
+ * the name exists but is not a regular file, st gets what it is (st_mode 0 on other errors). */
 int upt_open_regular(int dirfd, const char *path, int *fd, struct stat *st,
 		     upt_err *e) UPT_MUST_CHECK;
 
