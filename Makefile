@@ -193,14 +193,16 @@ demo: all
 	@bash samples/demo.sh $(BUILDDIR)
 
 # libFuzzer targets (clang): the library is compiled once with coverage instrumentation.
-#   make fuzz                 build/fuzz/fuzz_json, fuzz_meta, fuzz_verify
-#   make fuzz-run [FUZZ_TIME=240]   each fuzzer for FUZZ_TIME seconds on a copy of its corpus
+#   make fuzz                 build/fuzz/fuzz_* (tests/fuzz/fuzz_*.c), clang ASan + UBSan
+#   make fuzz-run [FUZZ_RUNS=10000000] [FUZZ_TIME=0]   each fuzzer for FUZZ_RUNS executions (or
+#                             FUZZ_TIME seconds, 0: no time limit) on a copy of its corpus
 #   make fuzz-replay          the seed corpora through the plain replay driver (ASan), as in make test
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 FUZZ_OBJ := $(LIB_SRC:%.c=build/fuzz/%.o)
 FUZZ_FLAGS := -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined
-FUZZ_TIME ?= 240
+FUZZ_TIME ?= 0
+FUZZ_RUNS ?= 10000000
 fuzz: $(FUZZ_BIN)
 .SECONDARY: $(FUZZ_OBJ)
 
@@ -214,7 +216,7 @@ build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_format.h $(FUZZ_OBJ)
 fuzz-run: fuzz
 	@for b in $(FUZZ_BIN); do n=$$(basename $$b); c=build/fuzz/corpus_$${n#fuzz_}; \
 	  mkdir -p $$c && cp -n tests/fuzz/corpus_$${n#fuzz_}/* $$c/ && \
-	  $$b -max_total_time=$(FUZZ_TIME) -print_final_stats=1 -artifact_prefix=build/fuzz/$$n- $$c \
+	  $$b -runs=$(FUZZ_RUNS) -max_total_time=$(FUZZ_TIME) -print_final_stats=1 -artifact_prefix=build/fuzz/$$n- $$c \
 	    2>&1 | grep -E '^stat::number_of_executed_units|^==.*ERROR|^artifact_prefix|Test unit written' \
 	    | sed "s|^|$$n: |" || exit 1; done
 

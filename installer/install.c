@@ -722,8 +722,10 @@ void install_attempt(struct ctx *c, const char *path, struct attempt *out)
 	}
 	/* Found only once it opened: "Found update /nonexistent" then "No update found" misled. */
 	ev_found(&c->ev, path);
-	if (rc == UPT_OK)
+	if (rc == UPT_OK) {
+		upt_bundle_reader_keep_device(r, c->cfg->device_id);
 		rc = upt_bundle_read_metadata(r, &meta, &e);
+	}
 	if (rc)
 		goto done;
 	a.kind = kind_hint(meta);
@@ -895,8 +897,10 @@ int install_probe(struct ctx *c, struct candidate *cand)
 	work.time_floor = state_initial_floor(c, t0.time_floor);
 	if (rc == UPT_OK)
 		rc = upt_bundle_reader_open(cand->path, &r, &e);
-	if (rc == UPT_OK)
+	if (rc == UPT_OK) {
+		upt_bundle_reader_keep_device(r, c->cfg->device_id);
 		rc = upt_bundle_read_metadata(r, &meta, &e);
+	}
 	if (rc == UPT_OK) {
 		build_ident(c, &inst, ids);
 		upt_device_ident dev = {c->cfg->device_id, ids, c->cfg->necus,

@@ -1,6 +1,7 @@
 /* buf: bounded growable byte buffer. */
 #include "upt/buf.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -74,4 +75,23 @@ int upt_buf_copy(upt_buf *dst, const upt_buf *src, upt_err *e)
 int upt_buf_equal(const upt_buf *a, const upt_buf *b)
 {
 	return a->len == b->len && (a->len == 0 || memcmp(a->data, b->data, a->len) == 0);
+}
+
+void upt_namelist_add(char *list, size_t size, const char *name)
+{
+	size_t n = strnlen(list, size);
+	if (n + 1 >= size)
+		return;
+	/* several targets naming the same devices or hardware ids list each name once */
+	size_t len = strlen(name);
+	for (const char *p = list; (p = strstr(p, name)) != NULL; p += len)
+		if ((p == list || (p >= list + 2 && p[-2] == ',' && p[-1] == ' ')) &&
+		    (p[len] == '\0' || p[len] == ','))
+			return;
+	int w = snprintf(list + n, size - n, "%s%s", n ? ", " : "", name);
+	if (w < 0 || (size_t)w >= size - n) {
+		/* cut: end with an ellipsis so nobody mistakes it for the whole list */
+		if (size > 4)
+			memcpy(list + size - 4, "...", 4);
+	}
 }

@@ -90,6 +90,10 @@ struct upt_bundle_reader {
 	size_t nmembers;
 
 	uint64_t meta_total;
+	/* upt_bundle_reader_keep_device: the device whose members are kept ("" keeps all) and the
+	 * bytes plus estimated parsed size of what was kept */
+	char keep_device[UPT_NAME_MAX + 1];
+	uint64_t kept_cost;
 	ZSTD_DCtx *dctx;
 	uint8_t *ring[RING_SLOTS]; /* overlapped streaming buffers, allocated on first use */
 };
@@ -297,6 +301,8 @@ void upt_bundle_reader_free(upt_bundle_reader *r)
 	free(r);
 }
 
+static int start_archive(upt_bundle_reader *r, upt_err *e);
+
 int upt_bundle_reader_open(const char *path, upt_bundle_reader **out, upt_err *e)
 {
 	if (!path || !*path)
@@ -339,32 +345,70 @@ int upt_bundle_reader_open(const char *path, upt_bundle_reader **out, upt_err *e
 	}
 	if (rc)
 		goto out;
-
-	r->rbuf = malloc(UPT_IO_CHUNK);
-	r->chunk = malloc(UPT_IO_CHUNK);
-	r->ar = archive_read_new();
-	if (!r->rbuf || !r->chunk || !r->ar) {
-		rc = upt_err_set(e, UPT_E_NOMEM, "out of memory");
+	rc = start_archive(r, e);
+	if (rc)
 		goto out;
-	}
-	/* tar only, no decompression filter: the outer file is never compressed (section 10) */
-	if (archive_read_support_format_tar(r->ar) != ARCHIVE_OK ||
-	    archive_read_support_filter_none(r->ar) != ARCHIVE_OK ||
-	    archive_read_set_skip_callback(r->ar, cb_skip) != ARCHIVE_OK) {
-		rc = upt_err_set(e, UPT_E_INTERNAL, "libarchive set-up failed: %s",
-				 archive_error_string(r->ar));
-		goto out;
-	}
-	if (archive_read_open2(r->ar, r, NULL, cb_read, cb_skip, NULL) != ARCHIVE_OK) {
-		rc = archive_fail(r, NULL, e);
-		goto out;
-	}
-	r->state = ST_FRESH;
 	*out = r;
 	return UPT_OK;
 out:
 	upt_bundle_reader_free(r);
 	return rc;
+}
+
+int upt_bundle_reader_open_fds(const int *fds, size_t n, upt_bundle_reader **out, upt_err *e)
+{
+	upt_bundle_reader *r = calloc(1, sizeof(*r));
+	struct volume *vols = calloc(n ? n : 1, sizeof(*vols));
+	if (!r || !vols) {
+		free(r);
+		free(vols);
+		for (size_t i = 0; i < n; i++)
+			close(fds[i]);
+		return upt_err_set(e, UPT_E_NOMEM, "out of memory");
+	}
+	r->vols = vols;
+	for (size_t i = 0; i < n; i++) /* closed by _free from here on */
+		r->vols[i].fd = fds[i];
+	r->nvols = n;
+	int rc = UPT_OK;
+	for (size_t i = 0; i < n && rc == UPT_OK; i++) {
+		struct stat st = {0};
+		if (fstat(fds[i], &st) != 0 || !S_ISREG(st.st_mode))
+			rc = upt_err_set(e, UPT_E_UNSAFE_ARCHIVE,
+					 "volume %zu is not a regular file", i);
+		r->vols[i].size = (uint64_t)st.st_size;
+		r->total += (uint64_t)st.st_size;
+	}
+	if (rc == UPT_OK && n == 0)
+		rc = upt_err_set(e, UPT_E_NOT_FOUND, "no volumes");
+	if (rc == UPT_OK)
+		rc = start_archive(r, e);
+	if (rc) {
+		upt_bundle_reader_free(r);
+		return rc;
+	}
+	*out = r;
+	return UPT_OK;
+}
+
+/* The libarchive reader over r's volumes. */
+static int start_archive(upt_bundle_reader *r, upt_err *e)
+{
+	r->rbuf = malloc(UPT_IO_CHUNK);
+	r->chunk = malloc(UPT_IO_CHUNK);
+	r->ar = archive_read_new();
+	if (!r->rbuf || !r->chunk || !r->ar)
+		return upt_err_set(e, UPT_E_NOMEM, "out of memory");
+	/* tar only, no decompression filter: the outer file is never compressed (section 10) */
+	if (archive_read_support_format_tar(r->ar) != ARCHIVE_OK ||
+	    archive_read_support_filter_none(r->ar) != ARCHIVE_OK ||
+	    archive_read_set_skip_callback(r->ar, cb_skip) != ARCHIVE_OK)
+		return upt_err_set(e, UPT_E_INTERNAL, "libarchive set-up failed: %s",
+				   archive_error_string(r->ar));
+	if (archive_read_open2(r->ar, r, NULL, cb_read, cb_skip, NULL) != ARCHIVE_OK)
+		return archive_fail(r, NULL, e);
+	r->state = ST_FRESH;
+	return UPT_OK;
 }
 
 /* ---- member rules ---- */
@@ -618,8 +662,37 @@ void upt_bundle_meta_free(upt_bundle_meta *m)
 	free(m);
 }
 
+/* Another device's member of a multi-device bundle, when only this device's are kept. */
+static bool other_device(const upt_bundle_reader *r, const char **dev, size_t *len)
+{
+	static const char devices[] = "metadata/director/devices/";
+	if (!r->keep_device[0] || strncmp(r->path, devices, sizeof(devices) - 1) != 0)
+		return false;
+	*dev = r->path + sizeof(devices) - 1;
+	*len = strcspn(*dev, "/");
+	return !(*len == strlen(r->keep_device) && memcmp(*dev, r->keep_device, *len) == 0);
+}
+
+static void note_skipped(upt_bundle_meta *m, const char *dev, size_t len)
+{
+	m->nskipped++;
+	char name[UPT_NAME_MAX + 1];
+	if (len > UPT_NAME_MAX)
+		return; /* not a device name: the layout check never sees it, nothing uses it */
+	memcpy(name, dev, len);
+	name[len] = '\0';
+	sanitize(name);
+	upt_namelist_add(m->skipped_devices, sizeof(m->skipped_devices), name);
+}
+
 static int add_meta_file(upt_bundle_reader *r, upt_bundle_meta *m, size_t *cap, upt_err *e)
 {
+	const char *dev;
+	size_t dlen;
+	if (other_device(r, &dev, &dlen)) {
+		note_skipped(m, dev, dlen); /* the next header skips its bytes unread */
+		return UPT_OK;
+	}
 	if (r->size > UPT_META_FILE_MAX)
 		return reject(r, UPT_E_TOO_LARGE, r->path, e, "metadata file larger than 1 MiB");
 	if (r->size > UPT_META_TOTAL_MAX - r->meta_total)
@@ -640,7 +713,30 @@ static int add_meta_file(upt_bundle_reader *r, upt_bundle_meta *m, size_t *cap, 
 	upt_buf_init(&f->data, (size_t)r->size);
 	m->nfiles++;
 	r->meta_total += r->size;
-	return read_member(r, &f->data, e);
+	int rc = read_member(r, &f->data, e);
+	if (rc || !r->keep_device[0])
+		return rc;
+	/* On a device all kept metadata may be parsed at once during verification: bound the
+	 * bytes and their trees together, before any tree is built (docs/threat-model.md). */
+	size_t cost;
+	rc = upt_json_scan(f->data.data, f->data.len, &cost, e);
+	if (rc) {
+		set_file(e, r->path);
+		r->state = ST_FAILED;
+		r->failed_code = rc;
+		return rc;
+	}
+	r->kept_cost += f->data.len + cost;
+	if (r->kept_cost > UPT_META_DEVICE_MAX)
+		return reject(r, UPT_E_TOO_LARGE, r->path, e,
+			      "metadata too large for the device: with its parsed form it would "
+			      "take more than 8 MiB");
+	return UPT_OK;
+}
+
+void upt_bundle_reader_keep_device(upt_bundle_reader *r, const char *device_id)
+{
+	snprintf(r->keep_device, sizeof(r->keep_device), "%s", device_id ? device_id : "");
 }
 
 int upt_bundle_read_metadata(upt_bundle_reader *r, upt_bundle_meta **out, upt_err *e)

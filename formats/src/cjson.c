@@ -2,6 +2,7 @@
  * (jansson's sorted compact dump escapes control characters and non-ASCII, which is not OLPC). */
 #include "upt/cjson.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,11 +46,78 @@ static int check_tree(const json_t *v, int depth, upt_err *e)
 	}
 }
 
+/* What jansson allocates for each kind of value, rounded up from measurements on Debian 12's
+ * jansson 2.14 with glibc malloc (an empty object 224 bytes, an empty array 140, an empty string
+ * 92, an integer 40, plus the parent's slot for each and glibc's 16 bytes per chunk). A key is a
+ * string too, and each member grows its object's hash table. The estimate only needs to be an upper
+ * bound good to a factor of about 1.5: it is compared with caps that keep a hostile file's tree
+ * small, not used for accounting. */
+#define COST_OBJECT 256u
+#define COST_ARRAY 160u
+#define COST_STRING 96u /* plus the string's bytes */
+#define COST_SCALAR 56u
+#define COST_MEMBER 16u /* an object's hash table grows with its members */
+
+int upt_json_scan(const void *data, size_t len, size_t *cost_out, upt_err *e)
+{
+	const unsigned char *p = data;
+	size_t cost = 0;
+	int depth = 0;
+	bool in_scalar = false;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = p[i];
+		if (ch == '"') {
+			size_t start = i++;
+			while (i < len && p[i] != '"')
+				i += p[i] == '\\' ? 2 : 1;
+			if (i > len) /* a final backslash stepped over the end */
+				i = len;
+			/* an unterminated string costs its bytes; jansson rejects it anyway */
+			cost += COST_STRING + (i - start);
+			in_scalar = false;
+			continue;
+		}
+		bool scalar_char = (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') ||
+				   ch == '-' || ch == '+' || ch == '.' || (ch >= 'A' && ch <= 'Z');
+		if (scalar_char) {
+			if (!in_scalar)
+				cost += COST_SCALAR;
+			in_scalar = true;
+			continue;
+		}
+		in_scalar = false;
+		if (ch == '{' || ch == '[') {
+			if (++depth > UPT_JSON_DEPTH_MAX)
+				return upt_err_set(e, UPT_E_MALFORMED,
+						   "JSON nested deeper than %d levels",
+						   UPT_JSON_DEPTH_MAX);
+			cost += ch == '{' ? COST_OBJECT : COST_ARRAY;
+		} else if (ch == '}' || ch == ']') {
+			depth--;
+		} else if (ch == ':') {
+			cost += COST_MEMBER;
+		}
+	}
+	*cost_out = cost;
+	return UPT_OK;
+}
+
 int upt_json_parse(const void *data, size_t len, size_t max, json_t **out, upt_err *e)
 {
 	if (len > max)
 		return upt_err_set(e, UPT_E_TOO_LARGE,
 				   "JSON document of %zu bytes is over the limit of %zu", len, max);
+	/* Bound the tree before jansson builds it: 1 MiB of "[{},{},...]" would take 76 MiB. */
+	size_t cost;
+	int rc = upt_json_scan(data, len, &cost, e);
+	if (rc)
+		return rc;
+	if (cost > UPT_JSON_COST_MAX)
+		return upt_err_set(
+		    e, UPT_E_TOO_LARGE,
+		    "JSON document too complex: parsing it would take about %zu KiB, "
+		    "the limit is %u KiB",
+		    cost >> 10, UPT_JSON_COST_MAX >> 10);
 	json_error_t je;
 	/* Duplicate keys are rejected: by default jansson silently keeps the last one, and two
 	 * parsers disagreeing about a signed document is how signature bypasses happen. */
@@ -57,7 +125,7 @@ int upt_json_parse(const void *data, size_t len, size_t max, json_t **out, upt_e
 	if (!v)
 		return upt_err_set(e, UPT_E_MALFORMED, "invalid JSON at line %d column %d: %s",
 				   je.line, je.column, je.text);
-	int rc = check_tree(v, 1, e);
+	rc = check_tree(v, 1, e);
 	if (rc) {
 		json_decref(v);
 		return rc;

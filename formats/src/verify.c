@@ -134,6 +134,9 @@ static int scan_layout(const upt_bundle_meta *b, layout *l, upt_err *e)
 			return fail_layout(e, p, "unexpected metadata member");
 		}
 	}
+	/* a device reading with upt_bundle_reader_keep_device saw other devices' members */
+	if (b->nskipped)
+		l->multi = true;
 	bool device = l->single || l->multi;
 	bool fleet = l->fleet_snapshot || l->updates > 0;
 	if (l->single && l->multi)

@@ -279,22 +279,3 @@ void upt_vfy_raise_time(vfy_ctx *c, const upt_meta *m)
 	if (m->issued > c->t)
 		c->t = m->issued;
 }
-
-void upt_vfy_list_add(char *list, size_t size, const char *name)
-{
-	size_t n = strnlen(list, size);
-	if (n + 1 >= size)
-		return;
-	/* several targets naming the same devices or hardware ids list each name once */
-	size_t len = strlen(name);
-	for (const char *p = list; (p = strstr(p, name)) != NULL; p += len)
-		if ((p == list || (p >= list + 2 && p[-2] == ',' && p[-1] == ' ')) &&
-		    (p[len] == '\0' || p[len] == ','))
-			return;
-	int w = snprintf(list + n, size - n, "%s%s", n ? ", " : "", name);
-	if (w < 0 || (size_t)w >= size - n) {
-		/* cut: end with an ellipsis so nobody mistakes it for the whole list */
-		if (size > 4)
-			memcpy(list + size - 4, "...", 4);
-	}
-}

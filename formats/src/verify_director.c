@@ -31,7 +31,7 @@ static bool ends(const char *s, const char *suffix)
 /* A multi-device bundle's set for this device, or the list of devices it is for. */
 static int select_device(vfy_ctx *c, char *intended, size_t isz)
 {
-	bool multi = false;
+	bool multi = c->b->nskipped > 0; /* other devices' members, skipped by the reader */
 	for (size_t i = 0; i < c->b->nfiles; i++)
 		if (starts(c->b->files[i].path, DEVICES))
 			multi = true;
@@ -46,7 +46,8 @@ static int select_device(vfy_ctx *c, char *intended, size_t isz)
 			if (starts(c->b->files[i].path, c->ddir))
 				return UPT_OK;
 	}
-	char list[512] = "";
+	char list[512];
+	snprintf(list, sizeof(list), "%s", c->b->skipped_devices);
 	for (size_t i = 0; i < c->b->nfiles; i++) {
 		const char *p = c->b->files[i].path;
 		if (!starts(p, DEVICES) || !ends(p, "/targets.json"))
@@ -57,7 +58,7 @@ static int select_device(vfy_ctx *c, char *intended, size_t isz)
 			continue;
 		memcpy(other, p + strlen(DEVICES), n);
 		other[n] = '\0';
-		upt_vfy_list_add(list, sizeof(list), other);
+		upt_namelist_add(list, sizeof(list), other);
 	}
 	snprintf(intended, isz, "devices %s", list);
 	return upt_vfy_fail(c->e, UPT_E_NOT_FOR_DEVICE, NULL,
@@ -379,7 +380,7 @@ static int bind_fleet_targets(vfy_ctx *c, char *intended, size_t isz)
 		if (t->has_device_ids &&
 		    !in_list(t->device_ids, t->ndevice_ids, c->dev->device_id)) {
 			for (size_t j = 0; j < t->ndevice_ids; j++)
-				upt_vfy_list_add(devs, sizeof(devs), t->device_ids[j]);
+				upt_namelist_add(devs, sizeof(devs), t->device_ids[j]);
 			continue;
 		}
 		bool any = false;
@@ -398,7 +399,7 @@ static int bind_fleet_targets(vfy_ctx *c, char *intended, size_t isz)
 		}
 		if (!any)
 			for (size_t j = 0; j < t->nhardware_ids; j++)
-				upt_vfy_list_add(hw, sizeof(hw), t->hardware_ids[j]);
+				upt_namelist_add(hw, sizeof(hw), t->hardware_ids[j]);
 	}
 	if (c->nas > 0)
 		return UPT_OK;

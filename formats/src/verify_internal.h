@@ -141,8 +141,6 @@ int upt_vfy_timestamp(const char *member, const char *what, const char *repo, co
 /* The `issued` of a verified Director timestamp / offline snapshot raises the effective time
  * for the rest of the run (docs/device-config.md, time_floor). */
 void upt_vfy_raise_time(vfy_ctx *c, const upt_meta *m);
-/* Appends ", name" to a bounded list for messages ("devices VIN-2, VIN-3"). */
-void upt_vfy_list_add(char *list, size_t size, const char *name);
 
 /* ---- verify_root.c ---- */
 

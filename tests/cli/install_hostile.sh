@@ -175,6 +175,20 @@ check "four tampered copies: the other two were not tried, and the report says w
 		grep -q 'not tried' '$cd_/state/reports/1.json'"
 check "four tampered copies: the device runs factory" grep -qx factory "$cd_/targets/main.bin"
 
+# ---- metadata whose parsed form is huge ----
+# ~1 MiB of "[{},{},...]" in two files took 165 MB parsed before any signature was checked:
+# refused by size before anything is parsed (peak RSS: make bench, bench_hostile).
+KEYS=$tmp/k bundle_mutate two.uptane junk.uptane junk 900000
+jd=$tmp/jdev
+mkdir -p "$jd/targets"
+echo factory >"$jd/targets/main.bin"
+device_json "$jd" VIN-2 mcu "$(file_ecu mcu mcu-x targets/fw.bin)" "$(file_ecu main board-a targets/main.bin)"
+code=$(run_install "$tmp/j1" "$jd" install "$tmp/junk.uptane")
+expect_result "900 KB of empty objects in two metadata files: refused before parsing" "$tmp/j1" "$code" 4 rejected too-large
+check "junk metadata: the error names the file and the limit" \
+	grep -q 'metadata/director/targets.json.*too large for the device' "$tmp/j1"
+check "junk metadata: the device runs factory" grep -qx factory "$jd/targets/main.bin"
+
 # ---- a file name that prints a line of its own ----
 nd=$tmp/ndev
 mkdir -p "$nd/targets" "$tmp/nstick"

@@ -174,6 +174,24 @@ elif op == "tamper-image":
     files["images/" + arg] = subprocess.run(["zstd", "-3", "-c"], input=bytes(raw), capture_output=True, check=True).stdout
 elif op == "not-zstd":
     files["images/" + arg] = b"this is not a zstd frame" * 100
+elif op in ("junk", "junk-ts"):
+    # the review's memory bomb: ARG bytes of "[{},{},...]" inside signed of the Director's
+    # targets and the Image repository's timestamp (junk-ts: both timestamps, the files parsed
+    # before anything pins them); not re-signed: rejected in the end
+    both = ("metadata/director/targets.json", "metadata/image-repo/timestamp.json")
+    if op == "junk-ts":
+        both = ("metadata/director/timestamp.json", "metadata/image-repo/timestamp.json")
+    for m in both:
+        d = json.loads(files[m])
+        d["signed"]["junk"] = [{}] * (int(arg) // 3)
+        files[m] = json.dumps(d, separators=(",", ":")).encode()
+elif op == "pad":
+    # ARG bytes of whitespace after every metadata file (the signatures still hold)
+    for m in files:
+        if m.startswith("metadata/"):
+            files[m] += b" " * int(arg)
+elif op == "repack":
+    pass  # the same members, written by Python's tarfile (pax headers)
 elif op == "drop":
     del files[arg]
 elif op in ("dotdot", "absolute", "symlink", "hardlink", "device", "duplicate", "badchar", "fifo"):

@@ -513,6 +513,88 @@ static void metadata_caps(void **state)
 	free(big);
 }
 
+/* A device keeps only its own share of a multi-device bundle, and that share, bytes plus parsed
+ * trees, fits in UPT_META_DEVICE_MAX: 16 MiB of other devices' files cost it nothing. */
+static int read_as_device(const struct tmember *m, size_t n, const char *device,
+			  upt_bundle_meta **out, upt_err *e)
+{
+	char *p = path_in(tmp, "dev.uptane");
+	assert_int_equal(write_tar(p, m, n), 0);
+	upt_bundle_reader *r = NULL;
+	upt_err_clear(e);
+	int rc = upt_bundle_reader_open(p, &r, e);
+	assert_int_equal(rc, UPT_OK);
+	upt_bundle_reader_keep_device(r, device);
+	rc = upt_bundle_read_metadata(r, out, e);
+	upt_bundle_reader_free(r);
+	free(p);
+	return rc;
+}
+
+static void device_keeps_its_share(void **state)
+{
+	(void)state;
+	size_t big = UPT_META_FILE_MAX;
+	char *spaces = malloc(big);
+	memset(spaces, ' ', big);
+	spaces[0] = '{';
+	spaces[big - 1] = '}';
+	struct tmember m[24];
+	char names[24][64];
+	size_t n = 0;
+	m[n++] = (struct tmember)BJ;
+	m[n++] = (struct tmember)META("metadata/director/1.root.json", "{}");
+	m[n++] = (struct tmember)META("metadata/director/devices/VIN-1/targets.json", "{\"a\":1}");
+	for (int i = 0; i < 15; i++) { /* 15 MiB for devices VIN-10 .. VIN-24 */
+		snprintf(names[i], sizeof(names[i]),
+			 "metadata/director/devices/VIN-%d/targets.json", 10 + i);
+		m[n++] = (struct tmember){names[i], TM_FILE, spaces, big, NULL};
+	}
+	upt_bundle_meta *meta = NULL;
+	upt_err e;
+	assert_int_equal(read_as_device(m, n, "VIN-1", &meta, &e), UPT_OK);
+	assert_int_equal(meta->nfiles, 2);
+	assert_string_equal(meta->files[1].path, "metadata/director/devices/VIN-1/targets.json");
+	assert_int_equal(meta->nskipped, 15);
+	assert_non_null(strstr(meta->skipped_devices, "VIN-10, VIN-11, "));
+	upt_bundle_meta_free(meta);
+	/* the station reads it all */
+	expect_walk(m, n, UPT_OK, NULL);
+
+	/* the device's own share over the cap: 8 x 1 MiB of whitespace is 8 MiB of bytes */
+	n = 1;
+	for (int i = 0; i < 9; i++) {
+		snprintf(names[i], sizeof(names[i]), "metadata/image-repo/delegations/r%d.json", i);
+		m[n++] = (struct tmember){names[i], TM_FILE, spaces, big, NULL};
+	}
+	meta = NULL;
+	assert_int_equal(read_as_device(m, n, "VIN-1", &meta, &e), UPT_E_TOO_LARGE);
+	assert_null(meta);
+	assert_string_equal(e.file, "metadata/image-repo/delegations/r7.json");
+	assert_non_null(strstr(e.msg, "too large for the device"));
+	expect_walk(m, n, UPT_OK, NULL); /* 9 MiB is fine at the station */
+
+	/* small files whose trees are large: 6 x 200 KB of empty objects is ~7 MiB parsed */
+	char *junk = malloc(200u << 10);
+	size_t junk_len = 0;
+	junk[junk_len++] = '[';
+	while (junk_len + 6 < (200u << 10)) {
+		memcpy(junk + junk_len, "{},", 3);
+		junk_len += 3;
+	}
+	memcpy(junk + junk_len, "{}]", 3);
+	junk_len += 3;
+	n = 1;
+	for (int i = 0; i < 8; i++) {
+		snprintf(names[i], sizeof(names[i]), "metadata/image-repo/delegations/j%d.json", i);
+		m[n++] = (struct tmember){names[i], TM_FILE, junk, junk_len, NULL};
+	}
+	assert_int_equal(read_as_device(m, n, "VIN-1", &meta, &e), UPT_E_TOO_LARGE);
+	assert_null(meta);
+	free(junk);
+	free(spaces);
+}
+
 /* ---- not a tar, truncated ---- */
 
 static void not_tar_and_truncated(void **state)
@@ -1182,6 +1264,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(hostile_duplicates_and_layout, setup, teardown),
 	    cmocka_unit_test_setup_teardown(bundle_json_rules, setup, teardown),
 	    cmocka_unit_test_setup_teardown(metadata_caps, setup, teardown),
+	    cmocka_unit_test_setup_teardown(device_keeps_its_share, setup, teardown),
 	    cmocka_unit_test_setup_teardown(not_tar_and_truncated, setup, teardown),
 	    cmocka_unit_test_setup_teardown(open_errors, setup, teardown),
 	    cmocka_unit_test_setup_teardown(shrinking_file_is_io, setup, teardown),

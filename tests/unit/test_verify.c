@@ -519,7 +519,7 @@ static void root_chain_cap(void **st)
 		upt_buf_init(&many[n].data, 16);
 		n++;
 	}
-	upt_bundle_meta big = {s->bundle.bundle_json, many, n};
+	upt_bundle_meta big = {.bundle_json = s->bundle.bundle_json, .files = many, .nfiles = n};
 	upt_verify_input in = {&s->trust, &big, &s->dev, s->now};
 	upt_verify_result r;
 	assert_int_equal(upt_verify(&in, &r), UPT_E_TOO_LARGE);

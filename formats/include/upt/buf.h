@@ -34,4 +34,8 @@ int upt_buf_copy(upt_buf *dst, const upt_buf *src, upt_err *e) UPT_MUST_CHECK;
 /* Byte equality of contents. */
 int upt_buf_equal(const upt_buf *a, const upt_buf *b);
 
+/* Adds name to list, a NUL-terminated "a, b, c" in size bytes, for messages: each name once; a
+ * list that does not fit ends in "..." (and takes no more names). */
+void upt_namelist_add(char *list, size_t size, const char *name);
+
 #endif

@@ -98,6 +98,10 @@ typedef struct upt_bundle_meta {
 	upt_buf bundle_json;
 	upt_bundle_file *files; /* metadata/ members in archive order */
 	size_t nfiles;
+	/* With upt_bundle_reader_keep_device: the other devices' members of a multi-device
+	 * bundle, counted and not kept, and those devices' names ("a, b, ...", cut with "..."). */
+	size_t nskipped;
+	char skipped_devices[512];
 } upt_bundle_meta;
 
 /* NULL when absent. */
@@ -110,6 +114,18 @@ typedef struct upt_bundle_reader upt_bundle_reader;
  * "X.uptane.000" works too. Every volume is opened here, once (O_NOFOLLOW, regular files only).
  * UPT_E_NOT_FOUND when nothing is there, UPT_E_IO otherwise (symlink, not a regular file). */
 int upt_bundle_reader_open(const char *path, upt_bundle_reader **out, upt_err *e) UPT_MUST_CHECK;
+/* The same over descriptors already open, in volume order, taken over (closed by _free, or
+ * here on failure); each must be a regular file (UPT_E_UNSAFE_ARCHIVE). For the fuzzer, whose
+ * volumes are memfds, and tests. */
+int upt_bundle_reader_open_fds(const int *fds, size_t n, upt_bundle_reader **out,
+			       upt_err *e) UPT_MUST_CHECK;
+/* On a device, before upt_bundle_read_metadata: only this device's Director members of a
+ * multi-device bundle (metadata/director/devices/<device_id>/) are kept, the others skipped
+ * unread, and what is kept, its bytes plus their parsed trees (upt_json_scan), must fit in
+ * UPT_META_DEVICE_MAX (else UPT_E_TOO_LARGE): a device's memory for metadata does not grow
+ * with a station bundle's size or with what an attacker packs in. Without it (station tools)
+ * every member is kept, up to UPT_META_TOTAL_MAX bytes. */
+void upt_bundle_reader_keep_device(upt_bundle_reader *r, const char *device_id);
 /* Reads bundle.json (checks format and version: another version -> UPT_E_MALFORMED "made by a
  * newer bundler") and every metadata/ member, stopping before the first images/ member.
  * bundle.json must be the very first archive entry (not even a directory before it).

@@ -3,7 +3,8 @@
  * JSON encoder that signatures cover (docs/bundle-format.md).
  *
  * Parser: rejects duplicate object keys (JSON_REJECT_DUPLICATES), reals, integers outside
- * int64, NUL in strings, nesting deeper than UPT_JSON_DEPTH_MAX, input over the caller's cap.
+ * int64, NUL in strings, nesting deeper than UPT_JSON_DEPTH_MAX, input over the caller's cap,
+ * and documents whose tree would take more than UPT_JSON_COST_MAX bytes (upt_json_scan).
  * Encoder: OLPC canonical JSON exactly as securesystemslib's encode_canonical: keys sorted by
  * bytes, no whitespace, integers only, strings raw with only '"' and '\' escaped.
  */
@@ -20,6 +21,11 @@
  * column on bad input, UPT_E_TOO_LARGE over max. *out untouched on failure. */
 int upt_json_parse(const void *data, size_t len, size_t max, json_t **out,
 		   upt_err *e) UPT_MUST_CHECK;
+
+/* One pass over untrusted bytes before any allocation: checks the nesting depth
+ * (UPT_E_MALFORMED past UPT_JSON_DEPTH_MAX) and sets *cost to an upper estimate of the bytes
+ * jansson would allocate for the tree. Not a validator: jansson still decides what is JSON. */
+int upt_json_scan(const void *data, size_t len, size_t *cost, upt_err *e) UPT_MUST_CHECK;
 
 /* Appends the canonical encoding of v to out. UPT_E_MALFORMED for reals or other types the
  * canonical form cannot hold. */

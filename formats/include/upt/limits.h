@@ -19,6 +19,12 @@
 
 /* JSON and metadata (docs/bundle-format.md) */
 #define UPT_JSON_DEPTH_MAX 32
+/* The parsed tree of one JSON document in (estimated) heap bytes (upt_json_scan), and on a
+ * device the metadata it keeps of one bundle, bytes plus trees (upt_bundle_reader_keep_device).
+ * A genuine targets entry of about 200 bytes takes about 2 KiB parsed: one file holds about
+ * 1 900 targets, a device's share of a bundle about 3 500 (delegations split larger fleets). */
+#define UPT_JSON_COST_MAX (4u << 20)
+#define UPT_META_DEVICE_MAX (8u << 20)
 #define UPT_NAME_MAX 128	 /* role, fleet, device, ECU, hardware id names */
 #define UPT_TARGET_NAME_MAX 1000 /* target path (images/<name> must fit 1024) */
 #define UPT_KEYS_MAX 256	 /* keys in one root or delegating targets file */
