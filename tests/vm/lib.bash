@@ -123,5 +123,12 @@ ev = []
 for l in open(sys.argv[1]):
     try: ev.append(json.loads(l))
     except ValueError: pass # a kernel message cut into the line on the shared console
-sys.exit(0 if any(eval(sys.argv[2], {}, {"e": e}) for e in ev) else 1)' "$1" "$2"
+sys.exit(0 if any(eval("(" + sys.argv[2] + ")", {}, {"e": e}) for e in ev) else 1)' "$1" "$2"
+}
+# usb_disk SERIAL: "NAME VENDOR PRODUCT SERIAL SYSFS_PATH" of the guest's disk on the USB device
+# with that serial, found by walking up the disk's real sysfs ancestry to the USB device (one
+# line: the command channel reads one command per line)
+usb_disk() {
+	vsh 'for b in /sys/block/sd*; do [ -e "$b" ] || continue; d=$(readlink -f $b/device); while [ "${d:-/}" != / ] && [ ! -e "$d/idVendor" ]; do d=${d%/*}; done;'\
+' [ "$(cat $d/serial 2>/dev/null)" = "'"$1"'" ] && echo "${b##*/} $(cat $d/idVendor) $(cat $d/idProduct) $(cat $d/serial) $d"; done; true' | head -1
 }

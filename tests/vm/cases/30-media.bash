@@ -61,6 +61,13 @@ stick_report() {
 	n=$(report_counter "$1" "$2") && [ -n "$n" ] && stick_get "$1" "$2" "uptane-reports/VIN-1/$n.json" "$3" &&
 		report_ok "$3" "$tmp/prov/config/device.pub"
 }
+# report_names KIND IMG: the names in the stick's uptane-reports/VIN-1/
+report_names() {
+	case $1 in
+	fat32) mdir -b -i "$2" ::/uptane-reports/VIN-1 2>/dev/null | sed 's|.*/||' ;;
+	exfat) exfat_do "$2" ls "$2.m/uptane-reports/VIN-1" ;;
+	esac
+}
 rep_is() { $PY -c 'import json,sys; s=json.load(open(sys.argv[1]))["signed"]; sys.exit(0 if eval(sys.argv[2]) else 1)' "$1" "$2"; }
 
 media_suite() {
@@ -80,6 +87,14 @@ media_suite() {
 	t "$K no bundle: the unit's exit status is 3" test "$code" = 3
 	t "$K no bundle: the report on the stick verifies and says no-bundle" \
 		eval 'stick_report "$kind" "$img" "$d/r-none.json" && rep_is "$d/r-none.json" "s[\"result\"][\"status\"] == \"no-bundle\""'
+	local fsname=vfat
+	[ "$kind" = exfat ] && fsname=exfat
+	t "$K the medium event: $fsname, mounted privately, nosymfollow" ev_has "$ev" \
+		"e['event'] == 'medium' and e['filesystem'] == '$fsname' and e['private'] is True and e['nosymfollow'] is True"
+	vsh 'cat /var/lib/uptane-offline/state/reports/1.json' >"$d/r-none-dev.json"
+	t "$K the report on the stick is the one kept on the device" $PY -c '
+import json, sys
+assert json.load(open(sys.argv[1])) == json.load(open(sys.argv[2]))' "$d/r-none.json" "$d/r-none-dev.json"
 
 	# Another device's bundle: exit 3, the message says whom it is for.
 	B assign ws --device VIN-2 --ecu ecu-main=u-ro.bin && B create ws -o "$d/other.uptane" --device VIN-2
@@ -154,6 +169,10 @@ assert not any("._" in json.dumps(e) or ".b9" in json.dumps(e) for e in ev)
 PY
 	t "$K several: the report on the stick lists the skipped bundle" \
 		eval 'stick_report "$kind" "$img" "$d/r-sev.json" && rep_is "$d/r-sev.json" "[x[\"file\"] for x in s.get(\"skipped\", [])] == [\"ro.uptane\"]"'
+	local names
+	names=$(report_names "$kind" "$img")
+	t "$K several: only N.json in the report directory, no temp file left ($(echo $names))" \
+		eval '[ -n "$names" ] && ! grep -qv "^[0-9][0-9]*\.json$" <<<"$names"'
 
 	# Split volumes (FAT32's 4 GiB file limit: .000, .001, ...).
 	mkdir -p "$d/split" && B assign ws --device VIN-1 --ecu ecu-main=u-split.bin && B create ws -o "$d/split/sp.uptane" --device VIN-1 --split-size 1M && stick "$kind" "$d/split.img" "$d"/split/sp.uptane.* ||
