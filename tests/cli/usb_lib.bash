@@ -1,5 +1,6 @@
-# Helpers for the USB media tests (tests/cli/usb_*.sh): filesystem images made without mounting
-# them (mtools for FAT, mkfs.ext4 -d for ext4), read back the same way, loop devices.
+# Helpers for the USB media tests (tests/cli/usb_*.sh): ext4 images made without mounting them
+# (mkfs.ext4 -d), read back the same way (debugfs), loop devices. FAT32 and exFAT sticks are the
+# device rig's (tests/vm/lib.bash): the host kernel has neither driver.
 # Source after lib.bash, bundle_lib.bash and install_lib.bash.
 
 # usb_need_loop: prints the SKIP line and exits when this machine cannot attach loop devices
@@ -19,12 +20,11 @@ usb_need_loop() {
 	rm -f "$probe"
 }
 
-# usb_fs_supported TYPE DIR: the running kernel mounts TYPE (vfat needs CONFIG_VFAT_FS)
+# usb_fs_supported TYPE DIR: the running kernel mounts TYPE (ext4)
 usb_fs_supported() {
 	local type=$1 dir=$2 img=$2/probe-$1.img l rc
 	rm -f "$img"
 	case $type in
-	vfat) truncate -s 40M "$img" && mkfs.vfat -F 32 "$img" >/dev/null || return 1 ;;
 	ext4) truncate -s 8M "$img" && mkfs.ext4 -q "$img" || return 1 ;;
 	esac
 	l=$(losetup -f --show -r "$img") || return 1
@@ -36,28 +36,13 @@ usb_fs_supported() {
 	return $rc
 }
 
-# usb_mkstick TYPE IMG SIZE_MB SRC_DIR: a filesystem image holding SRC_DIR's files (one level
-# of subdirectories), made without mounting it
+# usb_mkstick TYPE IMG SIZE_MB SRC_DIR: an ext4 image holding SRC_DIR's files, made without
+# mounting it (FAT32 and exFAT sticks: tests/vm/lib.bash, the device rig)
 usb_mkstick() {
-	local type=$1 img=$2 size=$3 src=$4 f d
+	local type=$1 img=$2 size=$3 src=$4
 	rm -f "$img"
 	truncate -s "${size}M" "$img"
 	case $type in
-	vfat)
-		mkfs.vfat -F 32 -n DEALER "$img" >/dev/null || return 1
-		for f in "$src"/* "$src"/.[!.]*; do
-			[ -e "$f" ] || continue
-			if [ -d "$f" ]; then
-				mmd -i "$img" "::/$(basename "$f")" || return 1
-				for d in "$f"/* "$f"/.[!.]*; do
-					[ -e "$d" ] || continue
-					mcopy -i "$img" "$d" "::/$(basename "$f")/$(basename "$d")" || return 1
-				done
-			else
-				mcopy -i "$img" "$f" "::/$(basename "$f")" || return 1
-			fi
-		done
-		;;
 	ext4) mkfs.ext4 -q -E root_owner=0:0 -d "$src" "$img" || return 1 ;;
 	esac
 }
@@ -67,7 +52,6 @@ usb_get() {
 	local type=$1 img=$2 path=$3 out=$4
 	rm -f "$out"
 	case $type in
-	vfat) mcopy -n -i "$img" "::/$path" "$out" 2>/dev/null ;;
 	ext4) debugfs -R "dump /$path $out" "$img" >/dev/null 2>&1 ;;
 	esac
 	[ -s "$out" ]
@@ -77,7 +61,6 @@ usb_get() {
 usb_ls() {
 	local type=$1 img=$2 path=$3
 	case $type in
-	vfat) mdir -b -i "$img" "::/$path" 2>/dev/null | sed 's|.*/||' ;;
 	ext4) debugfs -R "ls -p /$path" "$img" 2>/dev/null | awk -F/ 'NF>5 && $6 != "." && $6 != ".." {print $6}' ;;
 	esac
 }

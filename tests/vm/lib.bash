@@ -1,10 +1,11 @@
 # The rig's device-side helpers (sourced by tests/vm/run): virtio disks, boot and the consoles,
 # sticks made and read back on the host, the units' results from the journal on the console.
 # ---- the device ----
-# disks IMGDIR: fresh virtio disks (ext4 made from directories, no mount)
+# disks: fresh virtio disks (ext4 made from directories, no mount); APP_MB (64): the size of
+# the file target's disk (vdb)
 disks() {
 	rm -f vda.img vdb.img
-	truncate -s 64M vda.img vdb.img
+	truncate -s 64M vda.img && truncate -s ${APP_MB:-64}M vdb.img
 	mkfs.ext4 -q -E root_owner=0:0 -d prov vda.img
 	mkfs.ext4 -q -E root_owner=0:0 -d app vdb.img
 }
@@ -42,14 +43,14 @@ halt() { kill -9 "$qpid" 2>/dev/null; wait "$qpid" 2>/dev/null; qpid=; }
 qmp() { $PY "$here/qmp.py" qmp.sock "$@"; }
 
 # ---- sticks ----
-# stick KIND IMG FILE..: KIND mbr-fat32 | fat32 (superfloppy) | exfat | ext4
+# stick KIND IMG FILE..: KIND mbr-fat32 | fat32 (superfloppy) | exfat | ext4; STICK_MB (96) the size
 stick() {
-	local kind=$1 img=$2; shift 2
-	rm -f "$img"; truncate -s 96M "$img"
+	local kind=$1 img=$2 mb=${STICK_MB:-96}; shift 2
+	rm -f "$img"; truncate -s ${mb}M "$img"
 	case $kind in
 	mbr-fat32)
 		echo 'start=2048, type=c' | sfdisk -q "$img"
-		mkfs.vfat -F 32 -n DEALER --offset 2048 "$img" $(((96 * 1024 - 1024))) >/dev/null
+		mkfs.vfat -F 32 -n DEALER --offset 2048 "$img" $(((mb * 1024 - 1024))) >/dev/null
 		for f; do mcopy -i "$img@@1M" "$f" "::/$(basename "$f")"; done ;;
 	fat32)
 		mkfs.vfat -F 32 -n DEALER "$img" >/dev/null
@@ -109,4 +110,25 @@ report_counter() {
 unit_result() {
 	wait_console "UNIT-EXIT " "$2" "$1" >/dev/null || { echo none; return; }
 	console | tail -n +$(($1 + 1)) | sed -n 's/^J: UNIT-EXIT [^ ]* \([0-9]*\).*/\1/p' | head -1
+}
+
+# unit_exits FROM_LINE: every unit's exit status after FROM_LINE, in order, space-separated
+unit_exits() { console | tail -n +$(($1 + 1)) | sed -n 's/^J: UNIT-EXIT [^ ]* \([0-9]*\).*/\1/p' | tr '\n' ' ' | sed 's/ $//'; }
+# unit_events FROM_LINE OUT: the installers' JSON lines after FROM_LINE (from the journal copy)
+unit_events() { console | tail -n +$(($1 + 1)) | sed -n 's/^J: \({"event".*\)/\1/p' >"$2"; }
+# ev_has FILE PYEXPR: some JSON line e of FILE satisfies PYEXPR (e.g. 'e["event"] == "warning"')
+ev_has() {
+	$PY -c 'import json, sys
+ev = []
+for l in open(sys.argv[1]):
+    try: ev.append(json.loads(l))
+    except ValueError: pass # a kernel message cut into the line on the shared console
+sys.exit(0 if any(eval("(" + sys.argv[2] + ")", {}, {"e": e}) for e in ev) else 1)' "$1" "$2"
+}
+# usb_disk SERIAL: "NAME VENDOR PRODUCT SERIAL SYSFS_PATH" of the guest's disk on the USB device
+# with that serial, found by walking up the disk's real sysfs ancestry to the USB device (one
+# line: the command channel reads one command per line)
+usb_disk() {
+	vsh 'for b in /sys/block/sd*; do [ -e "$b" ] || continue; d=$(readlink -f $b/device); while [ "${d:-/}" != / ] && [ ! -e "$d/idVendor" ]; do d=${d%/*}; done;'\
+' [ "$(cat $d/serial 2>/dev/null)" = "'"$1"'" ] && echo "${b##*/} $(cat $d/idVendor) $(cat $d/idProduct) $(cat $d/serial) $d"; done; true' | head -1
 }

@@ -10,6 +10,8 @@ import time
 
 def main():
     path, timeout, cmd = sys.argv[1], float(sys.argv[2]), sys.argv[3]
+    if "\n" in cmd:  # vm-shell reads one command per line: the rest would answer the next call
+        sys.exit("vmsh.py: the command must be one line")
     s = socket.socket(socket.AF_UNIX)
     s.connect(path)
     s.sendall(cmd.encode() + b"\n")
