@@ -91,6 +91,9 @@ for trial in $(seq 1 "$TRIALS"); do
 	sleep "$(printf '%d.%06d' $((delay / 1000000)) $((delay % 1000000)))"
 	kill -9 -- "-$pid" 2>/dev/null || kill -9 "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
+	# the whole group gone, not only the installer: a child killed between fork and exec
+	# still shares the state lock's open file until it has died (seen under heavy load)
+	for _ in $(seq 500); do kill -0 -- "-$pid" 2>/dev/null || break; sleep 0.01; done
 	# what the kill interrupted
 	if [ -e "$d/state/journal" ]; then
 		during_commit=$((during_commit + 1))
