@@ -7,6 +7,21 @@
 #    /proc/self/mountinfo and sysfs, installs, writes the report onto the mounted stick.
 # Nothing is started by udev in either (no UNIT-START on the console).
 # A fresh device; target release counters 41, 42.
+# report_names_medium WHAT KIND IMG ID: the newest report on the stick verifies (pynacl), says
+# installed and names the medium ID ("vendor product serial")
+report_names_medium() {
+	local what=$1 kind=$2 img=$3 id=$4 rep=$d/$1-rep.json
+	if ! stick_get "$kind" "$img" "uptane-reports/VIN-1/$(report_counter "$kind" "$img").json" "$rep"; then
+		not_ok "$what: the report is on the stick"
+		return
+	fi
+	t "$what: the report on the stick verifies and names the medium ($id)" eval \
+		'report_ok "$rep" "$tmp/prov/config/device.pub" && $PY -c "
+import json, sys
+s = json.load(open(sys.argv[1]))[\"signed\"]; m = s[\"medium\"]
+assert \" \".join((m[\"vendor\"], m[\"product\"], m[\"serial\"])) == sys.argv[2] and s[\"result\"][\"status\"] == \"installed\", s
+" "$rep" "$id"'
+}
 watch_scan() {
 	local d=$tmp/watch img from id
 	rm -rf "$d" && mkdir -p "$d"
@@ -49,17 +64,7 @@ watch_scan() {
 	n=20
 	while vsh 'kill -0 $(cat /tmp/watch.pid) 2>/dev/null' && [ $n -gt 0 ]; do sleep 0.5; n=$((n - 1)); done
 	t "watch: SIGTERM stops the daemon" vsh '! kill -0 $(cat /tmp/watch.pid) 2>/dev/null'
-	local rep=$d/watch-rep.json
-	if stick_get mbr-fat32 "$d/watch.img" "uptane-reports/VIN-1/$(report_counter mbr-fat32 "$d/watch.img").json" "$rep"; then
-		t "watch: the report on the stick verifies and names the medium ($want_id)" eval \
-			'report_ok "$rep" "$tmp/prov/config/device.pub" && $PY -c "
-import json, sys
-s = json.load(open(sys.argv[1]))[\"signed\"]; m = s[\"medium\"]
-assert \" \".join((m[\"vendor\"], m[\"product\"], m[\"serial\"])) == sys.argv[2] and s[\"result\"][\"status\"] == \"installed\", s
-" "$rep" "$want_id"'
-	else
-		not_ok "watch: the report is on the stick"
-	fi
+	report_names_medium watch mbr-fat32 "$d/watch.img" "$want_id"
 
 	# scan: the stick mounted (read-write) in the guest first, as a desktop automounter would.
 	mk "$d/scan.uptane" w-scan.bin && stick ext4 "$d/scan.img" "$d/scan.uptane" || { not_ok "scan: stick"; return; }
@@ -81,17 +86,7 @@ assert \" \".join((m[\"vendor\"], m[\"product\"], m[\"serial\"])) == sys.argv[2]
 			' '.join((e['vendor'], e['product'], e['serial'])) == '$want_id'"
 	vsh 'umount /media/stick'
 	qmp unplug s1
-	rep=$d/scan-rep.json
-	if stick_get ext4 "$d/scan.img" "uptane-reports/VIN-1/$(report_counter ext4 "$d/scan.img").json" "$rep"; then
-		t "scan: the report on the stick verifies and names the medium ($want_id)" eval \
-			'report_ok "$rep" "$tmp/prov/config/device.pub" && $PY -c "
-import json, sys
-s = json.load(open(sys.argv[1]))[\"signed\"]; m = s[\"medium\"]
-assert \" \".join((m[\"vendor\"], m[\"product\"], m[\"serial\"])) == sys.argv[2] and s[\"result\"][\"status\"] == \"installed\", s
-" "$rep" "$want_id"'
-	else
-		not_ok "scan: the report is on the mounted stick"
-	fi
+	report_names_medium scan ext4 "$d/scan.img" "$want_id"
 	t "scan: nothing was started by udev" eval '! console | tail -n +$((from + 1)) | grep -q "UNIT-START"'
 	halt
 }
