@@ -116,10 +116,9 @@ static int file_activate(struct ctx *c, const upt_dev_ecu *u, upt_journal_ecu *j
 	if (rc)
 		return rc;
 	char dir[UPT_PATH_MAX];
+	path_parent(u->path, dir, sizeof(dir));
 	const char *slash = strrchr(u->path, '/');
 	const char *base = slash ? slash + 1 : u->path;
-	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - u->path) : 1,
-		 slash ? (slash == u->path ? "/" : u->path) : ".");
 	const char *sname = strrchr(staged, '/') ? strrchr(staged, '/') + 1 : staged;
 	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)

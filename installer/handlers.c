@@ -70,6 +70,33 @@ int stage_create(const char *path, mode_t mode, upt_err *e)
 	return fd;
 }
 
+void path_parent(const char *path, char *out, size_t n)
+{
+	const char *slash = strrchr(path, '/');
+	if (!slash)
+		snprintf(out, n, ".");
+	else if (slash == path)
+		snprintf(out, n, "/");
+	else
+		snprintf(out, n, "%.*s", (int)(slash - path), path);
+}
+
+static int sync_parent_dir(const struct stage *s, upt_err *e)
+{
+	char dir[UPT_PATH_MAX];
+	path_parent(s->path, dir, sizeof(dir));
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return upt_err_set(e, UPT_E_INSTALL, "%s: open %s: %s", s->ecu->serial, dir,
+				   strerror(errno));
+	int rc = UPT_OK;
+	if (fsync(fd) != 0)
+		rc = upt_err_set(e, UPT_E_INSTALL, "%s: fsync of %s: %s", s->ecu->serial, dir,
+				 strerror(errno));
+	close(fd);
+	return rc;
+}
+
 int stage_sync_close(struct ctx *c, struct stage *s, upt_err *e)
 {
 	(void)c;
@@ -81,6 +108,11 @@ int stage_sync_close(struct ctx *c, struct stage *s, upt_err *e)
 		rc = upt_err_set(e, UPT_E_INSTALL, "%s: close %s: %s", s->ecu->serial, s->path,
 				 strerror(errno));
 	s->fd = -1;
+	/* A staging file made by open: the journal will name it, so its directory entry must be
+	 * durable before the commit point too. POSIX promises that only after an fsync of the
+	 * directory (ext4 commits it with the file's fsync, other filesystems need not). */
+	if (rc == UPT_OK && s->created)
+		rc = sync_parent_dir(s, e);
 	return rc;
 }
 

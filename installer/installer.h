@@ -194,6 +194,8 @@ unsigned handler_timeout(const upt_dev_ecu *u);
 /* Shared handler steps: fsync + close the staged data (finish), and close + remove a staging
  * file this run created (abort). */
 int stage_sync_close(struct ctx *c, struct stage *s, upt_err *e) UPT_MUST_CHECK;
+/* The directory part of PATH into OUT ("." for a bare name, "/" for a root entry). */
+void path_parent(const char *path, char *out, size_t n);
 /* Creates a staging file that did not exist (a leftover is removed first; O_EXCL, no link
  * followed). Returns the fd, or -1 with e set (UPT_E_INSTALL). */
 int stage_create(const char *path, mode_t mode, upt_err *e) UPT_MUST_CHECK;

@@ -6,6 +6,8 @@
 #  - a directory renamed into place (trusted.new -> trusted.ready -> trusted) was synced first;
 #  - every staged image is synced before the first activation (target rename, activate or
 #    flash program started), and the journal is in place and synced before it;
+#  - a staged image's directory is synced after the image was created and before the journal
+#    (the journal names the file: its name must survive a power cut too);
 #  - the new trusted state (trusted.new/) is synced before the journal appears.
 source "$(dirname "$0")/lib.bash"
 source "$(dirname "$0")/bundle_lib.bash"
@@ -146,6 +148,14 @@ if mode == "install":
     j = [i for i, e in enumerate(ev) if e[0] == "rename" and e[1][1] == dev + "/state/journal"]
     if not j or j[0] > first:
         bad.append("journal not in place before the first activation")
+    # a staged file's name must be durable before the commit point (the journal names it):
+    # POSIX promises that only after an fsync of its directory (ext4 happens to commit it
+    # with the file's own fsync)
+    for staged in (dev + "/targets/.main.bin.uptane-new", dev + "/state/staging/sensor.image"):
+        w = [i for i, e in enumerate(ev) if e[0] == "create" and e[1] == staged]
+        d = [i for i, e in enumerate(ev) if e[0] == "fsync" and e[1] == os.path.dirname(staged) and w and i > w[-1]]
+        if j and (not d or d[0] > j[0]):
+            bad.append("%s: its directory not synced before the journal" % staged)
     else:
         new_sync = [i for i, e in enumerate(ev) if e[0] == "fsync" and e[1] == dev + "/state/trusted.new"]
         if not new_sync or new_sync[0] > j[0]:

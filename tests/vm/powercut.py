@@ -10,8 +10,8 @@ check SERIAL HASHES CUR
     Reads one boot's report of what survived (the PC- lines of vm-powercut-init) and decides:
     the device must run version CUR (old) or CUR + 1 (new) on both ECUs, with the bytes of
     exactly that version (HASHES: JSON {version: {"main": sha256, "fw": sha256}}), the boot
-    slot holding it, and a state directory that loads. Prints "old V", "new V" or "mix: WHY"
-    (exit 1).
+    slot holding it, and a state directory that loads. Prints "old V", "new V" (and whether
+    status had to complete an interrupted commit) or "mix: WHY" (exit 1).
 """
 import json
 import os
@@ -166,7 +166,9 @@ def check(serial, hashes_path, cur):
             return "mix: the fallback slot %d no longer holds pc-fw-%d" % (fw["active_slot"], old)
         if pc.get("PC-CONFIRM-EXIT") != "0":
             return "mix: confirm of the pending slot failed (exit %s)" % pc.get("PC-CONFIRM-EXIT")
-    return ("old %d" if v == cur else "new %d") % v
+    rolled = any(l.startswith("PC-STATUS ") and '"code":"recovering"' in l for l in text)
+    note = " (status completed the interrupted commit)" if rolled else ""
+    return ("old %d%s" if v == cur else "new %d%s") % (v, note)
 
 
 def main():
