@@ -31,6 +31,7 @@
 #include "upt/fileio.h"
 #include "upt/hash.h"
 #include "upt/hex.h"
+#include "upt/report.h"
 #include "upt/sig.h"
 
 #define EXIT_REJECTED 4
@@ -52,7 +53,8 @@ static void usage(FILE *f)
 	    "  too-large, unreadable. Then: N accepted, N duplicate, N rejected.\n"
 	    "  exit status: 0 none rejected, 4 some rejected (the rest recorded), 1 ledger or\n"
 	    "  internal error (nothing recorded), 2 usage error\n"
-	    "show: one row per device and ECU. DATE is YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ.\n"
+	    "show: one row per device and ECU: the target it runs and its state (installed,\n"
+	    "  pending, confirmed, fell-back). DATE is YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ.\n"
 	    "  --support-ends-within DAYS  support period ends between today and DAYS from today\n"
 	    "  --not-updated-since DATE    the installed target has run since before DATE (or no\n"
 	    "                              report shows an install)\n"
@@ -299,6 +301,14 @@ static int ecu_report(job *j, const json_t *env, const upt_key *key, ledger_ecu_
 		rc = upt_json_get_int(s, "report_counter", 0, LLONG_MAX, &n, e);
 	if (rc == UPT_OK)
 		x->report_counter = n;
+	/* Devices from before the field report what they installed (docs/reports.md). */
+	x->state = "installed";
+	if (rc == UPT_OK && json_object_get(s, "state")) {
+		rc = upt_json_get_str(s, "state", &x->state, e);
+		if (rc == UPT_OK && !upt_report_ecu_state_ok(x->state))
+			rc = upt_err_set(e, UPT_E_MALFORMED,
+					 "state is not installed, pending, confirmed or fell-back");
+	}
 	return rc;
 }
 
@@ -1023,9 +1033,10 @@ static int show_one(const ledger_row *r, void *vctx)
 		}
 	}
 	json_t *o = json_pack(
-	    "{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "device_id",
-	    r->device_id, "ecu", jstr(r->ecu), "target", jstr(r->target), "sha256", jstr(r->sha256),
-	    "length", r->length >= 0 ? json_integer(r->length) : json_null(), "installed_at",
+	    "{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+	    "device_id", r->device_id, "ecu", jstr(r->ecu), "target", jstr(r->target), "state",
+	    jstr(r->state), "sha256", jstr(r->sha256), "length",
+	    r->length >= 0 ? json_integer(r->length) : json_null(), "installed_at",
 	    jstr(r->installed_at), "bundle", jstr(r->bundle), "last_report", jstr(r->last_report),
 	    "last_counter", r->last_counter >= 0 ? json_integer(r->last_counter) : json_null(),
 	    "last_status", jstr(r->last_status), "attacks", attacks, "placed_on_market",
@@ -1037,10 +1048,11 @@ static int show_one(const ledger_row *r, void *vctx)
 	return UPT_OK;
 }
 
-static const char *const columns[] = {"device_id",   "ecu",	     "target",
-				      "sha256",	     "installed_at", "bundle",
-				      "last_report", "attacks",	     "support_ends"};
+static const char *const columns[] = {"device_id", "ecu",	   "target", "state",
+				      "sha256",	   "installed_at", "bundle", "last_report",
+				      "attacks",   "support_ends"};
 #define NCOLUMNS (sizeof(columns) / sizeof(columns[0]))
+#define COL_SHA256 4 /* shortened in the table */
 
 /* A cell as text: strings as they are, null as "", attacks as their count. */
 static void cell(const json_t *row, size_t col, char *buf, size_t n)
@@ -1096,9 +1108,9 @@ static void print_csv(const json_t *rows)
 
 static void print_table(const json_t *rows)
 {
-	static const char *const heads[] = {"DEVICE",	   "ECU",	   "TARGET",
-					    "SHA256",	   "INSTALLED-AT", "BUNDLE",
-					    "LAST-REPORT", "ATTACKS",	   "SUPPORT-ENDS"};
+	static const char *const heads[] = {"DEVICE",  "ECU",	       "TARGET", "STATE",
+					    "SHA256",  "INSTALLED-AT", "BUNDLE", "LAST-REPORT",
+					    "ATTACKS", "SUPPORT-ENDS"};
 	size_t width[NCOLUMNS];
 	char buf[LEDGER_BUNDLE_FIELD_MAX + UPT_TARGET_NAME_MAX];
 	for (size_t c = 0; c < NCOLUMNS; c++)
@@ -1106,7 +1118,7 @@ static void print_table(const json_t *rows)
 	for (size_t i = 0; i < json_array_size(rows); i++)
 		for (size_t c = 0; c < NCOLUMNS; c++) {
 			cell(json_array_get(rows, i), c, buf, sizeof(buf));
-			if (c == 3 && strlen(buf) > 12)
+			if (c == COL_SHA256 && strlen(buf) > 12)
 				buf[12] = 0; /* a sha256 prefix identifies an image for people */
 			if (strlen(buf) > width[c])
 				width[c] = strlen(buf) > 48 ? 48 : strlen(buf);
@@ -1118,7 +1130,7 @@ static void print_table(const json_t *rows)
 			cell(json_array_get(rows, i), c, buf, sizeof(buf));
 			if (!buf[0])
 				snprintf(buf, sizeof(buf), "-");
-			if (c == 3 && strlen(buf) > 12)
+			if (c == COL_SHA256 && strlen(buf) > 12)
 				buf[12] = 0;
 			/* fields were validated on ingest; bundle names are the stick's: escape */
 			size_t len = strlen(buf);

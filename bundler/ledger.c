@@ -12,7 +12,7 @@
 
 /* PRAGMA application_id: "UPTL", so a random SQLite file is never taken for a ledger. */
 #define LEDGER_APP_ID 0x5550544c
-#define LEDGER_SCHEMA_VERSION 1
+#define LEDGER_SCHEMA_VERSION 2 /* 2: ecu_reports.state */
 
 static const char schema[] =
     "CREATE TABLE devices ("
@@ -39,6 +39,7 @@ static const char schema[] =
     " device_id TEXT NOT NULL, counter INTEGER NOT NULL, ecu TEXT NOT NULL,"
     " filepath TEXT, length INTEGER, sha256 TEXT,"
     " attacks TEXT NOT NULL, latest_time TEXT, report_counter INTEGER,"
+    " state TEXT NOT NULL DEFAULT 'installed'," /* docs/reports.md: ECU states */
     " PRIMARY KEY (device_id, ecu, counter),"
     " FOREIGN KEY (device_id, counter) REFERENCES reports(device_id, counter)"
     ") WITHOUT ROWID;";
@@ -46,6 +47,7 @@ static const char schema[] =
 struct ledger {
 	sqlite3 *db;
 	bool in_tx;
+	bool has_state; /* ecu_reports.state exists (false: a version 1 ledger opened to read) */
 	/* statements run once per report, prepared once per open (ingest speed) */
 	sqlite3_stmt *q_device, *q_digest, *q_report, *q_ecu;
 };
@@ -124,12 +126,61 @@ static int pragma_int(ledger *l, const char *sql, int64_t *out, upt_err *e)
 	return rc;
 }
 
+static int has_column(ledger *l, const char *table, const char *column, bool *out, upt_err *e)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = prepare(l, "SELECT count(*) FROM pragma_table_info(?1) WHERE name = ?2", &st, e);
+	if (rc)
+		return rc;
+	bind_text(st, 1, table);
+	bind_text(st, 2, column);
+	int src = sqlite3_step(st);
+	if (src == SQLITE_ROW)
+		*out = sqlite3_column_int64(st, 0) > 0;
+	else
+		rc = db_err(l, src, e, "reading the schema");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Version 1 to 2: the ECU state column; every report recorded so far said nothing about it, so
+ * it was installed (docs/reports.md). Inside one write transaction, which a concurrent
+ * migration waits for; the version is read again under the lock. */
+static int migrate(ledger *l, const char *path, upt_err *e)
+{
+	int64_t ver = 0;
+	bool col = false;
+	int rc = exec(l, "BEGIN IMMEDIATE", e);
+	if (rc == UPT_OK)
+		rc = pragma_int(l, "PRAGMA user_version", &ver, e);
+	if (rc == UPT_OK && ver == 1)
+		rc = has_column(l, "ecu_reports", "state", &col, e);
+	if (rc == UPT_OK && ver == 1 && !col)
+		rc = exec(l,
+			  "ALTER TABLE ecu_reports ADD COLUMN state TEXT NOT NULL DEFAULT "
+			  "'installed'",
+			  e);
+	if (rc == UPT_OK && ver == 1) {
+		char sql[64];
+		snprintf(sql, sizeof(sql), "PRAGMA user_version=%d", LEDGER_SCHEMA_VERSION);
+		rc = exec(l, sql, e);
+	}
+	if (rc == UPT_OK)
+		rc = exec(l, "COMMIT", e);
+	if (rc) {
+		sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
+		return upt_err_prefix(e, "%s: migrating the ledger to schema version %d", path,
+				      LEDGER_SCHEMA_VERSION);
+	}
+	return UPT_OK;
+}
+
 static void now_rfc3339(char out[UPT_RFC3339_LEN + 1])
 {
 	upt_rfc3339_format((int64_t)time(NULL), out);
 }
 
-static int check_schema(ledger *l, const char *path, bool create, upt_err *e)
+static int check_schema(ledger *l, const char *path, enum ledger_mode mode, upt_err *e)
 {
 	int64_t app = 0, ver = 0, objects = 0;
 	int rc = pragma_int(l, "PRAGMA application_id", &app, e);
@@ -140,7 +191,7 @@ static int check_schema(ledger *l, const char *path, bool create, upt_err *e)
 	if (rc)
 		return upt_err_prefix(e, "%s", path);
 	if (app == 0 && ver == 0 && objects == 0) {
-		if (!create)
+		if (mode != LEDGER_CREATE)
 			return upt_err_set(e, UPT_E_CONFIG,
 					   "%s: empty ledger (register devices with `devices add`)",
 					   path);
@@ -154,6 +205,7 @@ static int check_schema(ledger *l, const char *path, bool create, upt_err *e)
 			sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
 			return upt_err_prefix(e, "%s: creating the schema", path);
 		}
+		l->has_state = true;
 		return UPT_OK;
 	}
 	if (app != LEDGER_APP_ID)
@@ -164,10 +216,15 @@ static int check_schema(ledger *l, const char *path, bool create, upt_err *e)
 		    "%s: ledger schema version %lld is newer than this build's (%d); "
 		    "use a newer uptane-bundle",
 		    path, (long long)ver, LEDGER_SCHEMA_VERSION);
-	if (ver != LEDGER_SCHEMA_VERSION)
+	if (ver != LEDGER_SCHEMA_VERSION && ver != 1)
 		return upt_err_set(e, UPT_E_CONFIG, "%s: unknown ledger schema version %lld", path,
 				   (long long)ver);
-	return UPT_OK;
+	if (ver == 1 && mode != LEDGER_READ) {
+		rc = migrate(l, path, e);
+		if (rc)
+			return rc;
+	}
+	return has_column(l, "ecu_reports", "state", &l->has_state, e);
 }
 
 int ledger_open(const char *path, enum ledger_mode mode, ledger **out, upt_err *e)
@@ -202,7 +259,7 @@ int ledger_open(const char *path, enum ledger_mode mode, ledger **out, upt_err *
 	sqlite3_extended_result_codes(l->db, 1);
 	rc = exec(l, "PRAGMA foreign_keys=ON", e);
 	if (rc == UPT_OK)
-		rc = check_schema(l, path, create, e);
+		rc = check_schema(l, path, mode, e);
 out:
 	if (rc) {
 		ledger_close(l);
@@ -508,8 +565,8 @@ static int insert_ecus(ledger *l, const ledger_report *r, upt_err *e)
 		const ledger_ecu_report *x = &r->ecus[i];
 		rc = cached(l, &l->q_ecu,
 			    "INSERT INTO ecu_reports (device_id, counter, ecu, filepath, length, "
-			    "sha256, attacks, latest_time, report_counter) "
-			    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+			    "sha256, attacks, latest_time, report_counter, state) "
+			    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
 			    e);
 		if (rc)
 			break;
@@ -530,6 +587,7 @@ static int insert_ecus(ledger *l, const ledger_report *r, upt_err *e)
 		bind_text(st, 7, x->attacks ? x->attacks : "");
 		bind_text(st, 8, x->latest_time);
 		sqlite3_bind_int64(st, 9, x->report_counter);
+		bind_text(st, 10, x->state ? x->state : "installed");
 		int src = sqlite3_step(st);
 		if (src != SQLITE_DONE)
 			rc = db_err(l, src, e, "recording an ECU report");
@@ -634,7 +692,7 @@ typedef struct row_stmts {
 
 typedef struct row_buf {
 	ledger_row row;
-	char *target, *sha256, *installed_at, *bundle, *last_report, *last_status;
+	char *target, *sha256, *state, *installed_at, *bundle, *last_report, *last_status;
 	ledger_attack *attacks;
 	size_t nattacks, cap;
 } row_buf;
@@ -643,6 +701,7 @@ static void row_buf_free(row_buf *b)
 {
 	free(b->target);
 	free(b->sha256);
+	free(b->state);
 	free(b->installed_at);
 	free(b->bundle);
 	free(b->last_report);
@@ -729,12 +788,16 @@ static int fill_row(ledger *l, row_stmts *q, const char *device, const char *ecu
 		b->sha256 = dup_col(q->cur, 1);
 		if (sqlite3_column_type(q->cur, 2) != SQLITE_NULL)
 			b->row.length = sqlite3_column_int64(q->cur, 2);
+		b->state = dup_col(q->cur, 3);
 		OOM_IF((sqlite3_column_type(q->cur, 0) != SQLITE_NULL && !b->target) ||
-		       (sqlite3_column_type(q->cur, 1) != SQLITE_NULL && !b->sha256));
+		       (sqlite3_column_type(q->cur, 1) != SQLITE_NULL && !b->sha256) || !b->state);
 
 		/* The last earlier report (by counter) showing anything else on this ECU ends the
-		 * previous run; the first report after it is when this target appeared. Counters,
-		 * not times, order reports: a device clock can be wrong, its counter cannot. */
+		 * previous run; the first report after it showing this target is when it appeared.
+		 * Counters, not times, order reports: a device clock can be wrong, its counter
+		 * cannot. A pending A/B image whose next settled report (not pending) shows another
+		 * image never ran (it fell back, or was replaced before its boot): its reports do
+		 * not end the run of the image that kept running. */
 		sqlite3_reset(q->brk);
 		bind_text(q->brk, 1, device);
 		bind_text(q->brk, 2, ecu);
@@ -751,6 +814,8 @@ static int fill_row(ledger *l, row_stmts *q, const char *device, const char *ecu
 		bind_text(q->start, 1, device);
 		bind_text(q->start, 2, ecu);
 		sqlite3_bind_int64(q->start, 3, brk);
+		bind_text(q->start, 4, b->target);
+		bind_text(q->start, 5, b->sha256);
 		rc = step_one(l, q->start, &has, e);
 		if (rc)
 			goto out;
@@ -791,6 +856,7 @@ static int fill_row(ledger *l, row_stmts *q, const char *device, const char *ecu
 out:
 	b->row.target = b->target;
 	b->row.sha256 = b->sha256;
+	b->row.state = b->state;
 	b->row.installed_at = b->installed_at;
 	b->row.bundle = b->bundle;
 	b->row.last_report = b->last_report;
@@ -812,14 +878,29 @@ int ledger_rows_each(ledger *l, int (*fn)(const ledger_row *, void *), void *ctx
 			 &main_st, e);
 	if (rc == UPT_OK)
 		rc = prepare(l,
-			     "SELECT filepath, sha256, length FROM ecu_reports "
-			     "WHERE device_id = ?1 AND ecu = ?2 AND counter = ?3",
+			     l->has_state
+				 ? "SELECT filepath, sha256, length, state FROM ecu_reports "
+				   "WHERE device_id = ?1 AND ecu = ?2 AND counter = ?3"
+				 : "SELECT filepath, sha256, length, 'installed' FROM "
+				   "ecu_reports "
+				   "WHERE device_id = ?1 AND ecu = ?2 AND counter = ?3",
 			     &q.cur, e);
 	if (rc == UPT_OK)
 		rc = prepare(
 		    l,
-		    "SELECT max(counter) FROM ecu_reports WHERE device_id = ?1 AND ecu = ?2 "
-		    "AND counter < ?3 AND (filepath IS NOT ?4 OR sha256 IS NOT ?5)",
+		    l->has_state
+			? "SELECT max(x.counter) FROM ecu_reports x WHERE x.device_id = ?1 "
+			  "AND x.ecu = ?2 AND x.counter < ?3 "
+			  "AND (x.filepath IS NOT ?4 OR x.sha256 IS NOT ?5) "
+			  "AND NOT (x.state = 'pending' AND EXISTS ("
+			  " SELECT 1 FROM ecu_reports y WHERE y.device_id = x.device_id "
+			  " AND y.ecu = x.ecu AND y.counter = ("
+			  "  SELECT min(z.counter) FROM ecu_reports z "
+			  "  WHERE z.device_id = x.device_id AND z.ecu = x.ecu "
+			  "  AND z.counter > x.counter AND z.state <> 'pending') "
+			  " AND (y.filepath IS NOT x.filepath OR y.sha256 IS NOT x.sha256)))"
+			: "SELECT max(counter) FROM ecu_reports WHERE device_id = ?1 AND ecu = ?2 "
+			  "AND counter < ?3 AND (filepath IS NOT ?4 OR sha256 IS NOT ?5)",
 		    &q.brk, e);
 	if (rc == UPT_OK)
 		rc =
@@ -827,6 +908,7 @@ int ledger_rows_each(ledger *l, int (*fn)(const ledger_row *, void *), void *ctx
 			    "SELECT r.time_effective, r.status, r.bundle_id FROM ecu_reports x "
 			    "JOIN reports r ON r.device_id = x.device_id AND r.counter = x.counter "
 			    "WHERE x.device_id = ?1 AND x.ecu = ?2 AND x.counter > ?3 "
+			    "AND x.filepath IS ?4 AND x.sha256 IS ?5 "
 			    "ORDER BY x.counter LIMIT 1",
 			    &q.start, e);
 	if (rc == UPT_OK)

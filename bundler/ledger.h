@@ -41,7 +41,9 @@ enum ledger_mode {
 };
 
 /* Opens the ledger file. A missing file is UPT_E_NOT_FOUND unless mode is LEDGER_CREATE; a
- * file that is not a ledger, or whose schema is newer than this build's, UPT_E_CONFIG. */
+ * file that is not a ledger, or whose schema is newer than this build's, UPT_E_CONFIG. A
+ * ledger of schema version 1 (no ECU state) is migrated when opened for writing and read as
+ * it is (every ECU state "installed") when opened for reading. */
 int ledger_open(const char *path, enum ledger_mode mode, ledger **out, upt_err *e) UPT_MUST_CHECK;
 void ledger_close(ledger *l);
 
@@ -118,6 +120,7 @@ typedef struct ledger_ecu_report {
 	const char *attacks; /* attacks_detected: "" for none */
 	const char *latest_time;
 	int64_t report_counter;
+	const char *state; /* installed|pending|confirmed|fell-back (docs/reports.md) */
 } ledger_ecu_report;
 
 /* A verified device manifest. Strings are borrowed (NULL where the report has null). */
@@ -167,9 +170,11 @@ typedef struct ledger_row {
 	const char *ecu;
 	const char *target; /* installed_image.filepath of the latest report naming this ECU */
 	const char *sha256;
-	int64_t length; /* -1 when unknown */
+	int64_t length;	   /* -1 when unknown */
+	const char *state; /* the ECU state of that report; "installed" for older ledgers */
 	/* effective time of the earliest report of the latest unbroken run (by counter) of
-	 * reports showing this same target (name and sha256) on this ECU */
+	 * reports showing this same target (name and sha256) on this ECU; an A/B image that was
+	 * pending and then fell back never ran, so its reports do not break the run */
 	const char *installed_at;
 	const char *bundle;	 /* bundle.id of that report when it installed (status installed or
 				    failed after a partial install), else NULL */

@@ -244,6 +244,10 @@ struct attempt {
 	int64_t effective;
 	const char *attacks; /* class for the ECU reports, "" none */
 	struct report_skip_list *skipped;
+	/* NULL, or one per configured ECU (device config order): the ECU state to report
+	 * (docs/reports.md), NULL for the default: "pending" with a pending A/B image, else
+	 * "installed". confirm sets "confirmed" and "fell-back". */
+	const char *const *ecu_states;
 };
 
 struct report_skip_list {

@@ -1,6 +1,6 @@
 /*
- * report: after every attempt, one signed device manifest (docs/reports.md): kept in
- * state_dir/reports/<counter>.json and, for a medium, written to
+ * report: after every attempt and every confirm, one signed device manifest (docs/reports.md):
+ * kept in state_dir/reports/<counter>.json and, for a medium, written to
  * <medium>/uptane-reports/<device-id>/<counter>.json. On the medium every path component is
  * opened with O_NOFOLLOW: a link the stick provides is never followed. A report that cannot be
  * written never changes the outcome of the attempt; the user is told where it is.
@@ -112,13 +112,18 @@ void report_write(struct ctx *c, const struct attempt *a, const char *medium_dir
 		const upt_dev_ecu *u = &c->cfg->ecus[i];
 		const upt_installed_ecu *r = upt_installed_get(&inst, u->serial);
 		const upt_image_record *img = NULL;
-		/* An activated A/B image is reported: it is what the device boots next. */
+		/* An activated A/B image is reported, as pending: it is what the ECU boots next
+		 * (docs/reports.md); confirm reports it again as confirmed, or the old one as
+		 * fell-back. */
 		if (r && r->has_pending)
 			img = &r->pending;
 		else if (r && r->has_image)
 			img = &r->image;
 		upt_report_ecu *x = &ecus[i];
 		x->serial = u->serial;
+		x->state = r && r->has_pending ? "pending" : "installed";
+		if (a->ecu_states && a->ecu_states[i])
+			x->state = a->ecu_states[i];
 		x->filepath = img ? img->target : "";
 		x->length = img ? img->length : 0;
 		x->has_sha256 = img && img->hashes.has_sha256;

@@ -3,9 +3,11 @@
  * (docs/device-config.md). `confirm` runs each pending ECU's optional confirm program and makes
  * the pending image the installed one; `confirm --failed` (the new slot did not boot, the
  * bootloader fell back) drops the pending record so the same bundle can be installed again.
+ * Either writes a signed report of the outcome (docs/reports.md).
  */
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "installer.h"
@@ -138,17 +140,20 @@ int cmd_confirm(struct ctx *c, bool failed)
 	upt_installed inst;
 	upt_trust_init(&t);
 	upt_installed_init(&inst);
+	const char **states = calloc(c->cfg->necus, sizeof(*states));
 	int status = 0;
-	int rc = state_load(c, &t, &inst, &e);
+	int rc =
+	    states ? state_load(c, &t, &inst, &e) : upt_err_set(&e, UPT_E_NOMEM, "out of memory");
 	if (rc) {
 		ev_result(&c->ev, "failed", "internal", NULL, "The device state cannot be read.",
 			  e.msg);
 		status = upt_err_exit_status(rc);
 		goto out;
 	}
+	struct attempt a;
+	memset(&a, 0, sizeof(a));
 	size_t n = 0, bad = 0;
 	char names[512] = "";
-	char detail[UPT_ERR_MSG_MAX] = "";
 	for (size_t i = 0; i < inst.necus; i++) {
 		upt_installed_ecu *r = &inst.ecus[i];
 		const upt_dev_ecu *u = upt_devconfig_ecu(c->cfg, r->serial);
@@ -159,7 +164,7 @@ int cmd_confirm(struct ctx *c, bool failed)
 			upt_err_clear(&ce);
 			if (ab_run(u, &u->confirm, r->pending_slot, &ce) != UPT_OK) {
 				ev_warning(&c->ev, "confirm-failed", "%s", ce.msg);
-				snprintf(detail, sizeof(detail), "%s", ce.msg);
+				snprintf(a.detail, sizeof(a.detail), "%s", ce.msg);
 				bad++;
 				continue; /* stays pending */
 			}
@@ -170,6 +175,7 @@ int cmd_confirm(struct ctx *c, bool failed)
 			r->active_slot = r->pending_slot;
 		}
 		r->has_pending = false;
+		states[u - c->cfg->ecus] = failed ? "fell-back" : "confirmed";
 		size_t used = strlen(names);
 		snprintf(names + used, sizeof(names) - used, "%s%s", used ? ", " : "", r->serial);
 		n++;
@@ -189,26 +195,35 @@ int cmd_confirm(struct ctx *c, bool failed)
 			goto out;
 		}
 	}
-	char msg[1024];
 	if (bad) {
-		snprintf(msg, sizeof(msg),
+		snprintf(a.message, sizeof(a.message),
 			 "%s%s%s%zu ECU(s) could not be confirmed and stay pending; the "
 			 "device needs attention.",
 			 n ? "Confirmed " : "", names, n ? ". " : "", bad);
-		ev_result(&c->ev, "failed", "install", NULL, msg, detail);
+		a.status = "failed";
+		a.reason = "install";
 		status = 6;
 	} else if (failed) {
-		snprintf(msg, sizeof(msg),
+		snprintf(a.message, sizeof(a.message),
 			 "Recorded that %s did not boot the new software; the old "
 			 "software stays installed and the update can be tried again.",
 			 names);
-		ev_result(&c->ev, "reverted", NULL, NULL, msg, NULL);
+		a.status = "reverted";
 	} else {
-		snprintf(msg, sizeof(msg), "Confirmed: %s now run%s the new software.", names,
-			 n == 1 ? "s" : "");
-		ev_result(&c->ev, "confirmed", NULL, NULL, msg, NULL);
+		snprintf(a.message, sizeof(a.message), "Confirmed: %s now run%s the new software.",
+			 names, n == 1 ? "s" : "");
+		a.status = "confirmed";
 	}
+	/* The station learns of the outcome like of any other: a signed report with no bundle,
+	 * kept in state_dir/reports/ (docs/reports.md). */
+	int64_t floor = state_initial_floor(c, t.time_floor);
+	a.effective = c->clock > floor ? c->clock : floor;
+	a.attacks = "";
+	a.ecu_states = states;
+	report_write(c, &a, NULL, NULL);
+	ev_result(&c->ev, a.status, a.reason, NULL, a.message, a.detail);
 out:
+	free(states);
 	upt_trust_clear(&t);
 	upt_installed_clear(&inst);
 	return status;

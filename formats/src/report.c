@@ -11,14 +11,27 @@
 #include "upt/rfc3339.h"
 
 static const char *const statuses[] = {"installed", "verified", "up-to-date", "not-for-this-device",
-				       "no-bundle", "rejected", "failed",     NULL};
+				       "no-bundle", "rejected", "failed",     "confirmed",
+				       "reverted",  NULL};
+
+static const char *const ecu_states[] = {"installed", "pending", "confirmed", "fell-back", NULL};
+
+static bool in_set(const char *const *set, const char *s)
+{
+	for (size_t i = 0; s && set[i]; i++)
+		if (!strcmp(s, set[i]))
+			return true;
+	return false;
+}
 
 static bool status_ok(const char *s)
 {
-	for (size_t i = 0; s && statuses[i]; i++)
-		if (!strcmp(s, statuses[i]))
-			return true;
-	return false;
+	return in_set(statuses, s);
+}
+
+bool upt_report_ecu_state_ok(const char *s)
+{
+	return in_set(ecu_states, s);
 }
 
 static json_t *time_json(int64_t t)
@@ -56,11 +69,12 @@ static json_t *ecu_signed(const upt_report_ecu *u)
 		upt_hex_encode(u->sha256, UPT_SHA256_LEN, hex);
 		json_object_set_new(hashes, "sha256", json_string(hex));
 	}
-	return json_pack("{s:s, s:{s:s, s:{s:I, s:o}}, s:s, s:o, s:I}", "ecu_serial", u->serial,
-			 "installed_image", "filepath", u->filepath ? u->filepath : "", "fileinfo",
-			 "length", (json_int_t)u->length, "hashes", hashes, "attacks_detected",
-			 u->attacks ? u->attacks : "", "latest_time", time_json(u->latest_time),
-			 "report_counter", (json_int_t)u->report_counter);
+	return json_pack("{s:s, s:{s:s, s:{s:I, s:o}}, s:s, s:o, s:I, s:s}", "ecu_serial",
+			 u->serial, "installed_image", "filepath", u->filepath ? u->filepath : "",
+			 "fileinfo", "length", (json_int_t)u->length, "hashes", hashes,
+			 "attacks_detected", u->attacks ? u->attacks : "", "latest_time",
+			 time_json(u->latest_time), "report_counter", (json_int_t)u->report_counter,
+			 "state", u->state ? u->state : "installed");
 }
 
 int upt_report_build(const upt_report *r, const upt_signer *key, upt_buf *out, upt_err *e)
@@ -78,6 +92,10 @@ int upt_report_build(const upt_report *r, const upt_signer *key, upt_buf *out, u
 		goto out;
 	}
 	for (size_t i = 0; i < r->necus; i++) {
+		if (r->ecus[i].state && !upt_report_ecu_state_ok(r->ecus[i].state)) {
+			rc = upt_err_set(e, UPT_E_INTERNAL, "report record: unknown ECU state");
+			goto out;
+		}
 		json_t *s = ecu_signed(&r->ecus[i]);
 		if (!s) {
 			rc = upt_err_set(e, UPT_E_NOMEM, "out of memory");
@@ -199,6 +217,13 @@ static int parse_ecu(const json_t *env, upt_report_ecu *u, upt_err *e)
 		rc = field_time(s, "latest_time", &u->latest_time, w, e);
 	if (rc == UPT_OK)
 		rc = field_u64(s, "report_counter", &u->report_counter, w, e);
+	/* Absent in reports of devices from before the field: what they report is installed. */
+	u->state = "installed";
+	if (rc == UPT_OK && json_object_get(s, "state")) {
+		rc = field_str(s, "state", false, &u->state, w, e);
+		if (rc == UPT_OK && !upt_report_ecu_state_ok(u->state))
+			rc = upt_err_set(e, UPT_E_MALFORMED, "%s.state: unknown state", w);
+	}
 	json_t *sha = json_object_get(hashes, "sha256");
 	if (rc == UPT_OK && sha) {
 		const char *hex = json_string_value(sha);

@@ -70,6 +70,12 @@ lr.write(f"{s1}/VIN-B/11.json", w)
 big = lr.report(B, "VIN-B", 12, T(12), ecus("app-1.bin"), message="x" * 100)
 s = json.dumps(big)
 open(f"{s1}/VIN-B/12.json", "w").write(s[:-1] + " " * (1 << 20) + "}")
+# ECU states (docs/reports.md): one the ledger knows (accepted), one it does not, correctly signed
+lr.write(f"{s1}/VIN-B/13.json", lr.report(B, "VIN-B", 13, T(13), [
+    {"serial": "ecu-main", "target": "app-1.bin"},
+    {"serial": "mcu-1", "target": "mcu-fw-2.bin", "state": "pending"}]))
+lr.write(f"{s1}/VIN-B/14.json", lr.report(B, "VIN-B", 14, T(14), [
+    {"serial": "ecu-main", "target": "app-1.bin", "state": "booted"}]))
 # hidden files (macOS "._" companions on FAT sticks) and non-report files are not reports
 open(f"{s1}/VIN-B/._1.json", "wb").write(b"\0\5\26\7 AppleDouble")
 open(f"{s1}/VIN-B/notes.txt", "w").write("not a report")
@@ -92,7 +98,7 @@ done
 
 ingest "$tmp/stick1"
 check "stick 1: exit 4 when some reports are rejected" [ "$st" -eq 4 ]
-check "stick 1: 6 accepted, 0 duplicate, 13 rejected" summary 6 0 13
+check "stick 1: 7 accepted, 0 duplicate, 14 rejected" summary 7 0 14
 check "forged signature (another key under the device's key id) rejected" rejected VIN-A/4.json forged
 check "tampered report (content changed after signing) rejected" rejected VIN-A/5.json forged
 check "forged ECU report inside a validly signed manifest rejected" rejected VIN-A/6.json forged
@@ -104,6 +110,14 @@ check "duplicate JSON keys rejected" rejected VIN-B/9.json malformed
 check "wrong _type rejected" rejected VIN-B/10.json malformed
 check "target name with a control character rejected" rejected VIN-B/11.json malformed
 check "report over 1 MiB rejected" rejected VIN-B/12.json too-large
+check "an ECU state outside installed, pending, confirmed, fell-back rejected" rejected VIN-B/14.json malformed
+check "an ECU state from the independent producer recorded (pending)" $PY - "$L" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+rows = db.execute("select ecu, state from ecu_reports where device_id='VIN-B' and counter=13 "
+                  "order by ecu").fetchall()
+assert rows == [("ecu-main", "installed"), ("mcu-1", "pending")], rows
+PY
 check "symlinked report not followed" rejected VIN-A/20.json unreadable
 check "symlinked device directory not followed" rejected VIN-L unreadable
 check "rejection lines carry no raw control characters" bash -c "! grep -q $'\x1b' '$tmp/err'"
@@ -112,7 +126,7 @@ check "hidden and non-.json files are not reports" bash -c "! grep -qE '\\._1.js
 "$BUNDLE" reports show --ledger "$L" --json >"$tmp/show1.json"
 dump >"$tmp/dump1"
 ingest "$tmp/stick1"
-check "stick 1 again: the same rejections, everything else duplicate" summary 0 6 13
+check "stick 1 again: the same rejections, everything else duplicate" summary 0 7 14
 check "stick 1 again: the ledger is byte for byte the same (SQL dump)" cmp -s "$tmp/dump1" <(dump)
 "$BUNDLE" reports show --ledger "$L" --json >"$tmp/show2.json"
 check "stick 1 again: reports show --json is the same" cmp -s "$tmp/show1.json" "$tmp/show2.json"

@@ -46,7 +46,9 @@ def sign(key, signed):
     return {"signed": signed, "signatures": [{"keyid": key["keyid"], "sig": sig}]}
 
 
-def ecu_report(key, serial, target, time, sha256=None, length=1024, attacks="", counter=1):
+def ecu_report(key, serial, target, time, sha256=None, length=1024, attacks="", counter=1,
+               state=None):
+    """state None: no "state" field (a device from before it, read as installed)."""
     image = None
     if target == "":  # the installer's form for an image it never installed (factory)
         image = {"filepath": "", "fileinfo": {"length": 0, "hashes": {}}}
@@ -55,9 +57,11 @@ def ecu_report(key, serial, target, time, sha256=None, length=1024, attacks="", 
                  "fileinfo": {"length": length,
                               "hashes": {"sha256": sha256 or hashlib.sha256(
                                   target.encode()).hexdigest()}}}
-    return sign(key, {"ecu_serial": serial, "installed_image": image,
-                      "attacks_detected": attacks, "latest_time": time,
-                      "report_counter": counter})
+    signed = {"ecu_serial": serial, "installed_image": image, "attacks_detected": attacks,
+              "latest_time": time, "report_counter": counter}
+    if state is not None:
+        signed["state"] = state
+    return sign(key, signed)
 
 
 def report(key, device, counter, time, ecus, status="installed", reason=None, message="",

@@ -134,7 +134,7 @@ check "--running a target nobody runs: an empty array" same "" --running nothing
 
 show --csv >"$tmp/all.csv"
 check "--csv: the header line" [ "$(head -1 "$tmp/all.csv")" = \
-	"device_id,ecu,target,sha256,installed_at,bundle,last_report,attacks,support_ends" ]
+	"device_id,ecu,target,state,sha256,installed_at,bundle,last_report,attacks,support_ends" ]
 check "--csv: rows agree with --json; a formula from a device is defused" \
 	$PY - "$tmp/all.csv" "$tmp/all.json" <<'PY'
 import csv, json, sys

@@ -148,6 +148,7 @@ static void forgeries_fail(void **state)
 	r.medium_product = "5581";
 	r.medium_serial = "4C5300011";
 	upt_report_skip sk[] = {{"old.uptane", "older", NULL, "version 2 < 3"}};
+	ecus[0].state = "pending";
 	r.skipped = sk;
 	r.nskipped = 1;
 	upt_buf out;
@@ -173,6 +174,7 @@ static void forgeries_fail(void **state)
 	    {"\"reason\":\"rollback\"", "\"reason\":null"},
 	    {"main-fw-1.1.bin", "main-fw-1.2.bin"}, /* inside an ECU report */
 	    {"\"report_counter\":7", "\"report_counter\":9"},
+	    {"\"state\":\"pending\"", "\"state\":\"installed\""}, /* an ECU's state */
 	};
 	for (size_t i = 0; i < sizeof(edits) / sizeof(edits[0]); i++) {
 		char *t = malloc(out.len + 64);
@@ -247,12 +249,112 @@ static void parse_rejects_bad_forms(void **state)
 	upt_buf_clear(&out);
 }
 
+/* Replaces the first `from` in b by `to` (the result is unsigned: parse only). */
+static char *edit(const upt_buf *b, const char *from, const char *to, size_t *len)
+{
+	const char *at = strstr((const char *)b->data, from);
+	assert_non_null(at);
+	char *t = malloc(b->len + strlen(to) + 1);
+	assert_non_null(t);
+	size_t pre = (size_t)(at - (const char *)b->data);
+	int n = sprintf(t, "%.*s%s%s", (int)pre, (const char *)b->data, to, at + strlen(from));
+	*len = (size_t)n;
+	return t;
+}
+
+static const char *ecu_state_of(const json_t *doc, size_t i)
+{
+	json_t *er = json_object_get(json_object_get(doc, "signed"), "ecu_reports");
+	return json_string_value(
+	    json_object_get(json_object_get(json_array_get(er, i), "signed"), "state"));
+}
+
+/* docs/reports.md: every ECU report says installed, pending, confirmed or fell-back; a report
+ * written by confirm has no bundle; a report from before the field reads as installed. */
+static void ecu_states(void **state)
+{
+	(void)state;
+	upt_signer *k = key();
+	upt_buf out;
+	upt_buf_init(&out, 1 << 20);
+	upt_err e;
+	upt_report_parsed *p = NULL;
+	json_t *doc = NULL;
+
+	/* an install of an A/B image: pending; the other ECU (NULL) installed */
+	upt_report r = sample();
+	ecus[0].state = "pending";
+	assert_int_equal(upt_report_build(&r, k, &out, &e), UPT_OK);
+	assert_int_equal(upt_json_parse(out.data, out.len, 1 << 20, &doc, NULL), UPT_OK);
+	assert_string_equal(ecu_state_of(doc, 0), "pending");
+	assert_string_equal(ecu_state_of(doc, 1), "installed");
+	json_decref(doc);
+	assert_int_equal(upt_report_parse(out.data, out.len, &p, &e), UPT_OK);
+	assert_int_equal(upt_report_verify(p, upt_signer_key(k), &e), UPT_OK);
+	assert_string_equal(p->r.ecus[0].state, "pending");
+	assert_string_equal(p->r.ecus[1].state, "installed");
+	upt_report_parsed_free(p);
+
+	/* the reports of confirm and confirm --failed */
+	static const char *const outcome[][2] = {{"confirmed", "confirmed"},
+						 {"reverted", "fell-back"}};
+	for (size_t i = 0; i < 2; i++) {
+		r = sample();
+		r.has_bundle = false;
+		r.status = outcome[i][0];
+		r.message = "Confirmed.";
+		ecus[0].state = outcome[i][1];
+		assert_int_equal(upt_report_build(&r, k, &out, &e), UPT_OK);
+		assert_int_equal(upt_json_parse(out.data, out.len, 1 << 20, &doc, NULL), UPT_OK);
+		json_t *s = json_object_get(doc, "signed");
+		assert_true(json_is_null(json_object_get(s, "bundle")));
+		assert_string_equal(
+		    json_string_value(json_object_get(json_object_get(s, "result"), "status")),
+		    outcome[i][0]);
+		assert_string_equal(ecu_state_of(doc, 0), outcome[i][1]);
+		json_decref(doc);
+		assert_int_equal(upt_report_parse(out.data, out.len, &p, &e), UPT_OK);
+		assert_int_equal(upt_report_verify(p, upt_signer_key(k), &e), UPT_OK);
+		assert_false(p->r.has_bundle);
+		assert_string_equal(p->r.status, outcome[i][0]);
+		assert_string_equal(p->r.ecus[0].state, outcome[i][1]);
+		upt_report_parsed_free(p);
+	}
+
+	/* an older device's report, without the field: installed */
+	size_t n;
+	char *t = edit(&out, ",\"state\":\"fell-back\"", "", &n);
+	assert_int_equal(upt_report_parse(t, n, &p, &e), UPT_OK);
+	assert_string_equal(p->r.ecus[0].state, "installed");
+	upt_report_parsed_free(p);
+	free(t);
+	/* a state outside the four, or not a string: malformed */
+	static const char *const bad[] = {"\"state\":\"booted\"", "\"state\":1", "\"state\":null",
+					  "\"state\":\"\""};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		t = edit(&out, "\"state\":\"fell-back\"", bad[i], &n);
+		p = NULL;
+		if (upt_report_parse(t, n, &p, &e) != UPT_E_MALFORMED)
+			fail_msg("state case %zu parsed", i);
+		assert_null(p);
+		free(t);
+	}
+	/* and the builder refuses to write one */
+	r = sample();
+	ecus[1].state = "booted";
+	assert_int_equal(upt_report_build(&r, k, &out, &e), UPT_E_INTERNAL);
+
+	upt_buf_clear(&out);
+	upt_signer_free(k);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(builds_the_pinned_form),
 	    cmocka_unit_test(forgeries_fail),
 	    cmocka_unit_test(parse_rejects_bad_forms),
+	    cmocka_unit_test(ecu_states),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

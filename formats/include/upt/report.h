@@ -31,7 +31,15 @@ typedef struct upt_report_ecu {
 	const char *attacks; /* "" or a rejection class */
 	int64_t latest_time;
 	uint64_t report_counter;
+	/* What the ECU's image is doing (docs/reports.md): "installed", "pending" (an A/B image
+	 * activated, not yet confirmed), "confirmed" or "fell-back" (by `confirm` and
+	 * `confirm --failed`). NULL builds as "installed"; a report without the field parses as
+	 * "installed" (devices from before the field). */
+	const char *state;
 } upt_report_ecu;
+
+/* True for one of the four ECU states above. */
+bool upt_report_ecu_state_ok(const char *s);
 
 /* A bundle found but not installed because another one was chosen (docs/integration.md). */
 typedef struct upt_report_skip {
@@ -47,7 +55,7 @@ typedef struct upt_report {
 	uint64_t counter; /* strictly increasing per device */
 	int64_t clock;
 	int64_t effective;
-	bool has_bundle; /* false: "bundle": null (no bundle found) */
+	bool has_bundle; /* false: "bundle": null (no bundle found, or written by confirm) */
 	const char *bundle_file;
 	const char *bundle_kind;    /* "device"|"fleet", NULL when unknown */
 	const char *bundle_id;	    /* NULL when unknown (rejected before the Director verified) */
@@ -55,9 +63,9 @@ typedef struct upt_report {
 	const char *medium_vendor;  /* 4 hex digits */
 	const char *medium_product; /* 4 hex digits */
 	const char *medium_serial;
-	const char
-	    *status; /* installed|verified|up-to-date|not-for-this-device|no-bundle|rejected|failed
-		      */
+	/* installed|verified|up-to-date|not-for-this-device|no-bundle|rejected|failed, and for
+	 * `confirm`: confirmed|reverted */
+	const char *status;
 	const char *reason; /* NULL unless rejected or failed */
 	const char *message;
 	const upt_report_ecu *ecus;
@@ -68,7 +76,7 @@ typedef struct upt_report {
 
 /* Builds and signs the manifest; out receives the canonical JSON bytes of the envelope
  * (replacing its contents; at most UPT_REPORT_MAX). UPT_E_INTERNAL for a record the format
- * cannot hold (a status outside the pinned set, more than UPT_ECUS_MAX ECUs). */
+ * cannot hold (a status or ECU state outside the pinned sets, more than UPT_ECUS_MAX ECUs). */
 int upt_report_build(const upt_report *r, const upt_signer *key, upt_buf *out,
 		     upt_err *e) UPT_MUST_CHECK;
 
