@@ -144,6 +144,12 @@ int state_next_counter(struct ctx *c, uint64_t *out, upt_err *e) UPT_MUST_CHECK;
 uint64_t state_last_counter(struct ctx *c);
 int state_keep_report(struct ctx *c, uint64_t counter, const void *data, size_t len,
 		      upt_err *e) UPT_MUST_CHECK;
+/* The report delivery queue (docs/reports.md): every report up to state_delivered() has been
+ * on a stick; the ones after it go out with the next stick that takes a report. */
+uint64_t state_delivered(struct ctx *c);
+int state_set_delivered(struct ctx *c, uint64_t n, upt_err *e) UPT_MUST_CHECK;
+/* A kept report's bytes (UPT_E_NOT_FOUND: removed as too old, or never written). */
+int state_read_report(struct ctx *c, uint64_t counter, upt_buf *out, upt_err *e) UPT_MUST_CHECK;
 /* Recursively removes a directory relative to dirfd, never following links. */
 int rm_tree(int dirfd, const char *name, upt_err *e) UPT_MUST_CHECK;
 /* fsync name and every directory below it (relative to dirfd). The files in our trees are all

@@ -81,6 +81,61 @@ static int write_medium(const char *dir, const char *device_id, uint64_t counter
 	return rc;
 }
 
+/* After this attempt's report (COUNTER) went onto the stick: the reports that never reached one
+ * (a read-only or full stick, `install BUNDLE`, `confirm`) go out too, oldest first, so the
+ * station learns of them with the next stick (docs/reports.md). A stick that takes no more stops
+ * the carrying; what is left stays queued for the next one. */
+static void carry_queued(struct ctx *c, const char *medium_dir, uint64_t counter)
+{
+	uint64_t delivered = state_delivered(c);
+	if (delivered >= counter)
+		return;
+	/* Older than the kept ones: removed, never to go out. */
+	uint64_t upto = counter > REPORTS_KEEP && delivered < counter - REPORTS_KEEP
+			    ? counter - REPORTS_KEEP
+			    : delivered;
+	upt_buf b;
+	upt_buf_init(&b, UPT_REPORT_MAX);
+	size_t carried = 0;
+	bool complete = true;
+	for (uint64_t k = upto + 1; k < counter; k++) {
+		upt_err e;
+		upt_err_clear(&e);
+		int rc = state_read_report(c, k, &b, &e);
+		bool rofs;
+		if (rc == UPT_E_NOT_FOUND) { /* its counter was used, its report never written */
+			upto = k;
+			continue;
+		}
+		if (rc == UPT_OK)
+			rc = write_medium(medium_dir, c->cfg->device_id, k, &b, &rofs, &e);
+		if (rc) {
+			ev_warning(
+			    &c->ev, "report-not-on-medium",
+			    "%zu earlier report(s) went onto the stick, report %llu did not "
+			    "(%s); it and any later ones stay on the device for the next stick.",
+			    carried, (unsigned long long)k, e.msg);
+			complete = false;
+			break;
+		}
+		char where[UPT_PATH_MAX + 64];
+		snprintf(where, sizeof(where), "%s/uptane-reports/%s/%llu.json", medium_dir,
+			 c->cfg->device_id, (unsigned long long)k);
+		ev_report(&c->ev, where, k);
+		carried++;
+		upto = k;
+	}
+	upt_buf_clear(&b);
+	if (complete)
+		upto = counter;
+	upt_err e;
+	upt_err_clear(&e);
+	/* Not recorded: the same reports go out again with the next stick (duplicates, which the
+	 * station ignores). */
+	if (upto > delivered && state_set_delivered(c, upto, &e) != UPT_OK)
+		ev_warning(&c->ev, "report", "could not record which reports went out: %s", e.msg);
+}
+
 /* The report is JSON: a string that is not UTF-8 (a stick's file name, a message cut inside a
  * character) is made ASCII rather than losing the report. */
 void report_write(struct ctx *c, const struct attempt *a, const char *medium_dir,
@@ -206,17 +261,18 @@ void report_write(struct ctx *c, const struct attempt *a, const char *medium_dir
 			snprintf(where, sizeof(where), "%s/uptane-reports/%s/%llu.json", medium_dir,
 				 c->cfg->device_id, (unsigned long long)counter);
 			ev_report(&c->ev, where, counter);
+			carry_queued(c, medium_dir, counter);
 		} else if (rofs) {
 			ev_warning(&c->ev, "report-not-on-medium",
 				   "The stick is read-only, so the report stayed on the device "
-				   "(%s/reports/"
-				   "%llu.json).",
+				   "(%s/reports/%llu.json); the next stick that takes a report "
+				   "carries it out.",
 				   c->cfg->state_dir, (unsigned long long)counter);
 		} else {
 			ev_warning(
 			    &c->ev, "report-not-on-medium",
 			    "The report could not be written to the stick (%s); it stayed on the "
-			    "device (%s/reports/%llu.json).",
+			    "device (%s/reports/%llu.json) and goes out with the next stick.",
 			    me.msg, c->cfg->state_dir, (unsigned long long)counter);
 		}
 	}

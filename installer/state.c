@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "installer.h"
+#include "upt/report.h"
 #include "upt/fileio.h"
 #include "upt/limits.h"
 #include "upt/meta.h"
@@ -450,6 +451,38 @@ int state_next_counter(struct ctx *c, uint64_t *out, upt_err *e)
 	if (rc == UPT_OK)
 		*out = n;
 	return rc;
+}
+
+/* reports/delivered: the highest counter N such that every report up to N has been written to
+ * some stick (docs/reports.md). Absent or unreadable: 0 (at worst the station receives
+ * duplicates, which it ignores). */
+uint64_t state_delivered(struct ctx *c)
+{
+	upt_buf b;
+	upt_buf_init(&b, 64);
+	uint64_t n = 0;
+	if (upt_file_read(c->statefd, "reports/delivered", 64, &b, NULL) == UPT_OK) {
+		char *end;
+		unsigned long long v = strtoull((const char *)b.data, &end, 10);
+		if (end != (const char *)b.data)
+			n = v;
+	}
+	upt_buf_clear(&b);
+	return n;
+}
+
+int state_set_delivered(struct ctx *c, uint64_t n, upt_err *e)
+{
+	char s[32];
+	int len = snprintf(s, sizeof(s), "%llu\n", (unsigned long long)n);
+	return upt_file_write_atomic(c->statefd, "reports/delivered", s, (size_t)len, 0600, e);
+}
+
+int state_read_report(struct ctx *c, uint64_t counter, upt_buf *out, upt_err *e)
+{
+	char name[64];
+	snprintf(name, sizeof(name), "reports/%llu.json", (unsigned long long)counter);
+	return upt_file_read(c->statefd, name, UPT_REPORT_MAX, out, e);
 }
 
 int state_keep_report(struct ctx *c, uint64_t counter, const void *data, size_t len, upt_err *e)
