@@ -125,14 +125,25 @@ int target_file_check(const char *name, const json_t *entry, upt_err *e)
 	if (rc)
 		return upt_err_prefix(e, "target %s", name);
 	close(fd);
-	if ((json_int_t)st.st_size != json_integer_value(json_object_get(entry, "length")) ||
-	    (json_int_t)st.st_mtim.tv_sec != json_integer_value(json_object_get(entry, "mtime")) ||
-	    (json_int_t)st.st_mtim.tv_nsec !=
-		json_integer_value(json_object_get(entry, "mtime_nsec")) ||
-	    (json_int_t)st.st_ino != json_integer_value(json_object_get(entry, "inode")))
-		return upt_err_set(e, UPT_E_USAGE,
-				   "target %s: %s changed since it was added; run uptane-bundle "
-				   "target add again (as a new target name if it is a new release)",
-				   name, src);
-	return UPT_OK;
+	bool same_size =
+	    (json_int_t)st.st_size == json_integer_value(json_object_get(entry, "length"));
+	if (same_size &&
+	    (json_int_t)st.st_mtim.tv_sec == json_integer_value(json_object_get(entry, "mtime")) &&
+	    (json_int_t)st.st_mtim.tv_nsec ==
+		json_integer_value(json_object_get(entry, "mtime_nsec")) &&
+	    (json_int_t)st.st_ino == json_integer_value(json_object_get(entry, "inode")))
+		return UPT_OK;
+	/* The quick check failed but the length matches: a copied or moved release directory
+	 * (another inode), a touched file. The recorded hashes decide. */
+	upt_hashes want;
+	target_info now;
+	if (same_size && target_entry_hashes(entry, &want, NULL) == UPT_OK &&
+	    target_file_hash(src, &now, NULL) == UPT_OK &&
+	    !memcmp(now.hashes.sha256, want.sha256, UPT_SHA256_LEN) &&
+	    (!want.has_sha512 || !memcmp(now.hashes.sha512, want.sha512, UPT_SHA512_LEN)))
+		return UPT_OK;
+	return upt_err_set(e, UPT_E_USAGE,
+			   "target %s: %s changed since it was added; run uptane-bundle "
+			   "target add again (as a new target name if it is a new release)",
+			   name, src);
 }

@@ -28,8 +28,9 @@ json_t *target_info_to_json(const target_info *ti, const char *abs_path);
 /* The hashes a workspace target entry records (sha256, and sha512 when present). */
 int target_entry_hashes(const json_t *entry, upt_hashes *out, upt_err *e) UPT_MUST_CHECK;
 
-/* Before signing: the entry's source must be readable, a regular file, and unchanged (length,
- * mtime, inode) since target add; otherwise a usage error telling to run target add again. */
+/* Before signing: the entry's source must be readable, a regular file, and unchanged since
+ * target add: the same length, mtime and inode, or (a copied workspace, a touched file) the same
+ * length and hashes; otherwise a usage error telling to run target add again. */
 int target_file_check(const char *name, const json_t *entry, upt_err *e) UPT_MUST_CHECK;
 
 #endif

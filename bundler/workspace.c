@@ -47,6 +47,8 @@ static int open_dir(const char *dir, ws *w, upt_err *e)
 	if (!w->dir)
 		return upt_err_set(e, UPT_E_NOMEM, "out of memory");
 	w->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (w->dirfd >= 0 && !(w->absdir = realpath(dir, NULL)))
+		return upt_err_set(e, UPT_E_IO, "%s: %s", dir, strerror(errno));
 	if (w->dirfd < 0) {
 		if (errno == ENOENT)
 			return upt_err_set(e, UPT_E_NOT_FOUND,
@@ -93,6 +95,103 @@ fail:
 	return rc;
 }
 
+/* TARGET (absolute, canonical) as stored: relative to BASE (the workspace, canonical) when
+ * they share a first component, else unchanged. NULL: out of memory. */
+static char *path_to_stored(const char *base, const char *target)
+{
+	if (target[0] != '/')
+		return strdup(target);
+	size_t common = 0; /* length of the shared leading directories, up to a '/' */
+	for (size_t i = 1;; i++) {
+		bool bend = base[i] == '\0' || base[i] == '/';
+		bool tend = target[i] == '/';
+		if (bend && tend)
+			common = i;
+		if (base[i] != target[i] || base[i] == '\0')
+			break;
+	}
+	if (common == 0)
+		return strdup(target);
+	size_t ups = 0;
+	for (const char *p = base + common; *p; p++)
+		ups += *p == '/';
+	const char *rest = target + common + 1;
+	size_t n = ups * 3 + strlen(rest) + 1;
+	char *out = malloc(n);
+	if (!out)
+		return NULL;
+	out[0] = '\0';
+	for (size_t i = 0; i < ups; i++)
+		strcat(out, "../");
+	strcat(out, rest);
+	return out;
+}
+
+/* OBJ's string FIELD, a path: absolute -> as stored (to_stored), or stored -> absolute. */
+static int map_path(json_t *obj, const char *field, const char *base, bool to_stored, upt_err *e)
+{
+	const char *p = json_string_value(json_object_get(obj, field));
+	if (!p)
+		return UPT_OK;
+	char *out = NULL;
+	if (to_stored) {
+		out = path_to_stored(base, p);
+	} else if (p[0] != '/') {
+		size_t n = strlen(base) + strlen(p) + 2;
+		if ((out = malloc(n)))
+			snprintf(out, n, "%s/%s", base, p);
+	} else {
+		return UPT_OK;
+	}
+	if (!out || json_object_set_new(obj, field, json_string(out)) != 0) {
+		free(out);
+		return upt_err_set(e, UPT_E_NOMEM, "out of memory");
+	}
+	free(out);
+	return UPT_OK;
+}
+
+static int map_keys(json_t *entry, const char *base, bool to_stored, upt_err *e)
+{
+	size_t i;
+	json_t *key;
+	int rc = UPT_OK;
+	json_array_foreach(json_object_get(entry, "keys"), i, key)
+	{
+		if (rc == UPT_OK)
+			rc = map_path(key, "path", base, to_stored, e);
+	}
+	return rc;
+}
+
+/* Every path workspace.json holds: the keys of each role and delegation, the target sources. */
+static int map_paths(json_t *doc, const char *base, bool to_stored, upt_err *e)
+{
+	const char *name, *role;
+	json_t *repo, *entry;
+	size_t i;
+	int rc = UPT_OK;
+	json_object_foreach(json_object_get(doc, "repos"), name, repo)
+	{
+		json_object_foreach(repo, role, entry)
+		{
+			if (rc == UPT_OK)
+				rc = map_keys(entry, base, to_stored, e);
+		}
+	}
+	json_array_foreach(json_object_get(doc, "delegations"), i, entry)
+	{
+		if (rc == UPT_OK)
+			rc = map_keys(entry, base, to_stored, e);
+	}
+	json_object_foreach(json_object_get(doc, "targets"), name, entry)
+	{
+		if (rc == UPT_OK)
+			rc = map_path(entry, "source", base, to_stored, e);
+	}
+	return rc;
+}
+
 int ws_open(const char *dir, ws *w, upt_err *e)
 {
 	int rc = open_dir(dir, w, e);
@@ -128,6 +227,11 @@ int ws_open(const char *dir, ws *w, upt_err *e)
 		rc = upt_err_set(e, UPT_E_USAGE, "%s/%s: not a version 1 workspace", dir, WS_FILE);
 		goto out;
 	}
+	rc = map_paths(doc, w->absdir, false, e);
+	if (rc) {
+		json_decref(doc);
+		goto out;
+	}
 	w->doc = doc;
 out:
 	upt_buf_clear(&b);
@@ -138,7 +242,14 @@ out:
 
 int ws_save(ws *w, upt_err *e)
 {
-	char *s = json_dumps(w->doc, JSON_INDENT(2) | JSON_SORT_KEYS);
+	json_t *stored = json_deep_copy(w->doc);
+	if (!stored)
+		return upt_err_set(e, UPT_E_NOMEM, "out of memory");
+	int mrc = map_paths(stored, w->absdir, true, e);
+	char *s = mrc ? NULL : json_dumps(stored, JSON_INDENT(2) | JSON_SORT_KEYS);
+	json_decref(stored);
+	if (mrc)
+		return mrc;
 	if (!s)
 		return upt_err_set(e, UPT_E_NOMEM, "out of memory");
 	size_t n = strlen(s);
@@ -163,6 +274,7 @@ void ws_close(ws *w)
 		close(w->dirfd);
 	json_decref(w->doc);
 	free(w->dir);
+	free(w->absdir);
 	memset(w, 0, sizeof(*w));
 	w->dirfd = w->lockfd = -1;
 }

@@ -16,8 +16,11 @@
  *                               plan.json and the files signed so far (metadata/ layout)
  *   WORKSPACE/lock              flock: one command at a time per workspace
  *
- * Key files stay where the operator keeps them: the workspace records their absolute paths and
- * public keys, never copies a private key.
+ * Key files stay where the operator keeps them: the workspace records their paths and public
+ * keys, never copies a private key. A path (key, target source) is stored relative to the
+ * workspace when the two share a directory below "/" (the release directory holding the
+ * workspace, the keys and the images can be moved or copied as one), else absolute (a key on
+ * a mounted token). In memory every path is absolute.
  */
 #ifndef UPT_BUNDLER_WORKSPACE_H
 #define UPT_BUNDLER_WORKSPACE_H
@@ -41,6 +44,7 @@
 
 typedef struct ws {
 	char *dir;
+	char *absdir; /* dir, canonical: the base of the paths workspace.json stores relative */
 	int dirfd;
 	int lockfd;
 	json_t *doc;

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# A workspace can be moved or copied (issue 13 item 6): workspace.json stores the keys' and the
+# target sources' paths relative to itself when they share a directory below "/" with it (the
+# release directory), absolute otherwise (a key on a mounted token); old workspaces with absolute
+# paths still load.
+source "$(dirname "$0")/lib.bash"
+source "$(dirname "$0")/bundle_lib.bash"
+source "$(dirname "$0")/install_lib.bash"
+tmp=$(mktmp)
+other=$(mktemp -d /var/tmp/upt-keys.XXXXXX)
+trap 'rm -rf "$tmp" "$other"' EXIT
+[ -n "${UPT_KEEP:-}" ] && trap - EXIT
+cd "$tmp" || exit 1
+mkdir -p rel/img && cd rel || exit 1
+std_keys k && std_init k ws >/dev/null || { not_ok "workspace"; finish; }
+mkimage img/a.bin 10000 a
+"$BUNDLE" target add ws img/a.bin --hardware-id hw >/dev/null &&
+	"$BUNDLE" assign ws --device V1 --ecu main=a.bin >/dev/null || { not_ok "target, assign"; finish; }
+check "workspace.json names no absolute path of the release directory" \
+	bash -c "! grep -q '$tmp' ws/workspace.json"
+check "the keys are stored as ../k/*.key, the image as ../img/a.bin" $PY - ws/workspace.json <<'PY'
+import json, sys
+w = json.load(open(sys.argv[1]))
+paths = [k["path"] for repo in w["repos"].values() for role in repo.values() for k in role["keys"]]
+assert paths and all(p.startswith("../k/") and p.endswith(".key") for p in paths), paths
+assert w["targets"]["a.bin"]["source"] == "../img/a.bin", w["targets"]["a.bin"]
+PY
+cd "$tmp" || exit 1
+mv rel moved
+"$BUNDLE" create moved/ws -o m.uptane --device V1 >create1.out 2>&1
+check "moved: create works from the new place (exit $?)" test -s m.uptane || sed 's/^/#   /' create1.out
+cp -a moved copy
+rm -rf moved/k
+"$BUNDLE" create copy/ws -o c.uptane --device V1 >create2.out 2>&1
+check "copied (the original's keys removed): the copy signs with its own keys" test -s c.uptane ||
+	sed 's/^/#   /' create2.out
+"$BUNDLE" inspect c.uptane >inspect.out 2>&1
+check "the copy's bundle carries the image" grep -q 'a.bin' inspect.out
+
+# keys elsewhere (no shared directory below /): absolute
+(cd "$other" && std_keys k) && std_init "$other/k" ws2 >/dev/null
+check "keys under /var/tmp, workspace under /tmp: stored absolute" $PY - ws2/workspace.json "$other" <<'PY'
+import json, sys
+w = json.load(open(sys.argv[1]))
+paths = [k["path"] for repo in w["repos"].values() for role in repo.values() for k in role["keys"]]
+assert paths and all(p.startswith(sys.argv[2] + "/k/") for p in paths), paths
+PY
+
+# a workspace written with absolute paths (before this change) still works
+$PY - copy/ws/workspace.json "$tmp/copy/ws" <<'PY'
+import json, os, sys
+p, base = sys.argv[1], sys.argv[2]
+w = json.load(open(p))
+for repo in w["repos"].values():
+    for role in repo.values():
+        for k in role["keys"]:
+            k["path"] = os.path.normpath(os.path.join(base, k["path"]))
+for t in w["targets"].values():
+    t["source"] = os.path.normpath(os.path.join(base, t["source"]))
+json.dump(w, open(p, "w"))
+PY
+mkimage copy/img/b.bin 10000 b
+"$BUNDLE" target add copy/ws copy/img/b.bin --hardware-id hw >/dev/null &&
+	"$BUNDLE" assign copy/ws --device V1 --ecu main=b.bin >/dev/null &&
+	"$BUNDLE" create copy/ws -o c2.uptane --device V1 >create3.out 2>&1
+check "absolute paths of an older workspace load; saved again, they are relative" \
+	bash -c "test -s c2.uptane && ! grep -q '\"$tmp' copy/ws/workspace.json"
+# the length check and the hashes still catch a changed image of the same size
+mkimage copy/img/b.bin 10000 b-changed
+"$BUNDLE" create copy/ws -o c3.uptane --device V1 >create4.out 2>&1
+check "an image changed in place (same length) is still refused (exit $?)" grep -q 'changed since it was added' create4.out
+finish
