@@ -4,8 +4,10 @@
  *     serials; HW, the ECU's hardware id, defaults to the target's only hardware id)
  *   fleet bundles (PURE-2): --hardware-id HW=TARGET.. [--device ID..]  (offline-updates targets
  *     bound by hardware id, optionally narrowed to a device allow-list)
- * Assignments accumulate; assigning an ECU or hardware id again replaces its target.
- * --clear drops a device's assignments (with --device) or the fleet's (alone).
+ * A device's assignment is replaced by the ECUs one command names (a mistyped serial does not
+ * linger beside the right one; the ECUs dropped are printed); --add keeps the others. Fleet
+ * assignments accumulate: assigning a hardware id again replaces its target. --clear drops a
+ * device's assignments (with --device) or the fleet's (alone).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,19 +20,20 @@
 #include "workspace.h"
 
 static const char usage[] =
-    "usage: uptane-bundle assign WORKSPACE --device ID --ecu SERIAL[:HW]=TARGET..\n"
+    "usage: uptane-bundle assign WORKSPACE --device ID --ecu SERIAL[:HW]=TARGET.. [--add]\n"
     "       uptane-bundle assign WORKSPACE --hardware-id HW=TARGET.. [--device ID..]\n"
     "       uptane-bundle assign WORKSPACE [--device ID] --clear\n"
     "  The first form tells device ID's ECU SERIAL to install TARGET (device bundles); HW is\n"
     "  the ECU's hardware id, needed only when TARGET lists several. The second tells every\n"
     "  ECU of hardware HW to install TARGET (fleet bundles, create --fleet), optionally only\n"
-    "  on the devices listed. TARGET must have been added with target add, for that hardware.\n";
+    "  on the devices listed. TARGET must have been added with target add, for that hardware.\n"
+    "  The first form replaces the device's assignment: ECUs assigned before and not named\n"
+    "  are dropped (and listed); with --add they are kept and the named ones added or\n"
+    "  changed.\n";
 
 static const arg_opt opts[] = {
-    {"device", 0, ARG_LIST},
-    {"ecu", 0, ARG_LIST},
-    {"hardware-id", 0, ARG_LIST},
-    {"clear", 0, ARG_NONE},
+    {"device", 0, ARG_LIST}, {"ecu", 0, ARG_LIST}, {"hardware-id", 0, ARG_LIST},
+    {"clear", 0, ARG_NONE},  {"add", 0, ARG_NONE},
 };
 
 static bool has_hwid(const json_t *target, const char *hw)
@@ -57,7 +60,7 @@ static int find_target(const ws *w, const char *name, const json_t **out, upt_er
 	return UPT_OK;
 }
 
-static int assign_device(ws *w, const char *dev, const arg_val *ecus, upt_err *e)
+static int assign_device(ws *w, const char *dev, const arg_val *ecus, bool add, upt_err *e)
 {
 	if (!upt_name_valid(dev))
 		return upt_err_set(e, UPT_E_USAGE,
@@ -66,7 +69,7 @@ static int assign_device(ws *w, const char *dev, const arg_val *ecus, upt_err *e
 				   dev);
 	json_t *devices = json_object_get(w->doc, "devices");
 	json_t *cur = json_object_get(devices, dev);
-	json_t *next = cur ? json_deep_copy(cur) : json_object();
+	json_t *next = cur && add ? json_deep_copy(cur) : json_object();
 	if (!next)
 		return upt_err_set(e, UPT_E_NOMEM, "out of memory");
 	int rc = UPT_OK;
@@ -122,8 +125,19 @@ static int assign_device(ws *w, const char *dev, const arg_val *ecus, upt_err *e
 	if (rc == UPT_OK && !cur && json_object_size(devices) >= UPT_DEVICES_PER_BUNDLE_MAX)
 		rc =
 		    upt_err_set(e, UPT_E_USAGE, "more than %d devices", UPT_DEVICES_PER_BUNDLE_MAX);
-	if (rc == UPT_OK)
+	if (rc == UPT_OK) {
+		const char *serial;
+		json_t *old;
+		json_object_foreach(cur, serial, old)
+		{
+			if (!json_object_get(next, serial))
+				printf("device %s: ECU %s no longer assigned (was %s; --add keeps "
+				       "ECUs not named)\n",
+				       dev, serial,
+				       json_string_value(json_object_get(old, "target")));
+		}
 		json_object_set(devices, dev, next);
+	}
 	json_decref(next);
 	return rc;
 }
@@ -196,9 +210,13 @@ int cmd_assign(int argc, char **argv)
 	const arg_val *dev = args_get(&a, "device");
 	const arg_val *ecu = args_get(&a, "ecu");
 	const arg_val *hw = args_get(&a, "hardware-id");
-	bool clear = args_flag(&a, "clear");
+	bool clear = args_flag(&a, "clear"), add = args_flag(&a, "add");
 	if (a.npos != 1) {
 		status = cli_usage("assign", usage, "expected one WORKSPACE");
+		goto out;
+	}
+	if (add && !ecu->n) {
+		status = cli_usage("assign", usage, "--add goes with --device ID --ecu ..");
 		goto out;
 	}
 	if (clear ? (ecu->n || hw->n || dev->n > 1)
@@ -217,7 +235,7 @@ int cmd_assign(int argc, char **argv)
 		} else if (clear) {
 			json_object_set_new(w.doc, "fleet", json_object());
 		} else if (ecu->n) {
-			rc = assign_device(&w, dev->v[0], ecu, &e);
+			rc = assign_device(&w, dev->v[0], ecu, add, &e);
 		} else {
 			rc = assign_fleet(&w, hw, dev, &e);
 		}

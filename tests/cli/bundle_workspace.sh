@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# A workspace can be moved or copied (issue 13 item 6): workspace.json stores the keys' and the
+# A workspace can be moved or copied, and a device's assignment is what the last assign named
+# (issue 13 item 6): workspace.json stores the keys' and the
 # target sources' paths relative to itself when they share a directory below "/" with it (the
 # release directory), absolute otherwise (a key on a mounted token); old workspaces with absolute
 # paths still load.
@@ -65,6 +66,18 @@ mkimage copy/img/b.bin 10000 b
 	"$BUNDLE" create copy/ws -o c2.uptane --device V1 >create3.out 2>&1
 check "absolute paths of an older workspace load; saved again, they are relative" \
 	bash -c "test -s c2.uptane && ! grep -q '\"$tmp' copy/ws/workspace.json"
+# assign replaces a device's assignment: a mistyped serial does not linger; --add keeps
+"$BUNDLE" assign copy/ws --device V2 --ecu mian=b.bin >/dev/null
+"$BUNDLE" assign copy/ws --device V2 --ecu main=b.bin >assign.out
+check "assign again: the ECU not named is dropped, and said so" \
+	grep -qx 'device V2: ECU mian no longer assigned (was b.bin; --add keeps ECUs not named)' assign.out
+"$BUNDLE" assign copy/ws --device V2 --ecu aux=b.bin --add >/dev/null
+check "assign --add: both ECUs assigned" $PY -c '
+import json, sys
+d = json.load(open(sys.argv[1]))["devices"]["V2"]
+assert sorted(d) == ["aux", "main"], d' copy/ws/workspace.json
+check "assign --add without --ecu: usage error" expect_exit 2 "$BUNDLE" assign copy/ws --device V2 --add
+
 # the length check and the hashes still catch a changed image of the same size
 mkimage copy/img/b.bin 10000 b-changed
 "$BUNDLE" create copy/ws -o c3.uptane --device V1 >create4.out 2>&1
