@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Small CLI promises (issue 13, item 11):
-#   - `uptane-bundle canonical --help` prints its usage and exits 0, like every other command;
-#   - --version on both tools: version, build type, static or shared, library versions;
+#   - `uptane-bundle canonical --help` prints its usage and exits 0, like every other command
+#     and subcommand of both tools (devices add --help, install --help);
+#   - --version on both tools: version, build type, static or shared, library versions (the
+#     bundler's SQLite and running OpenSSL, the installer's libusb);
 #   - `uptane-install install /nonexistent` says there is no update, without first saying
 #     "Found update" (nor a "found" event): exit 3, no-bundle.
 source "$(dirname "$0")/lib.bash"
@@ -15,6 +17,21 @@ cd "$tmp" || exit 1
 code=$?
 check "canonical --help: exit 0 (got $code)" test "$code" = 0
 check "canonical --help: usage on stdout" grep -q '^usage: uptane-bundle canonical' help
+# Every command and subcommand: --help prints the usage on stdout and exits 0.
+for c in devices "devices add" "devices import" "devices list" reports "reports ingest" \
+	"reports show" "key generate" "target add"; do
+	read -ra words <<<"$c"
+	"$BUNDLE" "${words[@]}" --help >help 2>help.err
+	code=$?
+	check "uptane-bundle $c --help: exit 0 (got $code), usage on stdout" \
+		bash -c "[ $code = 0 ] && grep -q '^usage: uptane-bundle ${words[0]}' help"
+done
+for c in install status confirm scan watch media; do
+	"$INSTALL" "$c" --help >help 2>help.err
+	code=$?
+	check "uptane-install $c --help: exit 0 (got $code), usage on stdout" \
+		bash -c "[ $code = 0 ] && grep -q '^usage: uptane-install' help"
+done
 
 variant=$(basename "$UPT_BUILD")
 for t in "$BUNDLE" "$INSTALL"; do
@@ -30,6 +47,10 @@ done
 check "uptane-install --version: static (INSTALLER_STATIC=1, the default)" \
 	bash -c "'$INSTALL' --version | grep -q '^build: [a-z]*, static'"
 check "uptane-bundle --version: shared" bash -c "'$BUNDLE' --version | grep -q '^build: [a-z]*, shared'"
+check "uptane-bundle --version: the running OpenSSL and SQLite" \
+	bash -c "'$BUNDLE' --version | grep -qE '^libraries: .*OpenSSL [0-9.]+[a-z]* [0-9]+ [A-Z][a-z]+ [0-9]{4}, .*, SQLite [0-9]+\.[0-9]+'"
+check "uptane-install --version: libusb (dlopen'ed by watch)" \
+	bash -c "'$INSTALL' --version | grep -qE '^libraries: .*, libusb ([0-9]+\.[0-9]+\.[0-9]+|: no )'"
 
 ws_setup "$tmp" || { not_ok "workspace"; finish; }
 WS=$tmp/ws
