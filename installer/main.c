@@ -203,6 +203,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	stop_on_signals();
 	ev_init(&c.ev, c.json);
+	c.ev.dry_run = c.dry_run;
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts); /* the clock, read once (docs/threat-model.md) */
 	c.clock = ts.tv_sec;
