@@ -42,9 +42,9 @@ static const char usage[] =
     "  repository's root (devices freeze when the root expires): renew the root first\n"
     "  (rotate --role REPO/root --expires), shorten --expires, or sign anyway with\n"
     "  --force-expiry. The summary ends with the bundle's real end of validity, the\n"
-    "  earliest expiry of the files a device checks, roots included. --level (zstd, default 3),\n"
-    "  --threads (compression workers), --split-size SIZE (volumes OUT.000, OUT.001, ...,\n"
-    "  each at most SIZE bytes: 4000M for FAT32; K, M, G are powers of 1024).\n"
+    "  earliest expiry of the files a device checks, roots included. --level (zstd,\n"
+    "  default 3), --threads (compression workers), --split-size SIZE (volumes OUT.000,\n"
+    "  OUT.001, ..., each at most SIZE bytes: 4000M for FAT32; K, M, G are powers of 1024).\n"
     "  --key: more private keys to sign with in this run. --sign-later: when keys held\n"
     "  elsewhere must sign, stage the files in WORKSPACE/staged and list who signs what\n"
     "  (uptane-bundle sign FILE --key K.key); --resume packs once every threshold is met.\n";

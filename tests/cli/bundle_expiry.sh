@@ -6,7 +6,8 @@
 #   - a role that would outlive its repository's root is refused (exit 2, usage or input
 #     error): the message names the role, both dates and what to do; nothing is signed into
 #     the workspace and no bundle is written;
-#   - --force-expiry signs it anyway, warns, and the printed end is the root's expiry.
+#   - --force-expiry signs it anyway, warns, and the printed end is the root's expiry; staged
+#     with --sign-later, the plan keeps it for --resume.
 source "$(dirname "$0")/lib.bash"
 source "$(dirname "$0")/bundle_lib.bash"
 tmp=$(mktmp)
@@ -84,4 +85,25 @@ check "  ... the earliest expiry is the Image-repo root ($want, $wantf)" \
 	[ "$want $wantf" = "$iroot image-repo/1.root.json" ]
 check "  ... and create prints it as the end of validity" \
 	grep -qxF "valid until $iroot (the earliest expiry: image-repo/1.root.json)" <<<"$out"
+
+# Staged (--sign-later): --force-expiry is part of the plan, so --resume packs without it.
+"$BUNDLE" init wsr --root-key k/root.key --targets-key k/targets.pub --snapshot-key k/snap.key \
+	--timestamp-key k/ts.key --director-root-key k/droot.key --director-targets-key k/dtargets.key \
+	--director-snapshot-key k/dsnap.key --director-timestamp-key k/dts.key >/dev/null || not_ok "init wsr"
+"$BUNDLE" target add wsr fw.bin --hardware-id hw >/dev/null || not_ok "target add wsr"
+"$BUNDLE" assign wsr --device VIN-1 --ecu e1=fw.bin >/dev/null || not_ok "assign wsr"
+check "create --sign-later --expires 2y (targets key held elsewhere): refused, exit 2" \
+	expect_exit 2 "$BUNDLE" create wsr -o r.uptane --expires 2y --sign-later
+check "  ... stages nothing" [ ! -e wsr/staged ]
+check "create --sign-later --expires 2y --force-expiry: staged" \
+	"$BUNDLE" create wsr -o r.uptane --expires 2y --sign-later --force-expiry
+"$BUNDLE" sign wsr/staged/metadata/image-repo/targets.json --key k/targets.key >/dev/null || not_ok "sign"
+out=$("$BUNDLE" create wsr --resume 2>err)
+rc=$?
+wroot=$(expires_of wsr/metadata/image-repo/1.root.json)
+check "create --resume (no --force-expiry given again): exit 0 (got $rc), warns" \
+	bash -c "[ $rc -eq 0 ] && grep -q 'after its root (--force-expiry)' err"
+read -r want wantf < <(earliest r.uptane)
+check "  ... prints the real end: the root's expiry ($want)" \
+	bash -c "[ '$want' = '$wroot' ] && grep -qF 'valid until $wroot (the earliest expiry: ' <<<\"\$1\"" _ "$out"
 finish
