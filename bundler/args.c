@@ -245,6 +245,14 @@ bool cli_start(args *a, const char *cmd, const char *usage, const arg_opt *opts,
 	return true;
 }
 
+bool cli_wants_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+			return true;
+	return false;
+}
+
 void cli_warn(const char *cmd, const char *fmt, ...)
 {
 	char msg[UPT_ERR_MSG_MAX];

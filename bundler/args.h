@@ -73,6 +73,9 @@ int cli_usage(const char *cmd, const char *usage, const char *fmt, ...) UPT_PRIN
 bool cli_start(args *a, const char *cmd, const char *usage, const arg_opt *opts, size_t nopts,
 	       int argc, char **argv, int *status);
 void cli_warn(const char *cmd, const char *fmt, ...) UPT_PRINTF(2, 3);
+/* True when --help or -h comes before any "--" in argv[1..]: for the commands that parse
+ * their own arguments (devices, reports), so `CMD SUB --help` prints the usage as elsewhere. */
+bool cli_wants_help(int argc, char **argv);
 
 /* Copies s for printing to a terminal: control and non-ASCII bytes become '?', cut at max. */
 void safe_str(const char *s, char *out, size_t outsz);

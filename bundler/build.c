@@ -5,10 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "args.h"
 #include "target_file.h"
 #include "upt/cjson.h"
 #include "upt/limits.h"
 #include "upt/metabuild.h"
+#include "upt/rfc3339.h"
 #include "upt/sig.h"
 
 enum { REPO_IMAGE = 0, REPO_DIRECTOR = 1 };
@@ -121,7 +123,36 @@ static int item_expiry(const build_ctx *c, const item *it, int64_t *out, upt_err
 	*out = c->now + secs;
 	char what[UPT_MEMBER_PATH_MAX + 16];
 	snprintf(what, sizeof(what), "%s", it->member + strlen("metadata/"));
-	return signing_check_expiry(what, *out, c->now, e);
+	int rc = signing_check_expiry(what, *out, c->now, e);
+	if (rc)
+		return rc;
+	/* A device checks every role against the time, the root too: a role signed past its
+	 * root's expiry buys nothing, the bundle freezes with the root (docs/bundle-format.md). */
+	int r = repo_of(it->kind);
+	if (*out <= c->root[r]->expires)
+		return UPT_OK;
+	char t[UPT_RFC3339_LEN + 1], rt[UPT_RFC3339_LEN + 1];
+	upt_rfc3339_format(*out, t);
+	upt_rfc3339_format(c->root[r]->expires, rt);
+	if (c->force_expiry) {
+		cli_warn(
+		    "create",
+		    "%s (role %s/%s) expires at %s, after its root (--force-expiry): the %s "
+		    "root (version %llu) expires at %s, and devices refuse the bundle from then "
+		    "on",
+		    what, repo_names[r], role_of(it), t, repo_names[r],
+		    (unsigned long long)c->root_latest[r], rt);
+		return UPT_OK;
+	}
+	/* The caller prefixes the member path. */
+	return upt_err_set(
+	    e, UPT_E_USAGE,
+	    "role %s/%s would expire at %s, after its root: the %s root (version "
+	    "%llu) expires at %s, and devices refuse the bundle from then on "
+	    "(freeze). Renew the root first (uptane-bundle rotate %s --role %s/root "
+	    "--expires DURATION) or shorten --expires; --force-expiry signs it anyway",
+	    repo_names[r], role_of(it), t, repo_names[r], (unsigned long long)c->root_latest[r], rt,
+	    c->w->dir, repo_names[r]);
 }
 
 static int load_roots(build_ctx *c, upt_err *e)

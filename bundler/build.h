@@ -65,6 +65,7 @@ typedef struct build_ctx {
 	size_t ndevices;
 	const json_t *expires; /* {"*" or "REPO/ROLE": seconds} */
 	bool resume;	       /* take files from WORKSPACE/staged where present */
+	bool force_expiry;     /* sign roles that outlive their root (warn instead of refuse) */
 
 	upt_meta *root[2]; /* newest root: [0] image-repo, [1] director */
 	uint64_t root_latest[2];

@@ -11,6 +11,7 @@
  * is never signed twice with different content (a failed run only skips numbers).
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,15 +32,19 @@
 static const char usage[] =
     "usage: uptane-bundle create WORKSPACE -o OUT.uptane [--fleet NAME | --device ID..]\n"
     "         [--expires DURATION | --expires REPO/ROLE=DURATION].. [--level N] [--threads N]\n"
-    "         [--split-size SIZE] [--key K.key..] [--sign-later]\n"
+    "         [--split-size SIZE] [--key K.key..] [--sign-later] [--force-expiry]\n"
     "       uptane-bundle create WORKSPACE --resume [-o OUT.uptane] [--key K.key..]\n"
     "       uptane-bundle create WORKSPACE --abort\n"
     "  Signs every role the bundle needs, versions one above the last bundle's, and packs\n"
     "  it with the assigned images. --device: a device bundle for these devices (default:\n"
     "  all assigned devices); --fleet NAME: a PURE-2 fleet bundle. --expires sets how long\n"
-    "  the metadata signed now stays valid (all roles, or one). --level (zstd, default 3),\n"
-    "  --threads (compression workers), --split-size SIZE (volumes OUT.000, OUT.001, ...,\n"
-    "  each at most SIZE bytes: 4000M for FAT32; K, M, G are powers of 1024).\n"
+    "  the metadata signed now stays valid (all roles, or one); a role may not outlive its\n"
+    "  repository's root (devices freeze when the root expires): renew the root first\n"
+    "  (rotate --role REPO/root --expires), shorten --expires, or sign anyway with\n"
+    "  --force-expiry. The summary ends with the bundle's real end of validity, the\n"
+    "  earliest expiry of the files a device checks, roots included. --level (zstd,\n"
+    "  default 3), --threads (compression workers), --split-size SIZE (volumes OUT.000,\n"
+    "  OUT.001, ..., each at most SIZE bytes: 4000M for FAT32; K, M, G are powers of 1024).\n"
     "  --key: more private keys to sign with in this run. --sign-later: when keys held\n"
     "  elsewhere must sign, stage the files in WORKSPACE/staged and list who signs what\n"
     "  (uptane-bundle sign FILE --key K.key); --resume packs once every threshold is met.\n";
@@ -48,7 +53,7 @@ static const arg_opt opts[] = {
     {"output", 'o', ARG_ONE},	{"fleet", 0, ARG_ONE},	{"device", 0, ARG_LIST},
     {"expires", 0, ARG_LIST},	{"level", 0, ARG_ONE},	{"threads", 0, ARG_ONE},
     {"split-size", 0, ARG_ONE}, {"key", 0, ARG_LIST},	{"sign-later", 0, ARG_NONE},
-    {"resume", 0, ARG_NONE},	{"abort", 0, ARG_NONE},
+    {"resume", 0, ARG_NONE},	{"abort", 0, ARG_NONE}, {"force-expiry", 0, ARG_NONE},
 };
 
 #define PLAN_FILE "staged/plan.json"
@@ -146,6 +151,8 @@ static int plan_from_args(const ws *w, const args *a, plan *p, upt_err *e)
 	int rc = parse_expires(args_get(a, "expires"), expires, e);
 	if (rc)
 		return rc;
+	if (args_flag(a, "force-expiry"))
+		json_object_set_new(p->doc, "force_expiry", json_true());
 	const char *fleet = args_one(a, "fleet");
 	const arg_val *dv = args_get(a, "device");
 	if (fleet && dv->n)
@@ -410,6 +417,31 @@ static void print_summary(const build_ctx *c, const char *out, const pack_result
 		       c->items[i].member + strlen("metadata/"),
 		       (unsigned long long)c->items[i].meta->version, t);
 	}
+	/* What a device checks against its clock: every file above and the newest roots. */
+	static const char *const repos[2] = {"image-repo", "director"};
+	int64_t end = INT64_MAX;
+	char first[UPT_MEMBER_PATH_MAX + 1] = "";
+	for (int k = 0; k < 2; k++) {
+		char t[UPT_RFC3339_LEN + 1], name[64];
+		upt_rfc3339_format(c->root[k]->expires, t);
+		snprintf(name, sizeof(name), "%s/%llu.root.json", repos[k],
+			 (unsigned long long)c->root_latest[k]);
+		printf("  %-48s version %llu, expires %s\n", name,
+		       (unsigned long long)c->root_latest[k], t);
+		if (c->root[k]->expires < end) {
+			end = c->root[k]->expires;
+			snprintf(first, sizeof(first), "%s", name);
+		}
+	}
+	for (size_t i = 0; i < c->nitems; i++)
+		if (c->items[i].meta->expires < end) {
+			end = c->items[i].meta->expires;
+			snprintf(first, sizeof(first), "%s",
+				 c->items[i].member + strlen("metadata/"));
+		}
+	char t[UPT_RFC3339_LEN + 1];
+	upt_rfc3339_format(end, t);
+	printf("valid until %s (the earliest expiry: %s)\n", t, first);
 }
 
 static int run_create(ws *w, const args *a, bool resume, upt_err *e)
@@ -442,6 +474,8 @@ static int run_create(ws *w, const args *a, bool resume, upt_err *e)
 	c.ndevices = p.ndevices;
 	c.expires = json_object_get(p.doc, "expires");
 	c.resume = resume;
+	c.force_expiry =
+	    args_flag(a, "force-expiry") || json_is_true(json_object_get(p.doc, "force_expiry"));
 	rc = build_plan(&c, e);
 	if (rc == UPT_OK)
 		rc = build_images(&c, &names, &nnames, e);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "args.h"
 #include "commands.h"
 #include "ledger.h"
 #include "upt/fileio.h"
@@ -431,9 +432,14 @@ static int devices_list(int argc, char **argv)
 
 int cmd_devices(int argc, char **argv)
 {
-	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-		usage(argc < 2 ? stderr : stdout);
-		return argc < 2 ? 2 : 0;
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	/* Also `devices add --help`: the usage covers every subcommand. */
+	if (cli_wants_help(argc, argv)) {
+		usage(stdout);
+		return 0;
 	}
 	if (!strcmp(argv[1], "add"))
 		return devices_add(argc - 1, argv + 1);

@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "args.h"
 #include "commands.h"
 #include "ledger.h"
 #include "upt/cjson.h"
@@ -1235,9 +1236,14 @@ static int reports_show(int argc, char **argv)
 
 int cmd_reports(int argc, char **argv)
 {
-	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-		usage(argc < 2 ? stderr : stdout);
-		return argc < 2 ? 2 : 0;
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	/* Also `reports show --help`: the usage covers every subcommand. */
+	if (cli_wants_help(argc, argv)) {
+		usage(stdout);
+		return 0;
 	}
 	if (!strcmp(argv[1], "ingest"))
 		return reports_ingest(argc - 1, argv + 1);

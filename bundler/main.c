@@ -1,4 +1,6 @@
 /* uptane-bundle: the station-side CLI. Subcommands dispatch to one file each. */
+#include <openssl/crypto.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -90,7 +92,10 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "--version")) {
 		char v[512];
-		upt_version_text("uptane-bundle", "shared", v, sizeof(v));
+		char sqlite[64];
+		snprintf(sqlite, sizeof(sqlite), "SQLite %s", sqlite3_libversion());
+		upt_version_text("uptane-bundle", "shared", OpenSSL_version(OPENSSL_VERSION),
+				 sqlite, v, sizeof(v));
 		fputs(v, stdout);
 		return 0;
 	}

@@ -132,6 +132,12 @@ void ev_verified(struct events *ev, const char *file, const char *kind, const ch
 		    "The %s bundle %s checks out (signatures, versions, expiry); everything on it "
 		    "is already installed.",
 		    kind, id);
+	else if (ev->dry_run)
+		ev_say(ev,
+		       "The %s bundle %s checks out (signatures, versions, expiry); dry run: "
+		       "reading its %zu image%s (%.1f MB) for this device against the signed "
+		       "hashes, writing nothing.",
+		       kind, id, nimages, nimages == 1 ? "" : "s", (double)bytes / 1e6);
 	else
 		ev_say(ev,
 		       "The %s bundle %s checks out (signatures, versions, expiry); checking and "
@@ -147,7 +153,10 @@ void ev_skipped(struct events *ev, const char *file, const char *status, const c
 			       "status", status, "reason", jstr(reason), "message", jstr(message)));
 		return;
 	}
-	ev_say(ev, "Not using %s (%s): %s", file, reason ? reason : status, message);
+	if (!reason && !strcmp(status, "older"))
+		ev_say(ev, "Not using %s: %s", file, message); /* the message says why */
+	else
+		ev_say(ev, "Not using %s (%s): %s", file, reason ? reason : status, message);
 }
 
 void ev_progress(struct events *ev, const char *ecu, uint64_t done, uint64_t total)

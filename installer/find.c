@@ -201,6 +201,8 @@ int install_from_dir(struct ctx *c, const char *dir, const struct medium *m)
 			chosen = 0;
 		install_attempt(c, cands[chosen].path, a);
 	}
+	const char *chosen_base = strrchr(cands[chosen].path, '/');
+	chosen_base = chosen_base ? chosen_base + 1 : cands[chosen].path;
 	for (size_t i = 0; i < n; i++) {
 		if (i == chosen)
 			continue;
@@ -211,14 +213,23 @@ int install_from_dir(struct ctx *c, const char *dir, const struct medium *m)
 		int code = cands[i].code;
 		skipped->items[k].status = skip_status(code);
 		skipped->items[k].reason = upt_err_is_rejection(code) ? upt_err_class(code) : NULL;
-		if (code == UPT_OK)
-			snprintf(skipped->items[k].message, sizeof(skipped->items[k].message),
-				 "valid, but its Director version %llu is not the highest (%llu)",
-				 (unsigned long long)cands[i].version,
-				 (unsigned long long)cands[chosen].version);
+		char *msg = skipped->items[k].message;
+		size_t msz = sizeof(skipped->items[k].message);
+		if (code == UPT_OK && cands[i].version == cands[chosen].version)
+			snprintf(
+			    msg, msz,
+			    "valid, but %.255s was used instead (the same Director version, %llu, "
+			    "and first by name; one bundle per insertion)",
+			    chosen_base, (unsigned long long)cands[chosen].version);
+		else if (code == UPT_OK)
+			snprintf(
+			    msg, msz,
+			    "valid, but %.255s was used instead (Director version %llu, newer than "
+			    "this one's %llu)",
+			    chosen_base, (unsigned long long)cands[chosen].version,
+			    (unsigned long long)cands[i].version);
 		else
-			snprintf(skipped->items[k].message, sizeof(skipped->items[k].message), "%s",
-				 cands[i].message);
+			snprintf(msg, msz, "%s", cands[i].message);
 		if (!cands[i].announced)
 			ev_skipped(&c->ev, cands[i].path, skipped->items[k].status,
 				   skipped->items[k].reason, skipped->items[k].message);

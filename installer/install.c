@@ -717,7 +717,8 @@ void install_attempt(struct ctx *c, const char *path, struct attempt *out)
 	rc = upt_bundle_reader_open(path, &r, &e);
 	if (rc == UPT_E_NOT_FOUND) {
 		rc = UPT_E_NO_BUNDLE;
-		snprintf(a.message, sizeof(a.message), "No update found at %s.", path);
+		snprintf(a.message, sizeof(a.message), "%s does not exist: no update to install.",
+			 path);
 		goto done;
 	}
 	/* Found only once it opened: "Found update /nonexistent" then "No update found" misled. */

@@ -42,7 +42,8 @@
 
 struct events {
 	bool json;
-	bool tty; /* stdout is a terminal: draw a progress bar */
+	bool dry_run; /* --dry-run: images are checked, not written (the human lines say so) */
+	bool tty;     /* stdout is a terminal: draw a progress bar */
 	bool bar_drawn;
 	double start; /* progress: start of the current image */
 	double last;  /* last progress line/bar */

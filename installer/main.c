@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "installer.h"
+#include "media.h"
 #include "upt/version.h"
 
 #define DEFAULT_CONFIG "/etc/uptane-offline/device.json"
@@ -144,8 +145,11 @@ int main(int argc, char **argv)
 			return 0;
 		} else if (!strcmp(a, "--version")) {
 			char v[512];
+			char usb[128];
+			usb_version(usb, sizeof(usb));
 			upt_version_text("uptane-install",
-					 UPT_INSTALLER_STATIC ? "static" : "shared", v, sizeof(v));
+					 UPT_INSTALLER_STATIC ? "static" : "shared", NULL, usb, v,
+					 sizeof(v));
 			fputs(v, stdout);
 			return 0;
 		} else if (!strcmp(a, "--json")) {
@@ -170,6 +174,12 @@ int main(int argc, char **argv)
 	int nargs = argc - i;
 	char **args = argv + i;
 	bool failed = false;
+	/* `install --help` and the like: the usage, not a bundle named "--help". */
+	for (int k = 0; k < nargs; k++)
+		if (!strcmp(args[k], "--help") || !strcmp(args[k], "-h")) {
+			usage(stdout);
+			return 0;
+		}
 	if (!strcmp(cmd, "install") && nargs == 1) {
 	} else if (!strcmp(cmd, "status") && nargs == 0) {
 	} else if (!strcmp(cmd, "confirm") && nargs <= 1) {
@@ -193,6 +203,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	stop_on_signals();
 	ev_init(&c.ev, c.json);
+	c.ev.dry_run = c.dry_run;
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts); /* the clock, read once (docs/threat-model.md) */
 	c.clock = ts.tv_sec;

@@ -119,5 +119,8 @@ void usb_watch_wait(struct usbwatch *w, int timeout_ms, unsigned *arrived, unsig
  * false when libusb cannot see or open it. */
 bool usb_identity(struct usbwatch *w, unsigned busnum, unsigned devnum, struct medium *m);
 void usb_watch_close(struct usbwatch *w);
+/* "libusb 1.0.26" from the libusb watch would load (libusb_get_version), or says it is not
+ * there; for --version. */
+void usb_version(char *out, size_t n);
 
 #endif

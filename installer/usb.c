@@ -221,3 +221,21 @@ void usb_watch_close(struct usbwatch *w)
 	dlclose(w->lib);
 	free(w);
 }
+
+void usb_version(char *out, size_t n)
+{
+	void *lib = dlopen(USB_SONAME, RTLD_NOW | RTLD_LOCAL);
+	void *p = lib ? dlsym(lib, "libusb_get_version") : NULL;
+	if (!p) {
+		snprintf(out, n, "libusb: no %s (watch polls /sys/block)", USB_SONAME);
+	} else {
+		__typeof__(libusb_get_version) *get;
+		_Static_assert(sizeof(get) == sizeof(p), "function pointer size");
+		memcpy(&get, &p, sizeof(p));
+		const struct libusb_version *v = get();
+		snprintf(out, n, "libusb %u.%u.%u (%s, loaded by watch)", v->major, v->minor,
+			 v->micro, USB_SONAME);
+	}
+	if (lib)
+		dlclose(lib);
+}

@@ -171,7 +171,8 @@ int upt_vfy_not_older(const char *member, const char *what, const upt_meta *m, c
 	if (m->version < old->version)
 		return upt_vfy_fail(e, UPT_E_ROLLBACK, member,
 				    "%s: rollback: version %" PRIu64 " is older than the trusted "
-				    "version %" PRIu64 " (an old bundle was replayed)",
+				    "version %" PRIu64 ": this bundle is older than the one the "
+				    "device runs",
 				    what, m->version, old->version);
 	if (m->version == old->version) {
 		if (!upt_meta_same_signed(m, old))

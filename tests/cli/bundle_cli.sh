@@ -3,7 +3,8 @@
 # message for usage and input errors: key files with unsafe permissions or a wrong format,
 # missing or unreadable or changed images, unsafe target names, assignment to an unknown target,
 # expiries within 7 days, bad DURATION/SIZE values; a warning for a root expiring within 30 days;
-# expiry defaults and overrides (init --expires REPO/ROLE=, create --expires).
+# expiry defaults and overrides (init --expires REPO/ROLE=, create --expires); roles outliving
+# their root in tests/cli/bundle_expiry.sh.
 source "$(dirname "$0")/lib.bash"
 source "$(dirname "$0")/bundle_lib.bash"
 tmp=$(mktmp)
@@ -157,9 +158,11 @@ out=$(std_init k3 ws3 --expires image-repo/root=20d 2>&1)
 check "init of a root living 20 days warns" bash -c "[[ '$out' == *'warning: image-repo/1.root.json expires'*'within 30 days'* ]]"
 "$BUNDLE" target add ws3 fw.bin --hardware-id hw >/dev/null
 "$BUNDLE" assign ws3 --device VIN-1 --ecu e1=fw.bin >/dev/null
-out=$("$BUNDLE" create ws3 -o z.uptane 2>&1)
+check "root expiring in 20 days: create refused, the roles would outlive it (tests/cli/bundle_expiry.sh)" \
+	expect_exit 2 "$BUNDLE" create ws3 -o z.uptane
+out=$("$BUNDLE" create ws3 -o z.uptane --force-expiry 2>&1)
 rc=$?
-check "root expiring in 20 days: create works" [ $rc -eq 0 ]
+check "root expiring in 20 days: create --force-expiry works" [ $rc -eq 0 ]
 check "  ... and warns to rotate" bash -c "[[ '$out' == *'warning: the image-repo root (version 1) expires'*'within 30 days'* ]]"
 check "rotate --expires renews the root (same keys)" "$BUNDLE" rotate ws3 --role image-repo/root --expires 1y
 out=$("$BUNDLE" create ws3 -o z2.uptane 2>&1)

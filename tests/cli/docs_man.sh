@@ -3,6 +3,7 @@
 #   - every --option that a tool's or a command's --help lists appears in that tool's man page
 #     (a new option without documentation fails here, not in a technician's hands);
 #   - man -l renders each page without a groff/man warning (a broken macro shows as text);
+#   - every result reason and warning code the installer emits is in README and uptane-install(8);
 #   - no file in the repository refers to the design notes outside it (a clone does not have
 #     them: docs/ is the reference).
 source "$(dirname "$0")/lib.bash"
@@ -55,6 +56,31 @@ for k in device_id primary_ecu ecus state_dir trusted_roots report_key accept ti
 done
 check "uptane-device.json(5) names every configuration key and placeholder${missing:+ (missing:$missing)}" \
 	test -z "$missing"
+
+# Every result reason and warning code the installer can emit is in README's list and in
+# uptane-install(8): the rejection classes (formats/src/err.c, exit status 4), the reasons
+# installer/*.c sets, and the code of every ev_warning call.
+$PY - "$UPT_TOP" >"$tmp/codes" <<'PY'
+import glob, re, sys
+top = sys.argv[1]
+err = open(top + "/formats/src/err.c").read()
+names = set(re.findall(r'\{UPT_E_[A-Z_]+, "([a-z-]+)", 4\}', err))
+src = "".join(open(f).read() for f in glob.glob(top + "/installer/*.c"))
+names |= set(re.findall(r'reason = "([a-z-]+)"', src))
+names |= set(re.findall(r'ev_result\([^,]+, "failed", "([a-z-]+)"', src))
+names |= set(re.findall(r'ev_warning\(\s*[^,]+,\s*"([a-z-]+)"', src))
+print("\n".join(sorted(names)))
+PY
+# README writes them as `code`, the man page as .B code or .BR code ,
+for page in README.md man8; do
+	missing=
+	while read -r c; do
+		if [ $page = README.md ]; then grep -qF -- "\`$c\`" "$UPT_TOP/README.md"
+		else grep -qE -- "^\.BR? $c( |$)" "$tmp/man8"; fi || missing="$missing $c"
+	done <"$tmp/codes"
+	check "$page: every reason and warning code ($(wc -l <"$tmp/codes") of them)${missing:+ (missing:$missing)}" \
+		bash -c "[ -z '$missing' ] && [ $(wc -l <"$tmp/codes") -gt 20 ]"
+done
 
 if command -v man >/dev/null && command -v groff >/dev/null; then
 	for p in "$man1" "$man5" "$man8"; do
