@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# A/B with real bootloader tools: the shipped samples (samples/ab-uboot, samples/ab-grub,
+# samples/ab-boot-check) as an `ab` ECU's activate and confirm, on a file-backed U-Boot
+# environment (libubootenv's fw_printenv/fw_setenv with its own fw_env.config) and on a GRUB
+# environment block (grub-editenv). For each: install b1 -> the environment says slot B is to
+# be tried; the boot check before any reboot does nothing; a simulated good boot -> the boot
+# check confirms (status: nothing pending, slot 1 active; report: confirmed); install b2 ->
+# slot A on trial; a boot that never confirms, then the next boot falls back -> the boot check
+# runs confirm --failed (status: fw1 runs; report: fell-back with the OLD image fw1.bin). The
+# environment is read with the real tool at every step.
+#
+# The bootloaders themselves cannot run here: uboot_boot and grub_boot below apply the rules
+# that samples/ab-uboot/boot.cmd and samples/ab-grub/grub.cfg describe (same variables, same
+# order, written back with the real tools), and write the kernel command line those would pass.
+source "$(dirname "$0")/lib.bash"
+source "$(dirname "$0")/bundle_lib.bash"
+source "$(dirname "$0")/install_lib.bash"
+for t in fw_printenv fw_setenv grub-editenv jq; do
+	command -v "$t" >/dev/null || { skip "$t missing (make deps: libubootenv-tool grub-common jq)"; finish; }
+done
+tmp=$(mktmp)
+trap 'rm -rf "$tmp"' EXIT
+[ -n "${UPT_KEEP:-}" ] && { trap - EXIT; echo "# kept: $tmp"; }
+cd "$tmp" || exit 1
+ws_setup "$tmp" || { not_ok "workspace"; finish; }
+WS=$tmp/ws
+B() { "$BUNDLE" "$@" >/dev/null; }
+mkimage fw1.bin 300000 f1
+mkimage fw2.bin 310000 f2
+B target add ws fw1.bin --hardware-id board-a --release-counter 1
+B target add ws fw2.bin --hardware-id board-a --release-counter 2
+B assign ws --device VIN-1 --ecu main=fw1.bin
+B create ws -o b1.uptane --device VIN-1
+B assign ws --device VIN-1 --ecu main=fw2.bin
+B create ws -o b2.uptane --device VIN-1
+UBOOT=$UPT_TOP/samples/ab-uboot/uptane-ab-uboot
+GRUB=$UPT_TOP/samples/ab-grub/uptane-ab-grub
+CHECK=$UPT_TOP/samples/ab-boot-check/uptane-boot-check
+
+# new_device DIR ACTIVATE_JSON CONFIRM_JSON: an A/B ECU main with slots DIR/slots/{a,b}
+new_device() {
+	mkdir -p "$1/slots"
+	echo "factory A" >"$1/slots/a"
+	echo "factory B" >"$1/slots/b"
+	device_json "$1" VIN-1 main "{\"serial\":\"main\",\"hardware_id\":\"board-a\",\"install\":{\"type\":\"ab\",\"slots\":[\"slots/a\",\"slots/b\"],\"activate\":$2,\"confirm\":$3}}"
+}
+# st DIR EXPR: a Python expression over the ECU main in `status --json` (e)
+st() {
+	(cd "$1" && "$INSTALL" --config device.json --json status) | tail -1 |
+		$PY -c 'import json,sys; e={x["serial"]: x for x in json.load(sys.stdin)["ecus"]}["main"]; print(eval(sys.argv[1]))' "$2"
+}
+# report_says DIR N STATE TARGET STATUS: report N says the ECU main is in STATE running TARGET
+report_says() {
+	$PY - "$1/state/reports/$2.json" "$3" "$4" "$5" <<'PY'
+import hashlib, json, sys
+path, state, target, status = sys.argv[1:]
+s = json.load(open(path))["signed"]
+e = {x["signed"]["ecu_serial"]: x["signed"] for x in s["ecu_reports"]}["main"]
+img = e["installed_image"]
+assert e["state"] == state, (e["state"], state)
+assert img["filepath"] == target, (img["filepath"], target)
+assert img["fileinfo"]["hashes"]["sha256"] == hashlib.sha256(open(target, "rb").read()).hexdigest()
+assert s["result"]["status"] == status, s["result"]
+PY
+}
+# boot_check DIR OUT [VAR=VALUE..]: the shipped boot check against DIR's device, output in OUT
+boot_check() {
+	local dir=$1 out=$2; shift 2
+	(cd "$dir" && env UPTANE_INSTALL="$INSTALL" UPTANE_CONFIG=device.json "$@" "$CHECK") >"$out" 2>&1
+}
+# says DIR OUT PATTERN [VAR=VALUE..]: the boot check exits 0 and its output matches PATTERN
+says() {
+	local dir=$1 out=$2 pat=$3; shift 3
+	boot_check "$dir" "$out" "$@" && grep -q -- "$pat" "$out" || { sed 's/^/#   /' "$out"; return 1; }
+}
+twice() { "$@" && "$@"; }
+quiet() { "$@" 2>/dev/null; }
+# has FILE LINE..: FILE holds every LINE (a line of the environment, exactly)
+has() {
+	local f=$1 l; shift
+	for l in "$@"; do grep -qxF -- "$l" "$f" || { echo "# $f lacks $l:"; sed 's/^/#   /' "$f"; return 1; }; done
+}
+
+# ---- U-Boot: libubootenv on a file-backed environment, two copies (redundant) ----
+u=$tmp/uboot
+mkdir -p "$u"
+head -c 16384 /dev/zero >"$u/uboot.env"
+head -c 16384 /dev/zero >"$u/uboot-redund.env"
+printf '%s 0x0 0x4000\n%s 0x0 0x4000\n' "$u/uboot.env" "$u/uboot-redund.env" >"$u/fw_env.config"
+printf 'bootdelay=0\n' >"$u/initial-env"
+uenv() { fw_printenv -c "$u/fw_env.config" >"$u/env.txt" 2>"$u/env.err"; }
+# uboot_boot: one power-on, by the rules of samples/ab-uboot/boot.cmd
+uboot_boot() {
+	local env slot count
+	env=$(fw_printenv -c "$u/fw_env.config") || return 1
+	get() { sed -n "s/^$1=//p" <<<"$env"; }
+	slot=$(get boot_slot)
+	[ -n "$slot" ] || slot=A
+	if [ "$(get upgrade_available)" = 1 ]; then
+		count=$(($(get bootcount) + 1))
+		if [ "$count" -gt "$(get bootlimit)" ]; then
+			slot=$(get fallback_slot)
+			fw_setenv -c "$u/fw_env.config" boot_slot "$slot" upgrade_available 0 bootcount 0 || return 1
+		else
+			fw_setenv -c "$u/fw_env.config" bootcount "$count" || return 1
+		fi
+	fi
+	echo "console=ttyS0 root=/dev/mmcblk0p$([ "$slot" = B ] && echo 3 || echo 2) rootwait ro uptane.slot=$slot" >"$u/cmdline"
+}
+check "u-boot: factory environment (fw_setenv with a default environment)" \
+	quiet fw_setenv -c "$u/fw_env.config" -f "$u/initial-env" boot_slot A
+uenv
+check "u-boot: fw_printenv reads it back" has "$u/env.txt" boot_slot=A bootdelay=0
+ujson() { echo "[\"$UBOOT\",\"-c\",\"$u/fw_env.config\",\"$1\",\"{slot}\"]"; }
+new_device "$u/dev" "$(ujson activate)" "$(ujson confirm)"
+UCHECK=("UPTANE_AB=$UBOOT -c $u/fw_env.config" "UPTANE_SLOT_SOURCE=cmdline" "UPTANE_CMDLINE=$u/cmdline")
+check "u-boot: first boot of slot A" uboot_boot
+check "u-boot: boot check with nothing pending: exit 0, nothing to do" \
+	says "$u/dev" "$u/c0" 'nothing pending' "${UCHECK[@]}"
+
+code=$(run_install "$u/o1" "$u/dev" install "$tmp/b1.uptane")
+expect_result "u-boot: install b1" "$u/o1" "$code" 0 installed null
+check "u-boot: b1 written to slot B" cmp -s "$u/dev/slots/b" fw1.bin
+uenv
+check "u-boot: activate: slot B to be tried once (boot_slot=B fallback_slot=A upgrade_available=1 bootcount=0 bootlimit=1)" \
+	has "$u/env.txt" boot_slot=B fallback_slot=A upgrade_available=1 bootcount=0 bootlimit=1
+check "u-boot: status: fw1.bin pending in slot 1, slot 0 active" \
+	[ "$(st "$u/dev" 'e["pending"]["target"], e["pending_slot"], e["active_slot"]')" = "('fw1.bin', 1, 0)" ]
+check "u-boot: the boot check before a reboot: waits (untried)" \
+	says "$u/dev" "$u/c1" 'waits in slot 1 for a reboot' "${UCHECK[@]}"
+check "u-boot: ... still pending" [ "$(st "$u/dev" 'e["pending_slot"]')" = 1 ]
+check "u-boot: reboot: the bootloader boots slot B (bootcount 1)" uboot_boot
+uenv
+check "u-boot: env after the trial boot: boot_slot=B bootcount=1 upgrade_available=1" \
+	has "$u/env.txt" boot_slot=B bootcount=1 upgrade_available=1
+check "u-boot: the kernel command line names slot B" grep -q 'uptane.slot=B' "$u/cmdline"
+check "u-boot: the confirm program refuses the slot that does not boot" \
+	bash -c "! '$UBOOT' -c '$u/fw_env.config' confirm 0 2>/dev/null"
+check "u-boot: boot check: slot B booted: confirm" \
+	says "$u/dev" "$u/c2" 'slot 1 booted: confirming fw1.bin' "${UCHECK[@]}"
+uenv
+check "u-boot: confirm cleared the trial: upgrade_available=0 bootcount=0 boot_slot=B" \
+	has "$u/env.txt" boot_slot=B upgrade_available=0 bootcount=0
+check "u-boot: status: nothing pending, fw1.bin runs in slot 1" \
+	[ "$(st "$u/dev" 'e["pending"], e["installed"]["target"], e["active_slot"]')" = "(None, 'fw1.bin', 1)" ]
+check "u-boot: report 2 verifies" report_ok "$u/dev/state/reports/2.json" "$u/dev/device.pub"
+check "u-boot: report 2: confirmed, fw1.bin" report_says "$u/dev" 2 confirmed fw1.bin confirmed
+check "u-boot: later boots stay on B without counting" twice uboot_boot
+uenv
+check "u-boot: ... boot_slot=B bootcount=0" has "$u/env.txt" boot_slot=B bootcount=0 upgrade_available=0
+
+code=$(run_install "$u/o3" "$u/dev" install "$tmp/b2.uptane")
+expect_result "u-boot: install b2" "$u/o3" "$code" 0 installed null
+check "u-boot: b2 written to slot A, B untouched" bash -c "cmp -s '$u/dev/slots/a' fw2.bin && cmp -s '$u/dev/slots/b' fw1.bin"
+uenv
+check "u-boot: activate: slot A to be tried once, B to fall back to" \
+	has "$u/env.txt" boot_slot=A fallback_slot=B upgrade_available=1 bootcount=0 bootlimit=1
+check "u-boot: reboot: slot A on trial (bootcount 1)" uboot_boot
+check "u-boot: ... the kernel runs slot A" grep -q 'uptane.slot=A' "$u/cmdline"
+# the new system hangs before the boot check; the watchdog resets the board
+check "u-boot: reboot without a confirm: bootcount 2 > bootlimit 1, back to slot B" uboot_boot
+uenv
+check "u-boot: env after the fallback: boot_slot=B upgrade_available=0 bootcount=0" \
+	has "$u/env.txt" boot_slot=B upgrade_available=0 bootcount=0
+check "u-boot: ... the kernel runs slot B" grep -q 'uptane.slot=B' "$u/cmdline"
+check "u-boot: boot check: slot B runs, A was pending: confirm --failed" \
+	says "$u/dev" "$u/c3" 'did not boot (slot 1 runs)' "${UCHECK[@]}"
+check "u-boot: status: nothing pending, the old fw1.bin runs in slot 1" \
+	[ "$(st "$u/dev" 'e["pending"], e["installed"]["target"], e["active_slot"]')" = "(None, 'fw1.bin', 1)" ]
+check "u-boot: report 4 verifies" report_ok "$u/dev/state/reports/4.json" "$u/dev/device.pub"
+check "u-boot: report 4: fell-back, the OLD image fw1.bin installed" report_says "$u/dev" 4 fell-back fw1.bin reverted
+uenv
+check "u-boot: env unchanged by the boot check" has "$u/env.txt" boot_slot=B upgrade_available=0 bootcount=0
+
+finish
