@@ -172,4 +172,89 @@ check "u-boot: report 4: fell-back, the OLD image fw1.bin installed" report_says
 uenv
 check "u-boot: env unchanged by the boot check" has "$u/env.txt" boot_slot=B upgrade_available=0 bootcount=0
 
+# ---- GRUB: an environment block edited with grub-editenv; the slot read from it ----
+g=$tmp/grub
+mkdir -p "$g"
+genv() { grub-editenv "$g/grubenv" list >"$g/env.txt" 2>"$g/env.err"; }
+# grub_boot: one power-on, by the rules of samples/ab-grub/grub.cfg
+grub_boot() {
+	local env slot next
+	env=$(grub-editenv "$g/grubenv" list) || return 1
+	get() { sed -n "s/^$1=//p" <<<"$env"; }
+	slot=$(get boot_slot)
+	[ -n "$slot" ] || slot=A
+	next=$(get next_slot)
+	if [ -n "$next" ]; then
+		if [ "$(get try_once)" = 1 ]; then
+			slot=$next
+			grub-editenv "$g/grubenv" set try_once=0 || return 1
+		else
+			grub-editenv "$g/grubenv" set next_slot= || return 1
+		fi
+	fi
+	echo "root=LABEL=root$slot ro rootwait uptane.slot=$slot" >"$g/cmdline"
+}
+check "grub: factory environment block (grub-editenv create)" grub-editenv "$g/grubenv" create
+gjson() { echo "[\"$GRUB\",\"-e\",\"$g/grubenv\",\"$1\",\"{slot}\"]"; }
+new_device "$g/dev" "$(gjson activate)" "$(gjson confirm)"
+UCHECK=("UPTANE_AB=$GRUB -e $g/grubenv" "UPTANE_SLOT_SOURCE=env")
+check "grub: first boot: slot A (boot_slot unset)" grub_boot
+check "grub: ... the kernel runs slot A" grep -q 'uptane.slot=A' "$g/cmdline"
+check "grub: boot check with nothing pending: nothing to do" says "$g/dev" "$g/c0" 'nothing pending' "${UCHECK[@]}"
+
+code=$(run_install "$g/o1" "$g/dev" install "$tmp/b1.uptane")
+expect_result "grub: install b1" "$g/o1" "$code" 0 installed null
+check "grub: b1 written to slot B" cmp -s "$g/dev/slots/b" fw1.bin
+genv
+check "grub: activate: boot_slot=A next_slot=B try_once=1" has "$g/env.txt" boot_slot=A next_slot=B try_once=1
+check "grub: status: fw1.bin pending in slot 1, slot 0 active" \
+	[ "$(st "$g/dev" 'e["pending"]["target"], e["pending_slot"], e["active_slot"]')" = "('fw1.bin', 1, 0)" ]
+check "grub: the boot check before a reboot: waits (untried)" \
+	says "$g/dev" "$g/c1" 'waits in slot 1 for a reboot' "${UCHECK[@]}"
+check "grub: reboot: the try of slot B" grub_boot
+genv
+check "grub: env after the trial boot: try used (try_once=0), next_slot=B, boot_slot=A" \
+	has "$g/env.txt" boot_slot=A next_slot=B try_once=0
+check "grub: ... the kernel runs slot B" grep -q 'uptane.slot=B' "$g/cmdline"
+check "grub: a failing health check: exit 1, nothing confirmed" \
+	bash -c "! (cd '$g/dev' && env UPTANE_INSTALL='$INSTALL' UPTANE_CONFIG=device.json \
+		UPTANE_AB='$GRUB -e $g/grubenv' UPTANE_SLOT_SOURCE=env UPTANE_HEALTH_CHECK=false '$CHECK') >'$g/ch' 2>&1 &&
+		grep -q 'health check failed' '$g/ch'"
+check "grub: ... still pending, env unchanged" bash -c "[ \"\$(cd '$g/dev' && '$INSTALL' --config device.json --json status | tail -1 | jq '.ecus[0].pending_slot')\" = 1 ] &&
+	grub-editenv '$g/grubenv' list | grep -qx next_slot=B"
+check "grub: boot check: slot B booted, health check passes: confirm" \
+	says "$g/dev" "$g/c2" 'slot 1 booted: confirming fw1.bin' "${UCHECK[@]}" UPTANE_HEALTH_CHECK=true
+genv
+check "grub: confirm made B the boot slot: boot_slot=B next_slot= try_once=0" \
+	has "$g/env.txt" boot_slot=B next_slot= try_once=0
+check "grub: status: nothing pending, fw1.bin runs in slot 1" \
+	[ "$(st "$g/dev" 'e["pending"], e["installed"]["target"], e["active_slot"]')" = "(None, 'fw1.bin', 1)" ]
+check "grub: report 2 verifies" report_ok "$g/dev/state/reports/2.json" "$g/dev/device.pub"
+check "grub: report 2: confirmed, fw1.bin" report_says "$g/dev" 2 confirmed fw1.bin confirmed
+check "grub: later boots stay on B" twice grub_boot
+check "grub: ... the kernel runs slot B" grep -q 'uptane.slot=B' "$g/cmdline"
+
+code=$(run_install "$g/o3" "$g/dev" install "$tmp/b2.uptane")
+expect_result "grub: install b2" "$g/o3" "$code" 0 installed null
+check "grub: b2 written to slot A, B untouched" bash -c "cmp -s '$g/dev/slots/a' fw2.bin && cmp -s '$g/dev/slots/b' fw1.bin"
+genv
+check "grub: activate: boot_slot=B next_slot=A try_once=1" has "$g/env.txt" boot_slot=B next_slot=A try_once=1
+check "grub: reboot: the try of slot A" grub_boot
+check "grub: ... the kernel runs slot A" grep -q 'uptane.slot=A' "$g/cmdline"
+# the new system hangs before the boot check; the watchdog resets the board
+check "grub: reboot without a confirm: the try is used, back to slot B" grub_boot
+genv
+check "grub: env after the fallback: boot_slot=B next_slot= try_once=0" has "$g/env.txt" boot_slot=B next_slot= try_once=0
+check "grub: ... the kernel runs slot B" grep -q 'uptane.slot=B' "$g/cmdline"
+check "grub: the confirm program refuses slot A now" bash -c "! '$GRUB' -e '$g/grubenv' confirm 0 2>/dev/null"
+check "grub: boot check: slot B runs, A was pending: confirm --failed" \
+	says "$g/dev" "$g/c3" 'did not boot (slot 1 runs)' "${UCHECK[@]}"
+check "grub: status: nothing pending, the old fw1.bin runs in slot 1" \
+	[ "$(st "$g/dev" 'e["pending"], e["installed"]["target"], e["active_slot"]')" = "(None, 'fw1.bin', 1)" ]
+check "grub: report 4 verifies" report_ok "$g/dev/state/reports/4.json" "$g/dev/device.pub"
+check "grub: report 4: fell-back, the OLD image fw1.bin installed" report_says "$g/dev" 4 fell-back fw1.bin reverted
+genv
+check "grub: env unchanged by the boot check" has "$g/env.txt" boot_slot=B next_slot= try_once=0
+check "grub: the boot check afterwards: nothing pending" says "$g/dev" "$g/c4" 'nothing pending' "${UCHECK[@]}"
+
 finish
