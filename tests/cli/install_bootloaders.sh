@@ -134,6 +134,8 @@ uenv
 check "u-boot: env after the trial boot: boot_slot=B bootcount=1 upgrade_available=1" \
 	has "$u/env.txt" boot_slot=B bootcount=1 upgrade_available=1
 check "u-boot: the kernel command line names slot B" grep -q 'uptane.slot=B' "$u/cmdline"
+check "u-boot: booted: 1 from the command line and from the environment (UPTANE_SLOT_SOURCE=env)" \
+	[ "$(UPTANE_CMDLINE=$u/cmdline "$UBOOT" -c "$u/fw_env.config" booted)/$(UPTANE_SLOT_SOURCE=env "$UBOOT" -c "$u/fw_env.config" booted)" = 1/1 ]
 check "u-boot: the confirm program refuses the slot that does not boot" \
 	bash -c "! '$UBOOT' -c '$u/fw_env.config' confirm 0 2>/dev/null"
 check "u-boot: boot check: slot B booted: confirm" \
@@ -163,6 +165,12 @@ uenv
 check "u-boot: env after the fallback: boot_slot=B upgrade_available=0 bootcount=0" \
 	has "$u/env.txt" boot_slot=B upgrade_available=0 bootcount=0
 check "u-boot: ... the kernel runs slot B" grep -q 'uptane.slot=B' "$u/cmdline"
+check "u-boot: booted after the fallback: 1, from the command line and from the environment" \
+	[ "$(UPTANE_CMDLINE=$u/cmdline "$UBOOT" -c "$u/fw_env.config" booted)/$(UPTANE_SLOT_SOURCE=env "$UBOOT" -c "$u/fw_env.config" booted)" = 1/1 ]
+check "u-boot: booted: another parameter name (UPTANE_SLOT_KEY), a missing one is an error" bash -c "
+	echo 'root=/dev/mmcblk0p3 rauc.slot=b' >'$u/cmdline2' &&
+	[ \"\$(UPTANE_CMDLINE='$u/cmdline2' UPTANE_SLOT_KEY=rauc.slot '$UBOOT' -c '$u/fw_env.config' booted)\" = 1 ] &&
+	! UPTANE_CMDLINE='$u/cmdline2' '$UBOOT' -c '$u/fw_env.config' booted 2>/dev/null"
 check "u-boot: boot check: slot B runs, A was pending: confirm --failed" \
 	says "$u/dev" "$u/c3" 'did not boot (slot 1 runs)' "${UCHECK[@]}"
 check "u-boot: status: nothing pending, the old fw1.bin runs in slot 1" \
@@ -216,6 +224,8 @@ genv
 check "grub: env after the trial boot: try used (try_once=0), next_slot=B, boot_slot=A" \
 	has "$g/env.txt" boot_slot=A next_slot=B try_once=0
 check "grub: ... the kernel runs slot B" grep -q 'uptane.slot=B' "$g/cmdline"
+check "grub: booted: 1 from the environment and from the command line" \
+	[ "$(UPTANE_SLOT_SOURCE=env "$GRUB" -e "$g/grubenv" booted)/$(UPTANE_CMDLINE=$g/cmdline "$GRUB" -e "$g/grubenv" booted)" = 1/1 ]
 check "grub: a failing health check: exit 1, nothing confirmed" \
 	bash -c "! (cd '$g/dev' && env UPTANE_INSTALL='$INSTALL' UPTANE_CONFIG=device.json \
 		UPTANE_AB='$GRUB -e $g/grubenv' UPTANE_SLOT_SOURCE=env UPTANE_HEALTH_CHECK=false '$CHECK') >'$g/ch' 2>&1 &&
@@ -246,6 +256,8 @@ check "grub: reboot without a confirm: the try is used, back to slot B" grub_boo
 genv
 check "grub: env after the fallback: boot_slot=B next_slot= try_once=0" has "$g/env.txt" boot_slot=B next_slot= try_once=0
 check "grub: ... the kernel runs slot B" grep -q 'uptane.slot=B' "$g/cmdline"
+check "grub: booted after the fallback: 1, from the environment and from the command line" \
+	[ "$(UPTANE_SLOT_SOURCE=env "$GRUB" -e "$g/grubenv" booted)/$(UPTANE_CMDLINE=$g/cmdline "$GRUB" -e "$g/grubenv" booted)" = 1/1 ]
 check "grub: the confirm program refuses slot A now" bash -c "! '$GRUB' -e '$g/grubenv' confirm 0 2>/dev/null"
 check "grub: boot check: slot B runs, A was pending: confirm --failed" \
 	says "$g/dev" "$g/c3" 'did not boot (slot 1 runs)' "${UCHECK[@]}"
@@ -257,4 +269,15 @@ genv
 check "grub: env unchanged by the boot check" has "$g/env.txt" boot_slot=B next_slot= try_once=0
 check "grub: the boot check afterwards: nothing pending" says "$g/dev" "$g/c4" 'nothing pending' "${UCHECK[@]}"
 
+# ---- the sample unit ----
+if command -v systemd-analyze >/dev/null; then
+	mkdir -p "$tmp/unit"
+	sed "s|^ExecStart=.*|ExecStart=$CHECK|" "$UPT_TOP/samples/ab-boot-check/uptane-boot-check.service" \
+		>"$tmp/unit/uptane-boot-check.service"
+	check "uptane-boot-check.service: systemd-analyze verify, no warnings" bash -c "
+		systemd-analyze verify '$tmp/unit/uptane-boot-check.service' >'$tmp/unit/out' 2>&1 && [ ! -s '$tmp/unit/out' ] ||
+		{ sed 's/^/#   /' '$tmp/unit/out'; false; }"
+else
+	skip "systemd-analyze missing"
+fi
 finish
