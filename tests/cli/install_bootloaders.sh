@@ -118,6 +118,11 @@ check "u-boot: first boot of slot A" uboot_boot
 check "u-boot: boot check with nothing pending: exit 0, nothing to do" \
 	says "$u/dev" "$u/c0" 'nothing pending' "${UCHECK[@]}"
 
+check "u-boot: boot check with a broken configuration: exit 1, says so" bash -c "
+	(cd '$u/dev' && UPTANE_INSTALL='$INSTALL' UPTANE_CONFIG=missing.json UPTANE_AB='$UBOOT' '$CHECK') >'$u/cbad' 2>&1
+	[ \$? = 1 ] && grep -q 'uptane-install status failed' '$u/cbad'"
+check "u-boot: boot check without UPTANE_AB: exit 1" bash -c "
+	(cd '$u/dev' && UPTANE_INSTALL='$INSTALL' UPTANE_CONFIG=device.json '$CHECK') >/dev/null 2>&1; [ \$? = 1 ]"
 code=$(run_install "$u/o1" "$u/dev" install "$tmp/b1.uptane")
 expect_result "u-boot: install b1" "$u/o1" "$code" 0 installed null
 check "u-boot: b1 written to slot B" cmp -s "$u/dev/slots/b" fw1.bin
