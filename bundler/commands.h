@@ -9,6 +9,7 @@ int cmd_init(int argc, char **argv);
 int cmd_delegate(int argc, char **argv);
 int cmd_target(int argc, char **argv); /* target add */
 int cmd_assign(int argc, char **argv);
+int cmd_status(int argc, char **argv); /* what a workspace holds */
 int cmd_create(int argc, char **argv);
 int cmd_rotate(int argc, char **argv);
 int cmd_sign(int argc, char **argv);

@@ -58,6 +58,7 @@ static const struct {
     {"delegate", cmd_delegate, "delegate WORKSPACE --role NAME ...    Image-repo delegation"},
     {"target", cmd_target, "target add WORKSPACE FILE ...         add an image to the Image repo"},
     {"assign", cmd_assign, "assign WORKSPACE --device ID ...      what a device or fleet installs"},
+    {"status", cmd_status, "status WORKSPACE [--json]             targets, assignments, who signs"},
     {"create", cmd_create, "create WORKSPACE -o OUT.uptane ...    sign and pack a bundle"},
     {"rotate", cmd_rotate, "rotate WORKSPACE --role REPO/ROLE ... new root version, old+new keys"},
     {"sign", cmd_sign, "sign FILE.json --key K.key            add one signature"},

@@ -127,6 +127,36 @@ static char *path_to_stored(const char *base, const char *target)
 	return out;
 }
 
+/* Removes "." and "dir/.." components of an absolute path in place (BASE, the workspace, is
+ * canonical, so a stored "../k/x.key" resolves lexically to what it named when saved). */
+static void path_normalize(char *p)
+{
+	char *out = p;
+	const char *in = p;
+	while (*in) {
+		while (*in == '/')
+			in++;
+		const char *end = strchr(in, '/');
+		size_t len = end ? (size_t)(end - in) : strlen(in);
+		if (len == 0)
+			break;
+		if (len == 1 && in[0] == '.') {
+			/* nothing */
+		} else if (len == 2 && in[0] == '.' && in[1] == '.') {
+			while (out > p && *--out != '/')
+				;
+		} else {
+			*out++ = '/';
+			memmove(out, in, len);
+			out += len;
+		}
+		in += len;
+	}
+	if (out == p)
+		*out++ = '/';
+	*out = '\0';
+}
+
 /* OBJ's string FIELD, a path: absolute -> as stored (to_stored), or stored -> absolute. */
 static int map_path(json_t *obj, const char *field, const char *base, bool to_stored, upt_err *e)
 {
@@ -138,8 +168,10 @@ static int map_path(json_t *obj, const char *field, const char *base, bool to_st
 		out = path_to_stored(base, p);
 	} else if (p[0] != '/') {
 		size_t n = strlen(base) + strlen(p) + 2;
-		if ((out = malloc(n)))
+		if ((out = malloc(n))) {
 			snprintf(out, n, "%s/%s", base, p);
+			path_normalize(out);
+		}
 	} else {
 		return UPT_OK;
 	}

@@ -38,6 +38,32 @@ check "copied (the original's keys removed): the copy signs with its own keys" t
 "$BUNDLE" inspect c.uptane >inspect.out 2>&1
 check "the copy's bundle carries the image" grep -q 'a.bin' inspect.out
 
+# status: what the copy holds, before anything is signed
+"$BUNDLE" status copy/ws --json >st.json && "$BUNDLE" status copy/ws >st.txt
+check "status --json: the target (image ok), the assignment, versions signed, who signs" $PY - st.json "$tmp" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+t = {x["name"]: x for x in s["targets"]}
+assert t["a.bin"]["image"] == "ok" and t["a.bin"]["length"] == 10000, t
+assert t["a.bin"]["source"] == sys.argv[2] + "/copy/img/a.bin", t["a.bin"]["source"]
+assert s["devices"]["V1"]["main"]["target"] == "a.bin", s["devices"]
+m = {x["file"]: x for x in s["metadata"]}
+assert m["image-repo/targets.json"]["version"] == 2 and m["image-repo/targets.json"]["expires"], m
+assert "director/devices/V1/targets.json" in m and "image-repo/1.root.json" in m, sorted(m)
+g = {x["role"]: x for x in s["signers"]}
+assert g["image-repo/targets"]["threshold"] == 1 and g["image-repo/targets"]["keys"][0]["present"], g
+assert len(g) == 10, sorted(g)
+PY
+check "status (text): the assignment and who signs image-repo/targets" \
+	bash -c "grep -qx '  device V1: ECU main (hw) -> a.bin' st.txt && grep -q '^  image-repo/targets: 1 of [0-9a-f]\{8\} ($tmp/copy/k/targets.key)\$' st.txt"
+mv copy/img/a.bin copy/img/a.away
+"$BUNDLE" status copy/ws --json >st2.json
+mv copy/img/a.away copy/img/a.bin
+check "status: a missing image says missing" $PY -c '
+import json, sys
+assert json.load(open(sys.argv[1]))["targets"][0]["image"] == "missing"' st2.json
+check "status --help: usage, exit 0" bash -c "'$BUNDLE' status --help | grep -q 'usage: uptane-bundle status'"
+
 # keys elsewhere (no shared directory below /): absolute
 (cd "$other" && std_keys k) && std_init "$other/k" ws2 >/dev/null
 check "keys under /var/tmp, workspace under /tmp: stored absolute" $PY - ws2/workspace.json "$other" <<'PY'
