@@ -39,7 +39,8 @@ static const char usage[] =
     "  all assigned devices); --fleet NAME: a PURE-2 fleet bundle. --expires sets how long\n"
     "  the metadata signed now stays valid (all roles, or one). --level (zstd, default 3),\n"
     "  --threads (compression workers), --split-size SIZE (volumes OUT.000, OUT.001, ...,\n"
-    "  each at most SIZE bytes: 4000M for FAT32; K, M, G are powers of 1024).\n"
+    "  each at most SIZE bytes, 1M to 4294967295 (FAT32's limit, 4 GiB - 1): 4000M for\n"
+    "  FAT32; K, M, G are powers of 1024; the volumes written are listed).\n"
     "  --key: more private keys to sign with in this run. --sign-later: when keys held\n"
     "  elsewhere must sign, stage the files in WORKSPACE/staged and list who signs what\n"
     "  (uptane-bundle sign FILE --key K.key); --resume packs once every threshold is met.\n";
@@ -191,10 +192,7 @@ static int plan_from_args(const ws *w, const args *a, plan *p, upt_err *e)
 		json_object_set_new(p->doc, "threads", json_integer((json_int_t)v));
 	}
 	if (args_one(a, "split-size")) {
-		rc = parse_size("--split-size", args_one(a, "split-size"), &v, e);
-		if (rc == UPT_OK && v < (1u << 20))
-			rc = upt_err_set(e, UPT_E_USAGE, "--split-size %s: volumes of at least 1M",
-					 args_one(a, "split-size"));
+		rc = pack_parse_split_size(args_one(a, "split-size"), &v, e);
 		if (rc)
 			return rc;
 		json_object_set_new(p->doc, "split_size", json_integer((json_int_t)v));
@@ -392,12 +390,15 @@ static int collect_members(const ws *w, const build_ctx *c, member_set *ms, upt_
 	return rc;
 }
 
-static void print_summary(const build_ctx *c, const char *out, const pack_result *r, size_t nimg)
+static void print_summary(const build_ctx *c, const pack_job *job, const pack_result *r,
+			  size_t nimg)
 {
+	printf("wrote ");
+	pack_print_written(stdout, job->out, job->opts.split_size);
 	if (c->fleet) {
-		printf("wrote %s: fleet bundle %s", out, c->fleet_name);
+		printf(": fleet bundle %s", c->fleet_name);
 	} else {
-		printf("wrote %s: device bundle for", out);
+		printf(": device bundle for");
 		for (size_t i = 0; i < c->ndevices; i++)
 			printf("%s %s", i ? "," : "", c->devices[i]);
 	}
@@ -410,6 +411,7 @@ static void print_summary(const build_ctx *c, const char *out, const pack_result
 		       c->items[i].member + strlen("metadata/"),
 		       (unsigned long long)c->items[i].meta->version, t);
 	}
+	pack_print_volumes(stdout, job->out, job->opts.split_size);
 }
 
 static int run_create(ws *w, const args *a, bool resume, upt_err *e)
@@ -537,7 +539,7 @@ static int run_create(ws *w, const args *a, bool resume, upt_err *e)
 		if (ws_remove_tree(w, "staged", &tmp) != UPT_OK)
 			cli_warn("create", "could not remove %s/staged: %s", w->dir, tmp.msg);
 	}
-	print_summary(&c, job.out, &res, nnames);
+	print_summary(&c, &job, &res, nnames);
 out:
 	members_free(&ms);
 	free(imgs);
