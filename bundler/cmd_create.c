@@ -37,7 +37,8 @@ static const char usage[] =
     "  Signs every role the bundle needs, versions one above the last bundle's, and packs\n"
     "  it with the assigned images. --device: a device bundle for these devices (default:\n"
     "  all assigned devices); --fleet NAME: a PURE-2 fleet bundle. --expires sets how long\n"
-    "  the metadata signed now stays valid (all roles, or one). --level (zstd, default 3),\n"
+    "  the metadata signed now stays valid (all roles, or one); DURATION: <n>h hours, <n>d\n"
+    "  days or <n>y calendar years (12h, 90d, 2y). --level (zstd, default 3),\n"
     "  --threads (compression workers), --split-size SIZE (volumes OUT.000, OUT.001, ...,\n"
     "  each at most SIZE bytes, 1M to 4294967295 (FAT32's limit, 4 GiB - 1): 4000M for\n"
     "  FAT32; K, M, G are powers of 1024; the volumes written are listed).\n"
@@ -68,10 +69,10 @@ static int parse_expires(const arg_val *v, json_t *out, upt_err *e)
 		int64_t secs;
 		int rc;
 		if (!eq) {
-			rc = upt_duration_parse(s, &secs, e);
+			rc = upt_duration_parse(s, now_utc(), &secs, e);
 			if (rc)
 				return rc;
-			json_object_set_new(out, "*", json_integer(secs));
+			json_object_set_new(out, "*", json_string(s));
 			continue;
 		}
 		char *copy = NULL;
@@ -90,13 +91,13 @@ static int parse_expires(const arg_val *v, json_t *out, upt_err *e)
 		}
 		memcpy(repo, role, (size_t)(slash - role));
 		repo[slash - role] = '\0';
-		rc = ws_repo_valid(repo) ? upt_duration_parse(dur, &secs, e)
+		rc = ws_repo_valid(repo) ? upt_duration_parse(dur, now_utc(), &secs, e)
 					 : upt_err_set(e, UPT_E_USAGE,
 						       "--expires %s: REPO is "
 						       "image-repo or director",
 						       s);
 		if (rc == UPT_OK)
-			json_object_set_new(out, role, json_integer(secs));
+			json_object_set_new(out, role, json_string(dur));
 		free(copy);
 		if (rc)
 			return rc;
