@@ -134,13 +134,26 @@ static int archive_fail(upt_bundle_reader *r, const char *path, upt_err *e)
 		    upt_err_set(e, UPT_E_IO, "cannot read the bundle: %s", strerror(r->io_errno));
 	} else if (archive_errno(r->ar) == ENOMEM) {
 		code = upt_err_set(e, UPT_E_NOMEM, "out of memory reading the bundle");
-	} else if (r->base && r->pos >= r->total) {
-		/* The archive ends with the last volume found: the next one is not there (a stick
-		 * copied in part). Name it rather than "truncated tar archive". */
-		code = upt_err_set(e, UPT_E_MALFORMED,
-				   "%s.%03zu is missing: the bundle has more volumes (it goes on "
-				   "after %s.%03zu)",
-				   r->base, r->nvols, r->base, r->nvols - 1);
+	} else if (r->base && r->pos >= r->total && archive_error_string(r->ar) &&
+		   strstr(archive_error_string(r->ar), "runcated")) {
+		/* The archive goes on after the last volume found. The bundler fills every volume
+		 * but the last to the split size: a last one as full as the first means the next
+		 * is not there (a stick copied in part); a shorter one was cut short itself. Name
+		 * the volume rather than "truncated tar archive". */
+		size_t last = r->nvols - 1;
+		if (last > 0 && r->vols[last].size < r->vols[0].size)
+			code =
+			    upt_err_set(e, UPT_E_MALFORMED,
+					"%s.%03zu is incomplete: the archive ends inside it (%llu "
+					"bytes, the volumes before it %llu): copy it again",
+					r->base, last, (unsigned long long)r->vols[last].size,
+					(unsigned long long)r->vols[0].size);
+		else
+			code =
+			    upt_err_set(e, UPT_E_MALFORMED,
+					"%s.%03zu is missing: the bundle has more volumes (it goes "
+					"on after %s.%03zu)",
+					r->base, last + 1, r->base, last);
 		if (e)
 			sanitize(e->msg);
 		path = NULL;

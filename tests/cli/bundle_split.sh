@@ -64,6 +64,14 @@ check "  ... the installer names split.uptane.003 as missing" \
 	grep -q 'split.uptane.003 is missing: the bundle has more volumes' "$tmp/i-last"
 check "  ... the device runs factory still" grep -qx factory "$dev/targets/main.bin"
 
+# ---- the last volume cut short (not a missing one) ----
+mkdir -p short && cp split.uptane.00? short/ && truncate -s 100000 short/split.uptane.003
+out=$("$BUNDLE" verify short/split.uptane --config d/device.json 2>&1)
+rc=$?
+check "verify with .003 cut short: exit 4 names it as incomplete" bash -c '[ "$1" -eq 4 ] &&
+	grep -q "short/split.uptane.003 is incomplete: the archive ends inside it (100000 bytes, the volumes before it 1048576): copy it again" <<<"$2"' _ $rc "$out"
+check "  ... and no volume is called missing" bash -c '! grep -q "missing" <<<"$1"' _ "$out"
+
 # ---- a volume missing in the middle ----
 mkdir -p gap && cp split.uptane.00[023] gap/
 for c in inspect "verify --config d/device.json"; do
