@@ -7,6 +7,7 @@
 
 #include "args.h"
 #include "target_file.h"
+#include "upt/rfc3339.h"
 #include "upt/cjson.h"
 #include "upt/limits.h"
 #include "upt/metabuild.h"
@@ -110,13 +111,18 @@ static int item_expiry(const build_ctx *c, const item *it, int64_t *out, upt_err
 	if (!o)
 		o = json_object_get(c->expires, "*");
 	int64_t secs;
-	if (o) {
-		secs = (int64_t)json_integer_value(o);
+	if (json_is_string(o)) {
+		/* counted from now, when it is signed: a calendar year from today */
+		int rc = upt_duration_parse(json_string_value(o), c->now, &secs, e);
+		if (rc)
+			return rc;
+	} else if (o) {
+		secs = (int64_t)json_integer_value(o); /* a plan staged by an older version */
 	} else {
 		/* Delegated roles without their own expiry follow the targets role. */
-		int rc =
-		    ws_entry_expiry(signing_entry(c, it),
-				    it->kind == IT_IMG_DELEG ? "targets" : role_of(it), &secs, e);
+		int rc = ws_entry_expiry(signing_entry(c, it),
+					 it->kind == IT_IMG_DELEG ? "targets" : role_of(it), c->now,
+					 &secs, e);
 		if (rc)
 			return rc;
 	}

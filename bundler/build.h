@@ -63,7 +63,7 @@ typedef struct build_ctx {
 	const char *fleet_name;
 	const char *const *devices;
 	size_t ndevices;
-	const json_t *expires; /* {"*" or "REPO/ROLE": seconds} */
+	const json_t *expires; /* {"*" or "REPO/ROLE": DURATION} (seconds in older plans) */
 	bool resume;	       /* take files from WORKSPACE/staged where present */
 	bool force_expiry;     /* sign roles that outlive their root (warn instead of refuse) */
 

@@ -38,13 +38,15 @@ static const char usage[] =
     "  Signs every role the bundle needs, versions one above the last bundle's, and packs\n"
     "  it with the assigned images. --device: a device bundle for these devices (default:\n"
     "  all assigned devices); --fleet NAME: a PURE-2 fleet bundle. --expires sets how long\n"
-    "  the metadata signed now stays valid (all roles, or one); a role may not outlive its\n"
+    "  the metadata signed now stays valid (all roles, or one); DURATION: <n>h hours, <n>d\n"
+    "  days or <n>y calendar years (12h, 90d, 2y). A role may not outlive its\n"
     "  repository's root (devices freeze when the root expires): renew the root first\n"
     "  (rotate --role REPO/root --expires), shorten --expires, or sign anyway with\n"
     "  --force-expiry. The summary ends with the bundle's real end of validity, the\n"
     "  earliest expiry of the files a device checks, roots included. --level (zstd,\n"
     "  default 3), --threads (compression workers), --split-size SIZE (volumes OUT.000,\n"
-    "  OUT.001, ..., each at most SIZE bytes: 4000M for FAT32; K, M, G are powers of 1024).\n"
+    "  OUT.001, ..., each at most SIZE bytes, 1M to 4294967295 (FAT32's limit, 4 GiB - 1):\n"
+    "  4000M for FAT32; K, M, G are powers of 1024; the volumes written are listed).\n"
     "  --key: more private keys to sign with in this run. --sign-later: when keys held\n"
     "  elsewhere must sign, stage the files in WORKSPACE/staged and list who signs what\n"
     "  (uptane-bundle sign FILE --key K.key); --resume packs once every threshold is met.\n";
@@ -72,10 +74,10 @@ static int parse_expires(const arg_val *v, json_t *out, upt_err *e)
 		int64_t secs;
 		int rc;
 		if (!eq) {
-			rc = upt_duration_parse(s, &secs, e);
+			rc = upt_duration_parse(s, now_utc(), &secs, e);
 			if (rc)
 				return rc;
-			json_object_set_new(out, "*", json_integer(secs));
+			json_object_set_new(out, "*", json_string(s));
 			continue;
 		}
 		char *copy = NULL;
@@ -94,13 +96,13 @@ static int parse_expires(const arg_val *v, json_t *out, upt_err *e)
 		}
 		memcpy(repo, role, (size_t)(slash - role));
 		repo[slash - role] = '\0';
-		rc = ws_repo_valid(repo) ? upt_duration_parse(dur, &secs, e)
+		rc = ws_repo_valid(repo) ? upt_duration_parse(dur, now_utc(), &secs, e)
 					 : upt_err_set(e, UPT_E_USAGE,
 						       "--expires %s: REPO is "
 						       "image-repo or director",
 						       s);
 		if (rc == UPT_OK)
-			json_object_set_new(out, role, json_integer(secs));
+			json_object_set_new(out, role, json_string(dur));
 		free(copy);
 		if (rc)
 			return rc;
@@ -198,10 +200,7 @@ static int plan_from_args(const ws *w, const args *a, plan *p, upt_err *e)
 		json_object_set_new(p->doc, "threads", json_integer((json_int_t)v));
 	}
 	if (args_one(a, "split-size")) {
-		rc = parse_size("--split-size", args_one(a, "split-size"), &v, e);
-		if (rc == UPT_OK && v < (1u << 20))
-			rc = upt_err_set(e, UPT_E_USAGE, "--split-size %s: volumes of at least 1M",
-					 args_one(a, "split-size"));
+		rc = pack_parse_split_size(args_one(a, "split-size"), &v, e);
 		if (rc)
 			return rc;
 		json_object_set_new(p->doc, "split_size", json_integer((json_int_t)v));
@@ -399,17 +398,21 @@ static int collect_members(const ws *w, const build_ctx *c, member_set *ms, upt_
 	return rc;
 }
 
-static void print_summary(const build_ctx *c, const char *out, const pack_result *r, size_t nimg)
+static void print_summary(const build_ctx *c, const pack_job *job, const pack_result *r,
+			  size_t nimg)
 {
+	printf("wrote ");
+	pack_print_written(stdout, job->out, job->opts.split_size);
 	if (c->fleet) {
-		printf("wrote %s: fleet bundle %s", out, c->fleet_name);
+		printf(": fleet bundle %s", c->fleet_name);
 	} else {
-		printf("wrote %s: device bundle for", out);
+		printf(": device bundle for");
 		for (size_t i = 0; i < c->ndevices; i++)
 			printf("%s %s", i ? "," : "", c->devices[i]);
 	}
 	printf("; %zu image(s), %llu bytes, %llu compressed\n", nimg,
 	       (unsigned long long)r->image_bytes, (unsigned long long)r->compressed_bytes);
+	pack_print_volumes(stdout, job->out, job->opts.split_size);
 	for (size_t i = 0; i < c->nitems; i++) {
 		char t[UPT_RFC3339_LEN + 1];
 		upt_rfc3339_format(c->items[i].meta->expires, t);
@@ -571,7 +574,7 @@ static int run_create(ws *w, const args *a, bool resume, upt_err *e)
 		if (ws_remove_tree(w, "staged", &tmp) != UPT_OK)
 			cli_warn("create", "could not remove %s/staged: %s", w->dir, tmp.msg);
 	}
-	print_summary(&c, job.out, &res, nnames);
+	print_summary(&c, &job, &res, nnames);
 out:
 	members_free(&ms);
 	free(imgs);

@@ -23,7 +23,8 @@ static const char usage[] =
     "  match '/') to role NAME, signed by K.. (NAME.key here, or NAME.pub when signed\n"
     "  elsewhere). --hardware-id limits the role to those hardware ids; --terminating stops\n"
     "  the search at this role for matching paths. Roles are searched in the order they\n"
-    "  were first delegated.\n";
+    "  were first delegated. --expires: the role's lifetime (default the targets role's);\n"
+    "  DURATION: <n>h hours, <n>d days or <n>y calendar years (12h, 90d, 2y).\n";
 
 static const arg_opt opts[] = {
     {"role", 0, ARG_ONE},      {"key", 0, ARG_LIST},	     {"path", 0, ARG_LIST},
@@ -125,7 +126,7 @@ static int delegate(ws *w, const args *a, upt_err *e)
 	const char *exp = args_one(a, "expires");
 	if (rc == UPT_OK && exp) {
 		int64_t secs;
-		rc = upt_duration_parse(exp, &secs, e);
+		rc = upt_duration_parse(exp, now_utc(), &secs, e);
 		if (rc == UPT_OK && secs < WS_MIN_VALIDITY)
 			rc = upt_err_set(e, UPT_E_USAGE, "--expires %s: at least 7 days", exp);
 		if (rc == UPT_OK)

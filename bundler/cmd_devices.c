@@ -16,13 +16,14 @@
 #include "ledger.h"
 #include "upt/fileio.h"
 #include "upt/hex.h"
+#include "upt/rfc3339.h"
 #include "upt/sig.h"
 
 static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: uptane-bundle devices add --ledger FILE --device ID --public-key DEV.pub\n"
-		"                     [--placed-on-market YYYY-MM-DD] [--support-years N]\n"
+		"                     [--placed-on-market DATE] [--support-years N]\n"
 		"       uptane-bundle devices import --ledger FILE DEVICES.csv\n"
 		"       uptane-bundle devices list --ledger FILE [--json]\n"
 		"\n"
@@ -30,6 +31,9 @@ static void usage(FILE *f)
 		"support_years,\n"
 		"then one device a line; key paths are relative to the CSV; the last two fields "
 		"may be empty.\n"
+		"DATE (--placed-on-market, and the CSV's field): YYYY-MM-DD, or a time\n"
+		"YYYY-MM-DDTHH:MM:SSZ of that day (UTC). The support period ends support_years\n"
+		"calendar years later (29 February: 28 February in a common year).\n"
 		"add on a registered device with the same key updates its support period; another "
 		"key is refused.\n"
 		"exit status: 0 ok, 1 internal or ledger error, 2 usage or input error\n");
@@ -94,10 +98,13 @@ static int make_device(const char *id, const char *keyfile, const char *pom, con
 				   keyfile);
 	if (pom && *pom) {
 		int64_t t;
-		rc = ledger_date_parse(pom, &t, e);
+		char iso[UPT_RFC3339_LEN + 1];
+		rc = upt_time_parse(pom, &t, e);
 		if (rc)
 			return upt_err_prefix(e, "placed on market");
-		snprintf(d.placed_on_market, sizeof(d.placed_on_market), "%s", pom);
+		upt_rfc3339_format(t, iso); /* the ledger keeps the day (UTC) */
+		snprintf(d.placed_on_market, sizeof(d.placed_on_market), "%.*s", LEDGER_DATE_LEN,
+			 iso);
 	}
 	if (years && *years) {
 		rc = parse_years(years, &d.support_years, e);

@@ -25,7 +25,8 @@ static const char usage[] =
     "  (uptane-bundle sign). Repeat an option (or list several files) for several keys.\n"
     "  REPO is image-repo or director; ROLE root, targets, snapshot, timestamp,\n"
     "  offline-snapshot or offline-updates. Thresholds default to 1; expiries to root 1y,\n"
-    "  timestamp 30d, the others 90d (DURATION: 12h, 90d, 2y).\n"
+    "  timestamp 30d, the others 90d. DURATION: <n>h hours, <n>d days or <n>y calendar\n"
+    "  years (12h, 90d, 2y; 2026-03-01 + 1y = 2027-03-01, 2028-02-29 + 1y = 2029-02-28).\n"
     "  Writes WORKSPACE/metadata/director/1.root.json and metadata/image-repo/1.root.json:\n"
     "  the roots to provision on devices.\n";
 
@@ -155,7 +156,7 @@ static int apply_settings(json_t *doc, const args *a, upt_err *e)
 		if (rc == UPT_OK)
 			rc = lookup_role(doc, "--expires", spec, &entry, e);
 		if (rc == UPT_OK)
-			rc = upt_duration_parse(val, &secs, e);
+			rc = upt_duration_parse(val, now_utc(), &secs, e);
 		if (rc == UPT_OK && secs < WS_MIN_VALIDITY)
 			rc = upt_err_set(e, UPT_E_USAGE,
 					 "--expires %s: metadata must stay valid at "
@@ -180,7 +181,7 @@ static int write_root(ws *w, const char *repo, int64_t now, keyring *kr, upt_err
 	upt_buf_init(&out, UPT_META_FILE_MAX);
 	char what[64];
 	snprintf(what, sizeof(what), "%s/1.root.json", repo);
-	int rc = ws_entry_expiry(entry, "root", &secs, e);
+	int rc = ws_entry_expiry(entry, "root", now, &secs, e);
 	if (rc == UPT_OK) {
 		expires = now + secs;
 		rc = signing_check_expiry(what, expires, now, e);

@@ -207,9 +207,7 @@ static int pack(const args *a, upt_err *e)
 	    (rc = parse_u64("--threads", args_one(a, "threads"), 1, 256, &v, e)) == 0)
 		wo.threads = (unsigned)v;
 	if (rc == UPT_OK && args_one(a, "split-size")) {
-		rc = parse_size("--split-size", args_one(a, "split-size"), &wo.split_size, e);
-		if (rc == UPT_OK && wo.split_size < (1u << 20))
-			rc = upt_err_set(e, UPT_E_USAGE, "--split-size: volumes of at least 1M");
+		rc = pack_parse_split_size(args_one(a, "split-size"), &wo.split_size, e);
 	}
 	if (rc)
 		return rc;
@@ -399,12 +397,16 @@ static int pack(const args *a, upt_err *e)
 	job.nimages = nimgs;
 	pack_result res;
 	rc = pack_write(&job, &res, e);
-	if (rc == UPT_OK)
-		printf("wrote %s: %s bundle, %zu metadata file(s), %zu image(s), %llu bytes, %llu "
+	if (rc == UPT_OK) {
+		printf("wrote ");
+		pack_print_written(stdout, out, job.opts.split_size);
+		printf(": %s bundle, %zu metadata file(s), %zu image(s), %llu bytes, %llu "
 		       "compressed (check it: uptane-bundle verify %s --config DEVICE.json)\n",
-		       out, fleet ? "fleet" : "device", nlist, nimgs,
+		       fleet ? "fleet" : "device", nlist, nimgs,
 		       (unsigned long long)res.image_bytes,
 		       (unsigned long long)res.compressed_bytes, out);
+		pack_print_volumes(stdout, out, job.opts.split_size);
+	}
 out:
 	for (size_t i = 0; files && i < nlist; i++) {
 		upt_buf_clear(&files[i].data);

@@ -43,8 +43,8 @@ static void usage(FILE *f)
 	    f,
 	    "usage: uptane-bundle reports ingest DIR.. --ledger FILE\n"
 	    "       uptane-bundle reports show --ledger FILE [--json|--csv]\n"
-	    "              [--support-ends-within DAYS] [--not-updated-since DATE]\n"
-	    "              [--running TARGET] [--at DATE]\n"
+	    "              [--support-ends-within DURATION] [--not-updated-since TIME]\n"
+	    "              [--running TARGET] [--at TIME]\n"
 	    "\n"
 	    "ingest: DIR is a stick (holding uptane-reports/), an uptane-reports directory, or "
 	    "one\n"
@@ -55,12 +55,15 @@ static void usage(FILE *f)
 	    "  exit status: 0 none rejected, 4 some rejected (the rest recorded), 1 ledger or\n"
 	    "  internal error (nothing recorded), 2 usage error\n"
 	    "show: one row per device and ECU: the target it runs and its state (installed,\n"
-	    "  pending, confirmed, fell-back). DATE is YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ.\n"
-	    "  --support-ends-within DAYS  support period ends between today and DAYS from today\n"
-	    "  --not-updated-since DATE    the installed target has run since before DATE (or no\n"
+	    "  pending, confirmed, fell-back). TIME is a date YYYY-MM-DD (midnight UTC) or\n"
+	    "  YYYY-MM-DDTHH:MM:SSZ; DURATION is <n>h hours, <n>d days or <n>y calendar years\n"
+	    "  (90d, 1y; a bare number is days, as before).\n"
+	    "  --support-ends-within DURATION  support period ends between today and today +\n"
+	    "                              DURATION\n"
+	    "  --not-updated-since TIME    the installed target has run since before TIME (or no\n"
 	    "                              report shows an install)\n"
 	    "  --running TARGET            the ECU runs TARGET\n"
-	    "  --at DATE                   take DATE as today (default: the system clock)\n");
+	    "  --at TIME                   take TIME's day as today (default: the system clock)\n");
 }
 
 /* A string for a terminal or a log line: printable ASCII as is, anything else as \xNN, so a
@@ -970,25 +973,13 @@ enum show_format { SHOW_TABLE, SHOW_JSON, SHOW_CSV };
 
 typedef struct show_ctx {
 	bool within_set, since_set;
-	int64_t within_days; /* support ends in [today, today + within_days] */
-	int64_t since;	     /* installed_at before this */
-	int64_t today;	     /* midnight UTC of the reference day */
+	const char *within; /* support ends in [today, today + within] (a DURATION) */
+	int64_t within_end;
+	int64_t since; /* installed_at before this */
+	int64_t today; /* midnight UTC of the reference day */
 	const char *running;
 	json_t *rows;
 } show_ctx;
-
-/* YYYY-MM-DD (midnight UTC) or the pinned RFC 3339 form. */
-static int parse_when(const char *s, int64_t *out, upt_err *e)
-{
-	if (strlen(s) == LEDGER_DATE_LEN)
-		return ledger_date_parse(s, out, e);
-	if (upt_rfc3339_parse(s, out, NULL) != UPT_OK)
-		return upt_err_set(e, UPT_E_USAGE,
-				   "\"%.40s\" is not YYYY-MM-DD or "
-				   "YYYY-MM-DDTHH:MM:SSZ",
-				   s);
-	return UPT_OK;
-}
 
 static json_t *jstr(const char *s)
 {
@@ -1003,8 +994,7 @@ static bool row_selected(const show_ctx *c, const ledger_row *r)
 		int64_t ends;
 		if (!r->support_ends || ledger_date_parse(r->support_ends, &ends, NULL) != UPT_OK)
 			return false;
-		int64_t days = (ends - c->today) / 86400;
-		if (ends < c->today || days > c->within_days)
+		if (ends < c->today || ends > c->within_end)
 			return false;
 	}
 	if (c->since_set && r->installed_at) {
@@ -1173,21 +1163,14 @@ static int reports_show(int argc, char **argv)
 		} else if (!strcmp(a, "--running")) {
 			c.running = v;
 		} else if (!strcmp(a, "--at")) {
-			rc = parse_when(v, &now, &e);
+			if ((rc = upt_time_parse(v, &now, &e)))
+				upt_err_prefix(&e, "--at");
 		} else if (!strcmp(a, "--not-updated-since")) {
-			rc = parse_when(v, &c.since, &e);
+			if ((rc = upt_time_parse(v, &c.since, &e)))
+				upt_err_prefix(&e, "--not-updated-since");
 			c.since_set = true;
 		} else if (!strcmp(a, "--support-ends-within")) {
-			char *end;
-			errno = 0;
-			long long d = strtoll(v, &end, 10);
-			if (!*v || *end || errno || d < 0 || d > 100LL * 366 ||
-			    !(*v >= '0' && *v <= '9'))
-				rc = upt_err_set(&e, UPT_E_USAGE,
-						 "--support-ends-within wants a "
-						 "number of days, not \"%.20s\"",
-						 v);
-			c.within_days = d;
+			c.within = v;
 			c.within_set = true;
 		} else {
 			rc = upt_err_set(&e, UPT_E_USAGE, "unknown argument \"%s\"", a);
@@ -1201,6 +1184,27 @@ static int reports_show(int argc, char **argv)
 		return 2;
 	}
 	c.today = now - ((now % 86400) + 86400) % 86400;
+	if (c.within_set) {
+		/* A bare number is days, the syntax before DURATION, kept for scripts ("0": today).
+		 */
+		char days[16];
+		const char *dur = c.within;
+		size_t n = strspn(dur, "0123456789");
+		if (n > 0 && n == strlen(dur) && n < sizeof(days) - 1) {
+			snprintf(days, sizeof(days), "%sd", dur);
+			dur = days;
+		}
+		int64_t secs = 0;
+		if (n == 0 || strspn(c.within, "0") != strlen(c.within))
+			rc = upt_duration_parse(dur, c.today, &secs, &e);
+		if (rc) {
+			fprintf(stderr, "uptane-bundle reports show: --support-ends-within: %s\n",
+				e.msg);
+			usage(stderr);
+			return 2;
+		}
+		c.within_end = c.today + secs;
+	}
 	ledger *l = NULL;
 	c.rows = json_array();
 	rc = c.rows ? ledger_open(ledger_path, LEDGER_READ, &l, &e)

@@ -26,8 +26,9 @@ static const char usage[] =
     "  Signs root version N+1 of REPO (image-repo or director) in which ROLE (root, targets,\n"
     "  snapshot, timestamp, offline-snapshot, offline-updates) has the keys K.. (default:\n"
     "  unchanged) and threshold N (default: unchanged, at most the number of keys).\n"
-    "  --expires: the new root's lifetime (default the root role's, 1y). Signed by the old\n"
-    "  and the new root keys held here; others sign with uptane-bundle sign.\n";
+    "  --expires: the new root's lifetime (default the root role's, 1y); DURATION: <n>h\n"
+    "  hours, <n>d days or <n>y calendar years (12h, 90d, 2y). Signed by the old and the\n"
+    "  new root keys held here; others sign with uptane-bundle sign.\n";
 
 static const arg_opt opts[] = {
     {"role", 0, ARG_ONE},
@@ -164,8 +165,8 @@ static int rotate(ws *w, const args *a, upt_err *e)
 
 	int64_t now = now_utc(), secs, expires;
 	const char *exp = args_one(a, "expires");
-	rc = exp ? upt_duration_parse(exp, &secs, e)
-		 : ws_entry_expiry(ws_role(w, repo, "root"), "root", &secs, e);
+	rc = exp ? upt_duration_parse(exp, now, &secs, e)
+		 : ws_entry_expiry(ws_role(w, repo, "root"), "root", now, &secs, e);
 	if (rc)
 		goto out;
 	expires = now + secs;

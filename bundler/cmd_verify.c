@@ -39,7 +39,8 @@ static const char usage[] =
     "usage: uptane-bundle verify BUNDLE --config DEVICE.json [--at TIME] [--json]\n"
     "  Runs the installer's checks on BUNDLE for the device DEVICE.json describes (its\n"
     "  provisioned roots, and its state directory's trusted state when present), without\n"
-    "  writing anything. --at TIME (2027-01-01T00:00:00Z) is the clock to check against.\n"
+    "  writing anything. --at TIME is the clock to check against: a date YYYY-MM-DD\n"
+    "  (midnight UTC) or YYYY-MM-DDTHH:MM:SSZ.\n"
     "  Exit status: 0 verified, 3 not for this device or already up to date, 4 rejected,\n"
     "  2 usage or configuration error.\n";
 
@@ -224,12 +225,9 @@ static int verify(const char *bundle, const char *config, const char *at, bool a
 
 	int rc = load_config(config, &cfg, &e);
 	if (rc == UPT_OK && at) {
-		rc = upt_rfc3339_parse(at, &now, &e);
+		rc = upt_time_parse(at, &now, &e);
 		if (rc)
-			rc = upt_err_set(&e, UPT_E_USAGE,
-					 "--at %s: expected a time like "
-					 "2027-01-01T00:00:00Z",
-					 at);
+			upt_err_prefix(&e, "--at");
 	}
 	if (rc == UPT_OK)
 		rc = load_trust(cfg, &trust, &inst, &e);

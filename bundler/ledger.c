@@ -349,16 +349,10 @@ void ledger_support_ends(const char *placed_on_market, int support_years,
 	    support_years > LEDGER_SUPPORT_YEARS_MAX ||
 	    ledger_date_parse(placed_on_market, &t, NULL))
 		return;
-	int y = atoi(placed_on_market) + support_years;
-	int m = atoi(placed_on_market + 5), d = atoi(placed_on_market + 8);
-	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-	if (m == 2 && d == 29 && !leap)
-		d = 28;
-	char tmp[48]; /* the fields were validated: this is always 10 characters */
-	snprintf(tmp, sizeof(tmp), "%04d-%02d-%02d", y % 10000, m, d);
-	if (strlen(tmp) != LEDGER_DATE_LEN)
-		return;
-	memcpy(out, tmp, LEDGER_DATE_LEN + 1);
+	char tmp[UPT_RFC3339_LEN + 1];
+	upt_rfc3339_format(upt_time_add_years(t, support_years), tmp);
+	memcpy(out, tmp, LEDGER_DATE_LEN);
+	out[LEDGER_DATE_LEN] = '\0';
 }
 
 /* ---- devices ---- */

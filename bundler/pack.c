@@ -4,10 +4,11 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
+#include "args.h"
 #include "upt/limits.h"
 #include "upt/rfc3339.h"
-#include <stdio.h>
 
 /* bundle.json (docs/bundle-format.md). Without w: the draft the writer reserves space for, each
  * compressed_length at its upper bound, so the final document (the same fields and layout, each
@@ -117,4 +118,56 @@ out:
 	free(bj);
 	upt_bundle_writer_free(w);
 	return rc;
+}
+
+int pack_parse_split_size(const char *s, uint64_t *out, upt_err *e)
+{
+	uint64_t v;
+	int rc = parse_size("--split-size", s, &v, e);
+	if (rc)
+		return rc;
+	if (v < (1u << 20))
+		return upt_err_set(e, UPT_E_USAGE, "--split-size %s: volumes of at least 1M", s);
+	if (v > UPT_SPLIT_SIZE_MAX)
+		return upt_err_set(e, UPT_E_USAGE,
+				   "--split-size %s: at most 4294967295 bytes (4 GiB - 1, the "
+				   "largest file FAT32 holds; volumes exist for FAT32 sticks): "
+				   "4000M fits",
+				   s);
+	*out = v;
+	return UPT_OK;
+}
+
+/* The volumes out.000, out.001, ... that exist now (just written by us). */
+static unsigned count_volumes(const char *out)
+{
+	unsigned n = 0;
+	char name[4096];
+	struct stat st;
+	while (n < UPT_SPLIT_VOLUMES_MAX &&
+	       snprintf(name, sizeof(name), "%s.%03u", out, n) < (int)sizeof(name) &&
+	       stat(name, &st) == 0)
+		n++;
+	return n;
+}
+
+void pack_print_written(FILE *f, const char *out, uint64_t split_size)
+{
+	unsigned n = split_size ? count_volumes(out) : 0;
+	if (n == 0)
+		fprintf(f, "%s", out);
+	else
+		fprintf(f, "%s.000 .. .%03u (%u volume%s)", out, n - 1, n, n > 1 ? "s" : "");
+}
+
+void pack_print_volumes(FILE *f, const char *out, uint64_t split_size)
+{
+	unsigned n = split_size ? count_volumes(out) : 0;
+	for (unsigned i = 0; i < n; i++) {
+		char name[4096];
+		struct stat st;
+		snprintf(name, sizeof(name), "%s.%03u", out, i);
+		if (stat(name, &st) == 0)
+			fprintf(f, "  %s  %llu bytes\n", name, (unsigned long long)st.st_size);
+	}
 }

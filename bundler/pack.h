@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "upt/bundle.h"
 #include "upt/err.h"
@@ -49,5 +50,14 @@ typedef struct pack_result {
 } pack_result;
 
 int pack_write(const pack_job *job, pack_result *res, upt_err *e) UPT_MUST_CHECK;
+
+/* --split-size SIZE: 1M to UPT_SPLIT_SIZE_MAX (the volumes exist for FAT32's 4 GiB - 1 file
+ * size limit). UPT_E_USAGE naming the option and the bound. */
+int pack_parse_split_size(const char *s, uint64_t *out, upt_err *e) UPT_MUST_CHECK;
+
+/* What pack_write wrote to out: "out", or "out.000 .. .NNN (N volumes)" when split. */
+void pack_print_written(FILE *f, const char *out, uint64_t split_size);
+/* When split: one line per volume, "  out.NNN  SIZE bytes". */
+void pack_print_volumes(FILE *f, const char *out, uint64_t split_size);
 
 #endif

@@ -388,10 +388,10 @@ const char *ws_default_expiry(const char *role)
 	return "90d";
 }
 
-int ws_entry_expiry(const json_t *entry, const char *role, int64_t *secs, upt_err *e)
+int ws_entry_expiry(const json_t *entry, const char *role, int64_t now, int64_t *secs, upt_err *e)
 {
 	const char *s = json_string_value(json_object_get(entry, "expires"));
-	return upt_duration_parse(s ? s : ws_default_expiry(role), secs, e);
+	return upt_duration_parse(s ? s : ws_default_expiry(role), now, secs, e);
 }
 
 int ws_read(const ws *w, const char *rel, size_t max, upt_buf *out, upt_err *e)

@@ -76,8 +76,8 @@ int ws_entry_keys(const json_t *entry, upt_key **out, size_t *n, upt_err *e) UPT
 
 /* The default expiry of a role ("365d" root, "30d" timestamp, "90d" the others). */
 const char *ws_default_expiry(const char *role);
-/* The expiry duration (seconds) of a role: the entry's "expires", else the default. */
-int ws_entry_expiry(const json_t *entry, const char *role, int64_t *secs,
+/* The expiry duration (seconds from now) of a role: the entry's "expires", else the default. */
+int ws_entry_expiry(const json_t *entry, const char *role, int64_t now, int64_t *secs,
 		    upt_err *e) UPT_MUST_CHECK;
 
 /* Metadata files, by path relative to the workspace ("metadata/image-repo/targets.json").

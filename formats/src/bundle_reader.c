@@ -66,6 +66,7 @@ struct upt_bundle_reader {
 	struct archive *ar;
 	struct volume *vols;
 	size_t nvols;
+	char *base;	    /* "X.uptane" when read as volumes X.uptane.000, ...; else NULL */
 	uint64_t total;	    /* sum of the volume sizes */
 	uint64_t pos;	    /* logical position in the concatenated volumes */
 	size_t vol;	    /* volume that holds pos */
@@ -133,6 +134,29 @@ static int archive_fail(upt_bundle_reader *r, const char *path, upt_err *e)
 		    upt_err_set(e, UPT_E_IO, "cannot read the bundle: %s", strerror(r->io_errno));
 	} else if (archive_errno(r->ar) == ENOMEM) {
 		code = upt_err_set(e, UPT_E_NOMEM, "out of memory reading the bundle");
+	} else if (r->base && r->pos >= r->total && archive_error_string(r->ar) &&
+		   strstr(archive_error_string(r->ar), "runcated")) {
+		/* The archive goes on after the last volume found. The bundler fills every volume
+		 * but the last to the split size: a last one as full as the first means the next
+		 * is not there (a stick copied in part); a shorter one was cut short itself. Name
+		 * the volume rather than "truncated tar archive". */
+		size_t last = r->nvols - 1;
+		if (last > 0 && r->vols[last].size < r->vols[0].size)
+			code =
+			    upt_err_set(e, UPT_E_MALFORMED,
+					"%s.%03zu is incomplete: the archive ends inside it (%llu "
+					"bytes, the volumes before it %llu): copy it again",
+					r->base, last, (unsigned long long)r->vols[last].size,
+					(unsigned long long)r->vols[0].size);
+		else
+			code =
+			    upt_err_set(e, UPT_E_MALFORMED,
+					"%s.%03zu is missing: the bundle has more volumes (it goes "
+					"on after %s.%03zu)",
+					r->base, last + 1, r->base, last);
+		if (e)
+			sanitize(e->msg);
+		path = NULL;
 	} else {
 		const char *s = archive_error_string(r->ar);
 		code = upt_err_set(e, UPT_E_MALFORMED,
@@ -246,13 +270,17 @@ static bool volume_suffix(const char *path, size_t len, unsigned *n)
 	return true;
 }
 
-/* Opens base.000, base.001, ... while they exist (at most UPT_SPLIT_VOLUMES_MAX). */
+/* Opens base.000, base.001, ... while they exist (at most UPT_SPLIT_VOLUMES_MAX). A gap (.002
+ * absent, .003 there) is refused: the bundle would be read without the volume. */
 static int open_volumes(upt_bundle_reader *r, const char *base, upt_err *e)
 {
 	size_t blen = strlen(base);
 	char *name = malloc(blen + UPT_VOLUME_SUFFIX_LEN + 1);
-	if (!name)
+	r->base = strdup(base);
+	if (!name || !r->base) {
+		free(name);
 		return upt_err_set(e, UPT_E_NOMEM, "out of memory");
+	}
 	int rc = UPT_OK;
 	for (unsigned i = 0; i < UPT_SPLIT_VOLUMES_MAX; i++) {
 		memcpy(name, base, blen);
@@ -260,6 +288,17 @@ static int open_volumes(upt_bundle_reader *r, const char *base, upt_err *e)
 		struct volume v;
 		rc = open_volume(name, &v, e);
 		if (rc == UPT_E_NOT_FOUND && i > 0) {
+			struct stat st;
+			unsigned next = (i + 1) % UPT_SPLIT_VOLUMES_MAX; /* .999 has no next */
+			snprintf(name + blen, UPT_VOLUME_SUFFIX_LEN + 1, ".%03u", next);
+			if (next && fstatat(AT_FDCWD, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+				rc = upt_err_set(e, UPT_E_MALFORMED,
+						 "%s.%03u is missing: the bundle has more volumes "
+						 "(%s is there)",
+						 base, i, name);
+				set_file(e, NULL);
+				break;
+			}
 			rc = UPT_OK;
 			break;
 		}
@@ -292,6 +331,7 @@ void upt_bundle_reader_free(upt_bundle_reader *r)
 	for (size_t i = 0; i < r->nvols; i++)
 		close(r->vols[i].fd);
 	free(r->vols);
+	free(r->base);
 	free(r->rbuf);
 	free(r->chunk);
 	free(r->names);
@@ -313,7 +353,17 @@ int upt_bundle_reader_open(const char *path, upt_bundle_reader **out, upt_err *e
 	int rc = UPT_OK;
 	size_t len = strlen(path);
 	unsigned n = 0;
-	if (volume_suffix(path, len, &n) && n == 0) {
+	if (volume_suffix(path, len, &n) && n > 0) {
+		/* X.uptane.001 alone is the middle of a tar stream: say so, not "unrecognized" */
+		int blen = (int)(len - UPT_VOLUME_SUFFIX_LEN);
+		rc = upt_err_set(e, UPT_E_USAGE,
+				 "%s is volume %u of a split bundle: give the first volume, "
+				 "%.*s.000 (or %.*s)",
+				 path, n + 1, blen, path, blen, path);
+		if (e)
+			sanitize(e->msg);
+		goto out;
+	} else if (volume_suffix(path, len, &n)) {
 		/* X.uptane.000: the first of a split set */
 		char *base = strndup(path, len - UPT_VOLUME_SUFFIX_LEN);
 		if (!base) {

@@ -1,5 +1,6 @@
-/* rfc3339: the pinned UTC timestamp form; civil-date arithmetic without the C library's
- * locale- and TZ-dependent functions. */
+/* rfc3339: the pinned UTC timestamp form, and the one syntax of times and durations on both
+ * tools' command lines; civil-date arithmetic without the C library's locale- and TZ-dependent
+ * functions. */
 #include "upt/rfc3339.h"
 
 #include <stdbool.h>
@@ -77,27 +78,77 @@ void upt_rfc3339_format(int64_t t, char out[UPT_RFC3339_LEN + 1])
 		 (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60));
 }
 
-int upt_duration_parse(const char *s, int64_t *out, upt_err *e)
+int upt_time_parse(const char *s, int64_t *out, upt_err *e)
+{
+	char t[UPT_RFC3339_LEN + 1];
+	const char *full = s;
+	if (strlen(s) == UPT_DATE_LEN) {
+		memcpy(t, s, UPT_DATE_LEN);
+		memcpy(t + UPT_DATE_LEN, "T00:00:00Z", sizeof("T00:00:00Z"));
+		full = t;
+	}
+	upt_err why;
+	upt_err_clear(&why);
+	if (upt_rfc3339_parse(full, out, &why) != UPT_OK)
+		return upt_err_set(e, UPT_E_USAGE,
+				   "time \"%.40s\": %sexpected a date YYYY-MM-DD or a time "
+				   "YYYY-MM-DDTHH:MM:SSZ (UTC)",
+				   s, strstr(why.msg, "valid date") ? "not a valid date; " : "");
+	return UPT_OK;
+}
+
+int64_t upt_time_add_years(int64_t t, int64_t years)
+{
+	int64_t days = t / 86400, rem = t % 86400;
+	if (rem < 0) {
+		rem += 86400;
+		days--;
+	}
+	int64_t y, m, d;
+	civil_from_days(days, &y, &m, &d);
+	y += years;
+	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	if (m == 2 && d == 29 && !leap)
+		d = 28; /* the last day of February, as support periods end */
+	return days_from_civil(y, m, d) * 86400 + rem;
+}
+
+#define DURATION_SYNTAX "a number and h (hours), d (days) or y (calendar years): 12h, 90d, 2y"
+
+int upt_duration_parse(const char *s, int64_t from, int64_t *secs, upt_err *e)
 {
 	size_t len = strlen(s);
-	if (len < 2 || len > 8)
-		return upt_err_set(e, UPT_E_USAGE,
-				   "duration \"%.20s\": expected a number and h, d or y", s);
 	int64_t n;
-	if (digits(s, (int)len - 1, &n) != 0 || n <= 0)
-		return upt_err_set(e, UPT_E_USAGE,
-				   "duration \"%s\": expected a number and h, d or y", s);
+	if (len < 2 || len > 8 || digits(s, (int)len - 1, &n) != 0 || n <= 0)
+		return upt_err_set(e, UPT_E_USAGE, "duration \"%.20s\": expected " DURATION_SYNTAX,
+				   s);
+	int64_t max;
 	switch (s[len - 1]) {
 	case 'h':
-		*out = n * 3600;
-		return UPT_OK;
+		max = UPT_DURATION_YEARS_MAX * 8784; /* 366 days of hours */
+		break;
 	case 'd':
-		*out = n * 86400;
-		return UPT_OK;
+		max = UPT_DURATION_YEARS_MAX * 366;
+		break;
 	case 'y':
-		*out = n * 365 * 86400;
-		return UPT_OK;
+		max = UPT_DURATION_YEARS_MAX;
+		break;
 	default:
-		return upt_err_set(e, UPT_E_USAGE, "duration \"%s\": unit must be h, d or y", s);
+		return upt_err_set(e, UPT_E_USAGE, "duration \"%s\": expected " DURATION_SYNTAX, s);
 	}
+	if (n > max)
+		return upt_err_set(e, UPT_E_USAGE, "duration \"%s\": at most %d years", s,
+				   UPT_DURATION_YEARS_MAX);
+	switch (s[len - 1]) {
+	case 'h':
+		*secs = n * 3600;
+		break;
+	case 'd':
+		*secs = n * 86400;
+		break;
+	default:
+		*secs = upt_time_add_years(from, n) - from;
+		break;
+	}
+	return UPT_OK;
 }

@@ -62,7 +62,7 @@ check "refuses a missing key file" refused 'no such file' "$BUNDLE" devices add 
 	--device VIN-0003 --public-key "$tmp/nope.pub"
 check "refuses 2025-02-29 (not a leap year)" refused 'not a valid date' "$BUNDLE" devices add --ledger "$L" \
 	--device VIN-0003 --public-key "$tmp/c.pub" --placed-on-market 2025-02-29
-check "refuses 2025-1-1" refused 'not a valid date\|YYYY-MM-DD' "$BUNDLE" devices add --ledger "$L" --device VIN-0003 \
+check "refuses 2025-1-1" refused 'expected a date YYYY-MM-DD' "$BUNDLE" devices add --ledger "$L" --device VIN-0003 \
 	--public-key "$tmp/c.pub" --placed-on-market 2025-1-1
 check "refuses support years -1" refused 'whole number' "$BUNDLE" devices add --ledger "$L" \
 	--device VIN-0003 --public-key "$tmp/c.pub" --support-years -1

@@ -1193,13 +1193,43 @@ static void read_split_volumes(void **state)
 		upt_bundle_meta_free(meta);
 		upt_bundle_reader_free(r);
 	}
-	/* a missing middle volume makes the set truncated */
+	/* a later volume given alone: which one it is, and the first to give instead */
+	char *second = NULL, *want = NULL;
+	upt_bundle_reader *r2 = NULL;
+	assert_true(asprintf(&second, "%s.001", base) > 0);
+	assert_int_equal(upt_bundle_reader_open(second, &r2, &e), UPT_E_USAGE);
+	assert_null(r2);
+	assert_true(asprintf(&want,
+			     "split.uptane.001 is volume 2 of a split bundle: give the first "
+			     "volume, %s.000 (or %s)",
+			     base, base) > 0);
+	assert_non_null(strstr(e.msg, want));
+	free(want);
+	/* the last volume missing: named where the archive goes on, not "truncated" */
+	char *last = NULL, *aside = NULL;
+	assert_true(asprintf(&last, "%s.%03zu", base, nvol - 1) > 0);
+	assert_true(asprintf(&aside, "%s.aside", base) > 0);
+	assert_int_equal(rename(last, aside), 0);
+	assert_int_not_equal(walk(base, &e), UPT_OK);
+	assert_int_equal(e.code, UPT_E_MALFORMED);
+	assert_true(asprintf(&want, "%s is missing: the bundle has more volumes", last) > 0);
+	assert_non_null(strstr(e.msg, want));
+	assert_null(strstr(e.msg, "truncated"));
+	free(want);
+	assert_int_equal(rename(aside, last), 0);
+	/* a missing middle volume: named when the volumes are opened */
 	char *mid = NULL;
 	assert_true(asprintf(&mid, "%s.%03zu", base, nvol / 2) > 0);
 	assert_int_equal(unlink(mid), 0);
 	assert_int_not_equal(walk(base, &e), UPT_OK);
 	assert_int_equal(e.code, UPT_E_MALFORMED);
+	assert_true(asprintf(&want, "%s is missing: the bundle has more volumes", mid) > 0);
+	assert_non_null(strstr(e.msg, want));
+	free(want);
 	free(mid);
+	free(last);
+	free(aside);
+	free(second);
 	free(first);
 	free(base);
 	upt_buf_clear(&all);

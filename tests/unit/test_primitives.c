@@ -129,13 +129,79 @@ static void rfc3339_strict(void **state)
 			     "2027-01-01T00:00:60Z",   "2027-04-31T00:00:00Z"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_int_equal(upt_rfc3339_parse(bad[i], &t, NULL), UPT_E_MALFORMED);
-	assert_int_equal(upt_duration_parse("90d", &t, NULL), UPT_OK);
-	assert_int_equal(t, 90 * 86400);
-	assert_int_equal(upt_duration_parse("1y", &t, NULL), UPT_OK);
-	assert_int_equal(t, 365 * 86400);
-	assert_int_equal(upt_duration_parse("12x", &t, NULL), UPT_E_USAGE);
-	assert_int_equal(upt_duration_parse("d", &t, NULL), UPT_E_USAGE);
-	assert_int_equal(upt_duration_parse("-5d", &t, NULL), UPT_E_USAGE);
+}
+
+/* TIME and DURATION: the one command-line syntax of both tools (upt/rfc3339.h). */
+static void time_and_duration_syntax(void **state)
+{
+	(void)state;
+	int64_t t = 0, t2 = 0;
+	upt_err e;
+	/* a date is its midnight UTC; the RFC 3339 form as metadata has it */
+	assert_int_equal(upt_time_parse("2027-01-01", &t, NULL), UPT_OK);
+	assert_int_equal(t, 1798761600);
+	assert_int_equal(upt_time_parse("2027-01-01T00:00:00Z", &t2, NULL), UPT_OK);
+	assert_int_equal(t2, t);
+	assert_int_equal(upt_time_parse("2027-01-01T12:30:05Z", &t2, NULL), UPT_OK);
+	assert_int_equal(t2, t + 12 * 3600 + 30 * 60 + 5);
+	assert_int_equal(upt_time_parse("2024-02-29", &t, NULL), UPT_OK);
+	const char *bad[] = {"2023-02-29",
+			     "2027-1-01",
+			     "2027-01-01T00:00Z",
+			     "2027-01-01 00:00:00Z",
+			     "2027-01-01T00:00:00+00:00",
+			     "yesterday",
+			     "",
+			     "1798761600",
+			     "27-01-01"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		t = 42;
+		upt_err_clear(&e);
+		assert_int_equal(upt_time_parse(bad[i], &t, &e), UPT_E_USAGE);
+		assert_int_equal(t, 42); /* untouched */
+		assert_non_null(strstr(e.msg, "expected a date YYYY-MM-DD or a time "
+					      "YYYY-MM-DDTHH:MM:SSZ"));
+	}
+
+	/* hours and days are fixed lengths; years are calendar years from the start */
+	int64_t from, secs, end;
+	assert_int_equal(upt_time_parse("2026-03-01", &from, NULL), UPT_OK);
+	assert_int_equal(upt_duration_parse("12h", from, &secs, NULL), UPT_OK);
+	assert_int_equal(secs, 12 * 3600);
+	assert_int_equal(upt_duration_parse("90d", from, &secs, NULL), UPT_OK);
+	assert_int_equal(secs, 90 * 86400);
+	assert_int_equal(upt_duration_parse("1y", from, &secs, NULL), UPT_OK);
+	assert_int_equal(upt_time_parse("2027-03-01", &end, NULL), UPT_OK);
+	assert_int_equal(from + secs, end); /* 365 days */
+	assert_int_equal(upt_time_parse("2027-03-01T06:00:00Z", &from, NULL), UPT_OK);
+	assert_int_equal(upt_duration_parse("1y", from, &secs, NULL), UPT_OK);
+	assert_int_equal(secs, 366 * 86400); /* across 2028-02-29, time of day kept */
+	/* 29 February plus a year is 28 February (as support periods end) */
+	assert_int_equal(upt_time_parse("2028-02-29", &from, NULL), UPT_OK);
+	assert_int_equal(upt_duration_parse("1y", from, &secs, NULL), UPT_OK);
+	assert_int_equal(upt_time_parse("2029-02-28", &end, NULL), UPT_OK);
+	assert_int_equal(from + secs, end);
+	assert_int_equal(upt_duration_parse("4y", from, &secs, NULL), UPT_OK);
+	assert_int_equal(upt_time_parse("2032-02-29", &end, NULL), UPT_OK);
+	assert_int_equal(from + secs, end);
+	assert_int_equal(upt_time_add_years(from, 1), from + 365 * 86400);
+	assert_int_equal(upt_duration_parse("100y", from, &secs, NULL), UPT_OK);
+
+	const char *bad_d[] = {"12x",  "d", "-5d",  "0d",     "90",	  "10w",  "1m",
+			       "1.5y", "",  "101y", "36601d", "9999999h", "1y2d", " 3d"};
+	for (size_t i = 0; i < sizeof(bad_d) / sizeof(bad_d[0]); i++) {
+		secs = 42;
+		upt_err_clear(&e);
+		assert_int_equal(upt_duration_parse(bad_d[i], from, &secs, &e), UPT_E_USAGE);
+		assert_int_equal(secs, 42);
+		assert_non_null(strstr(e.msg, "duration"));
+	}
+	upt_err_clear(&e);
+	assert_int_equal(upt_duration_parse("10w", from, &secs, &e), UPT_E_USAGE);
+	assert_non_null(strstr(e.msg, "h (hours), d (days) or y (calendar years)"));
+	upt_err_clear(&e);
+	assert_int_equal(upt_duration_parse("101y", from, &secs, &e), UPT_E_USAGE);
+	assert_non_null(strstr(e.msg, "at most 100 years"));
 }
 
 static void fileio_bounded_and_atomic(void **state)
@@ -183,9 +249,13 @@ static void fileio_bounded_and_atomic(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(err_prefix_and_classes), cmocka_unit_test(buf_is_bounded),
-	    cmocka_unit_test(hex_exact_lengths),      cmocka_unit_test(hash_known_answers),
-	    cmocka_unit_test(rfc3339_strict),	      cmocka_unit_test(fileio_bounded_and_atomic),
+	    cmocka_unit_test(err_prefix_and_classes),
+	    cmocka_unit_test(buf_is_bounded),
+	    cmocka_unit_test(hex_exact_lengths),
+	    cmocka_unit_test(hash_known_answers),
+	    cmocka_unit_test(rfc3339_strict),
+	    cmocka_unit_test(time_and_duration_syntax),
+	    cmocka_unit_test(fileio_bounded_and_atomic),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -112,7 +112,10 @@ typedef struct upt_bundle_reader upt_bundle_reader;
 
 /* Opens path; "X.uptane" also finds X.uptane.000, .001... (when X.uptane itself is absent);
  * "X.uptane.000" works too. Every volume is opened here, once (O_NOFOLLOW, regular files only).
- * UPT_E_NOT_FOUND when nothing is there, UPT_E_IO otherwise (symlink, not a regular file). */
+ * UPT_E_NOT_FOUND when nothing is there, UPT_E_IO otherwise (symlink, not a regular file).
+ * "X.uptane.001" (any volume but the first) is UPT_E_USAGE, naming the .000 to give. A gap in
+ * the volumes (.002 absent, .003 there) is UPT_E_MALFORMED naming the missing one, and so is an
+ * archive that goes on past the last volume found (later, from the call that reads there). */
 int upt_bundle_reader_open(const char *path, upt_bundle_reader **out, upt_err *e) UPT_MUST_CHECK;
 /* The same over descriptors already open, in volume order, taken over (closed by _free, or
  * here on failure); each must be a regular file (UPT_E_UNSAFE_ARCHIVE). For the fuzzer, whose

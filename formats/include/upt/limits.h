@@ -13,6 +13,7 @@
 #define UPT_MEMBER_PATH_MAX 1024       /* tar member path, bytes */
 #define UPT_MEMBERS_MAX 65536	       /* tar members in one bundle */
 #define UPT_SPLIT_VOLUMES_MAX 1000     /* name.uptane.000 .. .999 */
+#define UPT_SPLIT_SIZE_MAX 4294967295u /* a volume: FAT32's file size limit, 4 GiB - 1 */
 #define UPT_ZSTD_WINDOW_LOG_MAX 22     /* decoder window 4 MiB */
 #define UPT_ZSTD_SLACK (64u << 10)     /* compressed may exceed ZSTD_compressBound by this */
 #define UPT_IO_CHUNK (256u << 10)      /* streaming buffer size */
