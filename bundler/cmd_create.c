@@ -33,6 +33,7 @@ static const char usage[] =
     "usage: uptane-bundle create WORKSPACE -o OUT.uptane [--fleet NAME | --device ID..]\n"
     "         [--expires DURATION | --expires REPO/ROLE=DURATION].. [--level N] [--threads N]\n"
     "         [--split-size SIZE] [--key K.key..] [--sign-later] [--force-expiry]\n"
+    "         [--dry-run]\n"
     "       uptane-bundle create WORKSPACE --resume [-o OUT.uptane] [--key K.key..]\n"
     "       uptane-bundle create WORKSPACE --abort\n"
     "  Signs every role the bundle needs, versions one above the last bundle's, and packs\n"
@@ -49,13 +50,17 @@ static const char usage[] =
     "  4000M for FAT32; K, M, G are powers of 1024; the volumes written are listed).\n"
     "  --key: more private keys to sign with in this run. --sign-later: when keys held\n"
     "  elsewhere must sign, stage the files in WORKSPACE/staged and list who signs what\n"
-    "  (uptane-bundle sign FILE --key K.key); --resume packs once every threshold is met.\n";
+    "  (uptane-bundle sign FILE --key K.key); --resume packs once every threshold is met.\n"
+    "  --dry-run: every check of a create (images unchanged, assignments, expiries, roots),\n"
+    "  then what it would sign and who must; nothing is written, no version is used up\n"
+    "  (-o may be left out).\n";
 
 static const arg_opt opts[] = {
     {"output", 'o', ARG_ONE},	{"fleet", 0, ARG_ONE},	{"device", 0, ARG_LIST},
     {"expires", 0, ARG_LIST},	{"level", 0, ARG_ONE},	{"threads", 0, ARG_ONE},
     {"split-size", 0, ARG_ONE}, {"key", 0, ARG_LIST},	{"sign-later", 0, ARG_NONE},
     {"resume", 0, ARG_NONE},	{"abort", 0, ARG_NONE}, {"force-expiry", 0, ARG_NONE},
+    {"dry-run", 0, ARG_NONE},
 };
 
 #define PLAN_FILE "staged/plan.json"
@@ -133,6 +138,8 @@ static int cmp_cstr(const void *a, const void *b)
 static int plan_from_args(const ws *w, const args *a, plan *p, upt_err *e)
 {
 	const char *out = args_one(a, "output");
+	if (!out && args_flag(a, "dry-run"))
+		out = "dry-run.uptane"; /* never written */
 	if (!out)
 		return upt_err_set(e, UPT_E_USAGE, "-o OUT.uptane is required");
 	char absout[4096];
@@ -398,21 +405,10 @@ static int collect_members(const ws *w, const build_ctx *c, member_set *ms, upt_
 	return rc;
 }
 
-static void print_summary(const build_ctx *c, const pack_job *job, const pack_result *r,
-			  size_t nimg)
+/* Every metadata file signed now with version and expiry, the newest roots, and the bundle's
+ * real end of validity (what a device checks against its clock). */
+static void print_validity(const build_ctx *c)
 {
-	printf("wrote ");
-	pack_print_written(stdout, job->out, job->opts.split_size);
-	if (c->fleet) {
-		printf(": fleet bundle %s", c->fleet_name);
-	} else {
-		printf(": device bundle for");
-		for (size_t i = 0; i < c->ndevices; i++)
-			printf("%s %s", i ? "," : "", c->devices[i]);
-	}
-	printf("; %zu image(s), %llu bytes, %llu compressed\n", nimg,
-	       (unsigned long long)r->image_bytes, (unsigned long long)r->compressed_bytes);
-	pack_print_volumes(stdout, job->out, job->opts.split_size);
 	for (size_t i = 0; i < c->nitems; i++) {
 		char t[UPT_RFC3339_LEN + 1];
 		upt_rfc3339_format(c->items[i].meta->expires, t);
@@ -445,6 +441,50 @@ static void print_summary(const build_ctx *c, const pack_job *job, const pack_re
 	char t[UPT_RFC3339_LEN + 1];
 	upt_rfc3339_format(end, t);
 	printf("valid until %s (the earliest expiry: %s)\n", t, first);
+}
+
+static void print_summary(const build_ctx *c, const pack_job *job, const pack_result *r,
+			  size_t nimg)
+{
+	printf("wrote ");
+	pack_print_written(stdout, job->out, job->opts.split_size);
+	if (c->fleet) {
+		printf(": fleet bundle %s", c->fleet_name);
+	} else {
+		printf(": device bundle for");
+		for (size_t i = 0; i < c->ndevices; i++)
+			printf("%s %s", i ? "," : "", c->devices[i]);
+	}
+	printf("; %zu image(s), %llu bytes, %llu compressed\n", nimg,
+	       (unsigned long long)r->image_bytes, (unsigned long long)r->compressed_bytes);
+	pack_print_volumes(stdout, job->out, job->opts.split_size);
+	print_validity(c);
+}
+
+/* create --dry-run: every check of a create passed (targets, images, assignments, expiries);
+ * what it would sign, and who still must. Nothing is written, no version is used up. */
+static void print_dry_run(ws *w, const build_ctx *c, size_t nimg, bool pending)
+{
+	printf("dry run: a create now would sign (nothing written, no version used):\n");
+	printf("  %s bundle", c->fleet ? "fleet" : "device");
+	if (c->fleet)
+		printf(" %s", c->fleet_name);
+	for (size_t i = 0; !c->fleet && i < c->ndevices; i++)
+		printf("%s %s", i ? "," : " for", c->devices[i]);
+	printf("; %zu image(s), each unchanged since target add\n", nimg);
+	print_validity(c);
+	if (pending) {
+		printf("signatures this run cannot make (keys held elsewhere; create "
+		       "--sign-later stages the files):\n");
+		upt_err tmp;
+		upt_err_clear(&tmp);
+		bool ignore;
+		if (build_roots_status(w, &ignore, stdout, &tmp) != UPT_OK)
+			cli_warn("create", "%s", tmp.msg);
+		build_print_pending(c, stdout, w->dir, false);
+	} else {
+		printf("every threshold is met with the keys at hand\n");
+	}
 }
 
 static int run_create(ws *w, const args *a, bool resume, upt_err *e)
@@ -510,6 +550,10 @@ static int run_create(ws *w, const args *a, bool resume, upt_err *e)
 		rc = build_run(&c, e);
 	if (rc)
 		goto out;
+	if (args_flag(a, "dry-run")) {
+		print_dry_run(w, &c, nnames, !roots_ok || !build_complete(&c));
+		goto out;
+	}
 	if (!roots_ok || !build_complete(&c)) {
 		if (sign_later || resume) {
 			rc = stage(w, &c, &p, e);
@@ -602,6 +646,12 @@ int cmd_create(int argc, char **argv)
 		goto out;
 	}
 	bool resume = args_flag(&a, "resume"), abort_ = args_flag(&a, "abort");
+	if (args_flag(&a, "dry-run") && (resume || abort_ || args_flag(&a, "sign-later"))) {
+		status = cli_usage("create", usage,
+				   "--dry-run signs and stages nothing: not with --sign-later, "
+				   "--resume or --abort");
+		goto out;
+	}
 	if ((resume || abort_) &&
 	    (args_flag(&a, "sign-later") || args_one(&a, "fleet") || args_get(&a, "device")->n ||
 	     args_get(&a, "expires")->n || args_one(&a, "split-size") || (resume && abort_))) {

@@ -29,6 +29,9 @@ head -c 5000 /dev/urandom >fw.bin
 device_config dev wsA D1 e1:hw
 
 check "create without --sign-later refuses (thresholds not met) -> exit 2" expect_exit 2 "$BUNDLE" create wsA -o b.uptane
+dry=$("$BUNDLE" create wsA --dry-run 2>&1)
+check "create --dry-run: exit 0, lists the signatures this run cannot make, stages nothing" \
+	bash -c "[ $? = 0 ] && [[ '$dry' == *'signatures this run cannot make'* ]] && [ ! -e wsA/staged ]"
 check "  ... and stages nothing" [ ! -e wsA/staged ]
 out=$("$BUNDLE" create wsA -o b.uptane --sign-later)
 check "create --sign-later: exit 0" [ $? -eq 0 ]

@@ -64,6 +64,25 @@ import json, sys
 assert json.load(open(sys.argv[1]))["targets"][0]["image"] == "missing"' st2.json
 check "status --help: usage, exit 0" bash -c "'$BUNDLE' status --help | grep -q 'usage: uptane-bundle status'"
 
+# create --dry-run: every check, what would be signed, nothing written, no version used
+snap() { find "$1" -type f ! -name lock -print0 | sort -z | xargs -0 sha256sum; }
+before=$(snap copy/ws)
+"$BUNDLE" create copy/ws --dry-run --device V1 >dry.out 2>&1
+code=$?
+check "create --dry-run: exit 0, the versions it would sign, the validity end" \
+	bash -c "[ $code = 0 ] && grep -q '^  image-repo/targets.json  *version 3, expires' dry.out && grep -q '^valid until ' dry.out && grep -qx 'every threshold is met with the keys at hand' dry.out"
+check "create --dry-run: the workspace is unchanged, byte for byte" test "$(snap copy/ws)" = "$before"
+"$BUNDLE" create copy/ws -o c4.uptane --device V1 >create5.out 2>&1
+check "the real create after it signs the versions the dry run named (3)" grep -q '^  image-repo/targets.json  *version 3,' create5.out
+mv copy/k/targets.key copy/k/targets.away
+"$BUNDLE" create copy/ws --dry-run --device V1 >dry2.out 2>&1
+code=$?
+mv copy/k/targets.away copy/k/targets.key
+check "create --dry-run with a key file gone: exit 2, names the role and the key file" \
+	bash -c "[ $code = 2 ] && grep -q 'image-repo/targets.json: .*copy/k/targets.key: no such key file' dry2.out" ||
+	sed 's/^/#   /' dry2.out | tail -5
+check "create --dry-run with --sign-later: usage error" expect_exit 2 "$BUNDLE" create copy/ws --dry-run --sign-later
+
 # keys elsewhere (no shared directory below /): absolute
 (cd "$other" && std_keys k) && std_init "$other/k" ws2 >/dev/null
 check "keys under /var/tmp, workspace under /tmp: stored absolute" $PY - ws2/workspace.json "$other" <<'PY'
