@@ -34,20 +34,26 @@
 #include "upt/rfc3339.h"
 #include "upt/trust.h"
 #include "upt/verify.h"
+#include "workspace.h"
+#include "upt/cjson.h"
 
 static const char usage[] =
     "usage: uptane-bundle verify BUNDLE --config DEVICE.json [--at TIME] [--json]\n"
+    "       uptane-bundle verify BUNDLE --workspace WS [--device ID..] [--at TIME] [--json]\n"
     "  Runs the installer's checks on BUNDLE for the device DEVICE.json describes (its\n"
     "  provisioned roots, and its state directory's trusted state when present), without\n"
     "  writing anything. --at TIME is the clock to check against: a date YYYY-MM-DD\n"
     "  (midnight UTC) or YYYY-MM-DDTHH:MM:SSZ.\n"
+    "  --workspace: at the station, no device.json needed: each device the bundle names (or\n"
+    "  each --device) as WS provisions it (its assigned ECUs and hardware ids, WS's version 1\n"
+    "  roots, nothing installed yet); one verdict line per device, the worst decides the\n"
+    "  exit status.\n"
     "  Exit status: 0 verified, 3 not for this device or already up to date, 4 rejected,\n"
     "  2 usage or configuration error.\n";
 
 static const arg_opt opts[] = {
-    {"config", 0, ARG_ONE},
-    {"at", 0, ARG_ONE},
-    {"json", 0, ARG_NONE},
+    {"config", 0, ARG_ONE},    {"at", 0, ARG_ONE},	{"json", 0, ARG_NONE},
+    {"workspace", 0, ARG_ONE}, {"device", 0, ARG_LIST},
 };
 
 /* Re-files an error as a configuration error (exit 2), keeping its message. */
@@ -206,6 +212,100 @@ static void print_json(const char *status, int code, const upt_err *e, const cha
 	json_decref(o);
 }
 
+/* The verification of BUNDLE for one device (TRUST: what it trusts, DEV: who it is) at NOW and
+ * its verdict on stdout; returns the exit status. PREFIX ("" or "device X: ") heads each line of
+ * a check of several devices. */
+static int run_verify(const char *bundle, upt_trust *trust, const upt_device_ident *dev,
+		      int64_t now, bool as_json, const char *prefix)
+{
+	upt_err e;
+	upt_err_clear(&e);
+	upt_bundle_reader *r = NULL;
+	upt_bundle_meta *bm = NULL;
+	upt_verify_result res;
+	bool have_res = false;
+	int status;
+	int rc;
+	const char *device_id = dev->device_id;
+	rc = upt_bundle_reader_open(bundle, &r, &e);
+	if (rc == UPT_OK)
+		rc = upt_bundle_read_metadata(r, &bm, &e);
+	if (rc == UPT_OK) {
+		upt_verify_input in = {trust, bm, dev, now};
+		rc = upt_verify(&in, &res);
+		have_res = true;
+		if (rc)
+			e = res.err;
+	}
+	if (rc == UPT_OK)
+		rc = check_images(r, &res, &e);
+
+	char msg[UPT_ERR_MSG_MAX + UPT_ERR_FILE_MAX + 64];
+	if (rc == UPT_OK) {
+		char t[UPT_RFC3339_LEN + 1];
+		upt_rfc3339_format(res.effective_time, t);
+		size_t fresh = 0;
+		for (size_t i = 0; i < res.nassignments; i++)
+			fresh += !res.assignments[i].already_installed;
+		snprintf(msg, sizeof(msg),
+			 "%s bundle %s verified for device %s at %s: %zu image(s), "
+			 "%zu new",
+			 res.kind_fleet ? "fleet" : "device", res.bundle_id, device_id, t,
+			 res.nassignments, fresh);
+		/* Nothing new for this device: what the installer reports as up-to-date (exit 3).
+		 */
+		bool up_to_date = fresh == 0;
+		if (as_json) {
+			print_json(up_to_date ? "up-to-date" : "verified", rc, NULL, bundle, msg);
+		} else {
+			printf("%s%s: %s\n", prefix, up_to_date ? "UP TO DATE" : "OK", msg);
+			for (size_t i = 0; i < res.nassignments; i++) {
+				char name[UPT_TARGET_NAME_MAX + 1];
+				safe_str(res.assignments[i].target_name, name, sizeof(name));
+				printf("  %s <- %s (%llu bytes, release %llu)%s\n",
+				       res.assignments[i].ecu_serial, name,
+				       (unsigned long long)res.assignments[i].length,
+				       (unsigned long long)res.assignments[i].release_counter,
+				       res.assignments[i].already_installed ? " already installed"
+									    : "");
+			}
+			if (res.clock_behind_floor)
+				printf("  note: the clock is behind the device's time floor; the "
+				       "floor "
+				       "was used\n");
+		}
+		status = up_to_date ? 3 : 0;
+	} else if (rc == UPT_E_NOT_FOR_DEVICE) {
+		char why[sizeof(res.intended_for) + 1];
+		safe_str(have_res && res.intended_for[0] ? res.intended_for : e.msg, why,
+			 sizeof(why));
+		snprintf(msg, sizeof(msg), "not for device %s: the bundle is for %s", device_id,
+			 why);
+		if (as_json)
+			print_json("not-for-this-device", rc, NULL, bundle, msg);
+		else
+			printf("%sNOT FOR THIS DEVICE: %s\n", prefix, msg);
+		status = 3;
+	} else if (upt_err_is_rejection(rc)) {
+		char m[UPT_ERR_MSG_MAX], f[UPT_ERR_FILE_MAX];
+		safe_str(e.msg, m, sizeof(m));
+		safe_str(e.file, f, sizeof(f));
+		snprintf(msg, sizeof(msg), "%s%s%s", f, f[0] ? ": " : "", m);
+		if (as_json)
+			print_json("rejected", rc, &e, bundle, m);
+		else
+			printf("%sREJECTED (%s): %s\n", prefix, upt_err_class(rc), msg);
+		status = 4;
+	} else {
+		status = cli_fail("verify", &e);
+	}
+	if (have_res)
+		upt_verify_result_clear(&res);
+	upt_bundle_meta_free(bm);
+	upt_bundle_reader_free(r);
+	return status;
+}
+
 static int verify(const char *bundle, const char *config, const char *at, bool as_json)
 {
 	upt_err e;
@@ -215,11 +315,7 @@ static int verify(const char *bundle, const char *config, const char *at, bool a
 	upt_trust_init(&trust);
 	upt_installed inst;
 	upt_installed_init(&inst);
-	upt_bundle_reader *r = NULL;
-	upt_bundle_meta *bm = NULL;
 	upt_ecu_ident *ecus = NULL;
-	upt_verify_result res;
-	bool have_res = false;
 	int status;
 	int64_t now = now_utc();
 
@@ -259,87 +355,127 @@ static int verify(const char *bundle, const char *config, const char *at, bool a
 	upt_device_ident dev = {cfg->device_id, ecus, cfg->necus, cfg->accept_device,
 				cfg->accept_fleet};
 
-	rc = upt_bundle_reader_open(bundle, &r, &e);
-	if (rc == UPT_OK)
-		rc = upt_bundle_read_metadata(r, &bm, &e);
-	if (rc == UPT_OK) {
-		upt_verify_input in = {&trust, bm, &dev, now};
-		rc = upt_verify(&in, &res);
-		have_res = true;
-		if (rc)
-			e = res.err;
-	}
-	if (rc == UPT_OK)
-		rc = check_images(r, &res, &e);
-
-	char msg[UPT_ERR_MSG_MAX + UPT_ERR_FILE_MAX + 64];
-	if (rc == UPT_OK) {
-		char t[UPT_RFC3339_LEN + 1];
-		upt_rfc3339_format(res.effective_time, t);
-		size_t fresh = 0;
-		for (size_t i = 0; i < res.nassignments; i++)
-			fresh += !res.assignments[i].already_installed;
-		snprintf(msg, sizeof(msg),
-			 "%s bundle %s verified for device %s at %s: %zu image(s), "
-			 "%zu new",
-			 res.kind_fleet ? "fleet" : "device", res.bundle_id, cfg->device_id, t,
-			 res.nassignments, fresh);
-		/* Nothing new for this device: what the installer reports as up-to-date (exit 3).
-		 */
-		bool up_to_date = fresh == 0;
-		if (as_json) {
-			print_json(up_to_date ? "up-to-date" : "verified", rc, NULL, bundle, msg);
-		} else {
-			printf("%s: %s\n", up_to_date ? "UP TO DATE" : "OK", msg);
-			for (size_t i = 0; i < res.nassignments; i++) {
-				char name[UPT_TARGET_NAME_MAX + 1];
-				safe_str(res.assignments[i].target_name, name, sizeof(name));
-				printf("  %s <- %s (%llu bytes, release %llu)%s\n",
-				       res.assignments[i].ecu_serial, name,
-				       (unsigned long long)res.assignments[i].length,
-				       (unsigned long long)res.assignments[i].release_counter,
-				       res.assignments[i].already_installed ? " already installed"
-									    : "");
-			}
-			if (res.clock_behind_floor)
-				printf("  note: the clock is behind the device's time floor; the "
-				       "floor "
-				       "was used\n");
-		}
-		status = up_to_date ? 3 : 0;
-	} else if (rc == UPT_E_NOT_FOR_DEVICE) {
-		char why[sizeof(res.intended_for) + 1];
-		safe_str(have_res && res.intended_for[0] ? res.intended_for : e.msg, why,
-			 sizeof(why));
-		snprintf(msg, sizeof(msg), "not for device %s: the bundle is for %s",
-			 cfg->device_id, why);
-		if (as_json)
-			print_json("not-for-this-device", rc, NULL, bundle, msg);
-		else
-			printf("NOT FOR THIS DEVICE: %s\n", msg);
-		status = 3;
-	} else if (upt_err_is_rejection(rc)) {
-		char m[UPT_ERR_MSG_MAX], f[UPT_ERR_FILE_MAX];
-		safe_str(e.msg, m, sizeof(m));
-		safe_str(e.file, f, sizeof(f));
-		snprintf(msg, sizeof(msg), "%s%s%s", f, f[0] ? ": " : "", m);
-		if (as_json)
-			print_json("rejected", rc, &e, bundle, m);
-		else
-			printf("REJECTED (%s): %s\n", upt_err_class(rc), msg);
-		status = 4;
-	} else {
-		status = cli_fail("verify", &e);
-	}
+	status = run_verify(bundle, &trust, &dev, now, as_json, "");
 out:
-	if (have_res)
-		upt_verify_result_clear(&res);
-	upt_bundle_meta_free(bm);
-	upt_bundle_reader_free(r);
 	free(ecus);
 	upt_installed_clear(&inst);
 	upt_trust_clear(&trust);
 	upt_devconfig_free(cfg);
+	return status;
+}
+
+/* The devices a bundle names (bundle.json's unsigned "devices": only which to check; the
+ * verification decides), into *out (a JSON array, new reference). */
+static int bundle_devices(const char *bundle, json_t **out, upt_err *e)
+{
+	upt_bundle_reader *r = NULL;
+	upt_bundle_meta *bm = NULL;
+	int rc = upt_bundle_reader_open(bundle, &r, e);
+	if (rc == UPT_OK)
+		rc = upt_bundle_read_metadata(r, &bm, e);
+	json_t *doc = NULL;
+	if (rc == UPT_OK)
+		rc = upt_json_parse(bm->bundle_json.data, bm->bundle_json.len, UPT_META_FILE_MAX,
+				    &doc, e);
+	if (rc == UPT_OK) {
+		json_t *d = json_object_get(doc, "devices");
+		*out = json_is_array(d) ? json_incref(d) : json_array();
+	}
+	json_decref(doc);
+	upt_bundle_meta_free(bm);
+	upt_bundle_reader_free(r);
+	return rc;
+}
+
+/* The worse of two verdicts: rejected (4) over errors (2, 1) over nothing to do (3) over ok. */
+static int worse(int a, int b)
+{
+	static const int rank[8] = {0, 3, 2, 1, 4, 0, 0, 0};
+	return rank[b & 7] > rank[a & 7] ? b : a;
+}
+
+/* verify --workspace: each device checked as the workspace provisions it: its ECUs and
+ * hardware ids from the assignments, the workspace's version 1 roots (what devices are
+ * provisioned with), no installed state, both bundle kinds accepted. */
+static int verify_workspace(const char *bundle, const char *wsdir, const arg_val *only,
+			    const char *at, bool as_json)
+{
+	upt_err e;
+	upt_err_clear(&e);
+	ws w = {.dirfd = -1, .lockfd = -1};
+	json_t *names = NULL;
+	upt_buf roots[2];
+	upt_buf_init(&roots[0], UPT_META_FILE_MAX);
+	upt_buf_init(&roots[1], UPT_META_FILE_MAX);
+	int64_t now = now_utc();
+	int rc = ws_open(wsdir, &w, &e);
+	if (rc == UPT_OK && at && (rc = upt_time_parse(at, &now, &e)) != UPT_OK)
+		upt_err_prefix(&e, "--at");
+	if (rc == UPT_OK)
+		rc = ws_read(&w, "metadata/director/1.root.json", UPT_META_FILE_MAX, &roots[0], &e);
+	if (rc == UPT_OK)
+		rc = ws_read(&w, "metadata/image-repo/1.root.json", UPT_META_FILE_MAX, &roots[1],
+			     &e);
+	if (rc == UPT_OK && only->n) {
+		names = json_array();
+		for (size_t i = 0; i < only->n; i++)
+			json_array_append_new(names, json_string(only->v[i]));
+	} else if (rc == UPT_OK) {
+		rc = bundle_devices(bundle, &names, &e);
+		if (rc == UPT_OK && !json_array_size(names))
+			rc = upt_err_set(&e, UPT_E_USAGE,
+					 "%s names no device (a fleet bundle): give --device ID..",
+					 bundle);
+	}
+	int status = 0;
+	if (rc) {
+		status = cli_fail("verify", &e);
+		goto out;
+	}
+	size_t i;
+	json_t *n;
+	json_array_foreach(names, i, n)
+	{
+		const char *id = json_string_value(n);
+		json_t *ecus = json_object_get(json_object_get(w.doc, "devices"), id ? id : "");
+		if (!id || !json_object_size(ecus)) {
+			upt_err_set(
+			    &e, UPT_E_USAGE,
+			    "device %s is not assigned in %s (its ECUs are not known there)",
+			    id ? id : "?", wsdir);
+			status = worse(status, cli_fail("verify", &e));
+			continue;
+		}
+		upt_ecu_ident idents[UPT_ECUS_MAX];
+		size_t ne = 0;
+		const char *serial;
+		json_t *as;
+		json_object_foreach(ecus, serial, as)
+		{
+			if (ne == UPT_ECUS_MAX)
+				break;
+			idents[ne++] = (upt_ecu_ident){
+			    .serial = serial,
+			    .hardware_id = json_string_value(json_object_get(as, "hardwareId"))};
+		}
+		upt_device_ident dev = {id, idents, ne, true, true};
+		upt_trust t;
+		upt_trust_init(&t);
+		rc = upt_trust_set(&t, "director/root.json", roots[0].data, roots[0].len, &e);
+		if (rc == UPT_OK)
+			rc = upt_trust_set(&t, "image-repo/root.json", roots[1].data, roots[1].len,
+					   &e);
+		char prefix[UPT_NAME_MAX + 16];
+		snprintf(prefix, sizeof(prefix), "device %s: ", id);
+		status = worse(status, rc ? cli_fail("verify", &e)
+					  : run_verify(bundle, &t, &dev, now, as_json, prefix));
+		upt_trust_clear(&t);
+	}
+out:
+	json_decref(names);
+	upt_buf_clear(&roots[0]);
+	upt_buf_clear(&roots[1]);
+	ws_close(&w);
 	return status;
 }
 
@@ -352,12 +488,17 @@ int cmd_verify(int argc, char **argv)
 	if (!cli_start(&a, "verify", usage, opts, sizeof(opts) / sizeof(opts[0]), argc, argv,
 		       &status))
 		goto out;
-	if (a.npos != 1 || !args_one(&a, "config")) {
-		status = cli_usage("verify", usage, "expected BUNDLE and --config DEVICE.json");
+	const char *config = args_one(&a, "config"), *wsdir = args_one(&a, "workspace");
+	const arg_val *devs = args_get(&a, "device");
+	if (a.npos != 1 || !config == !wsdir || (config && devs->n)) {
+		status = cli_usage("verify", usage,
+				   "expected BUNDLE and either --config DEVICE.json or "
+				   "--workspace WS [--device ID..]");
 		goto out;
 	}
-	status =
-	    verify(a.pos[0], args_one(&a, "config"), args_one(&a, "at"), args_flag(&a, "json"));
+	status = config ? verify(a.pos[0], config, args_one(&a, "at"), args_flag(&a, "json"))
+			: verify_workspace(a.pos[0], wsdir, devs, args_one(&a, "at"),
+					   args_flag(&a, "json"));
 out:
 	args_free(&a);
 	return status;

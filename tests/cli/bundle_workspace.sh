@@ -92,6 +92,25 @@ paths = [k["path"] for repo in w["repos"].values() for role in repo.values() for
 assert paths and all(p.startswith(sys.argv[2] + "/k/") for p in paths), paths
 PY
 
+# verify --workspace: the stick checked against the workspace's own roots, no device.json
+"$BUNDLE" verify c4.uptane --workspace copy/ws >v1.out 2>&1
+code=$?
+check "verify --workspace: exit 0, one OK line for the device the bundle names" \
+	bash -c "[ $code = 0 ] && grep -q '^device V1: OK: device bundle' v1.out && [ \$(grep -c '^device ' v1.out) = 1 ]"
+"$BUNDLE" verify c4.uptane --workspace copy/ws --at 2030-01-01 >v2.out 2>&1
+code=$?
+check "verify --workspace --at 2030-01-01: rejected (freeze), exit 4" bash -c "[ $code = 4 ] && grep -q '^device V1: REJECTED (freeze)' v2.out"
+"$BUNDLE" verify c4.uptane --workspace copy/ws --device V9 >v3.out 2>&1
+code=$?
+check "verify --workspace --device V9 (not assigned there): exit 2, says so" bash -c "[ $code = 2 ] && grep -q 'device V9 is not assigned' v3.out"
+mkimage x.bin 1000 x && "$BUNDLE" target add ws2 x.bin --hardware-id hw >/dev/null &&
+	"$BUNDLE" assign ws2 --device V1 --ecu main=x.bin >/dev/null
+"$BUNDLE" verify c4.uptane --workspace ws2 >v4.out 2>&1
+code=$?
+check "verify --workspace of another workspace (other keys): rejected, exit 4 ($code)" \
+	bash -c "[ $code = 4 ] && grep -q '^device V1: REJECTED' v4.out"
+check "verify with both --config and --workspace: usage error" expect_exit 2 "$BUNDLE" verify c4.uptane --workspace copy/ws --config x.json
+
 # a workspace written with absolute paths (before this change) still works
 $PY - copy/ws/workspace.json "$tmp/copy/ws" <<'PY'
 import json, os, sys

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# The README's station block (under "The station: uptane-bundle") runs as written: the commands
+# exactly as printed, with /media/stick pointing at a directory of this test and
+# firmware-2.1.bin made here. Each command must succeed.
+source "$(dirname "$0")/lib.bash"
+source "$(dirname "$0")/install_lib.bash"
+tmp=$(mktmp)
+trap 'rm -rf "$tmp"' EXIT
+cd "$tmp" || exit 1
+$PY - "$UPT_TOP/README.md" >block.sh <<'PY'
+import sys
+text = open(sys.argv[1]).read()
+part = text[text.index("## The station: `uptane-bundle`"):]
+block = part[part.index("```\n") + 4:]
+print(block[:block.index("```")], end="")
+PY
+check "the station block is there and holds the verify example" grep -q 'verify /media/stick/update.uptane --workspace ws' block.sh
+mkdir -p keys stick bin
+ln -s "$BUNDLE" bin/uptane-bundle
+mkimage firmware-2.1.bin 100000 fw
+sed 's|/media/stick|'"$tmp"'/stick|g' block.sh >run.sh
+n=0 bad=0
+# one command per line (backslash continuations joined), each run in order
+while IFS= read -r cmd; do
+	n=$((n + 1))
+	if ! (PATH=$tmp/bin:$PATH bash -e -c "$cmd") >"out.$n" 2>&1; then
+		bad=$((bad + 1))
+		not_ok "README command $n fails: ${cmd:0:100}"
+		sed 's/^/#   /' "out.$n" | tail -4
+	fi
+done < <($PY -c '
+import sys
+src = open(sys.argv[1]).read().replace("\\\n", " ")
+cmds, cur = [], ""
+for line in src.split("\n"):
+    s = line.split(" # ")[0].rstrip() if not line.lstrip().startswith("#") else ""
+    if not s.strip():
+        continue
+    cur = (cur + "\n" + s) if cur else s
+    # a for ... do ... done spans lines
+    if cur.lstrip().startswith("for ") and not cur.rstrip().endswith("done"):
+        continue
+    cmds.append(cur.replace("\n", " ; ").replace("do ;", "do")); cur = ""
+for c in cmds:
+    print(c)' run.sh)
+check "every command of the station block ran ($n commands, $bad failed)" test "$n" -ge 7 -a "$bad" = 0
+check "the verify example says OK for VIN-0001" grep -q '^device VIN-0001: OK: device bundle' out.*
+finish
