@@ -11,7 +11,10 @@ tmp=$(mktmp)
 trap '[ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
 cd "$tmp" || exit 1
 export ASAN_OPTIONS=${ASAN_OPTIONS:-}:verify_asan_link_order=0 # faketime preloads itself
-ft() { TZ=UTC NO_FAKE_STAT=1 faketime "$@"; } # file times stay real: target add checks them
+# The clock frozen at the given time (faketime -f without "@"): the expected expiries are exact
+# to the second, and a loaded machine must not move them. File times stay real (target add
+# checks them).
+ft() { local t=$1; shift; TZ=UTC NO_FAKE_STAT=1 faketime -f "$t" "$@"; }
 TIME_SYNTAX='expected a date YYYY-MM-DD or a time YYYY-MM-DDTHH:MM:SSZ'
 DUR_SYNTAX='expected a number and h (hours), d (days) or y (calendar years)'
 
