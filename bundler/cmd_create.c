@@ -412,7 +412,8 @@ static void print_validity(const build_ctx *c)
 	for (size_t i = 0; i < c->nitems; i++) {
 		char t[UPT_RFC3339_LEN + 1];
 		if (!c->items[i].meta) { /* a dry run short of signatures: not built */
-			printf("  %-48s not signed yet\n", c->items[i].member + strlen("metadata/"));
+			printf("  %-48s not signed yet\n",
+			       c->items[i].member + strlen("metadata/"));
 			continue;
 		}
 		upt_rfc3339_format(c->items[i].meta->expires, t);
