@@ -703,6 +703,74 @@ static int check_item(build_ctx *c, item *it, upt_err *e)
 	return UPT_OK;
 }
 
+/* The offline, threshold-signed Image targets role and its delegations are signed again only
+ * when what they say changes (targets, delegations) or their expiry needs renewing
+ * (docs/bundle-format.md, "Versions"): a fleet bundle made after a device bundle, with no
+ * target changed, needs no second signer. Devices accept the same version with the same bytes.
+ * *reused: the workspace's copy was taken as it is (it->bytes, checked). Renewal: when the copy
+ * would stay valid for less than half of what a new signature would get. */
+static int reuse_image_targets(build_ctx *c, item *it, bool *reused, upt_err *e)
+{
+	*reused = false;
+	if (it->kind != IT_IMG_TARGETS && it->kind != IT_IMG_DELEG)
+		return UPT_OK;
+	upt_buf old, was, now;
+	upt_buf_init(&old, UPT_META_FILE_MAX);
+	upt_buf_init(&was, UPT_META_FILE_MAX);
+	upt_buf_init(&now, UPT_META_FILE_MAX);
+	upt_meta *om = NULL;
+	json_t *odoc = NULL, *nobj = NULL;
+	int64_t want = 0;
+	int rc = ws_read(c->w, it->wspath, UPT_META_FILE_MAX, &old, e);
+	if (rc == UPT_E_NOT_FOUND) { /* never signed yet */
+		upt_err_clear(e);
+		rc = UPT_OK;
+		goto out;
+	}
+	if (rc == UPT_OK)
+		rc = upt_meta_parse(old.data, old.len, type_of(it->kind), &om, e);
+	if (rc == UPT_OK)
+		rc = upt_json_parse(old.data, old.len, UPT_META_FILE_MAX, &odoc, e);
+	if (rc == UPT_OK)
+		rc = item_expiry(c, it, &want, e);
+	/* What a new signature would say, at the old version and expiry: the same bytes when
+	 * nothing changed. */
+	if (rc == UPT_OK)
+		rc = build_image_targets(c, it, om->version, om->expires, &nobj, e);
+	if (rc == UPT_OK)
+		rc = upt_cjson_encode(json_object_get(odoc, "signed"), &was, e);
+	if (rc == UPT_OK)
+		rc = upt_cjson_encode(nobj, &now, e);
+	if (rc || !upt_buf_equal(&was, &now))
+		goto out;
+	if (om->expires - c->now < (want - c->now) / 2) {
+		char t[UPT_RFC3339_LEN + 1];
+		upt_rfc3339_format(om->expires, t);
+		printf("%s: unchanged, signed again to renew its expiry (version %llu expires "
+		       "%s)\n",
+		       it->member + strlen("metadata/"), (unsigned long long)om->version, t);
+		goto out;
+	}
+	rc = upt_buf_copy(&it->bytes, &old, e);
+	if (rc == UPT_OK)
+		rc = check_item(c, it, e);
+	/* Signed under keys the current root no longer names (a rotated root): sign anew. */
+	if (rc == UPT_OK && !it->complete) {
+		upt_buf_clear(&it->bytes);
+		upt_buf_init(&it->bytes, UPT_META_FILE_MAX);
+		goto out;
+	}
+	*reused = rc == UPT_OK;
+out:
+	json_decref(nobj);
+	json_decref(odoc);
+	upt_meta_free(om);
+	upt_buf_clear(&old);
+	upt_buf_clear(&was);
+	upt_buf_clear(&now);
+	return rc;
+}
+
 static int build_item(build_ctx *c, item *it, upt_err *e)
 {
 	char staged[UPT_MEMBER_PATH_MAX + 16];
@@ -721,6 +789,14 @@ static int build_item(build_ctx *c, item *it, upt_err *e)
 		}
 		it->built = rc == UPT_OK;
 		return rc;
+	}
+	bool reused;
+	rc = reuse_image_targets(c, it, &reused, e);
+	if (rc)
+		return upt_err_prefix(e, "%s", it->member);
+	if (reused) {
+		it->built = true;
+		return UPT_OK;
 	}
 	json_t *obj = NULL;
 	const upt_signer *signers[SIGNERS_MAX];

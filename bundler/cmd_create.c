@@ -411,6 +411,11 @@ static void print_validity(const build_ctx *c)
 {
 	for (size_t i = 0; i < c->nitems; i++) {
 		char t[UPT_RFC3339_LEN + 1];
+		if (!c->items[i].meta) { /* a dry run short of signatures: not built */
+			printf("  %-48s not signed yet\n",
+			       c->items[i].member + strlen("metadata/"));
+			continue;
+		}
 		upt_rfc3339_format(c->items[i].meta->expires, t);
 		printf("  %-48s version %llu, expires %s\n",
 		       c->items[i].member + strlen("metadata/"),
@@ -433,7 +438,7 @@ static void print_validity(const build_ctx *c)
 		}
 	}
 	for (size_t i = 0; i < c->nitems; i++)
-		if (c->items[i].meta->expires < end) {
+		if (c->items[i].meta && c->items[i].meta->expires < end) {
 			end = c->items[i].meta->expires;
 			snprintf(first, sizeof(first), "%s",
 				 c->items[i].member + strlen("metadata/"));

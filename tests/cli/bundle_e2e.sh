@@ -68,19 +68,22 @@ a = {(x["device"], x["ecu"], x["target"]) for x in d["assignments"]}
 assert a == {("VIN-1", "ecu-main", "fw/main-1.0.bin"), ("VIN-1", "ecu-aux", "aux.bin")}' i1.json
 check "inspect (human)" bash -c "'$BUNDLE' inspect b1.uptane | grep -q 'device VIN-1 ECU ecu-aux (board-b) -> aux.bin'"
 
-# Consecutive creates: every role strictly newer.
+# Consecutive creates: every online role strictly newer; the offline Image targets, unchanged,
+# the same file (no second signing: docs/bundle-format.md, "Versions").
 check "second create" "$BUNDLE" create ws -o b2.uptane
 "$BUNDLE" inspect b2.uptane --json >i2.json
-check "second bundle: every non-root version strictly greater" $PY -c '
+check "second bundle: Director and Image snapshot/timestamp versions strictly greater, Image targets the same" $PY -c '
 import json, sys
 a = {m["path"]: m["version"] for m in json.load(open(sys.argv[1]))["metadata"]}
 b = {m["path"]: m["version"] for m in json.load(open(sys.argv[2]))["metadata"]}
 assert a.keys() == b.keys()
 for p in a:
-    if p.endswith(".root.json"):
-        assert a[p] == b[p], p
+    if p.endswith(".root.json") or p == "metadata/image-repo/targets.json":
+        assert a[p] == b[p], (p, a[p], b[p])
     else:
         assert b[p] > a[p], (p, a[p], b[p])' i1.json i2.json
+check "second bundle: the Image targets file is byte for byte the first bundle's" bash -c \
+	"cmp -s <(tar -xOf b1.uptane metadata/image-repo/targets.json) <(tar -xOf b2.uptane metadata/image-repo/targets.json)"
 check "second bundle verifies" "$BUNDLE" verify b2.uptane --config dev/device.json
 
 # Tampering, each rewritten with Python's tarfile; "same" proves the rewrite itself is neutral.

@@ -48,7 +48,10 @@ assert t["a.bin"]["image"] == "ok" and t["a.bin"]["length"] == 10000, t
 assert t["a.bin"]["source"] == sys.argv[2] + "/copy/img/a.bin", t["a.bin"]["source"]
 assert s["devices"]["V1"]["main"]["target"] == "a.bin", s["devices"]
 m = {x["file"]: x for x in s["metadata"]}
-assert m["image-repo/targets.json"]["version"] == 2 and m["image-repo/targets.json"]["expires"], m
+# two creates (moved, then the copy): the online snapshot at 2, the Image targets still 1
+# (nothing in it changed: the same file, not signed again)
+assert m["image-repo/snapshot.json"]["version"] == 2 and m["image-repo/targets.json"]["version"] == 1, m
+assert m["image-repo/targets.json"]["expires"], m
 assert "director/devices/V1/targets.json" in m and "image-repo/1.root.json" in m, sorted(m)
 g = {x["role"]: x for x in s["signers"]}
 assert g["image-repo/targets"]["threshold"] == 1 and g["image-repo/targets"]["keys"][0]["present"], g
@@ -70,16 +73,16 @@ before=$(snap copy/ws)
 "$BUNDLE" create copy/ws --dry-run --device V1 >dry.out 2>&1
 code=$?
 check "create --dry-run: exit 0, the versions it would sign, the validity end" \
-	bash -c "[ $code = 0 ] && grep -q '^  image-repo/targets.json  *version 3, expires' dry.out && grep -q '^valid until ' dry.out && grep -qx 'every threshold is met with the keys at hand' dry.out"
+	bash -c "[ $code = 0 ] && grep -q '^  image-repo/snapshot.json  *version 3, expires' dry.out && grep -q '^valid until ' dry.out && grep -qx 'every threshold is met with the keys at hand' dry.out"
 check "create --dry-run: the workspace is unchanged, byte for byte" test "$(snap copy/ws)" = "$before"
 "$BUNDLE" create copy/ws -o c4.uptane --device V1 >create5.out 2>&1
-check "the real create after it signs the versions the dry run named (3)" grep -q '^  image-repo/targets.json  *version 3,' create5.out
-mv copy/k/targets.key copy/k/targets.away
+check "the real create after it signs the versions the dry run named (3)" grep -q '^  image-repo/snapshot.json  *version 3,' create5.out
+mv copy/k/snap.key copy/k/snap.away
 "$BUNDLE" create copy/ws --dry-run --device V1 >dry2.out 2>&1
 code=$?
-mv copy/k/targets.away copy/k/targets.key
+mv copy/k/snap.away copy/k/snap.key
 check "create --dry-run with a key file gone: exit 2, names the role and the key file" \
-	bash -c "[ $code = 2 ] && grep -q 'image-repo/targets.json: .*copy/k/targets.key: no such key file' dry2.out" ||
+	bash -c "[ $code = 2 ] && grep -q 'image-repo/snapshot.json: .*copy/k/snap.key: no such key file' dry2.out" ||
 	sed 's/^/#   /' dry2.out | tail -5
 check "create --dry-run with --sign-later: usage error" expect_exit 2 "$BUNDLE" create copy/ws --dry-run --sign-later
 
@@ -110,6 +113,16 @@ code=$?
 check "verify --workspace of another workspace (other keys): rejected, exit 4 ($code)" \
 	bash -c "[ $code = 4 ] && grep -q '^device V1: REJECTED' v4.out"
 check "verify with both --config and --workspace: usage error" expect_exit 2 "$BUNDLE" verify c4.uptane --workspace copy/ws --config x.json
+
+# the Image targets, unchanged, are signed again only to renew an expiry running short (less
+# than half of what a new signature gets): create says so
+"$BUNDLE" create ws2 -o r1.uptane --expires 10d >/dev/null 2>&1
+"$BUNDLE" create ws2 -o r2.uptane >renew.out 2>&1
+check "unchanged Image targets expiring in 10 days: signed again, and create says why" \
+	bash -c "grep -q '^image-repo/targets.json: unchanged, signed again to renew its expiry (version 1 expires ' renew.out && grep -q '^  image-repo/targets.json  *version 2,' renew.out"
+"$BUNDLE" create ws2 -o r3.uptane >renew2.out 2>&1
+check "  ... and kept as it is by the next create (version 2, 90 days left)" \
+	bash -c "grep -q '^  image-repo/targets.json  *version 2,' renew2.out && ! grep -q 'renew' renew2.out"
 
 # a workspace written with absolute paths (before this change) still works
 $PY - copy/ws/workspace.json "$tmp/copy/ws" <<'PY'
