@@ -4,8 +4,9 @@ cut SERIAL PID DELAY TIMEOUT
     Waits for the guest's "PC-GO" on the serial log, then SIGKILLs qemu (PID) DELAY seconds
     later: the guest's page cache dies with it, what it had written to its disks stays. With
     DELAY < 0 nothing is killed: the install runs to its end (the timing run). Prints one line:
-    "killed<TAB>ELAPSED<TAB>PHASE<TAB>WHAT" or "finished ELAPSED" (seconds since PC-GO; for a
-    finished run the install's own duration, up to its result event).
+    "killed<TAB>ELAPSED<TAB>PHASE<TAB>WHAT" or "finished ELAPSED SYNC_FROM SYNC_TO" (seconds
+    since PC-GO; for a finished run the install's own duration, up to its result event, and
+    the window from the last image streamed to the first activation: fsyncs and journal).
 check SERIAL HASHES CUR
     Reads one boot's report of what survived (the PC- lines of vm-powercut-init) and decides:
     the device must run version CUR (old) or CUR + 1 (new) on both ECUs, with the bytes of
@@ -77,8 +78,10 @@ def cut(serial, pid, delay, timeout):
     first = go[0]
     if delay < 0:
         end = None
+        seen = {}  # phase -> when it was first seen
         while time.monotonic() < deadline and alive(pid):
             text = lines(serial)[first:]
+            seen.setdefault(phase(text)[0], time.monotonic() - t0)
             if end is None and any(l.startswith('{"event":"result"') for l in text):
                 end = time.monotonic() - t0
             if any(l.startswith("PC-DONE ") for l in text):
@@ -87,7 +90,10 @@ def cut(serial, pid, delay, timeout):
         if end is None:
             print("error the install did not finish")
             return 1
-        print("finished %.3f" % end)
+        # the fsync-and-journal window (all images streamed .. the first activation)
+        s0 = seen.get("sync", end)
+        s1 = seen.get("activate", end)
+        print("finished %.3f %.3f %.3f" % (end, s0, max(s1, s0)))
         return 0
     while time.monotonic() < t0 + delay and alive(pid):
         time.sleep(0.0005)

@@ -105,16 +105,21 @@ powercut() {
 	pc_log >"$tmp/pc/boot-0.log"
 	t "power-cut: the factory device's state loads" eval \
 		'[ "$($PY "$here/powercut.py" check "$tmp/pc/boot-0.log" "$tmp/pc/hashes.json" 0)" = "old 0" ]'
-	span=${r#finished }
+	local sync_from sync_to
+	read -r _ span sync_from sync_to <<<"$r"
 	t "power-cut: the timing run installs version 1 uninterrupted ($r s)" test "${r%% *}" = finished || return
-	echo "# $n trials, cuts spread over 0..$span s x 1.1 after the install starts"
+	echo "# $n trials, cuts spread over 0..$span s x 1.1 after the install starts; every 5th in the fsync and journal window $sync_from..$sync_to s"
 	for i in $(seq 1 "$n"); do
 		# what the previous boot's install did (cur + 1 attempted) is reported by this boot
 		pc_bundles "$cur" || { not_ok "power-cut: bundles"; return; }
 		pc_boot trial
-		# stratified: trial i cuts in the i-th of n equal slices of 1.1 x the install's span
+		# stratified: trial i cuts in the i-th of n equal slices of 1.1 x the install's span;
+		# every 5th instead inside the fsync and journal window, short next to the streaming
 		local delay
-		delay=$($PY -c 'import random, sys; i, n, s = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]); print("%.4f" % (s * 1.1 * (i - 1 + random.random()) / n))' "$i" "$n" "$span")
+		delay=$($PY -c 'import random, sys
+i, n, s, a, b = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5])
+print("%.4f" % (a + (b - a) * random.random() if i % 5 == 0 else s * 1.1 * (i - 1 + random.random()) / n))' \
+			"$i" "$n" "$span" "$sync_from" "$sync_to")
 		r=$($PY "$here/powercut.py" cut "$tmp/pc/serial.raw" "$qpid" "$delay" 300)
 		wait "$qpid" 2>/dev/null; qpid=
 		pc_log >"$tmp/pc/boot-$i.log"
