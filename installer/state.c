@@ -423,18 +423,33 @@ static uint64_t max_report_file(int at)
 	return max;
 }
 
-uint64_t state_last_counter(struct ctx *c)
+/* A number kept in a small state file (reports/counter, reports/delivered): 0 when absent or
+ * unreadable. */
+static uint64_t read_number(struct ctx *c, const char *name)
 {
 	upt_buf b;
 	upt_buf_init(&b, 64);
 	uint64_t n = 0;
-	if (upt_file_read(c->statefd, "reports/counter", 64, &b, NULL) == UPT_OK) {
+	if (upt_file_read(c->statefd, name, 64, &b, NULL) == UPT_OK) {
 		char *end;
 		unsigned long long v = strtoull((const char *)b.data, &end, 10);
 		if (end != (const char *)b.data)
 			n = v;
 	}
 	upt_buf_clear(&b);
+	return n;
+}
+
+static int write_number(struct ctx *c, const char *name, uint64_t n, upt_err *e)
+{
+	char s[32];
+	int len = snprintf(s, sizeof(s), "%llu\n", (unsigned long long)n);
+	return upt_file_write_atomic(c->statefd, name, s, (size_t)len, 0600, e);
+}
+
+uint64_t state_last_counter(struct ctx *c)
+{
+	uint64_t n = read_number(c, "reports/counter");
 	uint64_t f = max_report_file(c->statefd);
 	return f > n ? f : n;
 }
@@ -445,9 +460,7 @@ int state_next_counter(struct ctx *c, uint64_t *out, upt_err *e)
 	if (n >= (uint64_t)INT64_MAX)
 		return upt_err_set(e, UPT_E_INTERNAL, "report counter exhausted");
 	n++;
-	char s[32];
-	int len = snprintf(s, sizeof(s), "%llu\n", (unsigned long long)n);
-	int rc = upt_file_write_atomic(c->statefd, "reports/counter", s, (size_t)len, 0600, e);
+	int rc = write_number(c, "reports/counter", n, e);
 	if (rc == UPT_OK)
 		*out = n;
 	return rc;
@@ -458,24 +471,12 @@ int state_next_counter(struct ctx *c, uint64_t *out, upt_err *e)
  * duplicates, which it ignores). */
 uint64_t state_delivered(struct ctx *c)
 {
-	upt_buf b;
-	upt_buf_init(&b, 64);
-	uint64_t n = 0;
-	if (upt_file_read(c->statefd, "reports/delivered", 64, &b, NULL) == UPT_OK) {
-		char *end;
-		unsigned long long v = strtoull((const char *)b.data, &end, 10);
-		if (end != (const char *)b.data)
-			n = v;
-	}
-	upt_buf_clear(&b);
-	return n;
+	return read_number(c, "reports/delivered");
 }
 
 int state_set_delivered(struct ctx *c, uint64_t n, upt_err *e)
 {
-	char s[32];
-	int len = snprintf(s, sizeof(s), "%llu\n", (unsigned long long)n);
-	return upt_file_write_atomic(c->statefd, "reports/delivered", s, (size_t)len, 0600, e);
+	return write_number(c, "reports/delivered", n, e);
 }
 
 int state_read_report(struct ctx *c, uint64_t counter, upt_buf *out, upt_err *e)
