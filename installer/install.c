@@ -223,96 +223,6 @@ static void outcome(struct ctx *c, struct attempt *a, int code, const upt_err *e
 	}
 }
 
-/* ---- the trusted state to keep after a rejection in step 5 ---- */
-
-static bool role_keys_differ(const upt_meta *a, const upt_meta *b, const char *role)
-{
-	const upt_role_keys *x = upt_meta_role(a, role);
-	const upt_role_keys *y = upt_meta_role(b, role);
-	if (!x || !y)
-		return x != y;
-	if (x->nkeyids != y->nkeyids)
-		return true;
-	for (size_t i = 0; i < x->nkeyids; i++) {
-		bool found = false;
-		for (size_t j = 0; j < y->nkeyids && !found; j++)
-			found = !strcmp(x->keyids[i], y->keyids[j]);
-		if (!found)
-			return true;
-	}
-	return false;
-}
-
-static bool root_name(const char *name, const char *repo)
-{
-	size_t rl = strlen(repo), n = strlen(name);
-	return !strncmp(name, repo, rl) && name[rl] == '/' && n >= 9 &&
-	       !strcmp(name + n - 9, "root.json");
-}
-
-/* Forgets what a root step old -> nr invalidates (docs/threat-model.md, TUF 5.3.11). */
-static void forget(upt_trust *t, const char *repo, const upt_meta *old, const upt_meta *nr)
-{
-	char name[64];
-	if (role_keys_differ(old, nr, "timestamp") || role_keys_differ(old, nr, "snapshot")) {
-		snprintf(name, sizeof(name), "%s/timestamp.json", repo);
-		upt_trust_remove(t, name);
-		snprintf(name, sizeof(name), "%s/snapshot.json", repo);
-		upt_trust_remove(t, name);
-	}
-	if (!strcmp(repo, "director") && role_keys_differ(old, nr, "offline-snapshot"))
-		upt_trust_remove(t, "director/offline-snapshot.json");
-}
-
-/* Image bytes failed after the metadata verified: keep only what step 1 accepted (the roots,
- * and forgetting timestamp/snapshot where a root step rotated their keys), exactly as a
- * rejection inside upt_verify would. The roots in between are read from the bundle's
- * metadata, already verified by upt_verify; each step is compared as upt_verify does. */
-static int roots_only(const upt_trust *t0, const upt_trust *after, const upt_bundle_meta *meta,
-		      upt_trust *out, upt_err *e)
-{
-	static const char *const repos[] = {"director", "image-repo"};
-	int rc = upt_trust_copy(out, t0, e);
-	for (size_t r = 0; rc == UPT_OK && r < 2; r++) {
-		char name[64];
-		snprintf(name, sizeof(name), "%s/root.json", repos[r]);
-		const upt_buf *old = upt_trust_get(t0, name);
-		const upt_buf *neu = upt_trust_get(after, name);
-		if (!old || !neu || upt_buf_equal(old, neu))
-			continue;
-		for (size_t i = 0; rc == UPT_OK && i < after->nfiles; i++)
-			if (root_name(after->files[i].name, repos[r]))
-				rc = upt_trust_set(out, after->files[i].name,
-						   after->files[i].data.data,
-						   after->files[i].data.len, e);
-		upt_meta *cur = NULL, *last = NULL;
-		if (rc == UPT_OK)
-			rc = upt_meta_parse(old->data, old->len, UPT_ROLE_ROOT, &cur, e);
-		if (rc == UPT_OK)
-			rc = upt_meta_parse(neu->data, neu->len, UPT_ROLE_ROOT, &last, e);
-		while (rc == UPT_OK && cur->version < last->version) {
-			char member[96];
-			snprintf(member, sizeof(member), "metadata/%s/%llu.root.json", repos[r],
-				 (unsigned long long)(cur->version + 1));
-			const upt_buf *b = upt_bundle_meta_get(meta, member);
-			upt_meta *nr = NULL;
-			if (!b) {
-				rc = upt_err_set(e, UPT_E_INTERNAL, "%s missing", member);
-				break;
-			}
-			rc = upt_meta_parse(b->data, b->len, UPT_ROLE_ROOT, &nr, e);
-			if (rc)
-				break;
-			forget(out, repos[r], cur, nr);
-			upt_meta_free(cur);
-			cur = nr;
-		}
-		upt_meta_free(cur);
-		upt_meta_free(last);
-	}
-	return rc;
-}
-
 /* Persists a trusted state computed for a rejection or a no-op: only if it differs, and with
  * the stored time floor (the in-memory floor may include the build time). */
 static void persist(struct ctx *c, upt_trust *t, int64_t stored_floor, const upt_trust *t0,
@@ -691,11 +601,10 @@ void install_attempt(struct ctx *c, const char *path, struct attempt *out)
 	a.effective = c->clock;
 	upt_err e;
 	upt_err_clear(&e);
-	upt_trust t0, work, keep;
+	upt_trust t0, work;
 	upt_installed inst;
 	upt_trust_init(&t0);
 	upt_trust_init(&work);
-	upt_trust_init(&keep);
 	upt_installed_init(&inst);
 	upt_bundle_reader *r = NULL;
 	upt_bundle_meta *meta = NULL;
@@ -795,11 +704,7 @@ void install_attempt(struct ctx *c, const char *path, struct attempt *out)
 	if (rc) {
 		abort_jobs(c, jobs, njobs);
 		/* Nothing installs, but the roots step 1 accepted are kept (whatever failed). */
-		upt_err ke;
-		if (roots_only(&t0, &vr.trust_after, meta, &keep, &ke) == UPT_OK)
-			persist(c, &keep, t0.time_floor, &t0, &inst);
-		else
-			ev_warning(&c->ev, "state", "accepted roots not saved: %s", ke.msg);
+		persist(c, &vr.trust_roots_only, t0.time_floor, &t0, &inst);
 		goto done;
 	}
 	upt_bundle_reader_free(r); /* the medium is not needed any more */
@@ -856,7 +761,6 @@ done:
 	upt_bundle_reader_free(r);
 	upt_trust_clear(&t0);
 	upt_trust_clear(&work);
-	upt_trust_clear(&keep);
 	upt_installed_clear(&inst);
 }
 
