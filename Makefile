@@ -87,7 +87,7 @@ USB_LIBS := -Wl,--push-state,--as-needed -ldl -Wl,--pop-state
 SQLITE_LIBS := $(shell pkg-config --libs $(SQLITE_PKG))
 CMOCKA_LIBS := $(shell pkg-config --libs $(TEST_PKG))
 
-# uptane-install's link (issue 5: peak RSS of an install <= 8 MiB). INSTALLER_STATIC=1 links
+# uptane-install's link (an install's peak RSS stays at most 8 MiB, tests/bench). INSTALLER_STATIC=1 links
 # libarchive, libcrypto, libzstd, libsodium and jansson into uptane-install statically, so an
 # install maps only the objects it uses: dynamically, libarchive alone drags in libxml2, ICU
 # (libicuuc + libicudata), libstdc++, liblzma, lz4, bz2, nettle and acl, and every mapped

@@ -121,9 +121,12 @@ int spawn_check(const char *path, bool must_exist, int code, upt_err *e) UPT_MUS
 
 /* ---- state.c ---- */
 
-/* Creates/opens state_dir, takes the lock (UPT_E_BUSY when held), recovers an interrupted
- * commit, removes leftovers, initialises trusted/ from the provisioned roots on first use. */
-int state_open(struct ctx *c, upt_err *e) UPT_MUST_CHECK;
+/* Creates/opens state_dir and takes the lock (UPT_E_BUSY when held). journal_open_state()
+ * calls it, then completes an interrupted commit, then state_tidy(). */
+int state_lock(struct ctx *c, upt_err *e) UPT_MUST_CHECK;
+/* After recovery: finishes a half-done swap, removes what an attempt that never committed
+ * left, initialises trusted/ from the provisioned roots on first use. */
+int state_tidy(struct ctx *c, upt_err *e) UPT_MUST_CHECK;
 void state_close(struct ctx *c);
 /* trusted/ as the verification engine wants it, plus the installed records. */
 int state_load(struct ctx *c, upt_trust *t, upt_installed *inst, upt_err *e) UPT_MUST_CHECK;
@@ -228,6 +231,10 @@ int journal_activate(struct ctx *c, upt_journal *j, bool live, upt_err *e) UPT_M
 int journal_finish(struct ctx *c, const upt_journal *j, upt_err *e) UPT_MUST_CHECK;
 /* Recovery on start: UPT_OK when there was nothing to do or recovery succeeded. */
 int journal_recover(struct ctx *c, upt_err *e) UPT_MUST_CHECK;
+/* The state directory, ready for an attempt: locked (UPT_E_BUSY when another holds it), an
+ * interrupted commit completed (roll forward), leftovers removed. The one place that orders
+ * the two: state.c never calls the journal. */
+int journal_open_state(struct ctx *c, upt_err *e) UPT_MUST_CHECK;
 
 /* ---- report.c ---- */
 

@@ -183,3 +183,14 @@ out:
 	upt_journal_clear(&j);
 	return rc;
 }
+
+int journal_open_state(struct ctx *c, upt_err *e)
+{
+	int rc = state_lock(c, e);
+	/* An interrupted commit first: it rolls forward into trusted/. */
+	if (rc == UPT_OK)
+		rc = journal_recover(c, e);
+	if (rc == UPT_OK)
+		rc = state_tidy(c, e);
+	return rc;
+}

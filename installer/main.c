@@ -195,7 +195,7 @@ int main(int argc, char **argv)
 		upt_devconfig_free(c.cfg);
 		return status;
 	}
-	rc = state_open(&c, &e);
+	rc = journal_open_state(&c, &e);
 	if (rc) {
 		status = early_failure(&c, rc, &e);
 		state_close(&c);

@@ -187,7 +187,8 @@ static int attempt(struct ctx *c, const char *dir, const struct medium *m, struc
 	double deadline = now_s() + LOCK_WAIT_S;
 	bool said = false;
 	int rc;
-	while ((rc = state_open(c, &e)) == UPT_E_BUSY && now_s() < deadline && !stop_requested) {
+	while ((rc = journal_open_state(c, &e)) == UPT_E_BUSY && now_s() < deadline &&
+	       !stop_requested) {
 		state_close(c);
 		if (!said)
 			ev_warning(&c->ev, "busy",

@@ -246,7 +246,7 @@ bool state_has_new(struct ctx *c)
 	return exists(c->statefd, TRUSTED_NEW);
 }
 
-int state_open(struct ctx *c, upt_err *e)
+int state_lock(struct ctx *c, upt_err *e)
 {
 	c->statefd = c->lockfd = -1;
 	int rc = upt_mkdir_p(AT_FDCWD, c->cfg->state_dir, 0700, e);
@@ -271,14 +271,12 @@ int state_open(struct ctx *c, upt_err *e)
 	rc = upt_mkdir_p(c->statefd, "reports", 0700, e);
 	if (rc == UPT_OK)
 		rc = upt_mkdir_p(c->statefd, "staging", 0700, e);
-	if (rc)
-		return rc;
+	return rc;
+}
 
-	/* An interrupted commit first: it rolls forward into trusted/. */
-	rc = journal_recover(c, e);
-	if (rc)
-		return rc;
-	rc = state_finish_swap(c, e);
+int state_tidy(struct ctx *c, upt_err *e)
+{
+	int rc = state_finish_swap(c, e);
 	if (rc)
 		return rc;
 	/* No journal: whatever staging exists belongs to an attempt that never committed. */
@@ -342,7 +340,7 @@ int state_load(struct ctx *c, upt_trust *t, upt_installed *inst, upt_err *e)
  * file by file, a power cut in between would leave the new root with metadata it revoked. So
  * the whole new trusted/ is written as trusted.new/ (with the installed records as they are)
  * and switched in by the same renames as a commit; a crash before the switch leaves the old
- * state (state_open removes a trusted.new/ without a journal), after it the new one. */
+ * state (journal_open_state removes a trusted.new/ without a journal), after it the new one. */
 int state_save_trust(struct ctx *c, const upt_trust *t, const upt_installed *inst, upt_err *e)
 {
 	int rc = state_prepare_new(c, t, e);

@@ -5,7 +5,7 @@
  * through the kernel's block device (mount.c); libusb only says that something arrived.
  *
  * libusb is loaded with dlopen when `watch` starts, not linked: install, status and scan never
- * map libusb and libudev (issue 5: an install's peak RSS, 8 MiB at most), and a device without
+ * map libusb and libudev (an install's peak RSS stays at most 8 MiB), and a device without
  * libusb still installs (watch then polls /sys/block, as when libusb_init fails). Every entry
  * point keeps the exact type libusb.h declares (__typeof__), so a wrong call does not compile.
  */

@@ -5,9 +5,7 @@
 # everywhere; volume rules (name.uptane.000, .001.., each at most SIZE, a plain byte split of
 # one tar) on a smaller bundle, with a missing and a damaged volume refused.
 source "$(dirname "$0")/lib.bash"
-source "$(dirname "$0")/bundle_lib.bash"
-tmp=$(mktmp)
-trap 'rm -rf "$tmp"' EXIT
+setup bundle
 cd "$tmp" || exit 1
 avail=$(df -Pk . | awk 'NR == 2 {print $4}')
 if [ "$avail" -lt $((2 * 1024 * 1024)) ]; then

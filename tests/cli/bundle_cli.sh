@@ -6,9 +6,8 @@
 # expiry defaults and overrides (init --expires REPO/ROLE=, create --expires); roles outliving
 # their root in tests/cli/bundle_expiry.sh.
 source "$(dirname "$0")/lib.bash"
-source "$(dirname "$0")/bundle_lib.bash"
-tmp=$(mktmp)
-trap 'chmod -R u+rwx "$tmp" 2>/dev/null; rm -rf "$tmp"' EXIT
+setup bundle
+at_exit 'chmod -R u+rwx "$tmp" 2>/dev/null'
 cd "$tmp" || exit 1
 
 for c in init delegate target assign create rotate sign pack verify inspect; do

@@ -4,9 +4,7 @@
 # the installer does, and agrees with `uptane-install --dry-run` on every bundle; it never
 # writes (trusted/ byte-identical, no lock or report files appear).
 source "$(dirname "$0")/lib.bash"
-source "$(dirname "$0")/bundle_lib.bash"
-tmp=$(mktmp)
-trap 'rm -rf "$tmp"' EXIT
+setup bundle
 cd "$tmp" || exit 1
 [ -x "$INSTALL" ] || { not_ok "uptane-install not built"; finish; }
 

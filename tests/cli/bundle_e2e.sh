@@ -4,9 +4,7 @@
 # dropped: rewritten with Python's tarfile) must fail verify with the right class; consecutive
 # creates sign strictly increasing versions; a device that is not addressed gets exit 3.
 source "$(dirname "$0")/lib.bash"
-source "$(dirname "$0")/bundle_lib.bash"
-tmp=$(mktmp)
-trap 'rm -rf "$tmp"' EXIT
+setup bundle
 cd "$tmp" || exit 1
 
 std_keys k || { not_ok "key generate"; finish; }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# create and the bundle's real end of validity (issue 13, item 4): a device checks every role
+# create and the bundle's real end of validity: a device checks every role
 # against its clock, the newest roots included, so a bundle is valid until its earliest expiry.
 #   - create prints "valid until T (the earliest expiry: FILE)", T the earliest expiry of the
 #     metadata in the bundle (computed here from the tar with Python, roots included);
@@ -9,9 +9,7 @@
 #   - --force-expiry signs it anyway, warns, and the printed end is the root's expiry; staged
 #     with --sign-later, the plan keeps it for --resume.
 source "$(dirname "$0")/lib.bash"
-source "$(dirname "$0")/bundle_lib.bash"
-tmp=$(mktmp)
-trap 'rm -rf "$tmp"' EXIT
+setup bundle
 cd "$tmp" || exit 1
 
 # earliest BUNDLE: "EXPIRY FILE.." the earliest expiry among the metadata a device checks (every

@@ -7,9 +7,7 @@
 #    key id and hash pin of both repositories in device, multi-device and fleet bundles;
 #  - Python's tarfile and the zstd CLI read the container.
 source "$(dirname "$0")/lib.bash"
-source "$(dirname "$0")/bundle_lib.bash"
-tmp=$(mktmp)
-trap 'rm -rf "$tmp"' EXIT
+setup bundle
 tufjs=$UPT_TOP/tests/interop/tufjs-bundle
 sslib=$UPT_TOP/tests/interop/bundle_sslib.py
 cd "$tmp" || exit 1

@@ -5,9 +5,7 @@
 # allow-list), Image-repo delegations, root rotation (carried, chained from version 1), and
 # pack (metadata signed elsewhere + images).
 source "$(dirname "$0")/lib.bash"
-source "$(dirname "$0")/bundle_lib.bash"
-tmp=$(mktmp)
-trap 'rm -rf "$tmp"' EXIT
+setup bundle
 cd "$tmp" || exit 1
 
 std_keys k && keys k sup newts newroot || { not_ok "key generate"; finish; }

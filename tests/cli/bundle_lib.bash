@@ -57,46 +57,7 @@ verify_class() {
 
 # retar SRC DST MODE: rewrites a bundle with Python's tarfile (an independent tar writer)
 #   MODE same | image-first | tamper-image NAME | tamper-meta PATH | drop PATH
-retar() {
-	$PY - "$@" <<'PY'
-import io, subprocess, sys, tarfile
-src, dst, mode = sys.argv[1], sys.argv[2], sys.argv[3]
-arg = sys.argv[4] if len(sys.argv) > 4 else None
-with tarfile.open(src) as t:
-    members = [(m, t.extractfile(m).read()) for m in t.getmembers() if m.isfile()]
-if mode == 'image-first':
-    imgs = [x for x in members if x[0].name.startswith('images/')]
-    rest = [x for x in members if not x[0].name.startswith('images/')]
-    members = rest[:1] + imgs[:1] + rest[1:] + imgs[1:]
-elif mode == 'tamper-image':
-    out = []
-    for m, data in members:
-        if m.name == 'images/' + arg:
-            raw = bytearray(subprocess.run(['zstd', '-dc'], input=data, capture_output=True, check=True).stdout)
-            raw[len(raw) // 2] ^= 0x01
-            data = subprocess.run(['zstd', '-3', '-c'], input=bytes(raw), capture_output=True, check=True).stdout
-        out.append((m, data))
-    members = out
-elif mode == 'tamper-meta':
-    out = []
-    for m, data in members:
-        if m.name == arg:
-            # one byte of the signed content: a digit of the expiry year
-            i = data.index(b'"expires":"') + len(b'"expires":"') + 3
-            data = data[:i] + bytes([ord('0') + (data[i] - ord('0') + 1) % 10]) + data[i + 1:]
-        out.append((m, data))
-    members = out
-elif mode == 'drop':
-    members = [x for x in members if x[0].name != arg]
-with tarfile.open(dst, 'w', format=tarfile.PAX_FORMAT) as t:
-    for m, data in members:
-        ti = tarfile.TarInfo(m.name)
-        ti.size = len(data)
-        ti.mode = 0o644
-        ti.mtime = m.mtime
-        t.addfile(ti, io.BytesIO(data))
-PY
-}
+retar() { $PY "$UPT_TOP/tests/cli/bundle_mutate.py" retar "$@"; }
 
 # json_get FILE EXPR: evaluates a Python expression over the JSON document `d`
 json_get() {

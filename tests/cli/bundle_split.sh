@@ -3,10 +3,7 @@
 # --split-size above FAT32's file size limit is a usage error, and a volume missing from the
 # set or given in place of the first one is named, in inspect, verify and uptane-install.
 source "$(dirname "$0")/lib.bash"
-source "$(dirname "$0")/bundle_lib.bash"
-source "$(dirname "$0")/install_lib.bash"
-tmp=$(mktmp)
-trap '[ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
+setup bundle install
 cd "$tmp" || exit 1
 ws_setup "$tmp" || { not_ok "workspace"; finish; }
 WS=$tmp/ws

@@ -6,9 +6,7 @@
 # changed under a staged create, rotation of a threshold root signed elsewhere, and a
 # resumed signature by create --resume --key.
 source "$(dirname "$0")/lib.bash"
-source "$(dirname "$0")/bundle_lib.bash"
-tmp=$(mktmp)
-trap 'rm -rf "$tmp"' EXIT
+setup bundle
 cd "$tmp" || exit 1
 
 # Machine A holds r1, t1 and the online keys; machine B holds r2 and t2; r3 is in a safe.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# A workspace can be moved or copied, and a device's assignment is what the last assign named
-# (issue 13 item 6): workspace.json stores the keys' and the
+# A workspace can be moved or copied, and a device's assignment is what the last assign named.
+# workspace.json stores the keys' and the
 # target sources' paths relative to itself when they share a directory below "/" with it (the
 # release directory), absolute otherwise (a key on a mounted token); old workspaces with absolute
 # paths still load.

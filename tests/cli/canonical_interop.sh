@@ -4,8 +4,7 @@
 # generated documents (nesting, unicode, escapes, control characters, int64 extremes, empty
 # containers), fed to `uptane-bundle canonical`.
 source "$(dirname "$0")/lib.bash"
-tmp=$(mktmp)
-trap 'rm -rf "$tmp"' EXIT
+setup
 if ! $PY -c 'import securesystemslib.formats' 2>/dev/null; then
 	not_ok "python3-securesystemslib is not installed (make deps installs it)"
 	finish

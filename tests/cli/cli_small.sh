@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Small CLI promises (issue 13, item 11):
+# Small CLI promises:
 #   - `uptane-bundle canonical --help` prints its usage and exits 0, like every other command
 #     and subcommand of both tools (devices add --help, install --help);
 #   - --version on both tools: version, build type, static or shared, library versions (the
@@ -10,10 +10,7 @@
 #   - a dry run says it checks the images and writes nothing (not "writing its N images");
 #   - an old stick: the bundle is older than the one the device runs (class rollback).
 source "$(dirname "$0")/lib.bash"
-source "$(dirname "$0")/bundle_lib.bash"
-source "$(dirname "$0")/install_lib.bash"
-tmp=$(mktmp)
-trap 'rm -rf "$tmp"' EXIT
+setup bundle install
 cd "$tmp" || exit 1
 
 "$BUNDLE" canonical --help >help 2>help.err

@@ -5,10 +5,7 @@
 # TIME forms or every DURATION unit, and refuses anything else with exit 2 and a message naming
 # the option and the syntax.
 source "$(dirname "$0")/lib.bash"
-source "$(dirname "$0")/bundle_lib.bash"
-source "$(dirname "$0")/install_lib.bash"
-tmp=$(mktmp)
-trap '[ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
+setup bundle install
 cd "$tmp" || exit 1
 export ASAN_OPTIONS=${ASAN_OPTIONS:-}:verify_asan_link_order=0 # faketime preloads itself
 # The clock frozen at the given time (faketime -f without "@"): the expected expiries are exact

@@ -13,14 +13,10 @@
 # that samples/ab-uboot/boot.cmd and samples/ab-grub/grub.cfg describe (same variables, same
 # order, written back with the real tools), and write the kernel command line those would pass.
 source "$(dirname "$0")/lib.bash"
-source "$(dirname "$0")/bundle_lib.bash"
-source "$(dirname "$0")/install_lib.bash"
+setup bundle install
 for t in fw_printenv fw_setenv grub-editenv jq; do
 	command -v "$t" >/dev/null || { skip "$t missing (make deps: libubootenv-tool grub-common jq)"; finish; }
 done
-tmp=$(mktmp)
-trap 'rm -rf "$tmp"' EXIT
-[ -n "${UPT_KEEP:-}" ] && { trap - EXIT; echo "# kept: $tmp"; }
 cd "$tmp" || exit 1
 ws_setup "$tmp" || { not_ok "workspace"; finish; }
 WS=$tmp/ws

@@ -5,14 +5,8 @@
 # stick provides; a read-only stick keeps it on the device and says so); with several bundles
 # the valid one with the highest Director version is installed and the report lists the others.
 source "$(dirname "$0")/lib.bash"
-source "$(dirname "$0")/bundle_lib.bash"
-source "$(dirname "$0")/install_lib.bash"
-tmp=$(mktmp)
-cleanup() {
-	[ -n "${ro:-}" ] && umount "$ro" 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+setup bundle install
+at_exit '[ -n "${ro:-}" ] && umount "$ro" 2>/dev/null'
 cd "$tmp" || exit 1
 ws_setup "$tmp" || { not_ok "workspace"; finish; }
 WS=$tmp/ws

@@ -5,10 +5,7 @@
 # than signed, split volumes, a fleet bundle, a bundle for another device, signed reports that
 # an independent verifier (pynacl + securesystemslib) accepts, the report counter, status.
 source "$(dirname "$0")/lib.bash"
-source "$(dirname "$0")/bundle_lib.bash"
-source "$(dirname "$0")/install_lib.bash"
-tmp=$(mktmp)
-trap 'rm -rf "$tmp"' EXIT
+setup bundle install
 cd "$tmp" || exit 1
 ws_setup "$tmp" || { not_ok "workspace"; finish; }
 WS=$tmp/ws
@@ -41,7 +38,6 @@ echo "factory main" >"$dev/targets/main.bin"
 echo "factory aux" >"$dev/targets/aux.bin"
 device_json "$dev" VIN-1 ecu-main "$(file_ecu ecu-main board-a targets/main.bin)" \
 	"$(file_ecu ecu-aux board-b targets/aux.bin)"
-sha() { sha256sum "$1" | cut -d' ' -f1; }
 
 # Fresh install.
 code=$(run_install out1 "$dev" install "$tmp/b1.uptane")

@@ -6,10 +6,8 @@
 # commit (a failing exec after a file ECU activated: exit 6, the report says who runs what),
 # argument safety (no shell), and the busy lock (exit 7).
 source "$(dirname "$0")/lib.bash"
-source "$(dirname "$0")/bundle_lib.bash"
-source "$(dirname "$0")/install_lib.bash"
-tmp=$(mktmp)
-trap 'umount "$tmp/fulldev/targets" 2>/dev/null; rm -rf "$tmp"' EXIT
+setup bundle install
+at_exit 'umount "$tmp/fulldev/targets" 2>/dev/null'
 cd "$tmp" || exit 1
 ws_setup "$tmp" || { not_ok "workspace"; finish; }
 WS=$tmp/ws
@@ -34,7 +32,6 @@ B assign ws --device VIN-1 --ecu mcu=fw2.bin
 B create ws -o ab2.uptane --device VIN-1
 B assign ws --device VIN-1 --ecu mcu=fw3.bin
 B create ws -o ab3.uptane --device VIN-1
-sha() { sha256sum "$1" | cut -d' ' -f1; }
 
 # ---- ab ----
 dev=$tmp/dev

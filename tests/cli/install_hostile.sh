@@ -8,10 +8,7 @@
 # - A staging file replaced between verification and activation: not activated.
 # - SIGTERM while an image streams: the installer ends within 2 s, nothing activated.
 source "$(dirname "$0")/lib.bash"
-source "$(dirname "$0")/bundle_lib.bash"
-source "$(dirname "$0")/install_lib.bash"
-tmp=$(mktmp)
-trap '[ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
+setup bundle install
 [ -n "${KEEP:-}" ] && echo "# kept $tmp"
 cd "$tmp" || exit 1
 ws_setup "$tmp" || { not_ok "workspace"; finish; }

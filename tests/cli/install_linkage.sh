@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# How uptane-install is linked (Makefile, INSTALLER_STATIC; issue 5: an install's peak RSS
+# How uptane-install is linked (Makefile, INSTALLER_STATIC: an install's peak RSS
 # <= 8 MiB, measured by tests/bench/bench_install.sh):
 #   - a PIE with full RELRO (-z relro -z now): static linking must not cost the hardening;
 #   - libarchive, libcrypto, libzstd, libsodium and jansson are linked in, not loaded (nor
@@ -11,15 +11,9 @@
 # The default build links statically; a build made with INSTALLER_STATIC=0 fails the second
 # group on purpose (it is not what we ship).
 source "$(dirname "$0")/lib.bash"
-source "$(dirname "$0")/bundle_lib.bash"
-source "$(dirname "$0")/install_lib.bash"
-tmp=$(mktmp)
+setup bundle install
 wpid=
-cleanup() {
-	[ -n "$wpid" ] && kill "$wpid" 2>/dev/null && wait "$wpid" 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+at_exit '[ -n "$wpid" ] && kill "$wpid" 2>/dev/null && wait "$wpid" 2>/dev/null'
 cd "$tmp" || exit 1
 
 if ! command -v readelf >/dev/null || ! command -v nm >/dev/null; then

@@ -1,12 +1,9 @@
 #!/usr/bin/env bash
-# Bundle names on a stick are matched without regard to case (issue 13, item 11): FAT tools
+# Bundle names on a stick are matched without regard to case: FAT tools
 # and DOS-era habits write VIN1001.UPTANE, and it is the same bundle as vin1001.uptane; split
 # volumes too (VIN1001.UPTANE.000, .001, ...).
 source "$(dirname "$0")/lib.bash"
-source "$(dirname "$0")/bundle_lib.bash"
-source "$(dirname "$0")/install_lib.bash"
-tmp=$(mktmp)
-trap 'rm -rf "$tmp"' EXIT
+setup bundle install
 cd "$tmp" || exit 1
 ws_setup "$tmp" || { not_ok "workspace"; finish; }
 WS=$tmp/ws

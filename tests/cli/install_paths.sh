@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The paths a configuration names (issue 5), checked before anything is verified or written:
+# The paths a configuration names, checked before anything is verified or written:
 # - a `file` ECU whose install.path is a symbolic link (or exists and is not a regular file)
 #   is a configuration error (exit 2): the link and what it points at stay as they are, no
 #   staging file, no report, trusted/ unchanged. Links among the directories above the file
@@ -10,10 +10,7 @@
 #   write, that is not a regular file or not executable is a configuration error; a missing
 #   one fails the install before the first activation (exit 5, not a partial install).
 source "$(dirname "$0")/lib.bash"
-source "$(dirname "$0")/bundle_lib.bash"
-source "$(dirname "$0")/install_lib.bash"
-tmp=$(mktmp)
-trap 'rm -rf "$tmp"' EXIT
+setup bundle install
 cd "$tmp" || exit 1
 ws_setup "$tmp" || { not_ok "workspace"; finish; }
 WS=$tmp/ws

@@ -4,10 +4,7 @@
 # and every installed target byte-identical, with no staging file behind. The hostile bundles
 # are our bundler's, rewritten and re-signed with Python (tarfile, pynacl, securesystemslib).
 source "$(dirname "$0")/lib.bash"
-source "$(dirname "$0")/bundle_lib.bash"
-source "$(dirname "$0")/install_lib.bash"
-tmp=$(mktmp)
-trap 'rm -rf "$tmp"' EXIT
+setup bundle install
 cd "$tmp" || exit 1
 ws_setup "$tmp" || { not_ok "workspace"; finish; }
 WS=$tmp/ws

@@ -1,14 +1,11 @@
 #!/usr/bin/env bash
-# The report key is part of the configuration (issue 13, item 2): a device whose report_key is
+# The report key is part of the configuration: a device whose report_key is
 # missing, unreadable or not an ed25519 private key used to install, warn and exit 0, and no
 # report ever reached the ledger. Now it is a configuration error, found with the rest of the
 # configuration before anything is read from the stick: exit 2, reason "config", the image not
 # installed, trusted/ untouched, no report; every command (status too) says so.
 source "$(dirname "$0")/lib.bash"
-source "$(dirname "$0")/bundle_lib.bash"
-source "$(dirname "$0")/install_lib.bash"
-tmp=$(mktmp)
-trap 'rm -rf "$tmp"' EXIT
+setup bundle install
 cd "$tmp" || exit 1
 ws_setup "$tmp" || { not_ok "workspace"; finish; }
 WS=$tmp/ws

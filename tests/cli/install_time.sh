@@ -4,14 +4,11 @@
 # behind the time floor is reported and not trusted (an expired bundle stays expired, a valid
 # one still installs); the floor is raised by the signed `issued` and persisted.
 source "$(dirname "$0")/lib.bash"
-source "$(dirname "$0")/bundle_lib.bash"
-source "$(dirname "$0")/install_lib.bash"
+setup bundle install
 if ! command -v faketime >/dev/null; then
 	not_ok "faketime is not installed (make deps installs it)"
 	finish
 fi
-tmp=$(mktmp)
-trap 'rm -rf "$tmp"' EXIT
 cd "$tmp" || exit 1
 export ASAN_OPTIONS=$ASAN_OPTIONS:verify_asan_link_order=0
 ws_setup "$tmp" || { not_ok "workspace"; finish; }

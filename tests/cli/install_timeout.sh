@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Programs that hang (issue 5): the `exec` handler's program and the `ab` activate and confirm
+# Programs that hang: the `exec` handler's program and the `ab` activate and confirm
 # programs run at most install.timeout_seconds (an extension, docs/device-config.md). On
 # timeout the program's process group gets SIGTERM, 5 s later SIGKILL, and the install fails
 # exactly as if the program had failed: exit 5 (or 6 when other ECUs were already activated),
@@ -7,15 +7,9 @@
 # says so, the records unchanged, no journal or staged image left, the lock free, and no
 # process of the program left. The key itself: bounded, refused where no program runs.
 source "$(dirname "$0")/lib.bash"
-source "$(dirname "$0")/bundle_lib.bash"
-source "$(dirname "$0")/install_lib.bash"
-tmp=$(mktmp)
+setup bundle install
 pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill -9 -- "-$p" 2>/dev/null; done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+at_exit 'for p in "${pids[@]}"; do kill -9 -- "-$p" 2>/dev/null; done'
 cd "$tmp" || exit 1
 ws_setup "$tmp" || { not_ok "workspace"; finish; }
 WS=$tmp/ws

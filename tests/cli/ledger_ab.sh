@@ -7,11 +7,7 @@
 # names, per ECU, the image that runs and its state; reports arriving in another order give
 # the same rows; a ledger of schema version 1 is read as it is and migrated on ingest.
 source "$(dirname "$0")/lib.bash"
-source "$(dirname "$0")/bundle_lib.bash"
-source "$(dirname "$0")/install_lib.bash"
-tmp=$(mktmp)
-trap 'rm -rf "$tmp"' EXIT
-[ -n "${UPT_KEEP:-}" ] && { trap - EXIT; echo "# kept: $tmp"; }
+setup bundle install
 cd "$tmp" || exit 1
 ws_setup "$tmp" || { not_ok "workspace"; finish; }
 WS=$tmp/ws
@@ -28,7 +24,6 @@ B assign ws --device VIN-1 --ecu main=main1.bin mcu=fw1.bin
 B create ws -o b1.uptane --device VIN-1
 B assign ws --device VIN-1 --ecu main=main2.bin mcu=fw2.bin
 B create ws -o b2.uptane --device VIN-1
-sha() { sha256sum "$1" | cut -d' ' -f1; }
 
 dev=$tmp/dev
 mkdir -p "$dev/targets" "$dev/slots" stick

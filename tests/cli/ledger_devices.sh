@@ -3,8 +3,7 @@
 # support years are validated; a refused add or import leaves the ledger as it was; key ids
 # agree with securesystemslib's (sha256 of the canonical key object).
 source "$(dirname "$0")/lib.bash"
-tmp=$(mktmp)
-trap 'if [ -n "${KEEP:-}" ]; then echo "kept $tmp"; else rm -rf "$tmp"; fi' EXIT
+setup
 export PYTHONPATH=$UPT_TOP/tests/cli
 L=$tmp/ledger.db
 dump() { # [FILE]: the whole ledger as SQL text (python's sqlite3: no extra tool needed)

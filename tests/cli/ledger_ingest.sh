@@ -4,8 +4,7 @@
 # truncated, misfiled, oversized and linked files are each rejected with their own reason; late
 # lower counters are accepted; ingesting the same stick again changes nothing at all.
 source "$(dirname "$0")/lib.bash"
-tmp=$(mktmp)
-trap 'if [ -n "${KEEP:-}" ]; then echo "kept $tmp"; else rm -rf "$tmp"; fi' EXIT
+setup
 export PYTHONPATH=$UPT_TOP/tests/cli
 L=$tmp/ledger.db
 dump() { # the whole ledger as SQL text

@@ -5,8 +5,7 @@
 # show names what runs, since which report, from which bundle, and the attack.
 # Skips (one line) while the installer or the bundler's workspace commands are not in this tree.
 source "$(dirname "$0")/lib.bash"
-tmp=$(mktmp)
-trap 'rm -rf "$tmp"' EXIT
+setup
 here=$(dirname "$0")
 if [ ! -f "$here/bundle_lib.bash" ] || [ ! -f "$here/install_lib.bash" ] ||
 	"$INSTALL" --config /nonexistent status 2>&1 | grep -q 'not implemented' ||

@@ -5,8 +5,7 @@
 # --support-ends-within (at a fixed date: --at, and faketime for the clock), --not-updated-since,
 # --running; --json, --csv (spreadsheet-safe) and the table (terminal-safe).
 source "$(dirname "$0")/lib.bash"
-tmp=$(mktmp)
-trap 'if [ -n "${KEEP:-}" ]; then echo "kept $tmp"; else rm -rf "$tmp"; fi' EXIT
+setup
 export PYTHONPATH=$UPT_TOP/tests/cli
 L=$tmp/ledger.db
 show() { "$BUNDLE" reports show --ledger "$L" "$@"; }

@@ -16,3 +16,27 @@ check() { # check NAME COMMAND...: passes when the command succeeds
 skip() { echo "ok - SKIP $*"; }
 finish() { exit $((_fails > 0)); }
 mktmp() { mktemp -d /tmp/upt-test.XXXXXX; }
+
+# setup [LIB..]: the prologue of a CLI test: sources the named helper libraries (bundle,
+# install, usb: tests/cli/LIB_lib.bash, in that order), makes $tmp and removes it at exit
+# (KEEP=1 keeps it and says where). Extra clean-up at exit: at_exit COMMAND.
+_at_exit=()
+at_exit() { _at_exit+=("$*"); }
+_on_exit() {
+	local cmd
+	for cmd in "${_at_exit[@]}"; do eval "$cmd"; done
+	if [ -n "${KEEP:-}" ]; then echo "kept $tmp"; else rm -rf "$tmp"; fi
+}
+setup() {
+	local lib
+	for lib in "$@"; do
+		# shellcheck source=/dev/null
+		source "$UPT_TOP/tests/cli/${lib}_lib.bash"
+	done
+	tmp=$(mktmp)
+	trap _on_exit EXIT
+}
+sha() { sha256sum "$1" | cut -d' ' -f1; } # sha FILE: its SHA-256, hex
+# mk ARGS..: make in the top directory without what the calling make passes on (make test runs
+# the scripts from a make started with BUILD=asan)
+mk() { env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u BUILD -u BUILDDIR make --no-print-directory -C "$UPT_TOP" "$@"; }

@@ -1,16 +1,14 @@
 #!/usr/bin/env bash
-# make install (issue 13, item 8): a plain `make install PREFIX=/usr DESTDIR=rootfs` ships the
+# make install: a plain `make install PREFIX=/usr DESTDIR=rootfs` ships the
 # release build (-O2, _FORTIFY_SOURCE), never the -O0 -g debug default, into $(PREFIX)/bin, with
 # the man pages, the udev rule and the unit.
 # Cheap on purpose (it runs inside make test, on the asan build): the release choice is checked
 # on `make -n` (what would be compiled and copied, nothing built); the real copy is checked with
 # the build under test (already built: make only copies), into a temporary DESTDIR.
 source "$(dirname "$0")/lib.bash"
-tmp=$(mktmp)
-trap 'rm -rf "$tmp"' EXIT
+setup
 # make test runs us from a make started with BUILD=asan: MAKEFLAGS and the environment (make
 # exports command-line variables) would pass BUILD on.
-mk() { env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u BUILD -u BUILDDIR make --no-print-directory -C "$UPT_TOP" "$@"; }
 
 mk -n install PREFIX=/usr DESTDIR="$tmp/dry" >"$tmp/dry.log" 2>&1
 check "make -n install: copies build/release/ binaries to \$(PREFIX)/bin" \

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Every command block of README.md runs as written in a test (issue 13, item 7). Each fenced
+# Every command block of README.md runs as written in a test. Each fenced
 # block is looked up by the heading it sits under and its first line; a block no runner claims
 # fails, so a block added to the README without a test is caught here.
 #   - "The station" block: tests/cli/readme_station.sh runs it line by line.
@@ -13,10 +13,8 @@
 #   - "Reading reports": both commands as written, on the stick the demo's device wrote to.
 #   - "Layout": every folder it names exists, every library module it names is a source file.
 source "$(dirname "$0")/lib.bash"
-tmp=$(mktmp)
-trap 'rm -rf "$tmp"' EXIT
+setup
 cd "$tmp" || exit 1
-mk() { env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u BUILD -u BUILDDIR make --no-print-directory -C "$UPT_TOP" "$@"; }
 variant=$(basename "$UPT_BUILD")
 
 # blocks/N.txt, and index: N<TAB>heading<TAB>first line

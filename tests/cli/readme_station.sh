@@ -3,9 +3,7 @@
 # exactly as printed, with /media/stick pointing at a directory of this test and
 # firmware-2.1.bin made here. Each command must succeed.
 source "$(dirname "$0")/lib.bash"
-source "$(dirname "$0")/install_lib.bash"
-tmp=$(mktmp)
-trap 'rm -rf "$tmp"' EXIT
+setup install
 cd "$tmp" || exit 1
 $PY - "$UPT_TOP/README.md" >block.sh <<'PY'
 import sys

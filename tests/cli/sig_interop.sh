@@ -8,8 +8,7 @@
 #                   keyid/keyid_hash_algorithms) load and verify in ours; their private key
 #                   file signs in ours, and they verify the result.
 source "$(dirname "$0")/lib.bash"
-tmp=$(mktmp)
-trap 'rm -rf "$tmp"' EXIT
+setup
 helper="$UPT_TOP/tests/interop/ssl_helper.py"
 if ! $PY -c 'import securesystemslib.keys, nacl.signing' 2>/dev/null; then
 	not_ok "python3-securesystemslib / python3-nacl not installed (make deps installs them)"

@@ -5,12 +5,9 @@
 # that a corrupt directory then does not panic a real kernel is the VM rig's (tests/vm/): here
 # it would panic the machine running the tests.
 source "$(dirname "$0")/lib.bash"
-source "$(dirname "$0")/bundle_lib.bash"
-source "$(dirname "$0")/install_lib.bash"
-source "$(dirname "$0")/usb_lib.bash"
-tmp=$(mktmp)
+setup bundle install usb
 loops=()
-trap 'for l in "${loops[@]}"; do losetup -d "$l" 2>/dev/null; done; [ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
+at_exit 'for l in "${loops[@]}"; do losetup -d "$l" 2>/dev/null; done'
 cd "$tmp" || exit 1
 usb_need_loop "$tmp"
 ws_setup "$tmp" || { not_ok "workspace"; finish; }

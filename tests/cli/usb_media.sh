@@ -13,16 +13,9 @@
 # case 1 there is tests/vm/cases/10-dealer.bash. The host kernel here has neither driver.
 # Without loop devices (or ext4) everything is skipped, and only then.
 source "$(dirname "$0")/lib.bash"
-source "$(dirname "$0")/bundle_lib.bash"
-source "$(dirname "$0")/install_lib.bash"
-source "$(dirname "$0")/usb_lib.bash"
-tmp=$(mktmp)
+setup bundle install usb
 loops=()
-cleanup() {
-	for l in "${loops[@]}"; do losetup -d "$l" 2>/dev/null; done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+at_exit 'for l in "${loops[@]}"; do losetup -d "$l" 2>/dev/null; done'
 [ -n "${USB_KEEP:-}" ] && trap 'for l in "${loops[@]}"; do losetup -d "$l" 2>/dev/null; done; echo "kept $tmp"' EXIT
 cd "$tmp" || exit 1
 usb_need_loop "$tmp"

@@ -8,8 +8,7 @@
 #   - the exit-status contract: oneshot, 3 is success, 4 never restarts, restarts bounded;
 #   - the sandbox: `systemd-analyze security --offline` exposure (printed; must stay <= 3.0).
 source "$(dirname "$0")/lib.bash"
-tmp=$(mktmp)
-trap 'rm -rf "$tmp"' EXIT
+setup
 cd "$UPT_TOP" || exit 1
 if ! command -v systemd-analyze >/dev/null; then
 	not_ok "systemd-analyze is missing (Debian package systemd: make deps)"

@@ -1,4 +1,4 @@
-# Must-show 1 of the rig (issue 12): the dealer path on each stick format, after one boot.
+# The dealer path on each stick format, after one boot.
 # dealer KIND N: a stick of KIND with a bundle whose name has spaces and non-ASCII characters,
 # plugged in after boot; installed (exit 0), report on the stick naming the medium; plugged in
 # again: exit 3, nothing installed twice.

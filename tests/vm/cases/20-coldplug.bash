@@ -1,4 +1,4 @@
-# Must-show 2 of the rig (issue 12): coldplug.
+# Coldplug.
 # A stick present at boot is tried once (coldplug's add event), never in a loop; a change event
 # starts nothing.
 coldplug() {

@@ -1,4 +1,4 @@
-# Must-shows 3, 4 and 9 of the rig (issue 12), through the shipped udev rule and unit on the
+# Through the shipped udev rule and unit on the
 # guest's own vfat and exfat drivers (the host kernel has neither, so tests/cli/usb_media.sh only
 # runs its ext4 half; its FAT cases live here, and run on exFAT too):
 #   no bundle; another device's bundle; the stick pulled over QMP while a 96 MiB image streams

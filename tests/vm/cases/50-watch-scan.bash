@@ -1,4 +1,4 @@
-# Must-show 5 of the rig (issue 12): the installer without the udev rule, on a real USB device.
+# The installer without the udev rule, on a real USB device.
 #  - `watch`: the shipped rule removed in the guest (rm + udevadm control --reload), the daemon
 #    started over the command channel, a stick (MBR, FAT32: a partition to settle) plugged in:
 #    libusb hotplug sees it, it installs, and the medium identity in its events and in the

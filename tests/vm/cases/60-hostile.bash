@@ -1,4 +1,4 @@
-# Must-show 6 of the rig (issue 12): hostile sticks on the real kernel, through the shipped unit.
+# Hostile sticks on the real kernel, through the shipped unit.
 #  - A stick of special files: a bundle name that is a symbolic link to the device's
 #    configuration, a split bundle whose second volume is a FIFO (an open would block, a read
 #    never end), bundle names that are a character device (/dev/zero's numbers) and a block

@@ -1,4 +1,4 @@
-# Must-show 7 of the rig (issue 12): real power cuts. qemu is SIGKILLed by the host at a random
+# Real power cuts. qemu is SIGKILLed by the host at a random
 # instant of an install (the guest's page cache dies with it; what reached its virtio disks
 # stays), then the device boots again and reports what survived: `uptane-install status` (which
 # recovers an interrupted commit), the file target's bytes, both A/B slots and the boot slot.
