@@ -75,7 +75,7 @@ $(error BUILD must be debug, release, asan or coverage)
 endif
 
 BUILD_TIME := $(shell date -u +%s)
-# --version (formats/src/version.c): our version and the build variant.
+# --version (formats/src/base/version.c): our version and the build variant.
 VERSION ?= 0.1.0
 CPPFLAGS += -D_GNU_SOURCE -Iformats/include $(shell pkg-config --cflags $(PKGS))
 CFLAGS += $(WARN) $(OPT) -fPIE -pthread -MMD -MP
@@ -116,7 +116,10 @@ ifneq ($(shell cat $(INSTALL_LINK) 2>/dev/null),$(strip $(INSTALL_LINK_LINE)))
 $(shell mkdir -p $(BUILDDIR) && echo '$(strip $(INSTALL_LINK_LINE))' >$(INSTALL_LINK))
 endif
 
-LIB_SRC := $(sort $(wildcard formats/src/*.c))
+# The library by layer: base (errors, buffers, files, hashes, JSON, time), uptane (metadata,
+# signatures, trusted state, the verification engine), bundle (the container), device (the
+# device configuration, its state records, reports).
+LIB_SRC := $(sort $(wildcard formats/src/*/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILDDIR)/%.o)
 LIB := $(BUILDDIR)/libuptane-formats.a
 
@@ -155,7 +158,7 @@ $(BUILDDIR)/%.o: %.c
 
 $(BUILDDIR)/installer/%.o: CPPFLAGS += $(shell pkg-config --cflags $(USB_PKG)) -DUPT_BUILD_TIME=$(BUILD_TIME)
 $(BUILDDIR)/bundler/%.o: CPPFLAGS += $(shell pkg-config --cflags $(SQLITE_PKG))
-$(BUILDDIR)/formats/src/version.o: CPPFLAGS += -DUPT_VERSION='"$(VERSION)"' -DUPT_BUILD_TYPE='"$(BUILD)"'
+$(BUILDDIR)/formats/src/base/version.o: CPPFLAGS += -DUPT_VERSION='"$(VERSION)"' -DUPT_BUILD_TYPE='"$(BUILD)"'
 # --version says static or shared: main.o is rebuilt when INSTALLER_STATIC changes.
 $(BUILDDIR)/installer/main.o: CPPFLAGS += -DUPT_INSTALLER_STATIC=$(INSTALLER_STATIC)
 $(BUILDDIR)/installer/main.o: $(INSTALL_LINK)

@@ -5,7 +5,7 @@
  *      its ECU's staging area in one stream, stopping at the signed length; other images are
  *      skipped by seeking; the rest of the archive is still checked member by member;
  *   3. only when every image verified and is synced: commit through the journal (journal.c);
- *   4. a signed report after every attempt (report.c), then the result line.
+ *   4. a signed report after every attempt (report_write.c), then the result line.
  * Nothing is read twice from the medium: the bytes that are hashed are the bytes written.
  */
 #include <errno.h>

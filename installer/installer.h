@@ -3,7 +3,7 @@
  *   main.c      CLI, exit-code table, --help
  *   config.c    device.json from disk (paths relative to the file), checked on the device
  *   events.c    --json lines, human messages, progress bar
- *   state.c     state directory: lock, trusted/ (initialised from provisioned roots), installed
+ *   state_dir.c state directory: lock, trusted/ (initialised from provisioned roots), installed
  *               records, reports counter, publishing a new trusted/ atomically
  *   journal.c   commit journal: activate ECU by ECU, recovery (roll forward) on every start
  *   handler_*.c install handlers (file, ab, exec), one table
@@ -11,7 +11,7 @@
  *   install.c   the install flow: load, verify, plan, stream, commit
  *   outcome.c   one table: each result code's status, reason and message for people
  *   find.c      bundle discovery on a mounted medium, choice among several bundles
- *   report.c    the signed device manifest after every attempt, on the device and the medium
+ *   report_write.c the signed device manifest after every attempt, on the device and the medium
  *   status.c    status and confirm
  *   media.c     media, scan, watch: private mounts of a stick, one attempt each
  */
@@ -119,7 +119,7 @@ int spawn_run(const upt_argv *argv, unsigned timeout_s, upt_err *e) UPT_MUST_CHE
  * (it runs as root). must_exist false: a missing program passes. Errors carry code. */
 int spawn_check(const char *path, bool must_exist, int code, upt_err *e) UPT_MUST_CHECK;
 
-/* ---- state.c ---- */
+/* ---- state_dir.c ---- */
 
 /* Creates/opens state_dir and takes the lock (UPT_E_BUSY when held). journal_open_state()
  * calls it, then completes an interrupted commit, then state_tidy(). */
@@ -233,10 +233,10 @@ int journal_finish(struct ctx *c, const upt_journal *j, upt_err *e) UPT_MUST_CHE
 int journal_recover(struct ctx *c, upt_err *e) UPT_MUST_CHECK;
 /* The state directory, ready for an attempt: locked (UPT_E_BUSY when another holds it), an
  * interrupted commit completed (roll forward), leftovers removed. The one place that orders
- * the two: state.c never calls the journal. */
+ * the two: state_dir.c never calls the journal. */
 int journal_open_state(struct ctx *c, upt_err *e) UPT_MUST_CHECK;
 
-/* ---- report.c ---- */
+/* ---- report_write.c ---- */
 
 struct medium {
 	char vendor[5];

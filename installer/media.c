@@ -2,7 +2,7 @@
  * media: the USB entry points of docs/integration.md.
  *   media DEVNODE   what the udev rule's unit runs: mount the filesystem privately (mount.c),
  *                   find and install the bundle (install_from_dir: find.c, install.c), write
- *                   the signed report back to the stick (report.c, after pm_make_writable),
+ *                   the signed report back to the stick (report_write.c, after pm_make_writable),
  *                   unmount, sync. One attempt per call; the unit is started once per add event.
  *   scan            the same over removable media that are already mounted (sysfs.c +
  *                   /proc/self/mountinfo); the report is written as the medium is mounted.

@@ -6,8 +6,8 @@
  *     a stick cannot steer us into a less robust filesystem driver.
  *   - nosuid,nodev,noexec,nosymfollow; read-only while the bundle is read, remounted
  *     read-write only to write the report (pm_make_writable), then synced and unmounted.
- * Not here: what is on the filesystem (find.c, install.c) and where reports go (report.c, which
- * opens every component with O_NOFOLLOW).
+ * Not here: what is on the filesystem (find.c, install.c) and where reports go (report_write.c,
+ * which opens every component with O_NOFOLLOW).
  */
 #include <errno.h>
 #include <fcntl.h>

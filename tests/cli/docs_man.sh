@@ -58,12 +58,12 @@ check "uptane-device.json(5) names every configuration key and placeholder${miss
 	test -z "$missing"
 
 # Every result reason and warning code the installer can emit is in README's list and in
-# uptane-install(8): the rejection classes (formats/src/err.c, exit status 4), the reasons
+# uptane-install(8): the rejection classes (formats/src/base/err.c, exit status 4), the reasons
 # installer/*.c sets, and the code of every ev_warning call.
 $PY - "$UPT_TOP" >"$tmp/codes" <<'PY'
 import glob, re, sys
 top = sys.argv[1]
-err = open(top + "/formats/src/err.c").read()
+err = open(top + "/formats/src/base/err.c").read()
 names = set(re.findall(r'\{UPT_E_[A-Z_]+, "([a-z-]+)", 4\}', err))
 src = "".join(open(f).read() for f in glob.glob(top + "/installer/*.c"))
 names |= set(re.findall(r'reason = "([a-z-]+)"', src))

@@ -193,16 +193,24 @@ if b=$(block "Layout" "formats/"); then
 	for d in $(awk '/^[a-z]+\/ / { print $1 }' "$b"); do
 		check "layout: $d exists" test -d "$UPT_TOP/$d"
 	done
-	# the formats/ entry, its lines joined, what follows "the library (...):", asides dropped
-	mods=$(sed -n '/^formats\//,/^bundler\//p' "$b" | sed '$d' | tr '\n' ' ' | sed 's/^[^:]*: //; s/([^)]*)//g' |
-		tr ',/' '\n\n' | sed 's/^ *//; s/ *$//' | grep -E '^[a-z0-9_*]+$')
+	# the formats/ entry: each layer folder "NAME/ (module, module: what it is, ...)"
+	$PY - "$b" "$UPT_TOP" >layout.txt <<'PY'
+import glob, os, re, sys
+text = open(sys.argv[1]).read()
+text = " ".join(text[text.index("formats/"):text.index("bundler/")].split())
+for folder, mods in re.findall(r"(\w+)/ \(([^)]*)\)", text):
+    for item in mods.split(","):
+        name = item.strip().split(":")[0].split()[0]
+        src = os.path.join(sys.argv[2], "formats/src", folder)
+        hdr = os.path.join(sys.argv[2], "formats/include/upt", name.rstrip("_*") + ".h")
+        found = glob.glob(os.path.join(src, name + ".c")) or glob.glob(hdr)
+        print(folder, name, "yes" if os.path.isdir(src) and found else "no")
+PY
 	n=0
-	for m in $mods; do
+	while read -r folder m found; do
 		n=$((n + 1))
-		found=$(find "$UPT_TOP/formats/src" -name "${m}.c" -o -name "${m}.h" | head -1)
-		[ -n "$found" ] || found=$(find "$UPT_TOP/formats/include" -name "${m}.h" | head -1)
-		check "layout: library module $m has a source file" test -n "$found"
-	done
+		check "layout: library module $folder/$m has a source file" test "$found" = yes
+	done <layout.txt
 	check "layout: names at least 15 library modules ($n)" test "$n" -ge 15
 fi
 

@@ -1,7 +1,7 @@
 /*
- * libFuzzer target: the station's report parser (report.c), what `uptane-bundle reports ingest`
- * runs on every file a stick brings back before anything else: parse, then check the
- * signatures against a fixed device key (tests/fuzz/seed/report-device.key signed the seeds, so
+ * libFuzzer target: the station's report reader (formats/src/device/report.c), what `uptane-bundle
+ * reports ingest` runs on every file a stick brings back before anything else: parse, then check
+ * the signatures against a fixed device key (tests/fuzz/seed/report-device.key signed the seeds, so
  * the fuzzer starts from reports that verify). Every refusal says why.
  */
 #include <stdint.h>

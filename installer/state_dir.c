@@ -1,5 +1,5 @@
 /*
- * state: the installer's state directory (docs/device-config.md).
+ * state_dir: the installer's state directory (docs/device-config.md).
  *
  *   state_dir/lock          flock: one installer at a time
  *   state_dir/trusted/      trusted metadata (upt_trust directory form), time_floor,

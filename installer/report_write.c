@@ -1,6 +1,6 @@
 /*
- * report: after every attempt and every confirm, one signed device manifest (docs/reports.md):
- * kept in state_dir/reports/<counter>.json and, for a medium, written to
+ * report_write: after every attempt and every confirm, one signed device manifest
+ * (docs/reports.md): kept in state_dir/reports/<counter>.json and, for a medium, written to
  * <medium>/uptane-reports/<device-id>/<counter>.json. On the medium every path component is
  * opened with O_NOFOLLOW: a link the stick provides is never followed. A report that cannot be
  * written never changes the outcome of the attempt; the user is told where it is.
