@@ -352,8 +352,8 @@ static int verify(const char *bundle, const char *config, const char *at, bool a
 			}
 		}
 	}
-	upt_device_ident dev = {cfg->device_id, ecus, cfg->necus, cfg->accept_device,
-				cfg->accept_fleet};
+	upt_device_ident dev = {cfg->device_id, ecus,		   cfg->necus,
+				cfg->accept_device, cfg->accept_fleet, NULL};
 
 	status = run_verify(bundle, &trust, &dev, now, as_json, "");
 out:
@@ -458,7 +458,7 @@ static int verify_workspace(const char *bundle, const char *wsdir, const arg_val
 			    .serial = serial,
 			    .hardware_id = json_string_value(json_object_get(as, "hardwareId"))};
 		}
-		upt_device_ident dev = {id, idents, ne, true, true};
+		upt_device_ident dev = {id, idents, ne, true, true, NULL};
 		upt_trust t;
 		upt_trust_init(&t);
 		rc = upt_trust_set(&t, "director/root.json", roots[0].data, roots[0].len, &e);

@@ -21,6 +21,7 @@
 #include "upt/bundle.h"
 #include "upt/cjson.h"
 #include "upt/fileio.h"
+#include "upt/imgcrypt.h"
 #include "upt/limits.h"
 #include "upt/meta.h"
 #include "upt/rfc3339.h"
@@ -427,7 +428,7 @@ static void abort_jobs(struct ctx *c, struct job *jobs, size_t n)
 
 /* Streams every assigned image into its ECUs' staging; walks the whole archive. */
 static int stream_all(struct ctx *c, upt_bundle_reader *r, struct job *jobs, size_t njobs,
-		      const upt_installed *inst, upt_err *e)
+		      const upt_installed *inst, const struct image_keys *keys, upt_err *e)
 {
 	struct job **group = calloc(njobs ? njobs : 1, sizeof(*group));
 	if (!group)
@@ -460,7 +461,11 @@ static int stream_all(struct ctx *c, upt_bundle_reader *r, struct job *jobs, siz
 				 ->open(c, &j->st, upt_installed_get(inst, j->ecu->serial), e);
 			j->opened = true;
 		}
-		if (rc == UPT_OK)
+		const upt_image_decrypt *sealed = image_keys_for(keys, a);
+		if (rc == UPT_OK && sealed)
+			rc = upt_bundle_stream_sealed_image(r, a->length, &a->hashes, sealed, sink,
+							    &s, progress, e);
+		else if (rc == UPT_OK)
 			rc = upt_bundle_stream_image(r, a->length, &a->hashes, sink, &s, progress,
 						     e);
 		if (rc) {
@@ -705,6 +710,7 @@ void install_attempt(struct ctx *c, const char *path, struct attempt *out)
 	size_t njobs = 0;
 	upt_ecu_ident *ids = NULL;
 	const char *intended = NULL;
+	struct image_keys *keys = NULL;
 
 	int rc = state_load(c, &t0, &inst, &e);
 	if (rc == UPT_OK)
@@ -738,8 +744,12 @@ void install_attempt(struct ctx *c, const char *path, struct attempt *out)
 		goto done;
 	}
 	build_ident(c, &inst, ids);
-	upt_device_ident dev = {c->cfg->device_id, ids, c->cfg->necus, c->cfg->accept_device,
-				c->cfg->accept_fleet};
+	rc = image_keys_load(c->cfg, &keys, &e);
+	if (rc)
+		goto done;
+	upt_device_ident dev = {c->cfg->device_id,	  ids,
+				c->cfg->necus,		  c->cfg->accept_device,
+				c->cfg->accept_fleet,	  image_keys_keyid(keys)};
 	upt_verify_input in = {&work, meta, &dev, c->clock};
 	rc = upt_verify(&in, &vr);
 	have_vr = true;
@@ -779,6 +789,9 @@ void install_attempt(struct ctx *c, const char *path, struct attempt *out)
 		bytes += as->length;
 	}
 	rc = check_streaming_limits(c, bytes, &e);
+	/* encrypted images: every image key opens before one image byte is read */
+	if (rc == UPT_OK)
+		rc = image_keys_unwrap(keys, &vr, &e);
 	if (rc)
 		goto done;
 	ev_verified(&c->ev, path, a.kind, a.bundle_id, njobs, bytes);
@@ -790,7 +803,7 @@ void install_attempt(struct ctx *c, const char *path, struct attempt *out)
 	}
 
 	/* 5: one pass over the images. */
-	rc = stream_all(c, r, jobs, njobs, &inst, &e);
+	rc = stream_all(c, r, jobs, njobs, &inst, keys, &e);
 	note_streamed(c, jobs, njobs);
 	if (rc) {
 		abort_jobs(c, jobs, njobs);
@@ -850,6 +863,7 @@ done:
 	*out = a;
 	free(jobs);
 	free(ids);
+	image_keys_free(keys);
 	if (have_vr)
 		upt_verify_result_clear(&vr);
 	upt_bundle_meta_free(meta);
@@ -902,10 +916,14 @@ int install_probe(struct ctx *c, struct candidate *cand)
 		upt_bundle_reader_keep_device(r, c->cfg->device_id);
 		rc = upt_bundle_read_metadata(r, &meta, &e);
 	}
+	struct image_keys *keys = NULL;
+	if (rc == UPT_OK)
+		rc = image_keys_load(c->cfg, &keys, &e);
 	if (rc == UPT_OK) {
 		build_ident(c, &inst, ids);
-		upt_device_ident dev = {c->cfg->device_id, ids, c->cfg->necus,
-					c->cfg->accept_device, c->cfg->accept_fleet};
+		upt_device_ident dev = {c->cfg->device_id,	ids,
+					c->cfg->necus,		c->cfg->accept_device,
+					c->cfg->accept_fleet,	image_keys_keyid(keys)};
 		upt_verify_input in = {&work, meta, &dev, c->clock};
 		upt_verify_result vr;
 		rc = upt_verify(&in, &vr);
@@ -931,5 +949,6 @@ int install_probe(struct ctx *c, struct candidate *cand)
 	upt_trust_clear(&work);
 	upt_installed_clear(&inst);
 	free(ids);
+	image_keys_free(keys);
 	return rc;
 }
