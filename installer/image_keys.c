@@ -54,8 +54,7 @@ int image_keys_unwrap(struct image_keys *k, const upt_verify_result *vr, upt_err
 		return UPT_OK;
 	if (!k->key) /* verification refuses this first; kept as a guard */
 		return upt_err_set(e, UPT_E_POLICY,
-				   "the bundle's images are encrypted and this device has no "
-				   "decrypt_key");
+				   "policy: the bundle's images are encrypted and " UPT_CRYPT_NO_KEY);
 	k->img = sodium_malloc(vr->nassignments * sizeof(*k->img));
 	if (!k->img)
 		return upt_err_set(e, UPT_E_NOMEM, "out of secure memory");
@@ -69,9 +68,9 @@ int image_keys_unwrap(struct image_keys *k, const upt_verify_result *vr, upt_err
 		int rc = upt_crypt_unwrap(k->key, a->wrapped_key, k->img[i].key, e);
 		if (rc) {
 			upt_err_set(e, UPT_E_POLICY,
-				    "policy: the image key of %.200s is listed for this device's "
-				    "decrypt_key but does not open with it: the stick was made for "
-				    "another key of this device (nothing was written)",
+				    "policy: %.200s is " UPT_CRYPT_OTHER_KEY
+				    ": its image key is listed for this key id but does not open "
+				    "with it (the stick was made for another key of this device)",
 				    a->target_name);
 			return UPT_E_POLICY;
 		}

@@ -68,6 +68,24 @@ static bool expiry_of(const upt_bundle_meta *meta, const char *file, char out[11
 	return ok;
 }
 
+/* An encrypted stick this device cannot open (docs/bundle-format.md, "Encrypted images"):
+ * the detail says which of the two cases. False for other policy refusals. */
+static bool encryption_message(struct attempt *a)
+{
+	const char *m = NULL;
+	if (strstr(a->detail, UPT_CRYPT_NO_KEY))
+		m = "The images on this stick are encrypted and this device has no decryption key "
+		    "(decrypt_key in its configuration), so nothing was installed. Provision the "
+		    "device's key, or ask for a stick made for this device.";
+	else if (strstr(a->detail, UPT_CRYPT_OTHER_KEY))
+		m = "The images on this stick are encrypted for another device (or for another "
+		    "key of this one), so this device cannot open them and nothing was "
+		    "installed. Ask for the stick made for this device.";
+	if (m)
+		snprintf(a->message, sizeof(a->message), "%s", m);
+	return m != NULL;
+}
+
 static void rejection_message(struct attempt *a, int code, const upt_bundle_meta *meta)
 {
 	char date[11];
@@ -141,6 +159,8 @@ static void rejection_message(struct attempt *a, int code, const upt_bundle_meta
 		    "refused; ask for a new one.";
 		break;
 	case UPT_E_POLICY:
+		if (encryption_message(a))
+			return;
 		snprintf(a->message, sizeof(a->message),
 			 "This device does not accept %s bundles; ask for a %s bundle.",
 			 a->kind ? a->kind : "this kind of",

@@ -98,15 +98,15 @@ static int check_one(vfy_ctx *c, const upt_target *dt, const json_t *enc, upt_as
 		return rc;
 	if (!c->dev->decrypt_keyid)
 		return upt_vfy_fail(c->e, UPT_E_POLICY, c->dtargets_member,
-				    "policy: %.200s is encrypted and this device has no decrypt_key "
-				    "configured: it cannot open encrypted images (see "
-				    "docs/device-config.md, decrypt_key)",
+				    "policy: %.200s is encrypted and " UPT_CRYPT_NO_KEY
+				    ": it cannot open encrypted images (see docs/device-config.md, "
+				    "decrypt_key)",
 				    t);
 	if (!mine)
 		return upt_vfy_fail(c->e, UPT_E_POLICY, c->dtargets_member,
-				    "policy: %.200s is encrypted for other keys, not for this "
-				    "device's decrypt_key (key id %.16s...): this stick was made for "
-				    "another device, or for another key of this one",
+				    "policy: %.200s is " UPT_CRYPT_OTHER_KEY
+				    " (key id %.16s...), only for other keys: this stick was made "
+				    "for another device, or for another key of this one",
 				    t, c->dev->decrypt_keyid);
 	rc = upt_hex_decode(json_string_value(json_object_get(mine, "wrapped_key")),
 			    as->wrapped_key, sizeof(as->wrapped_key), c->e);

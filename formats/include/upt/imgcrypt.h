@@ -31,6 +31,11 @@
 #define UPT_CRYPT_KEYID_HEX 64
 #define UPT_CRYPT_RECIPIENTS_MAX 4096 /* per target: one per device of a bundle */
 
+/* Every refusal of an encrypted image as policy names which of these it is, so the installer
+ * can tell a technician (the detail carries the rest). */
+#define UPT_CRYPT_NO_KEY "this device has no decrypt_key configured"
+#define UPT_CRYPT_OTHER_KEY "not encrypted for this device's decrypt_key"
+
 /* The sealed size of `plain` bytes (header + chunks); UINT64_MAX when it would overflow. */
 uint64_t upt_crypt_sealed_length(uint64_t plain);
 
