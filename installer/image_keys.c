@@ -65,6 +65,9 @@ int image_keys_unwrap(struct image_keys *k, const upt_verify_result *vr, upt_err
 		const upt_assignment *a = &vr->assignments[i];
 		if (!a->sealed || a->already_installed)
 			continue;
+		if (!a->has_wrapped_key) /* the device never sets sealed_unopened_ok */
+			return upt_err_set(e, UPT_E_INTERNAL, "no wrapped key for %s",
+					   a->target_name);
 		int rc = upt_crypt_unwrap(k->key, a->wrapped_key, k->img[i].key, e);
 		if (rc) {
 			upt_err_set(e, UPT_E_POLICY,

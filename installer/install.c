@@ -769,7 +769,7 @@ void install_attempt(struct ctx *c, const char *path, struct attempt *out)
 		goto done;
 	upt_device_ident dev = {c->cfg->device_id,	  ids,
 				c->cfg->necus,		  c->cfg->accept_device,
-				c->cfg->accept_fleet,	  image_keys_keyid(keys)};
+				c->cfg->accept_fleet,	  image_keys_keyid(keys), false};
 	upt_verify_input in = {&work, meta, &dev, c->clock};
 	rc = upt_verify(&in, &vr);
 	have_vr = true;
@@ -943,7 +943,7 @@ int install_probe(struct ctx *c, struct candidate *cand)
 		build_ident(c, &inst, ids);
 		upt_device_ident dev = {c->cfg->device_id,	ids,
 					c->cfg->necus,		c->cfg->accept_device,
-					c->cfg->accept_fleet,	image_keys_keyid(keys)};
+					c->cfg->accept_fleet,	image_keys_keyid(keys), false};
 		upt_verify_input in = {&work, meta, &dev, c->clock};
 		upt_verify_result vr;
 		rc = upt_verify(&in, &vr);

@@ -1557,6 +1557,46 @@ out:
 	return rc;
 }
 
+int upt_bundle_check_sealed_image(upt_bundle_reader *r, uint64_t length, const upt_hashes *hashes,
+				  upt_err *e)
+{
+	if (r->state == ST_FAILED)
+		return upt_err_set(e, r->failed_code, "the bundle was already refused");
+	if (!r->image_current)
+		return upt_err_set(e, UPT_E_INTERNAL,
+				   "no current image (call upt_bundle_next_image)");
+	r->image_current = false;
+	if (r->size != length) {
+		upt_err_set(e, UPT_E_ARBITRARY_SOFTWARE,
+			    "sealed image member is %llu bytes, the Director signs %llu",
+			    (unsigned long long)r->size, (unsigned long long)length);
+		upt_err_set_file(e, r->path);
+		return UPT_E_ARBITRARY_SOFTWARE;
+	}
+	upt_hasher *h = NULL;
+	int rc = upt_hasher_new(hashes->has_sha256, hashes->has_sha512, &h, e);
+	for (;;) {
+		const void *p = NULL;
+		size_t n = 0;
+		if (rc == UPT_OK)
+			rc = member_block(r, &p, &n, e);
+		if (rc || n == 0)
+			break;
+		rc = upt_hasher_update(h, p, n, e);
+	}
+	upt_hashes got;
+	if (rc == UPT_OK)
+		rc = upt_hasher_final(h, &got, e);
+	if (rc == UPT_OK && !upt_hashes_match(hashes, &got))
+		rc = upt_err_set(e, UPT_E_ARBITRARY_SOFTWARE,
+				 "sealed image bytes do not match the hashes the Director signed "
+				 "(custom.encryption)");
+	upt_hasher_free(h);
+	if (rc)
+		upt_err_set_file(e, r->path);
+	return rc;
+}
+
 int upt_bundle_stream_image(upt_bundle_reader *r, uint64_t signed_length,
 			    const upt_hashes *expected, upt_image_sink sink, void *ctx,
 			    void (*progress)(void *ctx, uint64_t done, uint64_t total), upt_err *e)

@@ -96,6 +96,12 @@ static int check_one(vfy_ctx *c, const upt_target *dt, const json_t *enc, upt_as
 	int rc = pick_recipient(c, t, json_object_get(enc, "recipients"), &mine);
 	if (rc)
 		return rc;
+	as->sealed_length = (uint64_t)json_integer_value(len);
+	as->sealed_hashes = h;
+	if (!c->dev->decrypt_keyid && c->dev->sealed_unopened_ok) {
+		as->sealed = true;
+		return UPT_OK;
+	}
 	if (!c->dev->decrypt_keyid)
 		return upt_vfy_fail(c->e, UPT_E_POLICY, c->dtargets_member,
 				    "policy: %.200s is encrypted and " UPT_CRYPT_NO_KEY
@@ -113,8 +119,7 @@ static int check_one(vfy_ctx *c, const upt_target *dt, const json_t *enc, upt_as
 	if (rc)
 		return bad(c, t, "wrapped_key is not hex");
 	as->sealed = true;
-	as->sealed_length = (uint64_t)json_integer_value(len);
-	as->sealed_hashes = h;
+	as->has_wrapped_key = true;
 	return UPT_OK;
 }
 

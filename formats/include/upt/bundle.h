@@ -189,6 +189,11 @@ int upt_bundle_stream_sealed_image(upt_bundle_reader *r, uint64_t signed_length,
 				   upt_image_sink sink, void *ctx,
 				   void (*progress)(void *ctx, uint64_t done, uint64_t total),
 				   upt_err *e) UPT_MUST_CHECK;
+/* The station without the device's key: the current member is exactly `length` bytes and
+ * matches `hashes` (the sealed form the Director signs), read once; nothing is opened.
+ * Otherwise UPT_E_ARBITRARY_SOFTWARE. */
+int upt_bundle_check_sealed_image(upt_bundle_reader *r, uint64_t length, const upt_hashes *hashes,
+				  upt_err *e) UPT_MUST_CHECK;
 void upt_bundle_reader_free(upt_bundle_reader *r);
 
 /* Member path rule (docs/bundle-format.md): letters, digits, . _ + - /; no empty component, no

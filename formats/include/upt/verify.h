@@ -35,6 +35,9 @@ typedef struct upt_device_ident {
 	bool accept_fleet;
 	/* Key id of the device's decrypt_key (docs/device-config.md), NULL when it has none. */
 	const char *decrypt_keyid;
+	/* The station checking a bundle for a device without its key: an encrypted target is
+	 * accepted without a wrapped key for decrypt_keyid (only its sealed form can be checked). */
+	bool sealed_unopened_ok;
 } upt_device_ident;
 
 typedef struct upt_verify_input {
@@ -56,6 +59,7 @@ typedef struct upt_assignment {
 	bool sealed;
 	uint64_t sealed_length;
 	upt_hashes sealed_hashes;
+	bool has_wrapped_key; /* false only with sealed_unopened_ok and no decrypt_keyid */
 	uint8_t wrapped_key[UPT_WRAPPED_KEY_LEN];
 } upt_assignment;
 
