@@ -105,6 +105,7 @@ struct upt_bundle_writer {
 	uint8_t hdr[HEADER_MAX], hdr2[HEADER_MAX];
 	upt_seal *seal; /* the image being added is sealed (encrypted) through this; else NULL */
 	bool seal_to_output;
+	bool plain_image; /* an unsealed image was added */
 
 	/* output: volumes and the logical offset (bytes written in all volumes) */
 	bool started;
@@ -655,10 +656,10 @@ int upt_bundle_writer_add_metadata(upt_bundle_writer *w, const char *member, con
 {
 	if (w->finished || w->failed)
 		return upt_err_set(e, UPT_E_USAGE, "bundle writer already finished");
-	/* the reader wants every metadata member before the first image (section 3); before
-	 * begin, images wait in the temp file and are written after every metadata member, so
-	 * the metadata that lists a sealed image's length and hashes may come after it */
-	if (w->nimgs && w->started)
+	/* the reader wants every metadata member before the first image (section 3); sealed
+	 * images (only before begin) wait in the temp file and are written after every metadata
+	 * member, so the metadata that lists their length and hashes may come after them */
+	if (w->nimgs && (w->started || w->plain_image))
 		return upt_err_set(e, UPT_E_USAGE, "%s: metadata added after an image", member);
 	/* refuse to write what the reader refuses (section 3) */
 	if (strncmp(member, UPT_BUNDLE_META_PREFIX, strlen(UPT_BUNDLE_META_PREFIX)) ||
@@ -980,6 +981,7 @@ static int add_image(upt_bundle_writer *w, const char *target_name, const char *
 	if (rc)
 		goto out;
 	w->imgs[w->nimgs++] = (struct wimage){name, member, length, tmp_start, clen};
+	w->plain_image = w->plain_image || !key;
 	name = member = NULL;
 out:
 	if (rc) {

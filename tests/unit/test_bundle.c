@@ -429,13 +429,23 @@ static void bundle_json_rules(void **state)
 	}
 	{
 		struct tmember m[] = {
-		    META("bundle.json", "{\"format\":\"uptane-offline-bundle\",\"version\":2}")};
-		char *p = path_in(tmp, "v2.uptane");
+		    META("bundle.json", "{\"format\":\"uptane-offline-bundle\",\"version\":3}")};
+		char *p = path_in(tmp, "v3.uptane");
 		assert_int_equal(write_tar(p, m, 1), 0);
 		upt_err e;
 		assert_int_equal(walk(p, &e), UPT_E_MALFORMED);
 		assert_string_equal(e.file, "bundle.json");
 		assert_non_null(strstr(e.msg, "newer bundler"));
+		free(p);
+	}
+	{
+		/* 2: the same container with encrypted images (docs/bundle-format.md) */
+		struct tmember m[] = {
+		    META("bundle.json", "{\"format\":\"uptane-offline-bundle\",\"version\":2}")};
+		char *p = path_in(tmp, "v2.uptane");
+		assert_int_equal(write_tar(p, m, 1), 0);
+		upt_err e;
+		assert_int_equal(walk(p, &e), UPT_OK);
 		free(p);
 	}
 	{

@@ -56,7 +56,7 @@ int upt_bundle_writer_begin(upt_bundle_writer *w, const void *draft_json, size_t
 			    upt_err *e) UPT_MUST_CHECK;
 /* Adds a metadata member (member path "metadata/..."); data is copied (queued until the output
  * starts, written at once after begin). Every metadata member comes before the first image in
- * the output: after begin and an image, UPT_E_USAGE. */
+ * the output: after an image, UPT_E_USAGE, unless every image so far is a sealed one. */
 int upt_bundle_writer_add_metadata(upt_bundle_writer *w, const char *member, const void *data,
 				   size_t len, upt_err *e) UPT_MUST_CHECK;
 /* Adds an image: compressed now (constant memory) from the file at src_path, which must be
