@@ -30,17 +30,19 @@ out=$("$BUNDLE" devices add --ledger "$L" --device VIN-1 --public-key rep-VIN-1.
 check "devices add --encryption-key registers the device's X25519 key" \
 	bash -c "[[ '$out' == *'encryption key $(keyid enc-VIN-1.pub | cut -c1-16)'* ]]"
 mkdir -p csv/keys
-cp rep-VIN-2.pub rep-VIN-3.pub enc-VIN-2.pub csv/keys/
+B key generate rep-VIN-4
+B key generate rep-VIN-5
+cp rep-VIN-2.pub rep-VIN-3.pub rep-VIN-4.pub rep-VIN-5.pub enc-VIN-2.pub csv/keys/
 printf 'device_id,public_key_file,placed_on_market,support_years,encryption_key_file\nVIN-2,keys/rep-VIN-2.pub,,,keys/enc-VIN-2.pub\nVIN-3,keys/rep-VIN-3.pub,2025-01-01,5,\n' >csv/devices.csv
 check "devices import reads the encryption_key_file column (relative to the CSV; may be empty)" \
 	bash -c "'$BUNDLE' devices import --ledger '$L' csv/devices.csv >/dev/null"
-printf 'device_id,public_key_file,placed_on_market,support_years,encryption_key_file\nVIN-4,keys/rep-VIN-2.pub,,,keys/rep-VIN-2.pub\n' >csv/bad.csv
+printf 'device_id,public_key_file,placed_on_market,support_years,encryption_key_file\nVIN-4,keys/rep-VIN-4.pub,,,keys/rep-VIN-4.pub\n' >csv/bad.csv
 check "an ed25519 key as encryption key is refused, nothing imported" bash -c "
 	! '$BUNDLE' devices import --ledger '$L' csv/bad.csv 2>err && grep -q 'not x25519' err &&
 	! '$BUNDLE' devices list --ledger '$L' | grep -q VIN-4"
 check "the four-column CSV still imports" bash -c "
-	printf 'device_id,public_key_file,placed_on_market,support_years\nVIN-5,keys/rep-VIN-3.pub,,\n' >csv/old.csv &&
-	cp rep-VIN-3.pub csv/keys/ && '$BUNDLE' devices import --ledger '$L' csv/old.csv >/dev/null" 
+	printf 'device_id,public_key_file,placed_on_market,support_years\nVIN-5,keys/rep-VIN-5.pub,,\n' >csv/old.csv &&
+	'$BUNDLE' devices import --ledger '$L' csv/old.csv >/dev/null"
 
 check "create --encrypt --ledger wraps for the registered keys" bash -c "
 	'$BUNDLE' create ws -o led.uptane --device VIN-1 VIN-2 --encrypt --ledger '$L' >/dev/null"
