@@ -10,7 +10,8 @@
 #   - encrypted images (docs/bundle-format.md, "Encrypted images"), the same images in the same
 #     run: goal <= 1.15 x the unencrypted install, peak RSS <= 8 MiB for 256 MiB, 1 GiB, 4 GiB
 # Each time is the best of UPT_BENCH_RUNS (default 3). Files go to UPT_BENCH_DIR (default a
-# fresh directory in /var/tmp, removed afterwards). Exit 1 when a goal is missed.
+# fresh directory in /var/tmp, removed afterwards); UPT_BENCH_SIZES (default "256 1024") the
+# image sizes in MiB of the first part. Exit 1 when a goal is missed.
 #   tests/bench/bench_install.sh BUILDDIR
 set -u
 builddir=${1:?usage: bench_install.sh BUILDDIR}
@@ -131,7 +132,7 @@ image_bundle() {
 (cd "$w" && "$BUNDLE" key generate --x25519 benc >/dev/null)
 
 echo "uptane-install benchmark ($RUNS runs each, best kept; files in $w)"
-for size in 256 1024; do
+for size in ${UPT_BENCH_SIZES:-256 1024}; do
 	name=img$size
 	image_bundle "$name" $((size * MiB)) "$size"
 	tar xOf "$name.uptane" "images/$name.bin" >"$name.zst"
