@@ -64,11 +64,11 @@ static const char usage[] =
     "  or --dry-run.\n";
 
 static const arg_opt opts[] = {
-    {"output", 'o', ARG_ONE},	{"fleet", 0, ARG_ONE},	{"device", 0, ARG_LIST},
-    {"expires", 0, ARG_LIST},	{"level", 0, ARG_ONE},	{"threads", 0, ARG_ONE},
-    {"split-size", 0, ARG_ONE}, {"key", 0, ARG_LIST},	{"sign-later", 0, ARG_NONE},
-    {"resume", 0, ARG_NONE},	{"abort", 0, ARG_NONE}, {"force-expiry", 0, ARG_NONE},
-    {"dry-run", 0, ARG_NONE},	{"encrypt", 0, ARG_NONE}, {"ledger", 0, ARG_ONE},
+    {"output", 'o', ARG_ONE},	 {"fleet", 0, ARG_ONE},	   {"device", 0, ARG_LIST},
+    {"expires", 0, ARG_LIST},	 {"level", 0, ARG_ONE},	   {"threads", 0, ARG_ONE},
+    {"split-size", 0, ARG_ONE},	 {"key", 0, ARG_LIST},	   {"sign-later", 0, ARG_NONE},
+    {"resume", 0, ARG_NONE},	 {"abort", 0, ARG_NONE},   {"force-expiry", 0, ARG_NONE},
+    {"dry-run", 0, ARG_NONE},	 {"encrypt", 0, ARG_NONE}, {"ledger", 0, ARG_ONE},
     {"encrypt-to", 0, ARG_LIST},
 };
 
@@ -526,10 +526,11 @@ static int create_recipients(const args *a, const build_ctx *c, crypt_plan *cryp
 		bool found = false;
 		rc = ledger_encryption_key_get(l, dev, pub, &found, e);
 		if (rc == UPT_OK && !found)
-			rc = upt_err_set(e, UPT_E_USAGE,
-					 "device %s has no encryption key in %s (devices add %s ... "
-					 "--encryption-key NAME.pub, or --encrypt-to %s=NAME.pub)",
-					 dev, path, dev, dev);
+			rc =
+			    upt_err_set(e, UPT_E_USAGE,
+					"device %s has no encryption key in %s (devices add %s ... "
+					"--encryption-key NAME.pub, or --encrypt-to %s=NAME.pub)",
+					dev, path, dev, dev);
 		if (rc == UPT_OK)
 			rc = crypt_plan_add(crypt, dev, pub, e);
 	}
@@ -716,8 +717,8 @@ int cmd_create(int argc, char **argv)
 		goto out;
 	}
 	bool encrypt = args_flag(&a, "encrypt") || args_get(&a, "encrypt-to")->n;
-	if (encrypt && (resume || abort_ || args_flag(&a, "sign-later") ||
-			args_flag(&a, "dry-run"))) {
+	if (encrypt &&
+	    (resume || abort_ || args_flag(&a, "sign-later") || args_flag(&a, "dry-run"))) {
 		status = cli_usage("create", usage,
 				   "encrypted bundles are signed and packed in one run: "
 				   "--encrypt and --encrypt-to not with --sign-later, --resume, "

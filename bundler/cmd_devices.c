@@ -122,8 +122,7 @@ static int make_device(const char *id, const char *keyfile, const char *pom, con
 
 /* The device's X25519 encryption key (docs/bundle-format.md, "Encrypted images"), recorded
  * beside its registration; *keyid gets its key id. */
-static int put_encryption_key(ledger *l, const char *id, const char *path, char *keyid,
-			      upt_err *e)
+static int put_encryption_key(ledger *l, const char *id, const char *path, char *keyid, upt_err *e)
 {
 	uint8_t pub[UPT_X25519_LEN];
 	int rc = upt_x25519_load_public(path, pub, e);

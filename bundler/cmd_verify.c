@@ -293,7 +293,7 @@ static int run_verify(const char *bundle, upt_trust *trust, const upt_device_ide
 				       (unsigned long long)res.assignments[i].length,
 				       (unsigned long long)res.assignments[i].release_counter,
 				       res.assignments[i].already_installed ? " already installed"
-				       : !res.assignments[i].sealed	      ? ""
+				       : !res.assignments[i].sealed	    ? ""
 				       : res.assignments[i].has_wrapped_key && key
 					   ? " encrypted, opened with the device's key"
 					   : " encrypted: sealed form checked, not opened (no "
@@ -389,9 +389,12 @@ static int verify(const char *bundle, const char *config, const char *at, bool a
 		status = cli_fail("verify", &e);
 		goto out;
 	}
-	upt_device_ident dev = {cfg->device_id,	    ecus,
-				cfg->necus,	    cfg->accept_device,
-				cfg->accept_fleet,  key ? upt_decrypt_key_id(key) : NULL,
+	upt_device_ident dev = {cfg->device_id,
+				ecus,
+				cfg->necus,
+				cfg->accept_device,
+				cfg->accept_fleet,
+				key ? upt_decrypt_key_id(key) : NULL,
 				false};
 
 	status = run_verify(bundle, &trust, &dev, key, now, as_json, "");
@@ -508,8 +511,9 @@ static int verify_workspace(const char *bundle, const char *wsdir, const arg_val
 					   &e);
 		char prefix[UPT_NAME_MAX + 16];
 		snprintf(prefix, sizeof(prefix), "device %s: ", id);
-		status = worse(status, rc ? cli_fail("verify", &e)
-					  : run_verify(bundle, &t, &dev, NULL, now, as_json, prefix));
+		status =
+		    worse(status, rc ? cli_fail("verify", &e)
+				     : run_verify(bundle, &t, &dev, NULL, now, as_json, prefix));
 		upt_trust_clear(&t);
 	}
 out:

@@ -37,8 +37,7 @@ static bool label_ok(const char *label)
 	return upt_name_valid(strncmp(label, CRYPT_HW_PREFIX, n) ? label : label + n);
 }
 
-int crypt_plan_add(crypt_plan *p, const char *label, const uint8_t pub[UPT_X25519_LEN],
-		   upt_err *e)
+int crypt_plan_add(crypt_plan *p, const char *label, const uint8_t pub[UPT_X25519_LEN], upt_err *e)
 {
 	if (!label_ok(label))
 		return upt_err_set(e, UPT_E_USAGE,
@@ -147,8 +146,8 @@ int crypt_plan_target_json(const crypt_plan *p, const char *name, const char *co
 		return upt_err_set(e, UPT_E_USAGE, "image %s: nobody to encrypt it for", name);
 	json_t *list = json_array();
 	json_t *o = json_pack("{s:s, s:i, s:I, s:o}", "scheme", UPT_CRYPT_SCHEME, "chunk_size",
-			      (int)UPT_CRYPT_CHUNK, "length", (json_int_t)im->info.length,
-			      "hashes", hashes_json(&im->info.hashes));
+			      (int)UPT_CRYPT_CHUNK, "length", (json_int_t)im->info.length, "hashes",
+			      hashes_json(&im->info.hashes));
 	if (!list || !o) {
 		json_decref(list);
 		json_decref(o);

@@ -53,8 +53,9 @@ int image_keys_unwrap(struct image_keys *k, const upt_verify_result *vr, upt_err
 	if (sealed == 0)
 		return UPT_OK;
 	if (!k->key) /* verification refuses this first; kept as a guard */
-		return upt_err_set(e, UPT_E_POLICY,
-				   "policy: the bundle's images are encrypted and " UPT_CRYPT_NO_KEY);
+		return upt_err_set(
+		    e, UPT_E_POLICY,
+		    "policy: the bundle's images are encrypted and " UPT_CRYPT_NO_KEY);
 	k->img = sodium_malloc(vr->nassignments * sizeof(*k->img));
 	if (!k->img)
 		return upt_err_set(e, UPT_E_NOMEM, "out of secure memory");

@@ -767,9 +767,13 @@ void install_attempt(struct ctx *c, const char *path, struct attempt *out)
 	rc = image_keys_load(c->cfg, &keys, &e);
 	if (rc)
 		goto done;
-	upt_device_ident dev = {c->cfg->device_id,	  ids,
-				c->cfg->necus,		  c->cfg->accept_device,
-				c->cfg->accept_fleet,	  image_keys_keyid(keys), false};
+	upt_device_ident dev = {c->cfg->device_id,
+				ids,
+				c->cfg->necus,
+				c->cfg->accept_device,
+				c->cfg->accept_fleet,
+				image_keys_keyid(keys),
+				false};
 	upt_verify_input in = {&work, meta, &dev, c->clock};
 	rc = upt_verify(&in, &vr);
 	have_vr = true;
@@ -941,9 +945,13 @@ int install_probe(struct ctx *c, struct candidate *cand)
 		rc = image_keys_load(c->cfg, &keys, &e);
 	if (rc == UPT_OK) {
 		build_ident(c, &inst, ids);
-		upt_device_ident dev = {c->cfg->device_id,	ids,
-					c->cfg->necus,		c->cfg->accept_device,
-					c->cfg->accept_fleet,	image_keys_keyid(keys), false};
+		upt_device_ident dev = {c->cfg->device_id,
+					ids,
+					c->cfg->necus,
+					c->cfg->accept_device,
+					c->cfg->accept_fleet,
+					image_keys_keyid(keys),
+					false};
 		upt_verify_input in = {&work, meta, &dev, c->clock};
 		upt_verify_result vr;
 		rc = upt_verify(&in, &vr);

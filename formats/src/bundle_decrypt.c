@@ -175,8 +175,9 @@ int upt_decrypt_stage_next(upt_decrypt_stage *s, upt_block_source src, void *ctx
 		unsigned char tag = 0;
 		if (crypto_secretstream_xchacha20poly1305_pull(&s->st, s->plain, &mlen, &tag,
 							       s->sealed, s->nsealed, NULL, 0) != 0)
-			return refuse(s, "a chunk does not authenticate (altered, moved, or from "
-					 "another image)",
+			return refuse(s,
+				      "a chunk does not authenticate (altered, moved, or from "
+				      "another image)",
 				      e);
 		if (tag == crypto_secretstream_xchacha20poly1305_TAG_FINAL)
 			s->final = true;

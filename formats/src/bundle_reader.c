@@ -1535,10 +1535,10 @@ static int stream_image(upt_bundle_reader *r, uint64_t signed_length, const upt_
 	if (rc == UPT_OK && sealed) {
 		/* the member is exactly the signed sealed length: checked before a byte is read */
 		if (r->size != sealed->length)
-			rc = upt_err_set(e, UPT_E_ARBITRARY_SOFTWARE,
-					 "sealed image member is %llu bytes, the Director signs %llu",
-					 (unsigned long long)r->size,
-					 (unsigned long long)sealed->length);
+			rc = upt_err_set(
+			    e, UPT_E_ARBITRARY_SOFTWARE,
+			    "sealed image member is %llu bytes, the Director signs %llu",
+			    (unsigned long long)r->size, (unsigned long long)sealed->length);
 		else
 			rc = upt_decrypt_stage_new(sealed, &s.decrypt, e);
 	}

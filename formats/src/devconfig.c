@@ -376,10 +376,9 @@ static int check_cross(const upt_devconfig *c, upt_err *e)
 int upt_devconfig_parse(const void *data, size_t len, const char *base_dir, upt_devconfig **out,
 			upt_err *e)
 {
-	static const char *const keys[] = {"device_id", "primary_ecu",	 "ecus",
-					   "state_dir", "trusted_roots", "report_key",
-					   "accept",	"time_floor",	 "decrypt_key",
-					   NULL};
+	static const char *const keys[] = {"device_id",	    "primary_ecu", "ecus",   "state_dir",
+					   "trusted_roots", "report_key",  "accept", "time_floor",
+					   "decrypt_key",   NULL};
 	static const char *const root_keys[] = {"director", "image-repo", NULL};
 	json_t *doc = NULL;
 	upt_devconfig *c = calloc(1, sizeof(*c));

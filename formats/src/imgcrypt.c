@@ -89,9 +89,10 @@ int upt_x25519_generate(const char *name, char keyid[UPT_CRYPT_KEYID_HEX + 1], u
 	char pubhex[2 * UPT_X25519_LEN + 1];
 	upt_hex_encode(pub, sizeof(pub), pubhex);
 	upt_hex_encode(sk, crypto_box_SECRETKEYBYTES, skhex);
-	int n = snprintf(text, TEXT_MAX,
-			 "{\"keytype\":\"x25519\",\"keyval\":{\"public\":\"%s\",\"private\":\"%s\"}}\n",
-			 pubhex, skhex);
+	int n =
+	    snprintf(text, TEXT_MAX,
+		     "{\"keytype\":\"x25519\",\"keyval\":{\"public\":\"%s\",\"private\":\"%s\"}}\n",
+		     pubhex, skhex);
 	if (n < 0 || n >= TEXT_MAX) {
 		rc = upt_err_set(e, UPT_E_INTERNAL, "key file text overflow");
 		goto out;
@@ -101,8 +102,8 @@ int upt_x25519_generate(const char *name, char keyid[UPT_CRYPT_KEYID_HEX + 1], u
 	if (rc)
 		goto out;
 	char pubtext[160];
-	n = snprintf(pubtext, sizeof(pubtext), "{\"keytype\":\"x25519\",\"keyval\":{\"public\":\"%s\"}}\n",
-		     pubhex);
+	n = snprintf(pubtext, sizeof(pubtext),
+		     "{\"keytype\":\"x25519\",\"keyval\":{\"public\":\"%s\"}}\n", pubhex);
 	rc = upt_keyfile_create(pubpath, pubtext, (size_t)n, 0644, e);
 	if (rc) {
 		unlink(keypath);
@@ -122,8 +123,8 @@ out:
 
 /* Parses an X25519 key file's bytes: public key always, the private key into sk when given
  * (then required). */
-static int parse_key_file(const uint8_t *data, size_t len, uint8_t pub[UPT_X25519_LEN],
-			  uint8_t *sk, upt_err *e)
+static int parse_key_file(const uint8_t *data, size_t len, uint8_t pub[UPT_X25519_LEN], uint8_t *sk,
+			  upt_err *e)
 {
 	json_t *doc = NULL;
 	const char *type, *pubhex;
@@ -319,7 +320,8 @@ int upt_seal_new(const uint8_t key[UPT_CRYPT_KEY_LEN], upt_seal_out out, void *c
 	rc = s->plain && s->sealed ? upt_hasher_new(true, false, &s->h, e)
 				   : upt_err_set(e, UPT_E_NOMEM, "out of memory");
 	uint8_t header[UPT_CRYPT_HEADER_LEN];
-	if (rc == UPT_OK && crypto_secretstream_xchacha20poly1305_init_push(&s->st, header, key) != 0)
+	if (rc == UPT_OK &&
+	    crypto_secretstream_xchacha20poly1305_init_push(&s->st, header, key) != 0)
 		rc = upt_err_set(e, UPT_E_INTERNAL, "secretstream set-up failed");
 	if (rc == UPT_OK)
 		rc = seal_emit(s, header, sizeof(header), e);
@@ -334,8 +336,8 @@ int upt_seal_new(const uint8_t key[UPT_CRYPT_KEY_LEN], upt_seal_out out, void *c
 static int seal_chunk(upt_seal *s, unsigned char tag, upt_err *e)
 {
 	unsigned long long clen = 0;
-	if (crypto_secretstream_xchacha20poly1305_push(&s->st, s->sealed, &clen, s->plain, s->nplain,
-						       NULL, 0, tag) != 0)
+	if (crypto_secretstream_xchacha20poly1305_push(&s->st, s->sealed, &clen, s->plain,
+						       s->nplain, NULL, 0, tag) != 0)
 		return upt_err_set(e, UPT_E_INTERNAL, "secretstream push failed");
 	s->nplain = 0;
 	return seal_emit(s, s->sealed, (size_t)clen, e);
@@ -347,7 +349,8 @@ int upt_seal_update(upt_seal *s, const void *p, size_t n, upt_err *e)
 	while (n) {
 		/* a full chunk is sealed only once more bytes show it is not the last */
 		if (s->nplain == UPT_CRYPT_CHUNK) {
-			int rc = seal_chunk(s, crypto_secretstream_xchacha20poly1305_TAG_MESSAGE, e);
+			int rc =
+			    seal_chunk(s, crypto_secretstream_xchacha20poly1305_TAG_MESSAGE, e);
 			if (rc)
 				return rc;
 		}

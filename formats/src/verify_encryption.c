@@ -37,8 +37,7 @@ static bool lower_hex(const char *s, size_t len)
 }
 
 /* The recipient entry whose keyid is this device's, after checking every entry's shape. */
-static int pick_recipient(vfy_ctx *c, const char *target, const json_t *list,
-			  const json_t **mine)
+static int pick_recipient(vfy_ctx *c, const char *target, const json_t *list, const json_t **mine)
 {
 	size_t n = json_array_size(list);
 	if (!json_is_array(list) || n == 0)
@@ -128,7 +127,8 @@ int upt_vfy_encryption(vfy_ctx *c, upt_verify_result *out)
 	const json_t *targets = json_object_get(c->dtargets->signed_obj, "targets");
 	for (size_t i = 0; i < out->nassignments && i < c->nas; i++) {
 		const upt_target *dt = c->as[i].dt;
-		const json_t *custom = json_object_get(json_object_get(targets, dt->name), "custom");
+		const json_t *custom =
+		    json_object_get(json_object_get(targets, dt->name), "custom");
 		const json_t *enc = json_object_get(custom, "encryption");
 		if (!enc)
 			continue;

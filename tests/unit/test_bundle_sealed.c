@@ -120,8 +120,8 @@ static int stream(struct world *w, const struct sealed *s, const struct sealed *
 	assert_int_equal(upt_bundle_next_image(r, &name, &clen, e), UPT_OK);
 	c->cap = w->n;
 	c->data = malloc(w->n);
-	int rc = upt_bundle_stream_sealed_image(r, w->n, &w->plain_hashes, &d, collect_sink, c,
-						NULL, e);
+	int rc =
+	    upt_bundle_stream_sealed_image(r, w->n, &w->plain_hashes, &d, collect_sink, c, NULL, e);
 	upt_bundle_meta_free(meta);
 	upt_bundle_reader_free(r);
 	free(path);
@@ -323,15 +323,13 @@ static void writer_round_trip(void **state)
 	upt_sealed_info info;
 	upt_err e;
 	assert_int_equal(upt_bundle_writer_new(out, &o, &bw, &e), UPT_OK);
-	assert_int_equal(upt_bundle_writer_add_sealed_image(bw, "fw.bin", src, w->n, w->key, &info,
-							    &e),
-			 UPT_OK);
+	assert_int_equal(
+	    upt_bundle_writer_add_sealed_image(bw, "fw.bin", src, w->n, w->key, &info, &e), UPT_OK);
 	/* the metadata that signs info comes after the sealed image, and is written first */
 	assert_int_equal(upt_bundle_writer_add_metadata(bw, "metadata/x.json", "{}", 2, &e),
 			 UPT_OK);
-	assert_int_equal(upt_bundle_writer_finish(bw, VALID_BUNDLE_JSON, strlen(VALID_BUNDLE_JSON),
-						  &e),
-			 UPT_OK);
+	assert_int_equal(
+	    upt_bundle_writer_finish(bw, VALID_BUNDLE_JSON, strlen(VALID_BUNDLE_JSON), &e), UPT_OK);
 	upt_bundle_writer_free(bw);
 	assert_int_equal(upt_bundle_writer_compressed_length(NULL, "fw.bin"), 0);
 
@@ -349,8 +347,8 @@ static void writer_round_trip(void **state)
 	d.length = info.length;
 	d.hashes = info.hashes;
 	struct collect c = {.data = malloc(w->n), .cap = w->n};
-	assert_int_equal(upt_bundle_stream_sealed_image(r, w->n, &w->plain_hashes, &d,
-							collect_sink, &c, NULL, &e),
+	assert_int_equal(upt_bundle_stream_sealed_image(r, w->n, &w->plain_hashes, &d, collect_sink,
+							&c, NULL, &e),
 			 UPT_OK);
 	assert_memory_equal(c.data, w->plain, w->n);
 	free(c.data);
@@ -370,12 +368,11 @@ static void sealed_after_begin_is_refused(void **state)
 	upt_sealed_info info;
 	upt_err e;
 	assert_int_equal(upt_bundle_writer_new(out, &o, &bw, &e), UPT_OK);
-	assert_int_equal(upt_bundle_writer_begin(bw, VALID_BUNDLE_JSON, strlen(VALID_BUNDLE_JSON),
-						 &e),
-			 UPT_OK);
-	assert_int_equal(upt_bundle_writer_add_sealed_image(bw, "fw.bin", src, w->n, w->key, &info,
-							    &e),
-			 UPT_E_USAGE);
+	assert_int_equal(
+	    upt_bundle_writer_begin(bw, VALID_BUNDLE_JSON, strlen(VALID_BUNDLE_JSON), &e), UPT_OK);
+	assert_int_equal(
+	    upt_bundle_writer_add_sealed_image(bw, "fw.bin", src, w->n, w->key, &info, &e),
+	    UPT_E_USAGE);
 	upt_bundle_writer_free(bw);
 	free(src);
 	free(out);

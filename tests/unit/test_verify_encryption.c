@@ -71,9 +71,8 @@ static void add_encryption(scn *s, const char *member, json_t *o, scn_signers *s
 	(void)sg;
 	if (strcmp(member, DIR_TARGETS) != 0)
 		return;
-	json_t *custom =
-	    json_object_get(json_object_get(json_object_get(o, "targets"), "main-fw-1.bin"),
-			    "custom");
+	json_t *custom = json_object_get(
+	    json_object_get(json_object_get(o, "targets"), "main-fw-1.bin"), "custom");
 	json_t *e = json_pack("{s:s, s:I, s:I}", "scheme", enc.scheme, "chunk_size",
 			      (json_int_t)enc.chunk, "length", (json_int_t)enc.length);
 	if (!enc.no_hashes)
@@ -83,9 +82,9 @@ static void add_encryption(scn *s, const char *member, json_t *o, scn_signers *s
 		for (size_t i = 0; i < enc.extra_recipients; i++)
 			json_array_append_new(list, json_pack("{s:s, s:s}", "keyid", OTHER_KEYID,
 							      "wrapped_key", wrapped_hex));
-		json_array_append_new(list, json_pack("{s:s, s:s, s:s}", "keyid", enc.keyid,
-						      "wrapped_key", enc.wrapped, "recipient",
-						      "VIN-1"));
+		json_array_append_new(list,
+				      json_pack("{s:s, s:s, s:s}", "keyid", enc.keyid,
+						"wrapped_key", enc.wrapped, "recipient", "VIN-1"));
 		json_object_set_new(e, "recipients", list);
 	}
 	json_object_set_new(custom, "encryption", e);

@@ -36,7 +36,8 @@ typedef struct upt_device_ident {
 	/* Key id of the device's decrypt_key (docs/device-config.md), NULL when it has none. */
 	const char *decrypt_keyid;
 	/* The station checking a bundle for a device without its key: an encrypted target is
-	 * accepted without a wrapped key for decrypt_keyid (only its sealed form can be checked). */
+	 * accepted without a wrapped key for decrypt_keyid (only its sealed form can be checked).
+	 */
 	bool sealed_unopened_ok;
 } upt_device_ident;
 
@@ -99,11 +100,11 @@ typedef struct upt_verify_result {
  * files -> UPT_E_TOO_LARGE, before any is read), accept policy (UPT_E_POLICY), roots (Director,
  * then Image repository), Director, Image repository, match, then the encryption of each
  * assigned target (verify_encryption.c: malformed custom.encryption -> UPT_E_MALFORMED; an
- * encrypted target and no decrypt key, or no image key wrapped for it -> UPT_E_POLICY). The first failing check decides;
- * out->err.file is the bundle member it concerns ("" when none, e.g. the trusted root), its
- * message says what a technician needs. Codes follow docs/threat-model.md; in addition:
- * no director/root.json or image-repo/root.json in the trust -> UPT_E_CONFIG; a trusted root
- * that does not parse or is not signed by its own root threshold -> UPT_E_UNTRUSTED_ROOT; a
+ * encrypted target and no decrypt key, or no image key wrapped for it -> UPT_E_POLICY). The first
+ * failing check decides; out->err.file is the bundle member it concerns ("" when none, e.g. the
+ * trusted root), its message says what a technician needs. Codes follow docs/threat-model.md; in
+ * addition: no director/root.json or image-repo/root.json in the trust -> UPT_E_CONFIG; a trusted
+ * root that does not parse or is not signed by its own root threshold -> UPT_E_UNTRUSTED_ROOT; a
  * trusted (state) file that does not parse -> UPT_E_INTERNAL (corrupt state directory).
  * A device bundle must carry the Image-repo timestamp; Image-repo roles are loaded lazily (only
  * those a target search visits are verified and stored), as TUF clients do.
