@@ -389,13 +389,12 @@ static int verify(const char *bundle, const char *config, const char *at, bool a
 		status = cli_fail("verify", &e);
 		goto out;
 	}
-	upt_device_ident dev = {cfg->device_id,
-				ecus,
-				cfg->necus,
-				cfg->accept_device,
-				cfg->accept_fleet,
-				key ? upt_decrypt_key_id(key) : NULL,
-				false};
+	upt_device_ident dev = {.device_id = cfg->device_id,
+				.ecus = ecus,
+				.necus = cfg->necus,
+				.accept_device = cfg->accept_device,
+				.accept_fleet = cfg->accept_fleet,
+				.decrypt_keyid = key ? upt_decrypt_key_id(key) : NULL};
 
 	status = run_verify(bundle, &trust, &dev, key, now, as_json, "");
 out:
@@ -502,7 +501,12 @@ static int verify_workspace(const char *bundle, const char *wsdir, const arg_val
 			    .hardware_id = json_string_value(json_object_get(as, "hardwareId"))};
 		}
 		/* the station holds no device keys: encrypted images are checked sealed */
-		upt_device_ident dev = {id, idents, ne, true, true, NULL, true};
+		upt_device_ident dev = {.device_id = id,
+					.ecus = idents,
+					.necus = ne,
+					.accept_device = true,
+					.accept_fleet = true,
+					.sealed_unopened_ok = true};
 		upt_trust t;
 		upt_trust_init(&t);
 		rc = upt_trust_set(&t, "director/root.json", roots[0].data, roots[0].len, &e);

@@ -547,6 +547,18 @@ static void build_ident(const struct ctx *c, const upt_installed *inst, upt_ecu_
 	}
 }
 
+/* Who this device is to the verification: its ECUs, what it accepts, its decrypt key's id. */
+static upt_device_ident device_ident(const struct ctx *c, const upt_ecu_ident *ids,
+				     const struct image_keys *keys)
+{
+	return (upt_device_ident){.device_id = c->cfg->device_id,
+				  .ecus = ids,
+				  .necus = c->cfg->necus,
+				  .accept_device = c->cfg->accept_device,
+				  .accept_fleet = c->cfg->accept_fleet,
+				  .decrypt_keyid = image_keys_keyid(keys)};
+}
+
 static const char *kind_hint(const upt_bundle_meta *meta)
 {
 	json_t *doc = NULL;
@@ -767,13 +779,7 @@ void install_attempt(struct ctx *c, const char *path, struct attempt *out)
 	rc = image_keys_load(c->cfg, &keys, &e);
 	if (rc)
 		goto done;
-	upt_device_ident dev = {c->cfg->device_id,
-				ids,
-				c->cfg->necus,
-				c->cfg->accept_device,
-				c->cfg->accept_fleet,
-				image_keys_keyid(keys),
-				false};
+	upt_device_ident dev = device_ident(c, ids, keys);
 	upt_verify_input in = {&work, meta, &dev, c->clock};
 	rc = upt_verify(&in, &vr);
 	have_vr = true;
@@ -945,13 +951,7 @@ int install_probe(struct ctx *c, struct candidate *cand)
 		rc = image_keys_load(c->cfg, &keys, &e);
 	if (rc == UPT_OK) {
 		build_ident(c, &inst, ids);
-		upt_device_ident dev = {c->cfg->device_id,
-					ids,
-					c->cfg->necus,
-					c->cfg->accept_device,
-					c->cfg->accept_fleet,
-					image_keys_keyid(keys),
-					false};
+		upt_device_ident dev = device_ident(c, ids, keys);
 		upt_verify_input in = {&work, meta, &dev, c->clock};
 		upt_verify_result vr;
 		rc = upt_verify(&in, &vr);
