@@ -181,8 +181,9 @@ int upt_decrypt_stage_next(upt_decrypt_stage *s, upt_block_source src, void *ctx
 				      e);
 		if (tag == crypto_secretstream_xchacha20poly1305_TAG_FINAL)
 			s->final = true;
-		else if (tag != crypto_secretstream_xchacha20poly1305_TAG_MESSAGE ||
-			 s->nsealed < SEALED_CHUNK)
+		else if (tag != crypto_secretstream_xchacha20poly1305_TAG_MESSAGE)
+			return refuse(s, "a chunk with a tag other than MESSAGE or FINAL", e);
+		else if (s->nsealed < SEALED_CHUNK) /* a short chunk is the last one */
 			return refuse(s, "ends without its final chunk (cut short)", e);
 		s->nsealed = 0;
 		s->chunks++;
