@@ -111,11 +111,12 @@ static int fill(upt_decrypt_stage *s, size_t want, upt_block_source src, void *c
 
 static int refuse(const upt_decrypt_stage *s, const char *what, upt_err *e)
 {
+	/* every chunk before this one was full: its place follows from the count */
+	uint64_t at = s->started ? UPT_CRYPT_HEADER_LEN + s->chunks * (uint64_t)SEALED_CHUNK : 0;
 	return upt_err_set(e, UPT_E_ARBITRARY_SOFTWARE,
-			   "sealed image: %s (chunk %llu, sealed byte %llu): the image is not what "
-			   "the Director signed",
-			   what, (unsigned long long)s->chunks + 1,
-			   (unsigned long long)(s->consumed - s->nsrc - s->nsealed));
+			   "sealed image: %s (chunk %llu, at sealed byte %llu): the image is not "
+			   "what the Director signed",
+			   what, (unsigned long long)s->chunks + 1, (unsigned long long)at);
 }
 
 /* After the FINAL chunk: nothing may follow, and the whole member must be what is signed. */
@@ -143,6 +144,31 @@ static int check_end(upt_decrypt_stage *s, upt_block_source src, void *ctx, upt_
 	return UPT_OK;
 }
 
+/* Opens one sealed chunk of len bytes at c (in the sealed buffer, or straight in the source's
+ * block); *n = its plaintext bytes in s->plain. */
+static int open_chunk(upt_decrypt_stage *s, const uint8_t *c, size_t len, size_t *n, upt_err *e)
+{
+	if (len == 0)
+		return refuse(s, "ends without its final chunk (cut short)", e);
+	if (len < UPT_CRYPT_CHUNK_OVERHEAD)
+		return refuse(s, "a chunk shorter than its authentication tag", e);
+	unsigned long long mlen = 0;
+	unsigned char tag = 0;
+	if (crypto_secretstream_xchacha20poly1305_pull(&s->st, s->plain, &mlen, &tag, c, len, NULL,
+						       0) != 0)
+		return refuse(
+		    s, "a chunk does not authenticate (altered, moved, or from another image)", e);
+	if (tag == crypto_secretstream_xchacha20poly1305_TAG_FINAL)
+		s->final = true;
+	else if (tag != crypto_secretstream_xchacha20poly1305_TAG_MESSAGE)
+		return refuse(s, "a chunk with a tag other than MESSAGE or FINAL", e);
+	else if (len < SEALED_CHUNK) /* a short chunk is the last one */
+		return refuse(s, "ends without its final chunk (cut short)", e);
+	s->chunks++;
+	*n = (size_t)mlen;
+	return UPT_OK;
+}
+
 int upt_decrypt_stage_next(upt_decrypt_stage *s, upt_block_source src, void *ctx, const void **p,
 			   size_t *n, upt_err *e)
 {
@@ -164,32 +190,24 @@ int upt_decrypt_stage_next(upt_decrypt_stage *s, upt_block_source src, void *ctx
 			s->nsealed = 0;
 			s->started = true;
 		}
-		rc = fill(s, SEALED_CHUNK, src, ctx, e);
+		size_t got = 0;
+		if (s->nsealed == 0 && s->nsrc >= SEALED_CHUNK) {
+			/* a whole chunk inside the source's block: opened where it lies */
+			const uint8_t *c = s->src;
+			s->src += SEALED_CHUNK;
+			s->nsrc -= SEALED_CHUNK;
+			rc = open_chunk(s, c, SEALED_CHUNK, &got, e);
+		} else {
+			rc = fill(s, SEALED_CHUNK, src, ctx, e);
+			if (rc == UPT_OK)
+				rc = open_chunk(s, s->sealed, s->nsealed, &got, e);
+			s->nsealed = 0;
+		}
 		if (rc)
 			return rc;
-		if (s->nsealed == 0)
-			return refuse(s, "ends without its final chunk (cut short)", e);
-		if (s->nsealed < UPT_CRYPT_CHUNK_OVERHEAD)
-			return refuse(s, "a chunk shorter than its authentication tag", e);
-		unsigned long long mlen = 0;
-		unsigned char tag = 0;
-		if (crypto_secretstream_xchacha20poly1305_pull(&s->st, s->plain, &mlen, &tag,
-							       s->sealed, s->nsealed, NULL, 0) != 0)
-			return refuse(s,
-				      "a chunk does not authenticate (altered, moved, or from "
-				      "another image)",
-				      e);
-		if (tag == crypto_secretstream_xchacha20poly1305_TAG_FINAL)
-			s->final = true;
-		else if (tag != crypto_secretstream_xchacha20poly1305_TAG_MESSAGE)
-			return refuse(s, "a chunk with a tag other than MESSAGE or FINAL", e);
-		else if (s->nsealed < SEALED_CHUNK) /* a short chunk is the last one */
-			return refuse(s, "ends without its final chunk (cut short)", e);
-		s->nsealed = 0;
-		s->chunks++;
-		if (mlen) {
+		if (got) {
 			*p = s->plain;
-			*n = (size_t)mlen;
+			*n = got;
 			return UPT_OK;
 		}
 	}
