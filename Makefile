@@ -131,6 +131,11 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILDDIR)/tests/%)
 TESTLIB_SRC := $(filter-out $(UNIT_SRC),$(sort $(wildcard tests/unit/*.c)))
 TESTLIB_OBJ := $(TESTLIB_SRC:%.c=$(BUILDDIR)/%.o)
 
+# Interoperability helpers (tests/interop/*.c): test-only programs on the library, run by the
+# CLI tests against independent implementations (securesystemslib, PyNaCl, tuf-js).
+INTEROP_SRC := $(sort $(wildcard tests/interop/*.c))
+INTEROP_BIN := $(INTEROP_SRC:tests/interop/%.c=$(BUILDDIR)/interop/%)
+
 BENCH_SRC := $(sort $(wildcard tests/bench/*.c))
 BENCH_BIN := $(BENCH_SRC:tests/bench/%.c=$(BUILDDIR)/bench/%)
 
@@ -170,11 +175,17 @@ $(BUILDDIR)/tests/%: $(BUILDDIR)/tests/unit/%.o $(TESTLIB_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $< $(TESTLIB_OBJ) $(LIB) $(LIBS) $(CMOCKA_LIBS)
 
+# genrepo builds metadata with the unit tests' scenario generator.
+$(BUILDDIR)/interop/genrepo: $(BUILDDIR)/tests/unit/scenario.o
+$(BUILDDIR)/interop/%: $(BUILDDIR)/tests/interop/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIB) $(LIBS)
+
 $(BUILDDIR)/bench/%: $(BUILDDIR)/tests/bench/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(LIBS)
 
-units: $(UNIT_BIN)
+units: $(UNIT_BIN) $(INTEROP_BIN)
 
 # make test: always the ASan+UBSan build, then every unit binary and CLI script.
 ifeq ($(BUILD),asan)
@@ -252,7 +263,8 @@ install: all
 endif
 
 -include $(LIB_OBJ:.o=.d) $(BUNDLE_OBJ:.o=.d) $(INSTALL_OBJ:.o=.d) $(TESTLIB_OBJ:.o=.d) \
-	$(UNIT_SRC:tests/unit/%.c=$(BUILDDIR)/tests/unit/%.d)
+	$(UNIT_SRC:tests/unit/%.c=$(BUILDDIR)/tests/unit/%.d) \
+	$(INTEROP_SRC:tests/interop/%.c=$(BUILDDIR)/tests/interop/%.d)
 
 endif # DEPS_OK
 

@@ -33,6 +33,7 @@
 #include "upt/hash.h"
 #include "upt/hex.h"
 #include "upt/report.h"
+#include "upt/rfc3339.h"
 #include "upt/sig.h"
 
 #define EXIT_REJECTED 4
@@ -104,13 +105,16 @@ typedef struct job {
 	enum job_state state;
 	const char *klass;
 	upt_err e;
-	upt_buf file, canon, ecu_canon;
-	json_t *doc, *signed_obj, *sigs;
-	const char *device_id;
+	upt_buf file;
+	upt_report_parsed *p;
+	const char *device_id; /* borrowed from p */
 	long long counter;
 	ledger_device dev;
 	ledger_report r;
 	ledger_ecu_report *ecus;
+	/* the report's times as the ledger stores them (the exact form the device wrote) */
+	char clock[UPT_RFC3339_LEN + 1], effective[UPT_RFC3339_LEN + 1];
+	char (*latest)[UPT_RFC3339_LEN + 1];
 } job;
 
 typedef struct batch_dir {
@@ -140,252 +144,46 @@ static void reject(ingest *g, const char *path, const char *klass, const char *w
 	fputc('\n', stderr);
 }
 
-/* Target names as docs/bundle-format.md allows them in a bundle. */
-static bool target_name_ok(const char *s)
+/* A verified report as the ledger records it. */
+static int to_ledger(job *j, upt_err *e)
 {
-	size_t n = strlen(s);
-	if (n == 0 || n > UPT_TARGET_NAME_MAX)
-		return false;
-	for (const char *p = s; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		      (*p >= '0' && *p <= '9') || strchr("._+-/", *p)))
-			return false;
-	return true;
-}
-
-/* Absent or null gives NULL; otherwise a string of at most max bytes. */
-static int opt_str(const json_t *o, const char *key, size_t max, const char **out, upt_err *e)
-{
-	json_t *v = json_object_get(o, key);
-	*out = NULL;
-	if (!v || json_is_null(v))
-		return UPT_OK;
-	if (!json_is_string(v))
-		return upt_err_set(e, UPT_E_MALFORMED, "field \"%s\" is not a string or null", key);
-	if (json_string_length(v) > max)
-		return upt_err_set(e, UPT_E_MALFORMED, "field \"%s\" is over %zu bytes", key, max);
-	*out = json_string_value(v);
-	return UPT_OK;
-}
-
-static int name_field(const json_t *o, const char *key, const char **out, upt_err *e)
-{
-	int rc = upt_json_get_str(o, key, out, e);
-	if (rc == UPT_OK && !ledger_name_ok(*out))
-		rc = upt_err_set(e, UPT_E_MALFORMED,
-				 "field \"%s\" does not match [A-Za-z0-9._-]{1,128}", key);
-	return rc;
-}
-
-static int time_field(const json_t *o, const char *key, const char **out, upt_err *e)
-{
-	int64_t t;
-	int rc = upt_json_get_str(o, key, out, e);
-	if (rc == UPT_OK && upt_rfc3339_parse(*out, &t, NULL) != UPT_OK)
-		rc = upt_err_set(e, UPT_E_MALFORMED, "field \"%s\" is not YYYY-MM-DDTHH:MM:SSZ",
-				 key);
-	return rc;
-}
-
-/* The TUF envelope: {"signed": {...}, "signatures": [{"keyid", "sig"}, ...]}. */
-static int envelope(const json_t *doc, json_t **signed_obj, json_t **sigs, upt_err *e)
-{
-	if (!json_is_object(doc))
-		return upt_err_set(e, UPT_E_MALFORMED, "not a JSON object");
-	int rc = upt_json_get_obj(doc, "signed", signed_obj, e);
-	if (rc == UPT_OK)
-		rc = upt_json_get_arr(doc, "signatures", sigs, e);
-	if (rc == UPT_OK && json_array_size(*sigs) > UPT_SIGNATURES_MAX)
-		rc = upt_err_set(e, UPT_E_MALFORMED, "more than %d signatures", UPT_SIGNATURES_MAX);
-	return rc;
-}
-
-/* A signature by the registered device key over canonical: UPT_OK, UPT_E_MALFORMED (a
- * signature entry that is not {"keyid": HEX, "sig": HEX}, or one key id twice, as the
- * docs/bundle-format.md rules), or UPT_E_ARBITRARY_SOFTWARE (forged: no signature by that
- * key, or one that does not verify). */
-static int check_sigs(const json_t *sigs, const upt_key *key, const upt_buf *canon, upt_err *e)
-{
-	bool listed = false, verified = false;
-	for (size_t i = 0; i < json_array_size(sigs); i++) {
-		const json_t *s = json_array_get(sigs, i);
-		const char *keyid, *sig;
-		if (!json_is_object(s) || upt_json_get_str(s, "keyid", &keyid, NULL) ||
-		    upt_json_get_str(s, "sig", &sig, NULL))
-			return upt_err_set(e, UPT_E_MALFORMED,
-					   "signature %zu is not "
-					   "{\"keyid\": HEX, \"sig\": HEX}",
-					   i);
-		for (size_t j = 0; j < i; j++) {
-			const char *other =
-			    json_string_value(json_object_get(json_array_get(sigs, j), "keyid"));
-			if (other && !strcasecmp(other, keyid))
-				return upt_err_set(e, UPT_E_MALFORMED,
-						   "key id %.16s... signs twice", keyid);
-		}
-		if (strcasecmp(keyid, key->keyid) != 0)
-			continue;
-		listed = true;
-		uint8_t raw[64];
-		if (upt_hex_decode(sig, raw, sizeof(raw), NULL) == UPT_OK &&
-		    upt_sig_verify(key, canon->data, canon->len, raw))
-			verified = true;
+	const upt_report *x = &j->p->r;
+	ledger_report *r = &j->r;
+	upt_rfc3339_format(x->effective, j->effective);
+	r->time_effective = j->effective;
+	if (j->p->has_clock) {
+		upt_rfc3339_format(x->clock, j->clock);
+		r->time_clock = j->clock;
 	}
-	if (verified)
-		return UPT_OK;
-	return upt_err_set(e, UPT_E_ARBITRARY_SOFTWARE,
-			   listed
-			       ? "signature by the registered key (keyid %.16s...) does not verify"
-			       : "not signed by the registered key (keyid %.16s...)",
-			   key->keyid);
-}
-
-static int canonical_of(const json_t *signed_obj, upt_buf *out, upt_err *e)
-{
-	out->len = 0;
-	return upt_cjson_encode(signed_obj, out, e);
-}
-
-/* One ECU version report (aktualizr's fields), in its own envelope signed by the device key. */
-static int ecu_report(job *j, const json_t *env, const upt_key *key, ledger_ecu_report *x,
-		      upt_err *e)
-{
-	json_t *s, *sigs, *img, *fileinfo, *hashes;
-	const char *sha;
-	long long n;
-	memset(x, 0, sizeof(*x));
-	int rc = envelope(env, &s, &sigs, e);
-	if (rc)
-		return rc;
-	rc = canonical_of(s, &j->ecu_canon, e);
-	if (rc == UPT_OK)
-		rc = check_sigs(sigs, key, &j->ecu_canon, e);
-	if (rc == UPT_OK)
-		rc = name_field(s, "ecu_serial", &x->serial, e);
-	if (rc)
-		return rc;
-	/* null (or absent), or a filepath of "" with "hashes": {}: the device knows no image for
-	 * this ECU (a factory image it never installed itself) */
-	img = json_object_get(s, "installed_image");
-	if (img && !json_is_null(img)) {
-		if (!json_is_object(img))
-			return upt_err_set(e, UPT_E_MALFORMED, "installed_image is not an object");
-		rc = upt_json_get_str(img, "filepath", &x->filepath, e);
-		if (rc == UPT_OK && x->filepath[0] && !target_name_ok(x->filepath))
-			rc = upt_err_set(e, UPT_E_MALFORMED, "filepath is not a target name");
-		if (rc == UPT_OK)
-			rc = upt_json_get_obj(img, "fileinfo", &fileinfo, e);
-		if (rc == UPT_OK)
-			rc = upt_json_get_int(fileinfo, "length", 0, LLONG_MAX, &n, e);
-		if (rc == UPT_OK)
-			rc = upt_json_get_obj(fileinfo, "hashes", &hashes, e);
-		uint8_t digest[UPT_SHA256_LEN];
-		if (rc == UPT_OK && json_object_get(hashes, "sha256")) {
-			rc = upt_json_get_str(hashes, "sha256", &sha, e);
-			if (rc == UPT_OK &&
-			    upt_hex_decode(sha, digest, sizeof(digest), NULL) != UPT_OK)
-				rc = upt_err_set(e, UPT_E_MALFORMED, "sha256 is not 64 hex digits");
-			if (rc == UPT_OK) {
-				x->has_sha256 = true;
-				upt_hex_encode(digest, sizeof(digest), x->sha256); /* lowercase */
-			}
-		}
-		if (rc)
-			return upt_err_prefix(e, "installed_image");
-		x->has_image = x->filepath[0] != 0;
-		x->length = (uint64_t)n;
-	}
-	rc = upt_json_get_str(s, "attacks_detected", &x->attacks, e);
-	if (rc == UPT_OK && strlen(x->attacks) > LEDGER_TEXT_MAX)
-		rc = upt_err_set(e, UPT_E_MALFORMED, "attacks_detected is over %d bytes",
-				 LEDGER_TEXT_MAX);
-	if (rc == UPT_OK)
-		rc = time_field(s, "latest_time", &x->latest_time, e);
-	if (rc == UPT_OK)
-		rc = upt_json_get_int(s, "report_counter", 0, LLONG_MAX, &n, e);
-	if (rc == UPT_OK)
-		x->report_counter = n;
-	/* Devices from before the field report what they installed (docs/reports.md). */
-	x->state = "installed";
-	if (rc == UPT_OK && json_object_get(s, "state")) {
-		rc = upt_json_get_str(s, "state", &x->state, e);
-		if (rc == UPT_OK && !upt_report_ecu_state_ok(x->state))
-			rc = upt_err_set(e, UPT_E_MALFORMED,
-					 "state is not installed, pending, confirmed or fell-back");
-	}
-	return rc;
-}
-
-/* The device manifest's fields (docs/reports.md), after its signature verified. */
-static int manifest(job *j, const json_t *s, const upt_key *key, ledger_report *r, upt_err *e)
-{
-	json_t *t, *res, *ecus, *v;
-	const char *primary;
-	long long counter;
-	int rc = upt_json_get_int(s, "counter", 0, LLONG_MAX, &counter, e);
-	if (rc == UPT_OK)
-		rc = name_field(s, "primary_ecu", &primary, e);
-	if (rc == UPT_OK)
-		rc = upt_json_get_obj(s, "time", &t, e);
-	if (rc == UPT_OK)
-		rc = time_field(t, "effective", &r->time_effective, e);
-	if (rc == UPT_OK) {
-		/* the device's own clock may be unset: reported as is, null allowed */
-		v = json_object_get(t, "clock");
-		if (v && !json_is_null(v))
-			rc = time_field(t, "clock", &r->time_clock, e);
-	}
-	if (rc)
-		return rc;
-	r->counter = counter;
-	v = json_object_get(s, "bundle");
-	if (v && !json_is_null(v)) {
-		if (!json_is_object(v))
-			return upt_err_set(e, UPT_E_MALFORMED, "bundle is not an object or null");
-		rc = opt_str(v, "file", LEDGER_BUNDLE_FIELD_MAX, &r->bundle_file, e);
-		if (rc == UPT_OK)
-			rc = opt_str(v, "kind", 16, &r->bundle_kind, e);
-		if (rc == UPT_OK && r->bundle_kind && strcmp(r->bundle_kind, "device") &&
-		    strcmp(r->bundle_kind, "fleet"))
-			rc = upt_err_set(e, UPT_E_MALFORMED, "bundle.kind is not device or fleet");
-		if (rc == UPT_OK)
-			rc = opt_str(v, "id", LEDGER_BUNDLE_FIELD_MAX, &r->bundle_id, e);
-		if (rc)
-			return rc;
-	}
-	v = json_object_get(s, "medium");
-	if (v && !json_is_null(v) && !json_is_object(v))
-		return upt_err_set(e, UPT_E_MALFORMED, "medium is not an object or null");
-	rc = upt_json_get_obj(s, "result", &res, e);
-	if (rc == UPT_OK)
-		rc = name_field(res, "status", &r->status, e);
-	if (rc == UPT_OK)
-		rc = opt_str(res, "reason", UPT_NAME_MAX, &r->reason, e);
-	if (rc == UPT_OK && r->reason && !ledger_name_ok(r->reason))
-		rc = upt_err_set(e, UPT_E_MALFORMED, "result.reason is not a class name");
-	if (rc == UPT_OK)
-		rc = opt_str(res, "message", LEDGER_TEXT_MAX, &r->message, e);
-	if (rc == UPT_OK)
-		rc = upt_json_get_arr(s, "ecu_reports", &ecus, e);
-	if (rc)
-		return rc;
-	size_t n = json_array_size(ecus);
-	if (n > UPT_ECUS_MAX)
-		return upt_err_set(e, UPT_E_MALFORMED, "more than %d ECU reports", UPT_ECUS_MAX);
-	j->ecus = calloc(n ? n : 1, sizeof(*j->ecus));
-	if (!j->ecus)
+	r->counter = (int64_t)x->counter;
+	r->bundle_file = x->bundle_file;
+	r->bundle_kind = x->bundle_kind;
+	r->bundle_id = x->bundle_id;
+	r->status = x->status;
+	r->reason = x->reason;
+	r->message = x->message;
+	j->ecus = calloc(x->necus ? x->necus : 1, sizeof(*j->ecus));
+	j->latest = calloc(x->necus ? x->necus : 1, sizeof(*j->latest));
+	if (!j->ecus || !j->latest)
 		return upt_err_set(e, UPT_E_NOMEM, "out of memory");
-	for (size_t i = 0; i < n; i++) {
-		rc = ecu_report(j, json_array_get(ecus, i), key, &j->ecus[i], e);
-		if (rc)
-			return upt_err_prefix(e, "ecu_reports[%zu]", i);
-		for (size_t k = 0; k < i; k++)
-			if (!strcmp(j->ecus[k].serial, j->ecus[i].serial))
-				return upt_err_set(e, UPT_E_MALFORMED, "ECU %s reported twice",
-						   j->ecus[i].serial);
+	for (size_t i = 0; i < x->necus; i++) {
+		const upt_report_ecu *u = &x->ecus[i];
+		ledger_ecu_report *l = &j->ecus[i];
+		l->serial = u->serial;
+		l->has_image = u->filepath[0] != 0;
+		l->filepath = u->filepath;
+		l->length = u->length;
+		l->has_sha256 = u->has_sha256;
+		if (u->has_sha256)
+			upt_hex_encode(u->sha256, sizeof(u->sha256), l->sha256); /* lowercase */
+		l->attacks = u->attacks;
+		upt_rfc3339_format(u->latest_time, j->latest[i]);
+		l->latest_time = j->latest[i];
+		l->report_counter = (int64_t)u->report_counter;
+		l->state = u->state;
 	}
 	r->ecus = j->ecus;
-	r->necus = n;
+	r->necus = x->necus;
 	return UPT_OK;
 }
 
@@ -401,44 +199,26 @@ static const char *class_of(int code)
 	}
 }
 
-/* Phase 1 (any thread): read, parse, and the two fields that say which report this is. */
+/* Phase 1 (any thread): read, and the two fields that say which report this is. */
 static void job_read(job *j)
 {
-	const char *type;
 	upt_err *e = &j->e;
 	upt_buf_init(&j->file, UPT_REPORT_MAX);
-	upt_buf_init(&j->canon, UPT_REPORT_MAX);
-	upt_buf_init(&j->ecu_canon, UPT_REPORT_MAX);
 	int rc = upt_file_read(j->dfd, j->name, UPT_REPORT_MAX, &j->file, e);
 	if (rc) {
 		j->state = JOB_REJECTED;
 		j->klass = rc == UPT_E_TOO_LARGE ? "too-large" : "unreadable";
 		return;
 	}
-	/* A truncated file is the common case here: a stick pulled while the device wrote. */
-	rc = upt_json_parse(j->file.data, j->file.len, UPT_REPORT_MAX, &j->doc, e);
-	if (rc == UPT_OK)
-		rc = envelope(j->doc, &j->signed_obj, &j->sigs, e);
-	if (rc == UPT_OK)
-		rc = upt_json_get_str(j->signed_obj, "_type", &type, e);
-	if (rc == UPT_OK && strcmp(type, "device-manifest") != 0)
-		rc = upt_err_set(e, UPT_E_MALFORMED, "_type is not device-manifest");
-	if (rc == UPT_OK)
-		rc = name_field(j->signed_obj, "device_id", &j->device_id, e);
-	if (rc == UPT_OK)
-		rc = upt_json_get_int(j->signed_obj, "counter", 0, LLONG_MAX, &j->counter, e);
-	/* what the signature covers, and the report's identity (duplicate or replay) */
-	if (rc == UPT_OK)
-		rc = canonical_of(j->signed_obj, &j->canon, e);
-	uint8_t digest[UPT_SHA256_LEN];
-	if (rc == UPT_OK)
-		rc = upt_sha256(j->canon.data, j->canon.len, digest, e);
+	rc = upt_report_open(j->file.data, j->file.len, &j->p, e);
 	if (rc) {
 		j->state = JOB_REJECTED;
 		j->klass = class_of(rc);
 		return;
 	}
-	upt_hex_encode(digest, sizeof(digest), j->r.digest);
+	j->device_id = j->p->r.device_id;
+	j->counter = (long long)j->p->r.counter;
+	memcpy(j->r.digest, j->p->digest, sizeof(j->r.digest));
 	if (j->expect && strcmp(j->expect, j->device_id) != 0) {
 		j->state = JOB_REJECTED;
 		j->klass = "device-mismatch";
@@ -479,9 +259,9 @@ static int job_lookup(ingest *g, job *j, upt_err *fatal)
 static void job_verify(job *j)
 {
 	upt_err *e = &j->e;
-	int rc = check_sigs(j->sigs, &j->dev.key, &j->canon, e);
+	int rc = upt_report_verify(j->p, &j->dev.key, e);
 	if (rc == UPT_OK)
-		rc = manifest(j, j->signed_obj, &j->dev.key, &j->r, e);
+		rc = to_ledger(j, e);
 	if (rc) {
 		j->state = JOB_REJECTED;
 		j->klass = class_of(rc);
@@ -529,11 +309,10 @@ static int job_finish(ingest *g, job *j, upt_err *fatal)
 
 static void job_clear(job *j)
 {
-	json_decref(j->doc);
+	upt_report_parsed_free(j->p);
 	upt_buf_clear(&j->file);
-	upt_buf_clear(&j->canon);
-	upt_buf_clear(&j->ecu_canon);
 	free(j->ecus);
+	free(j->latest);
 	free(j->name);
 	free(j->path);
 }

@@ -21,6 +21,7 @@
 #include "upt/hash.h"
 #include "upt/limits.h"
 #include "upt/meta.h"
+#include "upt/report.h"
 #include "upt/rfc3339.h"
 
 #define LEDGER_DATE_LEN 10	    /* YYYY-MM-DD */
@@ -28,9 +29,9 @@
 /* Station-side inputs: the operator's, not the stick's, but bounded all the same. */
 #define LEDGER_CSV_MAX (64u << 20)     /* devices import CSV */
 #define LEDGER_DIR_ENTRIES_MAX 1000000 /* entries read from one reports directory */
-/* Report fields (the stick's, verified but bounded before they reach the ledger). */
-#define LEDGER_TEXT_MAX 4096	     /* result.message, attacks_detected */
-#define LEDGER_BUNDLE_FIELD_MAX 1024 /* bundle.file, bundle.id */
+/* Report fields: bounded by the report reader (upt/report.h) before they reach the ledger. */
+#define LEDGER_TEXT_MAX UPT_REPORT_TEXT_MAX		    /* result.message, attacks_detected */
+#define LEDGER_BUNDLE_FIELD_MAX UPT_REPORT_BUNDLE_FIELD_MAX /* bundle.file, bundle.id */
 
 typedef struct ledger ledger;
 

@@ -68,272 +68,6 @@ static bool expiry_of(const upt_bundle_meta *meta, const char *file, char out[11
 	return ok;
 }
 
-/* An encrypted stick this device cannot open (docs/bundle-format.md, "Encrypted images"):
- * the detail says which of the two cases. False for other policy refusals. */
-static bool encryption_message(struct attempt *a)
-{
-	const char *m = NULL;
-	if (strstr(a->detail, UPT_CRYPT_NO_KEY))
-		m = "The images on this stick are encrypted and this device has no decryption key "
-		    "(decrypt_key in its configuration), so nothing was installed. Provision the "
-		    "device's key, or ask for a stick made for this device.";
-	else if (strstr(a->detail, UPT_CRYPT_OTHER_KEY))
-		m = "The images on this stick are encrypted for another device (or for another "
-		    "key of this one), so this device cannot open them and nothing was "
-		    "installed. Ask for the stick made for this device.";
-	if (m)
-		snprintf(a->message, sizeof(a->message), "%s", m);
-	return m != NULL;
-}
-
-static void rejection_message(struct attempt *a, int code, const upt_bundle_meta *meta)
-{
-	char date[11];
-	const char *m;
-	switch (code) {
-	case UPT_E_FREEZE:
-		if (expiry_of(meta, a->file, date)) {
-			snprintf(a->message, sizeof(a->message),
-				 "This stick's update expired on %s; ask for a new one.", date);
-			return;
-		}
-		m = "This stick's update has expired; ask for a new one.";
-		break;
-	case UPT_E_ROLLBACK:
-		m = "This stick carries an older update than the device already has, so it was "
-		    "refused; ask for the current one.";
-		break;
-	case UPT_E_ARBITRARY_SOFTWARE:
-		if (!strncmp(a->file, "images/", 7)) {
-			m = "An image on this stick is not what was signed. It may have been "
-			    "tampered "
-			    "with: do not use the stick, and report it to the manufacturer.";
-			break;
-		}
-		m = "This stick's update is not signed by the keys this device trusts (or its "
-		    "contents "
-		    "differ from what was signed). It may have been tampered with: do not use it, "
-		    "and "
-		    "report it to the manufacturer.";
-		break;
-	case UPT_E_UNTRUSTED_ROOT:
-		m = "This device has no usable trusted keys and refuses every update; it needs to "
-		    "be "
-		    "re-provisioned by the manufacturer.";
-		break;
-	case UPT_E_MIX_AND_MATCH:
-		m = "This stick's update mixes files from different releases, so it was refused; "
-		    "ask "
-		    "for a new one.";
-		break;
-	case UPT_E_ENDLESS_DATA:
-		m = "An image on this stick is longer than its signature allows. It may have been "
-		    "tampered with: do not use it, and report it to the manufacturer.";
-		break;
-	case UPT_E_WRONG_ECU:
-		m = "This update names a control unit this device does not have; ask for the "
-		    "update "
-		    "made for this device.";
-		break;
-	case UPT_E_WRONG_HARDWARE:
-		m = "This update is for different hardware than this device has; ask for the "
-		    "update "
-		    "made for this device.";
-		break;
-	case UPT_E_TARGET_MISMATCH:
-		m = "The two signing authorities disagree about an image on this stick, so it was "
-		    "refused. Report it to the manufacturer and ask for a new one.";
-		break;
-	case UPT_E_MALFORMED:
-		m = "The update file on this stick is damaged or incomplete; copy it again or ask "
-		    "for "
-		    "a new one.";
-		break;
-	case UPT_E_UNSAFE_ARCHIVE:
-		m = "The update file on this stick contains entries that are not allowed, so it "
-		    "was "
-		    "refused; ask for a new one and report it to the manufacturer.";
-		break;
-	case UPT_E_TOO_LARGE:
-		m = "The update file on this stick exceeds this device's size limits, so it was "
-		    "refused; ask for a new one.";
-		break;
-	case UPT_E_POLICY:
-		if (encryption_message(a))
-			return;
-		snprintf(a->message, sizeof(a->message),
-			 "This device does not accept %s bundles; ask for a %s bundle.",
-			 a->kind ? a->kind : "this kind of",
-			 a->kind && !strcmp(a->kind, "fleet") ? "device" : "fleet");
-		return;
-	default:
-		m = "The update on this stick was refused.";
-	}
-	snprintf(a->message, sizeof(a->message), "%s", m);
-}
-
-/* Fills status, reason, exit status and message from a code. */
-static void outcome(struct ctx *c, struct attempt *a, int code, const upt_err *e,
-		    const upt_bundle_meta *meta, const char *intended_for)
-{
-	a->code = code;
-	a->exit_status = upt_err_exit_status(code);
-	a->reason = NULL;
-	if (e && e->file[0] && !a->file[0])
-		snprintf(a->file, sizeof(a->file), "%s", e->file);
-	snprintf(a->detail, sizeof(a->detail), "%s", e ? e->msg : "");
-	if (upt_err_is_rejection(code)) {
-		a->status = "rejected";
-		a->reason = upt_err_class(code);
-		a->attacks = a->reason;
-		rejection_message(a, code, meta);
-		return;
-	}
-	switch (code) {
-	case UPT_E_NOT_FOR_DEVICE:
-		a->status = "not-for-this-device";
-		snprintf(
-		    a->message, sizeof(a->message),
-		    "This update is not for this device (%s): it is for %s. Nothing was changed.",
-		    c->cfg->device_id,
-		    intended_for && intended_for[0] ? intended_for : "other devices");
-		return;
-	case UPT_E_UP_TO_DATE:
-		a->status = "up-to-date";
-		snprintf(a->message, sizeof(a->message),
-			 "This device already runs everything on this stick; nothing to do.");
-		return;
-	case UPT_E_NO_BUNDLE:
-		a->status = "no-bundle";
-		return; /* message set by the caller */
-	case UPT_E_IO:
-	case UPT_E_BUSY:
-		a->status = "failed";
-		a->reason = "io";
-		snprintf(a->message, sizeof(a->message),
-			 "The update could not be read (I/O error, or the stick was removed). "
-			 "Nothing was "
-			 "changed; re-insert the stick and try again.");
-		return;
-	case UPT_E_INTERRUPTED:
-		a->status = "failed";
-		a->reason = "interrupted";
-		snprintf(a->message, sizeof(a->message),
-			 "Stopped before the new software was activated; the previous software is "
-			 "still active. Insert the stick again to install.");
-		return;
-	case UPT_E_INSTALL:
-		a->status = "failed";
-		a->reason = "install";
-		snprintf(
-		    a->message, sizeof(a->message),
-		    "Installing failed; the previous software is still active. Try again; if it "
-		    "fails again, the device needs service.");
-		return;
-	case UPT_E_INSTALL_PARTIAL:
-		a->status = "failed";
-		a->reason = "install";
-		return; /* message (which ECUs run what) set by the caller */
-	default:
-		a->status = "failed";
-		a->reason = "internal";
-		snprintf(
-		    a->message, sizeof(a->message),
-		    "The installer hit an internal error; nothing was installed. The device needs "
-		    "service.");
-	}
-}
-
-/* ---- the trusted state to keep after a rejection in step 5 ---- */
-
-static bool role_keys_differ(const upt_meta *a, const upt_meta *b, const char *role)
-{
-	const upt_role_keys *x = upt_meta_role(a, role);
-	const upt_role_keys *y = upt_meta_role(b, role);
-	if (!x || !y)
-		return x != y;
-	if (x->nkeyids != y->nkeyids)
-		return true;
-	for (size_t i = 0; i < x->nkeyids; i++) {
-		bool found = false;
-		for (size_t j = 0; j < y->nkeyids && !found; j++)
-			found = !strcmp(x->keyids[i], y->keyids[j]);
-		if (!found)
-			return true;
-	}
-	return false;
-}
-
-static bool root_name(const char *name, const char *repo)
-{
-	size_t rl = strlen(repo), n = strlen(name);
-	return !strncmp(name, repo, rl) && name[rl] == '/' && n >= 9 &&
-	       !strcmp(name + n - 9, "root.json");
-}
-
-/* Forgets what a root step old -> nr invalidates (docs/threat-model.md, TUF 5.3.11). */
-static void forget(upt_trust *t, const char *repo, const upt_meta *old, const upt_meta *nr)
-{
-	char name[64];
-	if (role_keys_differ(old, nr, "timestamp") || role_keys_differ(old, nr, "snapshot")) {
-		snprintf(name, sizeof(name), "%s/timestamp.json", repo);
-		upt_trust_remove(t, name);
-		snprintf(name, sizeof(name), "%s/snapshot.json", repo);
-		upt_trust_remove(t, name);
-	}
-	if (!strcmp(repo, "director") && role_keys_differ(old, nr, "offline-snapshot"))
-		upt_trust_remove(t, "director/offline-snapshot.json");
-}
-
-/* Image bytes failed after the metadata verified: keep only what step 1 accepted (the roots,
- * and forgetting timestamp/snapshot where a root step rotated their keys), exactly as a
- * rejection inside upt_verify would. The roots in between are read from the bundle's
- * metadata, already verified by upt_verify; each step is compared as upt_verify does. */
-static int roots_only(const upt_trust *t0, const upt_trust *after, const upt_bundle_meta *meta,
-		      upt_trust *out, upt_err *e)
-{
-	static const char *const repos[] = {"director", "image-repo"};
-	int rc = upt_trust_copy(out, t0, e);
-	for (size_t r = 0; rc == UPT_OK && r < 2; r++) {
-		char name[64];
-		snprintf(name, sizeof(name), "%s/root.json", repos[r]);
-		const upt_buf *old = upt_trust_get(t0, name);
-		const upt_buf *neu = upt_trust_get(after, name);
-		if (!old || !neu || upt_buf_equal(old, neu))
-			continue;
-		for (size_t i = 0; rc == UPT_OK && i < after->nfiles; i++)
-			if (root_name(after->files[i].name, repos[r]))
-				rc = upt_trust_set(out, after->files[i].name,
-						   after->files[i].data.data,
-						   after->files[i].data.len, e);
-		upt_meta *cur = NULL, *last = NULL;
-		if (rc == UPT_OK)
-			rc = upt_meta_parse(old->data, old->len, UPT_ROLE_ROOT, &cur, e);
-		if (rc == UPT_OK)
-			rc = upt_meta_parse(neu->data, neu->len, UPT_ROLE_ROOT, &last, e);
-		while (rc == UPT_OK && cur->version < last->version) {
-			char member[96];
-			snprintf(member, sizeof(member), "metadata/%s/%llu.root.json", repos[r],
-				 (unsigned long long)(cur->version + 1));
-			const upt_buf *b = upt_bundle_meta_get(meta, member);
-			upt_meta *nr = NULL;
-			if (!b) {
-				rc = upt_err_set(e, UPT_E_INTERNAL, "%s missing", member);
-				break;
-			}
-			rc = upt_meta_parse(b->data, b->len, UPT_ROLE_ROOT, &nr, e);
-			if (rc)
-				break;
-			forget(out, repos[r], cur, nr);
-			upt_meta_free(cur);
-			cur = nr;
-		}
-		upt_meta_free(cur);
-		upt_meta_free(last);
-	}
-	return rc;
-}
-
 /* Persists a trusted state computed for a rejection or a no-op: only if it differs, and with
  * the stored time floor (the in-memory floor may include the build time). */
 static void persist(struct ctx *c, upt_trust *t, int64_t stored_floor, const upt_trust *t0,
@@ -547,18 +281,6 @@ static void build_ident(const struct ctx *c, const upt_installed *inst, upt_ecu_
 	}
 }
 
-/* Who this device is to the verification: its ECUs, what it accepts, its decrypt key's id. */
-static upt_device_ident device_ident(const struct ctx *c, const upt_ecu_ident *ids,
-				     const struct image_keys *keys)
-{
-	return (upt_device_ident){.device_id = c->cfg->device_id,
-				  .ecus = ids,
-				  .necus = c->cfg->necus,
-				  .accept_device = c->cfg->accept_device,
-				  .accept_fleet = c->cfg->accept_fleet,
-				  .decrypt_keyid = image_keys_keyid(keys)};
-}
-
 static const char *kind_hint(const upt_bundle_meta *meta)
 {
 	json_t *doc = NULL;
@@ -588,8 +310,10 @@ static void clock_warning(struct ctx *c, const upt_verify_result *vr, int64_t fl
 		   clk, fl);
 }
 
-static int commit(struct ctx *c, struct attempt *a, struct job *jobs, size_t njobs,
-		  const upt_verify_result *vr, upt_err *e)
+/* Commits the staged images through the journal. On failure msg receives what the technician
+ * needs to know when the table's sentence for the code would not say it (which ECUs run what). */
+static int commit(struct ctx *c, const char *path, struct job *jobs, size_t njobs,
+		  const upt_verify_result *vr, char *msg, size_t msz, upt_err *e)
 {
 	upt_journal j;
 	upt_journal_init(&j);
@@ -598,7 +322,7 @@ static int commit(struct ctx *c, struct attempt *a, struct job *jobs, size_t njo
 		return upt_err_set(e, UPT_E_NOMEM, "out of memory");
 	/* Cut to size first: a cut inside a UTF-8 sequence must be made safe too. */
 	char name[sizeof(j.bundle)], safe[sizeof(j.bundle)];
-	snprintf(name, sizeof(name), "%s", bundle_name(a->bundle_path));
+	snprintf(name, sizeof(name), "%s", bundle_name(path));
 	snprintf(j.bundle, sizeof(j.bundle), "%s", ev_json_safe(name, safe, sizeof(safe)));
 	j.started = c->clock;
 	/* Activation order: the configuration's ECU order. */
@@ -642,10 +366,9 @@ static int commit(struct ctx *c, struct attempt *a, struct job *jobs, size_t njo
 		/* Past the commit point: the journal keeps what is left, and the next start of
 		 * uptane-install completes it (roll forward). Nothing is rolled back. */
 		*e = ae;
-		snprintf(a->message, sizeof(a->message),
+		snprintf(msg, msz,
 			 "Stopped while activating the new software; the next start of "
 			 "uptane-install completes the installation (power loss included).");
-		a->message_final = true;
 		upt_journal_clear(&j);
 		return UPT_E_INTERRUPTED;
 	}
@@ -675,7 +398,7 @@ static int commit(struct ctx *c, struct attempt *a, struct job *jobs, size_t njo
 		upt_err_prefix(e, "all ECUs were activated, but recording it failed");
 		e->code = UPT_E_INSTALL_PARTIAL;
 		snprintf(
-		    a->message, sizeof(a->message),
+		    msg, msz,
 		    "The new software was activated but the device could not record it; the device "
 		    "needs attention.");
 		return UPT_E_INSTALL_PARTIAL;
@@ -684,14 +407,13 @@ static int commit(struct ctx *c, struct attempt *a, struct job *jobs, size_t njo
 	if (done == 0 && program[0]) {
 		e->code = UPT_E_INSTALL;
 		snprintf(
-		    a->message, sizeof(a->message),
+		    msg, msz,
 		    "Installing failed: the update program of %s failed or was stopped, so %s "
 		    "may run its old software or a partly written update; %s%s. Try again with "
 		    "the same stick; if it fails again, the device needs service.",
 		    program, program, failed_list[0] ? failed_list : "the other ECUs",
 		    failed_list[0] && !strchr(failed_list, ',') ? " still runs the old software"
 								: " still run the old software");
-		a->message_final = true;
 		return UPT_E_INSTALL;
 	}
 	if (done == 0) {
@@ -701,7 +423,7 @@ static int commit(struct ctx *c, struct attempt *a, struct job *jobs, size_t njo
 	e->code = UPT_E_INSTALL_PARTIAL;
 	if (program[0])
 		snprintf(
-		    a->message, sizeof(a->message),
+		    msg, msz,
 		    "Installing failed part-way: %.200s now run%s the new software; the update "
 		    "program of %s failed or was stopped, so %s may run old or partly written "
 		    "software%s%.200s%s. The device needs attention.",
@@ -711,12 +433,262 @@ static int commit(struct ctx *c, struct attempt *a, struct job *jobs, size_t njo
 		    : strchr(failed_list, ',') ? " still run the old"
 					       : " still runs the old");
 	else
-		snprintf(a->message, sizeof(a->message),
+		snprintf(msg, msz,
 			 "Installing failed part-way: %.200s now run%s the new software, %.200s "
 			 "still run%s the old. The device needs attention.",
 			 done_list, done == 1 ? "s" : "", failed_list,
 			 strchr(failed_list, ',') ? "" : "s");
 	return UPT_E_INSTALL_PARTIAL;
+}
+
+/* One attempt's working state, from the stored state to the commit. */
+struct run {
+	struct ctx *c;
+	const char *path;
+	upt_err e;
+	upt_trust t0;	/* the stored trusted state */
+	upt_trust work; /* t0 with the time floor this run applies */
+	upt_installed inst;
+	upt_bundle_reader *r;
+	upt_bundle_meta *meta;
+	upt_ecu_ident *ids;
+	struct image_keys *keys; /* the decrypt_key, then the unwrapped image keys */
+	upt_verify_result vr;
+	bool have_vr;
+	struct job *jobs;
+	size_t njobs;
+	uint64_t bytes;
+	/* Set by a step that knows more than the outcome table's sentence for its code. */
+	char message[sizeof(((struct attempt *)0)->message)];
+};
+
+static void run_init(struct run *x, struct ctx *c, const char *path)
+{
+	memset(x, 0, sizeof(*x));
+	x->c = c;
+	x->path = path;
+	upt_err_clear(&x->e);
+	upt_trust_init(&x->t0);
+	upt_trust_init(&x->work);
+	upt_installed_init(&x->inst);
+}
+
+static void run_clear(struct run *x)
+{
+	if (x->jobs)
+		abort_jobs(x->c, x->jobs, x->njobs);
+	free(x->jobs);
+	free(x->ids);
+	image_keys_free(x->keys);
+	if (x->have_vr)
+		upt_verify_result_clear(&x->vr);
+	upt_bundle_meta_free(x->meta);
+	upt_bundle_reader_free(x->r);
+	upt_trust_clear(&x->t0);
+	upt_trust_clear(&x->work);
+	upt_installed_clear(&x->inst);
+}
+
+/* The stored state, and the bundle's metadata read into memory. announce: the `found` event
+ * once the bundle opened ("Found update /nonexistent" then "No update found" misled). */
+static int load(struct run *x, bool announce)
+{
+	struct ctx *c = x->c;
+	int rc = state_load(c, &x->t0, &x->inst, &x->e);
+	if (rc == UPT_OK)
+		rc = upt_trust_copy(&x->work, &x->t0, &x->e);
+	if (rc)
+		return rc;
+	x->work.time_floor = state_initial_floor(c, x->t0.time_floor);
+	rc = upt_bundle_reader_open(x->path, &x->r, &x->e);
+	if (rc == UPT_E_NOT_FOUND) {
+		snprintf(x->message, sizeof(x->message), "%s does not exist: no update to install.",
+			 x->path);
+		return UPT_E_NO_BUNDLE;
+	}
+	if (announce)
+		ev_found(&c->ev, x->path);
+	if (rc == UPT_OK) {
+		upt_bundle_reader_keep_device(x->r, c->cfg->device_id);
+		rc = upt_bundle_read_metadata(x->r, &x->meta, &x->e);
+	}
+	return rc;
+}
+
+/* Steps 1-4: all metadata, verified in memory (upt_verify is pure). */
+static int verify(struct run *x)
+{
+	struct ctx *c = x->c;
+	x->ids = calloc(c->cfg->necus, sizeof(*x->ids));
+	if (!x->ids)
+		return upt_err_set(&x->e, UPT_E_NOMEM, "out of memory");
+	build_ident(c, &x->inst, x->ids);
+	int rc = image_keys_load(c->cfg, &x->keys, &x->e);
+	if (rc)
+		return rc;
+	upt_device_ident dev = {.device_id = c->cfg->device_id,
+				.ecus = x->ids,
+				.necus = c->cfg->necus,
+				.accept_device = c->cfg->accept_device,
+				.accept_fleet = c->cfg->accept_fleet,
+				.decrypt_keyid = image_keys_keyid(x->keys)};
+	upt_verify_input in = {&x->work, x->meta, &dev, c->clock};
+	rc = upt_verify(&in, &x->vr);
+	x->have_vr = true;
+	if (rc) {
+		x->e = x->vr.err;
+		x->e.code = rc;
+	}
+	return rc;
+}
+
+/* The ECUs that get a new image, and the bytes to stream. */
+static int plan(struct run *x)
+{
+	struct ctx *c = x->c;
+	const upt_verify_result *vr = &x->vr;
+	x->jobs = calloc(vr->nassignments ? vr->nassignments : 1, sizeof(*x->jobs));
+	if (!x->jobs)
+		return upt_err_set(&x->e, UPT_E_NOMEM, "out of memory");
+	for (size_t i = 0; i < vr->nassignments; i++) {
+		const upt_assignment *as = &vr->assignments[i];
+		if (as->already_installed)
+			continue;
+		const upt_dev_ecu *u = upt_devconfig_ecu(c->cfg, as->ecu_serial);
+		if (!u)
+			return upt_err_set(&x->e, UPT_E_INTERNAL,
+					   "verified assignment for unknown ECU %s",
+					   as->ecu_serial);
+		struct job *j = &x->jobs[x->njobs++];
+		j->a = as;
+		j->ecu = u;
+		j->st.fd = -1;
+		x->bytes += as->length;
+	}
+	return check_streaming_limits(c, x->bytes, &x->e);
+}
+
+/* Step 5: one pass over the images into staging. Encrypted images: every image key opens
+ * first, or nothing is read. */
+static int stream(struct run *x)
+{
+	int rc = image_keys_unwrap(x->keys, &x->vr, &x->e);
+	if (rc == UPT_OK)
+		rc = stream_all(x->c, x->r, x->jobs, x->njobs, &x->inst, x->keys, &x->e);
+	note_streamed(x->c, x->jobs, x->njobs);
+	if (rc)
+		abort_jobs(x->c, x->jobs, x->njobs);
+	upt_bundle_reader_free(x->r); /* the medium is not needed any more */
+	x->r = NULL;
+	return rc;
+}
+
+/* Step 6: the commit (a dry run stops before it). */
+static int activate(struct run *x)
+{
+	if (x->c->dry_run)
+		return UPT_OK;
+	x->vr.trust_after.time_floor = stored_floor(&x->vr, &x->work, &x->t0);
+	int rc =
+	    commit(x->c, x->path, x->jobs, x->njobs, &x->vr, x->message, sizeof(x->message), &x->e);
+	for (size_t i = 0; i < x->njobs; i++)
+		x->jobs[i].opened =
+		    false; /* staging is the journal's now (journal_finish cleans up) */
+	return rc;
+}
+
+/* An encrypted stick this device cannot open (docs/bundle-format.md, "Encrypted images"):
+ * the detail says which of the two cases. False for other policy refusals. */
+static bool encryption_message(const char *detail, char *m, size_t n)
+{
+	const char *s = NULL;
+	if (strstr(detail, UPT_CRYPT_NO_KEY))
+		s = "The images on this stick are encrypted and this device has no decryption key "
+		    "(decrypt_key in its configuration), so nothing was installed. Provision the "
+		    "device's key, or ask for a stick made for this device.";
+	else if (strstr(detail, UPT_CRYPT_OTHER_KEY))
+		s = "The images on this stick are encrypted for another device (or for another "
+		    "key of this one), so this device cannot open them and nothing was "
+		    "installed. Ask for the stick made for this device.";
+	if (s)
+		snprintf(m, n, "%s", s);
+	return s != NULL;
+}
+
+/* What the technician reads when the code alone does not say it all; false: the table's. */
+static bool specific_message(const struct run *x, const struct attempt *a, int code, char *m,
+			     size_t n)
+{
+	char date[11];
+	bool ab = false;
+	switch (code) {
+	case UPT_OK:
+		for (size_t i = 0; i < x->njobs; i++)
+			ab = ab || x->jobs[i].ecu->type == UPT_HANDLER_AB;
+		if (x->c->dry_run)
+			snprintf(m, n,
+				 "The update on this stick is valid for this device (%zu image%s "
+				 "verified); nothing was installed (dry run).",
+				 x->njobs, x->njobs == 1 ? "" : "s");
+		else
+			snprintf(m, n, "Installed %zu image%s from %s.%s", x->njobs,
+				 x->njobs == 1 ? "" : "s", bundle_name(x->path),
+				 ab ? " Reboot the device to start the new software, then run "
+				      "`uptane-install confirm`."
+				    : " The device is up to date.");
+		return true;
+	case UPT_E_FREEZE:
+		if (!expiry_of(x->meta, a->file, date))
+			return false;
+		snprintf(m, n, "This stick's update expired on %s; ask for a new one.", date);
+		return true;
+	case UPT_E_ARBITRARY_SOFTWARE:
+		if (strncmp(a->file, "images/", 7) != 0)
+			return false;
+		snprintf(m, n,
+			 "An image on this stick is not what was signed. It may have been "
+			 "tampered with: do not use the stick, and report it to the "
+			 "manufacturer.");
+		return true;
+	case UPT_E_POLICY:
+		if (encryption_message(a->detail, m, n))
+			return true;
+		snprintf(m, n, "This device does not accept %s bundles; ask for a %s bundle.",
+			 a->kind ? a->kind : "this kind of",
+			 a->kind && !strcmp(a->kind, "fleet") ? "device" : "fleet");
+		return true;
+	case UPT_E_NOT_FOR_DEVICE:
+		snprintf(m, n,
+			 "This update is not for this device (%s): it is for %s. Nothing was "
+			 "changed.",
+			 x->c->cfg->device_id,
+			 x->have_vr && x->vr.intended_for[0] ? x->vr.intended_for
+							     : "other devices");
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Status, reason, exit status and message of the attempt, from its code: chosen once. */
+static void settle(const struct run *x, struct attempt *a, int code)
+{
+	const struct outcome *o = outcome_of(code);
+	a->code = code;
+	a->exit_status = upt_err_exit_status(code);
+	a->status = code == UPT_OK ? (x->c->dry_run ? "verified" : "installed") : o->status;
+	a->reason = o->reason;
+	if (upt_err_is_rejection(code))
+		a->attacks = a->reason;
+	if (code != UPT_OK) {
+		if (x->e.file[0] && !a->file[0])
+			snprintf(a->file, sizeof(a->file), "%s", x->e.file);
+		snprintf(a->detail, sizeof(a->detail), "%s", x->e.msg);
+	}
+	if (x->message[0])
+		snprintf(a->message, sizeof(a->message), "%s", x->message);
+	else if (!specific_message(x, a, code, a->message, sizeof(a->message)))
+		snprintf(a->message, sizeof(a->message), "%s", o->message);
 }
 
 void install_attempt(struct ctx *c, const char *path, struct attempt *out)
@@ -726,182 +698,45 @@ void install_attempt(struct ctx *c, const char *path, struct attempt *out)
 	a.bundle_path = path;
 	a.attacks = "";
 	a.effective = c->clock;
-	upt_err e;
-	upt_err_clear(&e);
-	upt_trust t0, work, keep;
-	upt_installed inst;
-	upt_trust_init(&t0);
-	upt_trust_init(&work);
-	upt_trust_init(&keep);
-	upt_installed_init(&inst);
-	upt_bundle_reader *r = NULL;
-	upt_bundle_meta *meta = NULL;
-	upt_verify_result vr;
-	bool have_vr = false;
-	struct job *jobs = NULL;
-	size_t njobs = 0;
-	upt_ecu_ident *ids = NULL;
-	const char *intended = NULL;
-	struct image_keys *keys = NULL;
+	struct run x;
+	run_init(&x, c, path);
 
-	int rc = state_load(c, &t0, &inst, &e);
-	if (rc == UPT_OK)
-		rc = upt_trust_copy(&work, &t0, &e);
-	if (rc)
-		goto done;
-	work.time_floor = state_initial_floor(c, t0.time_floor);
-	a.effective = c->clock > work.time_floor ? c->clock : work.time_floor;
-
-	rc = upt_bundle_reader_open(path, &r, &e);
-	if (rc == UPT_E_NOT_FOUND) {
-		rc = UPT_E_NO_BUNDLE;
-		snprintf(a.message, sizeof(a.message), "%s does not exist: no update to install.",
-			 path);
-		goto done;
-	}
-	/* Found only once it opened: "Found update /nonexistent" then "No update found" misled. */
-	ev_found(&c->ev, path);
+	int rc = load(&x, true);
+	a.effective = c->clock > x.work.time_floor ? c->clock : x.work.time_floor;
 	if (rc == UPT_OK) {
-		upt_bundle_reader_keep_device(r, c->cfg->device_id);
-		rc = upt_bundle_read_metadata(r, &meta, &e);
-	}
-	if (rc)
-		goto done;
-	a.kind = kind_hint(meta);
-
-	/* 1-4: all metadata, verified in memory (upt_verify is pure). */
-	ids = calloc(c->cfg->necus, sizeof(*ids));
-	if (!ids) {
-		rc = upt_err_set(&e, UPT_E_NOMEM, "out of memory");
-		goto done;
-	}
-	build_ident(c, &inst, ids);
-	rc = image_keys_load(c->cfg, &keys, &e);
-	if (rc)
-		goto done;
-	upt_device_ident dev = device_ident(c, ids, keys);
-	upt_verify_input in = {&work, meta, &dev, c->clock};
-	rc = upt_verify(&in, &vr);
-	have_vr = true;
-	a.effective = vr.effective_time;
-	clock_warning(c, &vr, work.time_floor);
-	if (rc) {
-		e = vr.err;
-		e.code = rc;
-		intended = vr.intended_for;
+		a.kind = kind_hint(x.meta);
+		rc = verify(&x);
+		a.effective = x.vr.effective_time;
+		clock_warning(c, &x.vr, x.work.time_floor);
 		/* Roots accepted in step 1 are kept even on rejection (TUF 5.3.x). */
-		persist(c, &vr.trust_after, t0.time_floor, &t0, &inst);
-		goto done;
+		if (rc)
+			persist(c, &x.vr.trust_after, x.t0.time_floor, &x.t0, &x.inst);
 	}
-	a.kind = vr.kind_fleet ? "fleet" : "device";
-	snprintf(a.bundle_id, sizeof(a.bundle_id), "%s", vr.bundle_id);
-
-	jobs = calloc(vr.nassignments ? vr.nassignments : 1, sizeof(*jobs));
-	if (!jobs) {
-		rc = upt_err_set(&e, UPT_E_NOMEM, "out of memory");
-		goto done;
-	}
-	uint64_t bytes = 0;
-	for (size_t i = 0; i < vr.nassignments; i++) {
-		const upt_assignment *as = &vr.assignments[i];
-		if (as->already_installed)
-			continue;
-		const upt_dev_ecu *u = upt_devconfig_ecu(c->cfg, as->ecu_serial);
-		if (!u) {
-			rc = upt_err_set(&e, UPT_E_INTERNAL,
-					 "verified assignment for unknown ECU %s", as->ecu_serial);
-			goto done;
-		}
-		jobs[njobs].a = as;
-		jobs[njobs].ecu = u;
-		jobs[njobs].st.fd = -1;
-		njobs++;
-		bytes += as->length;
-	}
-	rc = check_streaming_limits(c, bytes, &e);
-	/* encrypted images: every image key opens before one image byte is read */
-	if (rc == UPT_OK)
-		rc = image_keys_unwrap(keys, &vr, &e);
-	if (rc)
-		goto done;
-	ev_verified(&c->ev, path, a.kind, a.bundle_id, njobs, bytes);
-	if (njobs == 0) {
-		/* Nothing new, but newer metadata still counts (rollback protection). */
-		persist(c, &vr.trust_after, stored_floor(&vr, &work, &t0), &t0, &inst);
-		rc = UPT_E_UP_TO_DATE;
-		goto done;
-	}
-
-	/* 5: one pass over the images. */
-	rc = stream_all(c, r, jobs, njobs, &inst, keys, &e);
-	note_streamed(c, jobs, njobs);
-	if (rc) {
-		abort_jobs(c, jobs, njobs);
-		/* Nothing installs, but the roots step 1 accepted are kept (whatever failed). */
-		upt_err ke;
-		if (roots_only(&t0, &vr.trust_after, meta, &keep, &ke) == UPT_OK)
-			persist(c, &keep, t0.time_floor, &t0, &inst);
-		else
-			ev_warning(&c->ev, "state", "accepted roots not saved: %s", ke.msg);
-		goto done;
-	}
-	upt_bundle_reader_free(r); /* the medium is not needed any more */
-	r = NULL;
-	if (c->dry_run) {
-		a.status = "verified";
-		a.code = UPT_OK;
-		a.exit_status = 0;
-		snprintf(
-		    a.message, sizeof(a.message),
-		    "The update on this stick is valid for this device (%zu image%s verified); "
-		    "nothing was installed (dry run).",
-		    njobs, njobs == 1 ? "" : "s");
-		goto done;
-	}
-
-	/* 6: commit. */
-	vr.trust_after.time_floor = stored_floor(&vr, &work, &t0);
-	rc = commit(c, &a, jobs, njobs, &vr, &e);
-	for (size_t i = 0; i < njobs; i++)
-		jobs[i].opened =
-		    false; /* staging is the journal's now (journal_finish cleans up) */
 	if (rc == UPT_OK) {
-		a.status = "installed";
-		a.code = UPT_OK;
-		a.exit_status = 0;
-		bool ab = false;
-		for (size_t i = 0; i < njobs; i++)
-			ab = ab || jobs[i].ecu->type == UPT_HANDLER_AB;
-		snprintf(
-		    a.message, sizeof(a.message), "Installed %zu image%s from %s.%s", njobs,
-		    njobs == 1 ? "" : "s", bundle_name(path),
-		    ab ? " Reboot the device to start the new software, then run `uptane-install "
-			 "confirm`."
-		       : " The device is up to date.");
+		a.kind = x.vr.kind_fleet ? "fleet" : "device";
+		snprintf(a.bundle_id, sizeof(a.bundle_id), "%s", x.vr.bundle_id);
+		rc = plan(&x);
 	}
-done:
-	if (rc != UPT_OK || !a.status) {
-		char keep_msg[sizeof(a.message)];
-		memcpy(keep_msg, a.message, sizeof(keep_msg));
-		outcome(c, &a, rc, &e, meta, intended);
-		if (keep_msg[0] &&
-		    (rc == UPT_E_NO_BUNDLE || rc == UPT_E_INSTALL_PARTIAL || a.message_final))
-			memcpy(a.message, keep_msg, sizeof(a.message));
+	if (rc == UPT_OK) {
+		ev_verified(&c->ev, path, a.kind, a.bundle_id, x.njobs, x.bytes);
+		/* Nothing new, but newer metadata still counts (rollback protection). */
+		if (x.njobs == 0) {
+			persist(c, &x.vr.trust_after, stored_floor(&x.vr, &x.work, &x.t0), &x.t0,
+				&x.inst);
+			rc = UPT_E_UP_TO_DATE;
+		}
 	}
-	if (jobs)
-		abort_jobs(c, jobs, njobs);
+	if (rc == UPT_OK) {
+		rc = stream(&x);
+		/* Nothing installs, but the roots step 1 accepted are kept (whatever failed). */
+		if (rc)
+			persist(c, &x.vr.trust_roots_only, x.t0.time_floor, &x.t0, &x.inst);
+	}
+	if (rc == UPT_OK)
+		rc = activate(&x);
+	settle(&x, &a, rc);
 	*out = a;
-	free(jobs);
-	free(ids);
-	image_keys_free(keys);
-	if (have_vr)
-		upt_verify_result_clear(&vr);
-	upt_bundle_meta_free(meta);
-	upt_bundle_reader_free(r);
-	upt_trust_clear(&t0);
-	upt_trust_clear(&work);
-	upt_trust_clear(&keep);
-	upt_installed_clear(&inst);
+	run_clear(&x);
 }
 
 int install_finish(struct ctx *c, struct attempt *a, const char *medium_dir, const struct medium *m)
@@ -926,57 +761,26 @@ int install_bundle(struct ctx *c, const char *path, const char *medium_dir, cons
 
 int install_probe(struct ctx *c, struct candidate *cand)
 {
-	upt_err e;
-	upt_err_clear(&e);
-	upt_trust t0, work;
-	upt_installed inst;
-	upt_trust_init(&t0);
-	upt_trust_init(&work);
-	upt_installed_init(&inst);
-	upt_bundle_reader *r = NULL;
-	upt_bundle_meta *meta = NULL;
-	upt_ecu_ident *ids = calloc(c->cfg->necus, sizeof(*ids));
-	int rc = ids ? state_load(c, &t0, &inst, &e) : UPT_E_NOMEM;
-	if (rc == UPT_OK)
-		rc = upt_trust_copy(&work, &t0, &e);
-	work.time_floor = state_initial_floor(c, t0.time_floor);
-	if (rc == UPT_OK)
-		rc = upt_bundle_reader_open(cand->path, &r, &e);
+	struct run x;
+	run_init(&x, c, cand->path);
+	int rc = load(&x, false);
+	if (rc == UPT_E_NO_BUNDLE)
+		rc = UPT_E_NOT_FOUND; /* the candidate vanished: as the reader says */
 	if (rc == UPT_OK) {
-		upt_bundle_reader_keep_device(r, c->cfg->device_id);
-		rc = upt_bundle_read_metadata(r, &meta, &e);
-	}
-	struct image_keys *keys = NULL;
-	if (rc == UPT_OK)
-		rc = image_keys_load(c->cfg, &keys, &e);
-	if (rc == UPT_OK) {
-		build_ident(c, &inst, ids);
-		upt_device_ident dev = device_ident(c, ids, keys);
-		upt_verify_input in = {&work, meta, &dev, c->clock};
-		upt_verify_result vr;
-		rc = upt_verify(&in, &vr);
-		if (rc)
-			e = vr.err;
-		cand->version = vr.director_targets_version;
+		rc = verify(&x);
+		cand->version = x.vr.director_targets_version;
 		if (rc == UPT_E_NOT_FOR_DEVICE)
-			snprintf(e.msg, sizeof(e.msg), "for %.400s", vr.intended_for);
-		if (rc == UPT_OK) {
-			bool any = false;
-			for (size_t i = 0; i < vr.nassignments; i++)
-				any = any || !vr.assignments[i].already_installed;
-			if (!any)
-				rc = UPT_E_UP_TO_DATE;
-		}
-		upt_verify_result_clear(&vr);
+			snprintf(x.e.msg, sizeof(x.e.msg), "for %.400s", x.vr.intended_for);
+	}
+	if (rc == UPT_OK) {
+		bool any = false;
+		for (size_t i = 0; i < x.vr.nassignments; i++)
+			any = any || !x.vr.assignments[i].already_installed;
+		if (!any)
+			rc = UPT_E_UP_TO_DATE;
 	}
 	cand->code = rc;
-	snprintf(cand->message, sizeof(cand->message), "%s", rc ? e.msg : "valid");
-	upt_bundle_meta_free(meta);
-	upt_bundle_reader_free(r);
-	upt_trust_clear(&t0);
-	upt_trust_clear(&work);
-	upt_installed_clear(&inst);
-	free(ids);
-	image_keys_free(keys);
+	snprintf(cand->message, sizeof(cand->message), "%s", rc ? x.e.msg : "valid");
+	run_clear(&x);
 	return rc;
 }

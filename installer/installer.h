@@ -8,12 +8,13 @@
  *   journal.c   commit journal: activate ECU by ECU, recovery (roll forward) on every start
  *   handler_*.c install handlers (file, ab, exec), one table
  *   spawn.c     running configured programs: argv, no shell, no PATH search
- *   install.c   the install flow: metadata, verify, stream, commit, report
+ *   install.c   the install flow: load, verify, plan, stream, commit
+ *   outcome.c   one table: each result code's status, reason and message for people
  *   image_keys.c the decrypt_key and the unwrapped image keys of an encrypted bundle
  *   find.c      bundle discovery on a mounted medium, choice among several bundles
  *   report.c    the signed device manifest after every attempt, on the device and the medium
  *   status.c    status and confirm
- *   media.c     media, scan, watch (not implemented yet)
+ *   media.c     media, scan, watch: private mounts of a stick, one attempt each
  */
 #ifndef UPT_INSTALLER_H
 #define UPT_INSTALLER_H
@@ -263,7 +264,6 @@ struct attempt {
 	const char *reason;
 	char file[UPT_ERR_FILE_MAX]; /* failing member, "" none */
 	char message[1024];	     /* for people */
-	bool message_final;	     /* set where the outcome is best known: kept as is */
 	char detail[UPT_ERR_MSG_MAX + 64];
 	int code; /* UPT_OK or the outcome's code */
 	int exit_status;
@@ -291,6 +291,21 @@ struct report_skip_list {
  * outcome: a report that cannot be written is a warning. */
 void report_write(struct ctx *c, const struct attempt *a, const char *medium_dir,
 		  const struct medium *m);
+
+/* ---- outcome.c: what each result code tells the person at the device ---- */
+
+struct outcome {
+	int code;
+	const char *status;  /* the result line's status */
+	const char *reason;  /* its reason (the rejection class), NULL for none */
+	const char *message; /* the sentence for people */
+};
+/* The row for code; out of memory, internal errors and codes without a row: "internal". */
+const struct outcome *outcome_of(int code);
+/* The result line for a failure outside an install attempt (configuration, state, medium):
+ * message NULL for the table's; the technical detail also to stderr without --json. Returns the
+ * exit status. */
+int outcome_report(struct ctx *c, int code, const upt_err *e, const char *message);
 
 /* ---- install.c ---- */
 

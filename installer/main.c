@@ -73,39 +73,13 @@ static void usage(FILE *f)
 }
 
 /* A failure before any bundle is looked at: the result line and the exit status. */
+/* A failure before any bundle is looked at: the configuration or the state directory. */
 static int early_failure(struct ctx *c, int code, const upt_err *e)
 {
-	const char *status = "failed", *reason, *msg;
-	switch (code) {
-	case UPT_E_BUSY:
-		reason = "io";
-		msg = "Another installation is running; try again in a few minutes.";
-		break;
-	case UPT_E_IO:
-		reason = "io";
-		msg =
-		    "The device's state directory could not be accessed; try again, or the device "
-		    "needs service.";
-		break;
-	case UPT_E_CONFIG:
-		reason = "config";
-		msg = "The device configuration is wrong; the device needs service.";
-		break;
-	case UPT_E_UNTRUSTED_ROOT:
-		status = "rejected";
-		reason = "untrusted-root";
-		msg = "This device has no usable trusted keys and refuses every update; it needs "
-		      "to be "
-		      "re-provisioned by the manufacturer.";
-		break;
-	default:
-		reason = "internal";
-		msg = "The installer hit an internal error; the device needs service.";
-	}
-	ev_result(&c->ev, status, reason, NULL, msg, e->msg);
-	if (!c->json)
-		fprintf(stderr, "uptane-install: %s\n", e->msg);
-	return upt_err_exit_status(code);
+	return outcome_report(c, code, e,
+			      code == UPT_E_IO ? "The device's state directory could not be "
+						 "accessed; try again, or the device needs service."
+					       : NULL);
 }
 
 volatile sig_atomic_t stop_requested;

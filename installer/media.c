@@ -67,41 +67,8 @@ static void emit(json_t *o)
 /* A failure before any bundle is looked at: the result line, the exit status. */
 static int fail(struct ctx *c, int code, const upt_err *e, const char *message)
 {
-	const char *status = "failed", *reason = "internal";
-	if (code == UPT_E_IO || code == UPT_E_BUSY)
-		reason = "io";
-	else if (code == UPT_E_CONFIG || code == UPT_E_USAGE)
-		reason = "config";
-	else if (code == UPT_E_UNTRUSTED_ROOT)
-		status = "rejected", reason = "untrusted-root";
-	else if (code == UPT_E_NOT_FOUND || code == UPT_E_NO_BUNDLE)
-		status = "no-bundle", reason = NULL, code = UPT_E_NO_BUNDLE;
-	if (!message) {
-		switch (code) {
-		case UPT_E_BUSY:
-			message = "Another installation is running; try again in a few minutes.";
-			break;
-		case UPT_E_IO:
-			message =
-			    "The stick (or the device's state) could not be read; re-insert the "
-			    "stick and try again.";
-			break;
-		case UPT_E_CONFIG:
-			message = "The device configuration is wrong; the device needs service.";
-			break;
-		case UPT_E_UNTRUSTED_ROOT:
-			message =
-			    "This device has no usable trusted keys and refuses every update; it "
-			    "needs to be re-provisioned by the manufacturer.";
-			break;
-		default:
-			message = "The installer hit an internal error; the device needs service.";
-		}
-	}
-	ev_result(&c->ev, status, reason, NULL, message, e ? e->msg : NULL);
-	if (!c->json && e && e->msg[0])
-		fprintf(stderr, "uptane-install: %s\n", e->msg);
-	return upt_err_exit_status(code);
+	/* a medium that is gone or holds nothing is "nothing to do", not an error */
+	return outcome_report(c, code == UPT_E_NOT_FOUND ? UPT_E_NO_BUNDLE : code, e, message);
 }
 
 static int usage_error(struct ctx *c, const char *what)

@@ -13,7 +13,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 BUNDLE=$top/$builddir/uptane-bundle
 INSTALL=$top/$builddir/uptane-install
 PY=/usr/bin/python3
-demo=$top/build/demo
+demo=${DEMO_DIR:-$top/build/demo} # DEMO_DIR: elsewhere (tests/cli/readme_blocks.sh)
 rm -rf "$demo"
 mkdir -p "$demo/keys" "$demo/images" "$demo/stick" "$demo/device"
 cd "$demo"

@@ -168,6 +168,7 @@ static void result_init(upt_verify_result *out)
 {
 	memset(out, 0, sizeof(*out));
 	upt_trust_init(&out->trust_after);
+	upt_trust_init(&out->trust_roots_only);
 	upt_err_clear(&out->err);
 }
 
@@ -176,6 +177,7 @@ void upt_verify_result_clear(upt_verify_result *r)
 	if (!r)
 		return;
 	upt_trust_clear(&r->trust_after);
+	upt_trust_clear(&r->trust_roots_only);
 	for (size_t i = 0; i < r->nassignments; i++) {
 		free(r->assignments[i].ecu_serial);
 		free(r->assignments[i].target_name);
@@ -297,6 +299,9 @@ int upt_verify(const upt_verify_input *in, upt_verify_result *out)
 	snprintf(out->bundle_id, sizeof(out->bundle_id), "%s:%" PRIu64,
 		 c.fleet ? c.fleet_name : in->device->device_id, c.dtargets->version);
 	move_trust(&out->trust_after, &next);
+	/* work is step 1's result, unchanged since (c.stored is const) */
+	move_trust(&out->trust_roots_only, &work);
+	out->trust_roots_only.time_floor = in->trust->time_floor;
 out:
 	if (rc != UPT_OK) {
 		free_assignments(out);

@@ -29,7 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	upt_report_parsed *p = NULL;
 	upt_err e;
-	if (upt_report_parse(data, size, &p, &e) != UPT_OK) {
+	if (upt_report_open(data, size, &p, &e) != UPT_OK) {
 		if (!e.msg[0])
 			abort();
 		return 0;

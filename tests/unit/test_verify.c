@@ -2645,6 +2645,34 @@ static void ff_forget_on_rejection(void **st)
 	upt_trust_clear(&want);
 }
 
+/* a bundle that verifies also returns what step 1 alone accepted: the installer keeps exactly
+ * that when an image then fails (the same state a rejection would leave) */
+static void ff_roots_only_on_success(void **st)
+{
+	scn *s = *st;
+	accept_bundle(s);
+	rotate_keys(s, SCN_IMAGE, SCN_SNAPSHOT);
+	assert_int_equal(scn_rotate(s, SCN_IMAGE), UPT_OK);
+	set_versions(s, SCN_DIRECTOR, 2, 2, 2);
+	build(s);
+	upt_trust want;
+	upt_trust_init(&want);
+	assert_int_equal(upt_trust_copy(&want, &s->trust, NULL), UPT_OK);
+	upt_trust_remove(&want, "image-repo/timestamp.json");
+	upt_trust_remove(&want, "image-repo/snapshot.json");
+	upt_verify_result r;
+	run_ok(s, &r);
+	assert_state(s, &want, &r.trust_roots_only, 0, 2);
+	assert_int_equal(r.trust_roots_only.time_floor, s->trust.time_floor);
+	assert_true(has(&r.trust_roots_only, "director/timestamp.json"));
+	/* the full result moved on: the new Director timestamp and the new snapshot */
+	assert_false(upt_buf_equal(upt_trust_get(&r.trust_after, "director/timestamp.json"),
+				   upt_trust_get(&r.trust_roots_only, "director/timestamp.json")));
+	assert_true(has(&r.trust_after, "image-repo/snapshot.json"));
+	upt_verify_result_clear(&r);
+	upt_trust_clear(&want);
+}
+
 /* a threshold change alone forgets nothing */
 static void ff_threshold_only(void **st)
 {
@@ -3191,6 +3219,7 @@ int main(void)
 	    T(ff_recovery_director),
 	    T(ff_no_rotation_is_rollback),
 	    T(ff_forget_on_rejection),
+	    T(ff_roots_only_on_success),
 	    T(ff_threshold_only),
 	    T(ff_targets_key_forgets_nothing),
 	    T(ff_offline_snapshot_key),

@@ -3,8 +3,9 @@
  * Uptane 5.4.2.1), which the device writes after every attempt and the station's ledger reads.
  *
  * Build: a record in, the file bytes out (canonical JSON of the TUF envelope, every ECU report
- * and the manifest each signed with the device's ed25519 key). Parse + verify: file bytes and
- * the registered device key in, the same record out; the ledger uses these.
+ * and the manifest each signed with the device's ed25519 key); the installer writes these.
+ * Open + verify: file bytes and the registered device key in, the same record out; the
+ * station's `reports ingest` reads every report with these.
  * Field names are pinned by the design; the ECU report fields are aktualizr's.
  * Not here: counters, where reports are written, what the installer did (the caller says).
  */
@@ -80,24 +81,37 @@ typedef struct upt_report {
 int upt_report_build(const upt_report *r, const upt_signer *key, upt_buf *out,
 		     upt_err *e) UPT_MUST_CHECK;
 
-/* A parsed report; strings point into it and live until upt_report_parsed_free. */
+#define UPT_REPORT_TEXT_MAX 4096	 /* result.message, attacks_detected */
+#define UPT_REPORT_BUNDLE_FIELD_MAX 1024 /* bundle.file, bundle.id, medium.serial */
+
+/* A report being read; strings point into it and live until upt_report_parsed_free. */
 typedef struct upt_report_parsed {
+	/* After upt_report_open: r.device_id and r.counter (unverified: which key to check
+	 * with, and whether this exact report is already known). After upt_report_verify: every
+	 * field. */
 	upt_report r;
-	upt_report_ecu *ecus;	/* r.ecus points here */
-	upt_report_skip *skips; /* r.skipped points here */
-	json_t *doc;
-	upt_buf canonical; /* canonical JSON of the manifest's signed: what the key signed */
+	bool has_clock;			     /* false: "clock": null */
+	char digest[2 * UPT_SHA256_LEN + 1]; /* sha256 of canonical: the report's identity */
+	upt_buf canonical;		     /* canonical JSON of the manifest's signed */
+	/* internal */
+	upt_report_ecu *ecus;
+	upt_report_skip *skips;
+	json_t *doc, *signed_obj, *sigs;
+	upt_buf ecu_canonical;
 } upt_report_parsed;
 
-/* Parses untrusted report bytes (at most UPT_REPORT_MAX) and checks every field of the pinned
- * form. UPT_E_MALFORMED (field named), UPT_E_TOO_LARGE. Does NOT check signatures. */
-int upt_report_parse(const void *bytes, size_t len, upt_report_parsed **out,
-		     upt_err *e) UPT_MUST_CHECK;
+/* Reads untrusted report bytes (at most UPT_REPORT_MAX): the envelope, _type
+ * "device-manifest", device_id ([A-Za-z0-9._-]{1,128}) and counter, nothing else.
+ * UPT_E_MALFORMED (the field named), UPT_E_TOO_LARGE. */
+int upt_report_open(const void *bytes, size_t len, upt_report_parsed **out,
+		    upt_err *e) UPT_MUST_CHECK;
 void upt_report_parsed_free(upt_report_parsed *p);
 
-/* Checks that the manifest and every ECU report carry a valid signature by device_key.
- * UPT_E_ARBITRARY_SOFTWARE when one does not; UPT_E_MALFORMED for a key id listed twice. */
-int upt_report_verify(const upt_report_parsed *p, const upt_key *device_key,
-		      upt_err *e) UPT_MUST_CHECK;
+/* Verify first, then believe: checks the manifest's signature by device_key, then every
+ * field of the pinned form (docs/reports.md), each ECU report's own signature included.
+ * UPT_E_ARBITRARY_SOFTWARE when a signature by that key is missing or does not verify;
+ * UPT_E_MALFORMED for a field out of the form (named), a signature entry that is not
+ * {"keyid", "sig"} or a key id listed twice. */
+int upt_report_verify(upt_report_parsed *p, const upt_key *device_key, upt_err *e) UPT_MUST_CHECK;
 
 #endif

@@ -74,6 +74,10 @@ typedef struct upt_verify_result {
 	 * Dry runs simply do not persist it. */
 	upt_trust trust_after;
 	bool roots_changed;
+	/* Set by upt_verify when code == UPT_OK: the input state plus only what step 1 accepted
+	 * (the roots, without the files a key rotation makes us forget), time floor as input:
+	 * what to persist when the images then fail, exactly what a rejection would keep. */
+	upt_trust trust_roots_only;
 
 	/* Set when code == UPT_OK. */
 	upt_assignment *assignments;

@@ -34,6 +34,8 @@ dealers() {
 	disks
 	boot || { not_ok "boot the device (qemu, systemd multi-user)"; fail_end; }
 	pass "boot: multi-user, ready after $(($(date +%s) - start)) s since the start"
+	# the README's reload after an install on a running target ("What gets installed")
+	t "the README's reload on the running target succeeds" vsh 'systemctl daemon-reload && udevadm control --reload'
 	local n=1 kind
 	for kind in mbr-fat32 fat32 exfat ext4; do
 		want "dealer $kind" && dealer "$kind" $n
