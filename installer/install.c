@@ -489,14 +489,18 @@ static void run_clear(struct run *x)
 	upt_installed_clear(&x->inst);
 }
 
-/* The stored state, and the bundle's metadata read into memory. announce: the `found` event
- * once the bundle opened ("Found update /nonexistent" then "No update found" misled). */
+/* The stored state, the decrypt key, and the bundle's metadata read into memory. announce: the
+ * `found` event once the bundle opened ("Found update /nonexistent" then "No update found" misled).
+ */
 static int load(struct run *x, bool announce)
 {
 	struct ctx *c = x->c;
 	int rc = state_load(c, &x->t0, &x->inst, &x->e);
 	if (rc == UPT_OK)
 		rc = upt_trust_copy(&x->work, &x->t0, &x->e);
+	/* the decrypt_key (if any): its key id picks this device's wrapped keys in verify */
+	if (rc == UPT_OK)
+		rc = image_keys_load(c->cfg, &x->keys, &x->e);
 	if (rc)
 		return rc;
 	x->work.time_floor = state_initial_floor(c, x->t0.time_floor);
@@ -523,9 +527,6 @@ static int verify(struct run *x)
 	if (!x->ids)
 		return upt_err_set(&x->e, UPT_E_NOMEM, "out of memory");
 	build_ident(c, &x->inst, x->ids);
-	int rc = image_keys_load(c->cfg, &x->keys, &x->e);
-	if (rc)
-		return rc;
 	upt_device_ident dev = {.device_id = c->cfg->device_id,
 				.ecus = x->ids,
 				.necus = c->cfg->necus,
@@ -533,7 +534,7 @@ static int verify(struct run *x)
 				.accept_fleet = c->cfg->accept_fleet,
 				.decrypt_keyid = image_keys_keyid(x->keys)};
 	upt_verify_input in = {&x->work, x->meta, &dev, c->clock};
-	rc = upt_verify(&in, &x->vr);
+	int rc = upt_verify(&in, &x->vr);
 	x->have_vr = true;
 	if (rc) {
 		x->e = x->vr.err;
