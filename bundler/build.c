@@ -442,6 +442,56 @@ static bool assigned_earlier(const json_t *assign, const char *key, const char *
 	return false;
 }
 
+/* custom.encryption of an encrypted target (docs/bundle-format.md, "Encrypted images"): the
+ * image key wrapped for each of labels (device ids or hardware-id:HW). */
+static int add_encryption(const build_ctx *c, json_t *obj, const char *tname,
+			  const char *const *labels, size_t n, upt_err *e)
+{
+	if (!c->crypt)
+		return UPT_OK;
+	json_t *enc = NULL;
+	int rc = crypt_plan_target_json(c->crypt, tname, labels, n, &enc, e);
+	if (rc || !enc)
+		return rc;
+	json_t *custom =
+	    json_object_get(json_object_get(json_object_get(obj, "targets"), tname), "custom");
+	if (!custom || json_object_set_new(custom, "encryption", enc))
+		return upt_err_set(e, UPT_E_INTERNAL, "target %s: no custom object", tname);
+	return UPT_OK;
+}
+
+/* A fleet target is wrapped for the keys of its hardware ids and for every device key given
+ * (a fleet narrowed to a list of devices); a hardware id without a key is refused unless
+ * device keys are given. */
+static int add_fleet_encryption(const build_ctx *c, json_t *obj, const char *tname,
+				const char *const *hws, size_t nhw, upt_err *e)
+{
+	const char **labels = calloc(nhw + c->crypt->nr + 1, sizeof(*labels));
+	char(*hwl)[UPT_NAME_MAX + sizeof(CRYPT_HW_PREFIX)] = calloc(nhw + 1, sizeof(*hwl));
+	int rc = labels && hwl ? UPT_OK : upt_err_set(e, UPT_E_NOMEM, "out of memory");
+	size_t n = 0, ndev = 0;
+	for (size_t i = 0; rc == UPT_OK && i < c->crypt->nr; i++)
+		if (strncmp(c->crypt->r[i].label, CRYPT_HW_PREFIX, strlen(CRYPT_HW_PREFIX))) {
+			labels[n++] = c->crypt->r[i].label;
+			ndev++;
+		}
+	for (size_t i = 0; rc == UPT_OK && i < nhw; i++) {
+		snprintf(hwl[i], sizeof(hwl[i]), CRYPT_HW_PREFIX "%s", hws[i]);
+		if (crypt_plan_find(c->crypt, hwl[i]))
+			labels[n++] = hwl[i];
+		else if (ndev == 0)
+			rc = upt_err_set(e, UPT_E_USAGE,
+					 "hardware id %s has no encryption key: give --encrypt-to "
+					 "%s=NAME.pub",
+					 hws[i], hwl[i]);
+	}
+	if (rc == UPT_OK)
+		rc = add_encryption(c, obj, tname, labels, n, e);
+	free(labels);
+	free(hwl);
+	return rc;
+}
+
 /* Director targets of one device: one entry per target, bound to the ECUs that install it. */
 static int build_director_targets(const build_ctx *c, const char *dev, uint64_t version,
 				  int64_t expires, json_t **out, upt_err *e)
@@ -495,6 +545,8 @@ static int build_director_targets(const build_ctx *c, const char *dev, uint64_t 
 		mt.ecus = b;
 		mt.necus = nb;
 		rc = upt_mb_targets_add(obj, &mt, e);
+		if (rc == UPT_OK)
+			rc = add_encryption(c, obj, tname, &dev, 1, e);
 	}
 	if (rc) {
 		json_decref(obj);
@@ -577,6 +629,8 @@ static int build_fleet_updates(const build_ctx *c, uint64_t version, int64_t exp
 		mt.device_ids = ndv ? dv : NULL;
 		mt.ndevice_ids = ndv;
 		rc = upt_mb_targets_add(obj, &mt, e);
+		if (rc == UPT_OK && c->crypt)
+			rc = add_fleet_encryption(c, obj, tname, hws, nhw, e);
 	}
 	if (rc) {
 		json_decref(obj);

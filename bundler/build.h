@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "encrypt.h"
 #include "keys.h"
 #include "signing.h"
 #include "upt/buf.h"
@@ -66,6 +67,8 @@ typedef struct build_ctx {
 	const json_t *expires; /* {"*" or "REPO/ROLE": DURATION} (seconds in older plans) */
 	bool resume;	       /* take files from WORKSPACE/staged where present */
 	bool force_expiry;     /* sign roles that outlive their root (warn instead of refuse) */
+	/* encrypted bundle: the sealed images and their recipients (NULL: plain images) */
+	const crypt_plan *crypt;
 
 	upt_meta *root[2]; /* newest root: [0] image-repo, [1] director */
 	uint64_t root_latest[2];

@@ -19,7 +19,9 @@
 
 #include "args.h"
 #include "build.h"
+#include "encrypt.h"
 #include "commands.h"
+#include "ledger.h"
 #include "pack.h"
 #include "target_file.h"
 #include "upt/cjson.h"
@@ -33,7 +35,7 @@ static const char usage[] =
     "usage: uptane-bundle create WORKSPACE -o OUT.uptane [--fleet NAME | --device ID..]\n"
     "         [--expires DURATION | --expires REPO/ROLE=DURATION].. [--level N] [--threads N]\n"
     "         [--split-size SIZE] [--key K.key..] [--sign-later] [--force-expiry]\n"
-    "         [--dry-run]\n"
+    "         [--dry-run] [--encrypt-to DEVICE=NAME.pub.. | --encrypt --ledger FILE]\n"
     "       uptane-bundle create WORKSPACE --resume [-o OUT.uptane] [--key K.key..]\n"
     "       uptane-bundle create WORKSPACE --abort\n"
     "  Signs every role the bundle needs, versions one above the last bundle's, and packs\n"
@@ -53,14 +55,21 @@ static const char usage[] =
     "  (uptane-bundle sign FILE --key K.key); --resume packs once every threshold is met.\n"
     "  --dry-run: every check of a create (images unchanged, assignments, expiries, roots),\n"
     "  then what it would sign and who must; nothing is written, no version is used up\n"
-    "  (-o may be left out).\n";
+    "  (-o may be left out).\n"
+    "  --encrypt-to DEVICE=NAME.pub (repeatable; hardware-id:HW=NAME.pub for a fleet\n"
+    "  bundle): encrypt every image under a fresh key, wrapped for each of these X25519\n"
+    "  keys (key generate --x25519); --encrypt --ledger FILE: wrapped for the encryption\n"
+    "  keys the ledger registers for the bundle's devices (devices add --encryption-key).\n"
+    "  Each image is stored once, whatever the number of devices. Not with --sign-later\n"
+    "  or --dry-run.\n";
 
 static const arg_opt opts[] = {
-    {"output", 'o', ARG_ONE},	{"fleet", 0, ARG_ONE},	{"device", 0, ARG_LIST},
-    {"expires", 0, ARG_LIST},	{"level", 0, ARG_ONE},	{"threads", 0, ARG_ONE},
-    {"split-size", 0, ARG_ONE}, {"key", 0, ARG_LIST},	{"sign-later", 0, ARG_NONE},
-    {"resume", 0, ARG_NONE},	{"abort", 0, ARG_NONE}, {"force-expiry", 0, ARG_NONE},
-    {"dry-run", 0, ARG_NONE},
+    {"output", 'o', ARG_ONE},	 {"fleet", 0, ARG_ONE},	   {"device", 0, ARG_LIST},
+    {"expires", 0, ARG_LIST},	 {"level", 0, ARG_ONE},	   {"threads", 0, ARG_ONE},
+    {"split-size", 0, ARG_ONE},	 {"key", 0, ARG_LIST},	   {"sign-later", 0, ARG_NONE},
+    {"resume", 0, ARG_NONE},	 {"abort", 0, ARG_NONE},   {"force-expiry", 0, ARG_NONE},
+    {"dry-run", 0, ARG_NONE},	 {"encrypt", 0, ARG_NONE}, {"ledger", 0, ARG_ONE},
+    {"encrypt-to", 0, ARG_LIST},
 };
 
 #define PLAN_FILE "staged/plan.json"
@@ -492,6 +501,43 @@ static void print_dry_run(ws *w, const build_ctx *c, size_t nimg, bool pending)
 	}
 }
 
+/* Who an encrypted bundle is for: --encrypt-to LABEL=NAME.pub, and with --encrypt --ledger
+ * the registered encryption key of each device of the bundle not named there. */
+static int create_recipients(const args *a, const build_ctx *c, crypt_plan *crypt, upt_err *e)
+{
+	const arg_val *to = args_get(a, "encrypt-to");
+	int rc = UPT_OK;
+	for (size_t i = 0; rc == UPT_OK && i < to->n; i++)
+		rc = crypt_plan_add_spec(crypt, to->v[i], e);
+	if (rc || !args_flag(a, "encrypt"))
+		return rc;
+	const char *path = args_one(a, "ledger");
+	if (!path)
+		return upt_err_set(e, UPT_E_USAGE,
+				   "--encrypt needs --ledger FILE (the devices' registered "
+				   "encryption keys), or name the keys with --encrypt-to");
+	ledger *l = NULL;
+	rc = ledger_open(path, LEDGER_READ, &l, e);
+	for (size_t i = 0; rc == UPT_OK && !c->fleet && i < c->ndevices; i++) {
+		const char *dev = c->devices[i];
+		if (crypt_plan_find(crypt, dev))
+			continue;
+		uint8_t pub[UPT_X25519_LEN];
+		bool found = false;
+		rc = ledger_encryption_key_get(l, dev, pub, &found, e);
+		if (rc == UPT_OK && !found)
+			rc =
+			    upt_err_set(e, UPT_E_USAGE,
+					"device %s has no encryption key in %s (devices add %s ... "
+					"--encryption-key NAME.pub, or --encrypt-to %s=NAME.pub)",
+					dev, path, dev, dev);
+		if (rc == UPT_OK)
+			rc = crypt_plan_add(crypt, dev, pub, e);
+	}
+	ledger_close(l);
+	return rc;
+}
+
 static int run_create(ws *w, const args *a, bool resume, upt_err *e)
 {
 	plan p = {0};
@@ -500,6 +546,9 @@ static int run_create(ws *w, const args *a, bool resume, upt_err *e)
 	keyring kr;
 	keyring_init(&kr);
 	member_set ms = {0};
+	crypt_plan crypt = {0};
+	pack_job job;
+	memset(&job, 0, sizeof(job));
 	pack_image *imgs = NULL;
 	const char **names = NULL;
 	size_t nnames = 0;
@@ -549,6 +598,21 @@ static int run_create(ws *w, const args *a, bool resume, upt_err *e)
 		imgs[i].src = json_string_value(json_object_get(t, "source"));
 		imgs[i].length = (uint64_t)json_integer_value(json_object_get(t, "length"));
 	}
+	job.out = json_string_value(json_object_get(p.doc, "output"));
+	job.opts.level = (int)json_integer_value(json_object_get(p.doc, "level"));
+	job.opts.threads = (unsigned)json_integer_value(json_object_get(p.doc, "threads"));
+	job.opts.split_size = (uint64_t)json_integer_value(json_object_get(p.doc, "split_size"));
+	job.images = imgs;
+	job.nimages = nnames;
+	/* encrypted: the images are sealed first, the Director metadata signs what came out */
+	if (args_flag(a, "encrypt") || args_get(a, "encrypt-to")->n) {
+		rc = create_recipients(a, &c, &crypt, e);
+		if (rc == UPT_OK)
+			rc = pack_seal_images(&job, &crypt, &job.sealed, e);
+		if (rc)
+			goto out;
+		c.crypt = &crypt;
+	}
 	bool roots_ok;
 	rc = build_roots_status(w, &roots_ok, NULL, e);
 	if (rc == UPT_OK)
@@ -596,12 +660,6 @@ static int run_create(ws *w, const args *a, bool resume, upt_err *e)
 	rc = collect_members(w, &c, &ms, e);
 	if (rc)
 		goto out;
-	pack_job job;
-	memset(&job, 0, sizeof(job));
-	job.out = json_string_value(json_object_get(p.doc, "output"));
-	job.opts.level = (int)json_integer_value(json_object_get(p.doc, "level"));
-	job.opts.threads = (unsigned)json_integer_value(json_object_get(p.doc, "threads"));
-	job.opts.split_size = (uint64_t)json_integer_value(json_object_get(p.doc, "split_size"));
 	job.fleet = c.fleet;
 	job.fleet_name = c.fleet_name;
 	job.devices = c.devices;
@@ -609,13 +667,12 @@ static int run_create(ws *w, const args *a, bool resume, upt_err *e)
 	job.created = c.now;
 	job.members = ms.m;
 	job.nmembers = ms.n;
-	job.images = imgs;
-	job.nimages = nnames;
 	commit_ctx cc = {w, &c};
 	job.before_finish = commit;
 	job.ctx = &cc;
 	pack_result res;
 	rc = pack_write(&job, &res, e);
+	job.sealed = NULL; /* pack_write freed it */
 	if (rc)
 		goto out;
 	if (resume || ws_exists(w, "staged")) {
@@ -625,6 +682,8 @@ static int run_create(ws *w, const args *a, bool resume, upt_err *e)
 	}
 	print_summary(&c, &job, &res, nnames);
 out:
+	upt_bundle_writer_free(job.sealed);
+	crypt_plan_free(&crypt);
 	members_free(&ms);
 	free(imgs);
 	free(names);
@@ -655,6 +714,19 @@ int cmd_create(int argc, char **argv)
 		status = cli_usage("create", usage,
 				   "--dry-run signs and stages nothing: not with --sign-later, "
 				   "--resume or --abort");
+		goto out;
+	}
+	bool encrypt = args_flag(&a, "encrypt") || args_get(&a, "encrypt-to")->n;
+	if (encrypt &&
+	    (resume || abort_ || args_flag(&a, "sign-later") || args_flag(&a, "dry-run"))) {
+		status = cli_usage("create", usage,
+				   "encrypted bundles are signed and packed in one run: "
+				   "--encrypt and --encrypt-to not with --sign-later, --resume, "
+				   "--abort or --dry-run");
+		goto out;
+	}
+	if (args_one(&a, "ledger") && !args_flag(&a, "encrypt")) {
+		status = cli_usage("create", usage, "--ledger goes with --encrypt");
 		goto out;
 	}
 	if ((resume || abort_) &&

@@ -16,6 +16,7 @@
 #include "ledger.h"
 #include "upt/fileio.h"
 #include "upt/hex.h"
+#include "upt/imgcrypt.h"
 #include "upt/rfc3339.h"
 #include "upt/sig.h"
 
@@ -24,13 +25,17 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: uptane-bundle devices add --ledger FILE --device ID --public-key DEV.pub\n"
 		"                     [--placed-on-market DATE] [--support-years N]\n"
+		"                     [--encryption-key ENC.pub]\n"
 		"       uptane-bundle devices import --ledger FILE DEVICES.csv\n"
 		"       uptane-bundle devices list --ledger FILE [--json]\n"
 		"\n"
 		"DEVICES.csv: a header line device_id,public_key_file,placed_on_market,"
 		"support_years,\n"
-		"then one device a line; key paths are relative to the CSV; the last two fields "
-		"may be empty.\n"
+		"optionally followed by ,encryption_key_file; then one device a line; key paths "
+		"are\n"
+		"relative to the CSV; every field but the first two may be empty.\n"
+		"--encryption-key (and encryption_key_file): the device's X25519 public key (key\n"
+		"generate --x25519) that create --encrypt --ledger wraps image keys for.\n"
 		"DATE (--placed-on-market, and the CSV's field): YYYY-MM-DD, or a time\n"
 		"YYYY-MM-DDTHH:MM:SSZ of that day (UTC). The support period ends support_years\n"
 		"calendar years later (29 February: 28 February in a common year).\n"
@@ -115,6 +120,21 @@ static int make_device(const char *id, const char *keyfile, const char *pom, con
 	return UPT_OK;
 }
 
+/* The device's X25519 encryption key (docs/bundle-format.md, "Encrypted images"), recorded
+ * beside its registration; *keyid gets its key id. */
+static int put_encryption_key(ledger *l, const char *id, const char *path, char *keyid, upt_err *e)
+{
+	uint8_t pub[UPT_X25519_LEN];
+	int rc = upt_x25519_load_public(path, pub, e);
+	if (rc == UPT_OK)
+		rc = upt_crypt_keyid(pub, keyid, e);
+	if (rc == UPT_OK)
+		rc = ledger_encryption_key_put(l, id, pub, keyid, e);
+	if (rc)
+		upt_err_prefix(e, "encryption key of %s (%s)", id, path);
+	return rc;
+}
+
 static const char *put_word(enum ledger_put_result r)
 {
 	return r == LEDGER_PUT_ADDED	 ? "registered"
@@ -124,13 +144,15 @@ static const char *put_word(enum ledger_put_result r)
 
 static int devices_add(int argc, char **argv)
 {
-	const char *ledger_path = NULL, *id = NULL, *key = NULL, *pom = NULL, *years = NULL;
+	const char *ledger_path = NULL, *id = NULL, *key = NULL, *pom = NULL, *years = NULL,
+		   *enc = NULL;
 	for (int i = 1; i < argc; i++) {
 		const char **slot = !strcmp(argv[i], "--ledger")	     ? &ledger_path
 				    : !strcmp(argv[i], "--device")	     ? &id
 				    : !strcmp(argv[i], "--public-key")	     ? &key
 				    : !strcmp(argv[i], "--placed-on-market") ? &pom
 				    : !strcmp(argv[i], "--support-years")    ? &years
+				    : !strcmp(argv[i], "--encryption-key")   ? &enc
 									     : NULL;
 		if (!slot || i + 1 >= argc) {
 			fprintf(stderr, "uptane-bundle devices add: %s \"%s\"\n",
@@ -159,6 +181,9 @@ static int devices_add(int argc, char **argv)
 		rc = ledger_begin(l, &e);
 	if (rc == UPT_OK)
 		rc = ledger_device_put(l, &d, &res, &e);
+	char enc_id[UPT_CRYPT_KEYID_HEX + 1] = "";
+	if (rc == UPT_OK && enc)
+		rc = put_encryption_key(l, d.device_id, enc, enc_id, &e);
 	if (rc == UPT_OK)
 		rc = ledger_commit(l, &e);
 	ledger_close(l);
@@ -166,7 +191,10 @@ static int devices_add(int argc, char **argv)
 		fprintf(stderr, "uptane-bundle devices add: %s\n", e.msg);
 		return exit_for(rc);
 	}
-	printf("%s %s (keyid %.16s)\n", put_word(res), d.device_id, d.key.keyid);
+	printf("%s %s (keyid %.16s)", put_word(res), d.device_id, d.key.keyid);
+	if (enc)
+		printf(", encryption key %.16s", enc_id);
+	putchar('\n');
 	return 0;
 }
 
@@ -221,6 +249,22 @@ static int csv_split(char *line, char **fields, int nmax)
 	}
 }
 
+/* A path from the CSV: relative to the CSV's directory (its first dirlen bytes). */
+static char *csv_relative(const char *csv, size_t dirlen, const char *field)
+{
+	size_t klen = strlen(field);
+	char *path = malloc(dirlen + klen + 1);
+	if (!path)
+		return NULL;
+	if (field[0] == '/') {
+		memcpy(path, field, klen + 1);
+	} else {
+		memcpy(path, csv, dirlen);
+		memcpy(path + dirlen, field, klen + 1);
+	}
+	return path;
+}
+
 static int devices_import(int argc, char **argv)
 {
 	const char *ledger_path = NULL, *csv = NULL;
@@ -267,6 +311,7 @@ static int devices_import(int argc, char **argv)
 	if (rc == UPT_OK && in.len >= 3 && !memcmp(p, "\xef\xbb\xbf", 3))
 		p += 3;
 	bool header = false;
+	int columns = 4;
 	while (rc == UPT_OK && p && *p) {
 		char *line = p, *nl = strchr(p, '\n');
 		p = nl ? nl + 1 : NULL;
@@ -278,24 +323,31 @@ static int devices_import(int argc, char **argv)
 			line[--len] = 0;
 		if (!len)
 			continue;
-		char *f[4];
-		int n = csv_split(line, f, 4);
+		char *f[5];
+		int n = csv_split(line, f, 5);
 		if (!header) {
-			if (n != 4 || strcmp(f[0], "device_id") ||
+			/* the fifth column, encryption_key_file, is optional */
+			if ((n != 4 && n != 5) || strcmp(f[0], "device_id") ||
 			    strcmp(f[1], "public_key_file") || strcmp(f[2], "placed_on_market") ||
-			    strcmp(f[3], "support_years"))
+			    strcmp(f[3], "support_years") ||
+			    (n == 5 && strcmp(f[4], "encryption_key_file")))
 				rc = upt_err_set(&e, UPT_E_USAGE,
 						 "%s:%ld: the header must be "
 						 "device_id,public_key_file,placed_on_market,"
-						 "support_years",
+						 "support_years[,encryption_key_file]",
 						 csv, lineno);
+			columns = n;
 			header = true;
 			continue;
 		}
-		if (n != 4) {
-			rc = upt_err_set(&e, UPT_E_USAGE, "%s:%ld: %s", csv, lineno,
-					 n < 0 ? "unbalanced quotes or more than 4 fields"
-					       : "expected 4 fields");
+		if (n < 0 || n > columns) {
+			rc = upt_err_set(&e, UPT_E_USAGE, "%s:%ld: %smore than %d fields", csv,
+					 lineno, n < 0 ? "unbalanced quotes or " : "", columns);
+			break;
+		}
+		if (n != columns) {
+			rc = upt_err_set(&e, UPT_E_USAGE, "%s:%ld: expected %d fields", csv, lineno,
+					 columns);
 			break;
 		}
 		if (!f[1][0]) {
@@ -304,23 +356,23 @@ static int devices_import(int argc, char **argv)
 			break;
 		}
 		free(keypath);
-		size_t klen = strlen(f[1]);
-		keypath = malloc(dirlen + klen + 1);
+		keypath = csv_relative(csv, dirlen, f[1]);
 		if (!keypath) {
 			rc = upt_err_set(&e, UPT_E_NOMEM, "out of memory");
 			break;
-		}
-		if (f[1][0] == '/') {
-			memcpy(keypath, f[1], klen + 1);
-		} else {
-			memcpy(keypath, csv, dirlen);
-			memcpy(keypath + dirlen, f[1], klen + 1);
 		}
 		ledger_device d;
 		enum ledger_put_result res;
 		rc = make_device(f[0], keypath, f[2], f[3], &d, &e);
 		if (rc == UPT_OK)
 			rc = ledger_device_put(l, &d, &res, &e);
+		if (rc == UPT_OK && columns == 5 && f[4][0]) {
+			char *enc = csv_relative(csv, dirlen, f[4]);
+			char enc_id[UPT_CRYPT_KEYID_HEX + 1];
+			rc = enc ? put_encryption_key(l, d.device_id, enc, enc_id, &e)
+				 : upt_err_set(&e, UPT_E_NOMEM, "out of memory");
+			free(enc);
+		}
 		if (rc) {
 			upt_err_prefix(&e, "%s:%ld", csv, lineno);
 			break;

@@ -92,6 +92,34 @@ static bool image_length(const parsed *p, size_t n, const char *name, uint64_t *
 	return false;
 }
 
+/* Encrypted images (docs/bundle-format.md): whom the Director files wrap name's key for
+ * ("VIN-1, VIN-2", cut with "..."); false when no Director file lists it encrypted. The labels
+ * are unsigned hints next to the key ids; nothing here opens anything. */
+static bool encrypted_for(const parsed *p, size_t n, const char *name, char *buf, size_t size)
+{
+	bool any = false;
+	buf[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		if (!p[i].meta || strncmp(p[i].path, "metadata/director/", 18))
+			continue;
+		const json_t *t =
+		    json_object_get(json_object_get(p[i].meta->signed_obj, "targets"), name);
+		const json_t *enc = json_object_get(json_object_get(t, "custom"), "encryption");
+		size_t k;
+		const json_t *r;
+		json_array_foreach(json_object_get(enc, "recipients"), k, r)
+		{
+			const char *label = json_string_value(json_object_get(r, "recipient"));
+			const char *keyid = json_string_value(json_object_get(r, "keyid"));
+			char id[24];
+			snprintf(id, sizeof(id), "key %.12s", keyid ? keyid : "?");
+			upt_namelist_add(buf, size, label ? label : id);
+			any = true;
+		}
+	}
+	return any;
+}
+
 static const char *fmt_time(int64_t t, char buf[UPT_RFC3339_LEN + 1])
 {
 	upt_rfc3339_format(t, buf);
@@ -147,12 +175,18 @@ static void print_human(const char *file, const json_t *bj, const parsed *p, siz
 		printf("  ");
 		put(imgs[i].name);
 		if (image_length(p, n, imgs[i].name, &len))
-			printf("  %llu bytes, %llu compressed (%.1f%%)\n", (unsigned long long)len,
+			printf("  %llu bytes, %llu compressed (%.1f%%)", (unsigned long long)len,
 			       (unsigned long long)imgs[i].compressed,
 			       len ? 100.0 * (double)imgs[i].compressed / (double)len : 0.0);
 		else
-			printf("  (not in the Image repository), %llu compressed\n",
+			printf("  (not in the Image repository), %llu compressed",
 			       (unsigned long long)imgs[i].compressed);
+		char whom[512];
+		if (encrypted_for(p, n, imgs[i].name, whom, sizeof(whom))) {
+			printf(", encrypted for ");
+			put(whom);
+		}
+		putchar('\n');
 	}
 	printf("assignments:\n");
 	for (size_t i = 0; i < n; i++) {
@@ -235,6 +269,9 @@ static json_t *build_json(const char *file, const json_t *bj, const parsed *p, s
 				      (json_int_t)imgs[i].compressed);
 		if (image_length(p, n, imgs[i].name, &len))
 			json_object_set_new(o, "length", json_integer((json_int_t)len));
+		char whom[512];
+		if (encrypted_for(p, n, imgs[i].name, whom, sizeof(whom)))
+			json_object_set_new(o, "encrypted_for", jstr(whom));
 		json_array_append_new(images, o);
 	}
 	for (size_t i = 0; i < n; i++) {

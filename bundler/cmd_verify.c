@@ -19,6 +19,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,8 +151,29 @@ static int null_sink(void *ctx, const void *data, size_t len, upt_err *e)
 	return UPT_OK;
 }
 
+/* An encrypted image (docs/bundle-format.md): opened with the device's key when verify has it
+ * (--config with a decrypt_key), else only its sealed form's length and hashes are checked. */
+static int check_sealed(upt_bundle_reader *r, const upt_assignment *as, const upt_decrypt_key *key,
+			sink_ctx *sc, upt_err *e)
+{
+	if (!as->has_wrapped_key || !key)
+		return upt_bundle_check_sealed_image(r, as->sealed_length, &as->sealed_hashes, e);
+	upt_image_decrypt *d = sodium_malloc(sizeof(*d));
+	if (!d)
+		return upt_err_set(e, UPT_E_NOMEM, "out of secure memory");
+	int rc = upt_crypt_unwrap(key, as->wrapped_key, d->key, e);
+	d->length = as->sealed_length;
+	d->hashes = as->sealed_hashes;
+	if (rc == UPT_OK)
+		rc = upt_bundle_stream_sealed_image(r, as->length, &as->hashes, d, null_sink, sc,
+						    NULL, e);
+	sodium_free(d);
+	return rc;
+}
+
 /* Step 5, dry: every image assigned to this device streams through zstd and its hashes. */
-static int check_images(upt_bundle_reader *r, const upt_verify_result *res, upt_err *e)
+static int check_images(upt_bundle_reader *r, const upt_verify_result *res,
+			const upt_decrypt_key *key, upt_err *e)
 {
 	bool *seen = calloc(res->nassignments ? res->nassignments : 1, sizeof(*seen));
 	if (!seen)
@@ -179,7 +201,11 @@ static int check_images(upt_bundle_reader *r, const upt_verify_result *res, upt_
 		char member[UPT_MEMBER_PATH_MAX + 8];
 		snprintf(member, sizeof(member), "images/%s", name);
 		sink_ctx sc = {0};
-		rc = upt_bundle_stream_image(r, as->length, &as->hashes, null_sink, &sc, NULL, e);
+		if (as->sealed)
+			rc = check_sealed(r, as, key, &sc, e);
+		else
+			rc = upt_bundle_stream_image(r, as->length, &as->hashes, null_sink, &sc,
+						     NULL, e);
 		if (rc) {
 			upt_err_set_file(e, member);
 			break;
@@ -216,7 +242,7 @@ static void print_json(const char *status, int code, const upt_err *e, const cha
  * its verdict on stdout; returns the exit status. PREFIX ("" or "device X: ") heads each line of
  * a check of several devices. */
 static int run_verify(const char *bundle, upt_trust *trust, const upt_device_ident *dev,
-		      int64_t now, bool as_json, const char *prefix)
+		      const upt_decrypt_key *key, int64_t now, bool as_json, const char *prefix)
 {
 	upt_err e;
 	upt_err_clear(&e);
@@ -238,7 +264,7 @@ static int run_verify(const char *bundle, upt_trust *trust, const upt_device_ide
 			e = res.err;
 	}
 	if (rc == UPT_OK)
-		rc = check_images(r, &res, &e);
+		rc = check_images(r, &res, key, &e);
 
 	char msg[UPT_ERR_MSG_MAX + UPT_ERR_FILE_MAX + 64];
 	if (rc == UPT_OK) {
@@ -267,7 +293,11 @@ static int run_verify(const char *bundle, upt_trust *trust, const upt_device_ide
 				       (unsigned long long)res.assignments[i].length,
 				       (unsigned long long)res.assignments[i].release_counter,
 				       res.assignments[i].already_installed ? " already installed"
-									    : "");
+				       : !res.assignments[i].sealed	    ? ""
+				       : res.assignments[i].has_wrapped_key && key
+					   ? " encrypted, opened with the device's key"
+					   : " encrypted: sealed form checked, not opened (no "
+					     "device key)");
 			}
 			if (res.clock_behind_floor)
 				printf("  note: the clock is behind the device's time floor; the "
@@ -316,6 +346,7 @@ static int verify(const char *bundle, const char *config, const char *at, bool a
 	upt_installed inst;
 	upt_installed_init(&inst);
 	upt_ecu_ident *ecus = NULL;
+	upt_decrypt_key *key = NULL;
 	int status;
 	int64_t now = now_utc();
 
@@ -352,11 +383,22 @@ static int verify(const char *bundle, const char *config, const char *at, bool a
 			}
 		}
 	}
-	upt_device_ident dev = {cfg->device_id, ecus, cfg->necus, cfg->accept_device,
-				cfg->accept_fleet};
+	/* as the device: its decrypt_key opens encrypted images, without one they are refused */
+	if (cfg->decrypt_key && upt_decrypt_key_load(cfg->decrypt_key, &key, &e) != UPT_OK) {
+		upt_err_prefix(&e, "decrypt_key");
+		status = cli_fail("verify", &e);
+		goto out;
+	}
+	upt_device_ident dev = {.device_id = cfg->device_id,
+				.ecus = ecus,
+				.necus = cfg->necus,
+				.accept_device = cfg->accept_device,
+				.accept_fleet = cfg->accept_fleet,
+				.decrypt_keyid = key ? upt_decrypt_key_id(key) : NULL};
 
-	status = run_verify(bundle, &trust, &dev, now, as_json, "");
+	status = run_verify(bundle, &trust, &dev, key, now, as_json, "");
 out:
+	upt_decrypt_key_free(key);
 	free(ecus);
 	upt_installed_clear(&inst);
 	upt_trust_clear(&trust);
@@ -458,7 +500,13 @@ static int verify_workspace(const char *bundle, const char *wsdir, const arg_val
 			    .serial = serial,
 			    .hardware_id = json_string_value(json_object_get(as, "hardwareId"))};
 		}
-		upt_device_ident dev = {id, idents, ne, true, true};
+		/* the station holds no device keys: encrypted images are checked sealed */
+		upt_device_ident dev = {.device_id = id,
+					.ecus = idents,
+					.necus = ne,
+					.accept_device = true,
+					.accept_fleet = true,
+					.sealed_unopened_ok = true};
 		upt_trust t;
 		upt_trust_init(&t);
 		rc = upt_trust_set(&t, "director/root.json", roots[0].data, roots[0].len, &e);
@@ -467,8 +515,9 @@ static int verify_workspace(const char *bundle, const char *wsdir, const arg_val
 					   &e);
 		char prefix[UPT_NAME_MAX + 16];
 		snprintf(prefix, sizeof(prefix), "device %s: ", id);
-		status = worse(status, rc ? cli_fail("verify", &e)
-					  : run_verify(bundle, &t, &dev, now, as_json, prefix));
+		status =
+		    worse(status, rc ? cli_fail("verify", &e)
+				     : run_verify(bundle, &t, &dev, NULL, now, as_json, prefix));
 		upt_trust_clear(&t);
 	}
 out:

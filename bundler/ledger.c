@@ -227,6 +227,8 @@ static int check_schema(ledger *l, const char *path, enum ledger_mode mode, upt_
 	return has_column(l, "ecu_reports", "state", &l->has_state, e);
 }
 
+static int encryption_keys_table(ledger *l, const char *path, upt_err *e);
+
 int ledger_open(const char *path, enum ledger_mode mode, ledger **out, upt_err *e)
 {
 	ledger *l = calloc(1, sizeof(*l));
@@ -260,6 +262,8 @@ int ledger_open(const char *path, enum ledger_mode mode, ledger **out, upt_err *
 	rc = exec(l, "PRAGMA foreign_keys=ON", e);
 	if (rc == UPT_OK)
 		rc = check_schema(l, path, mode, e);
+	if (rc == UPT_OK && mode != LEDGER_READ)
+		rc = encryption_keys_table(l, path, e);
 out:
 	if (rc) {
 		ledger_close(l);
@@ -959,5 +963,76 @@ int ledger_rows_each(ledger *l, int (*fn)(const ledger_row *, void *), void *ctx
 	sqlite3_finalize(q.start);
 	sqlite3_finalize(q.last);
 	sqlite3_finalize(q.attacks);
+	return rc;
+}
+
+/* ---- device encryption keys (docs/bundle-format.md, "Encrypted images") ----
+ * A table of its own, created when a ledger is opened for writing (IF NOT EXISTS: any schema
+ * version, no version bump): older builds ignore it, and a ledger opened only to read may not
+ * have it yet (then no device has a key). */
+
+static int encryption_keys_table(ledger *l, const char *path, upt_err *e)
+{
+	int rc = exec(l,
+		      "CREATE TABLE IF NOT EXISTS device_encryption_keys ("
+		      " device_id TEXT PRIMARY KEY NOT NULL REFERENCES devices(device_id),"
+		      " public_key TEXT NOT NULL," /* X25519, hex */
+		      " keyid TEXT NOT NULL"	   /* sha256 of the public key, hex */
+		      ") WITHOUT ROWID",
+		      e);
+	return rc ? upt_err_prefix(e, "%s: adding the encryption key table", path) : UPT_OK;
+}
+
+int ledger_encryption_key_put(ledger *l, const char *device_id, const uint8_t pub[32],
+			      const char *keyid, upt_err *e)
+{
+	char hex[65];
+	upt_hex_encode(pub, 32, hex);
+	sqlite3_stmt *st = NULL;
+	int rc = prepare(l,
+			 "INSERT INTO device_encryption_keys (device_id, public_key, keyid) "
+			 "VALUES (?1, ?2, ?3) ON CONFLICT (device_id) DO UPDATE SET "
+			 "public_key = excluded.public_key, keyid = excluded.keyid",
+			 &st, e);
+	if (rc)
+		return rc;
+	bind_text(st, 1, device_id);
+	bind_text(st, 2, hex);
+	bind_text(st, 3, keyid);
+	int src = sqlite3_step(st);
+	if (src != SQLITE_DONE)
+		rc = db_err(l, src, e, "recording the encryption key");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int ledger_encryption_key_get(ledger *l, const char *device_id, uint8_t pub[32], bool *found,
+			      upt_err *e)
+{
+	*found = false;
+	int64_t exists = 0;
+	int rc = pragma_int(l,
+			    "SELECT count(*) FROM sqlite_master WHERE name = "
+			    "'device_encryption_keys'",
+			    &exists, e);
+	if (rc || !exists)
+		return rc;
+	sqlite3_stmt *st = NULL;
+	rc = prepare(l, "SELECT public_key FROM device_encryption_keys WHERE device_id = ?1", &st,
+		     e);
+	if (rc)
+		return rc;
+	bind_text(st, 1, device_id);
+	int src = sqlite3_step(st);
+	if (src == SQLITE_ROW) {
+		const char *hex = (const char *)sqlite3_column_text(st, 0);
+		rc = upt_hex_decode(hex ? hex : "", pub, 32, e);
+		if (rc)
+			upt_err_prefix(e, "ledger: encryption key of %s", device_id);
+		*found = rc == UPT_OK;
+	} else if (src != SQLITE_DONE) {
+		rc = db_err(l, src, e, "reading the encryption key");
+	}
+	sqlite3_finalize(st);
 	return rc;
 }

@@ -192,4 +192,13 @@ typedef struct ledger_row {
 int ledger_rows_each(ledger *l, int (*fn)(const ledger_row *, void *), void *ctx,
 		     upt_err *e) UPT_MUST_CHECK;
 
+/* ---- device encryption keys (encrypted images) ----
+ * Each registered device's X25519 public key (devices add --encryption-key), which
+ * create --encrypt --ledger wraps image keys for. */
+int ledger_encryption_key_put(ledger *l, const char *device_id, const uint8_t pub[32],
+			      const char *keyid, upt_err *e) UPT_MUST_CHECK;
+/* *found false when the device has none (or the ledger predates the table). */
+int ledger_encryption_key_get(ledger *l, const char *device_id, uint8_t pub[32], bool *found,
+			      upt_err *e) UPT_MUST_CHECK;
+
 #endif

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "args.h"
+#include "encrypt.h"
 #include "upt/limits.h"
 #include "upt/rfc3339.h"
 
@@ -17,9 +18,10 @@ static int bundle_json(const pack_job *job, const upt_bundle_writer *w, char **o
 {
 	char created[UPT_RFC3339_LEN + 1];
 	upt_rfc3339_format(job->created, created);
-	json_t *doc =
-	    json_pack("{s:s, s:i, s:s, s:s}", "format", "uptane-offline-bundle", "version", 1,
-		      "kind", job->fleet ? "fleet" : "device", "created", created);
+	/* version 2: the images are encrypted (an installer that reads only 1 refuses it) */
+	json_t *doc = json_pack("{s:s, s:i, s:s, s:s}", "format", "uptane-offline-bundle",
+				"version", job->sealed ? 2 : 1, "kind",
+				job->fleet ? "fleet" : "device", "created", created);
 	json_t *imgs = json_array();
 	json_t *devs = json_array();
 	if (!doc || !imgs || !devs)
@@ -46,6 +48,8 @@ static int bundle_json(const pack_job *job, const upt_bundle_writer *w, char **o
 		json_t *o = json_pack("{s:s, s:s, s:I, s:I}", "name", job->images[i].name, "path",
 				      path, "length", (json_int_t)job->images[i].length,
 				      "compressed_length", (json_int_t)clen);
+		if (o && job->sealed && json_object_set_new(o, "encrypted", json_true()))
+			goto nomem;
 		if (!o || json_array_append_new(imgs, o))
 			goto nomem;
 	}
@@ -65,12 +69,51 @@ nomem:
 	return upt_err_set(e, UPT_E_NOMEM, "out of memory");
 }
 
-int pack_write(const pack_job *job, pack_result *res, upt_err *e)
+int pack_seal_images(const pack_job *job, crypt_plan *plan, upt_bundle_writer **out, upt_err *e)
 {
 	upt_bundle_writer *w = NULL;
+	int rc = upt_bundle_writer_new(job->out, &job->opts, &w, e);
+	if (rc) {
+		upt_err_prefix(e, "%s", job->out);
+		return rc;
+	}
+	for (size_t i = 0; rc == UPT_OK && i < job->nimages; i++) {
+		const pack_image *im = &job->images[i];
+		const uint8_t *key = NULL;
+		rc = crypt_plan_new_image(plan, im->name, &key, e);
+		crypt_image *ci = rc ? NULL : crypt_plan_image(plan, im->name);
+		if (rc == UPT_OK)
+			rc = upt_bundle_writer_add_sealed_image(w, im->name, im->src, im->length,
+								key, &ci->info, e);
+		if (rc)
+			upt_err_prefix(e, "image %s (%s)", im->name, im->src);
+		else
+			ci->sealed = true;
+	}
+	if (rc) {
+		upt_bundle_writer_free(w);
+		return rc;
+	}
+	*out = w;
+	return UPT_OK;
+}
+
+int pack_write(const pack_job *job, pack_result *res, upt_err *e)
+{
+	upt_bundle_writer *w = job->sealed;
 	char *bj = NULL;
 	pack_result r = {0, 0};
-	int rc = upt_bundle_writer_new(job->out, &job->opts, &w, e);
+	int rc = UPT_OK;
+	if (w) {
+		/* sealed already: their metadata, then finish writes it all in order */
+		for (size_t i = 0; i < job->nimages; i++) {
+			r.image_bytes += job->images[i].length;
+			r.compressed_bytes +=
+			    upt_bundle_writer_compressed_length(w, job->images[i].name);
+		}
+		goto metadata;
+	}
+	rc = upt_bundle_writer_new(job->out, &job->opts, &w, e);
 	if (rc) {
 		upt_err_prefix(e, "%s", job->out);
 		goto out;
@@ -87,13 +130,14 @@ int pack_write(const pack_job *job, pack_result *res, upt_err *e)
 	bj = NULL;
 	if (rc)
 		goto out;
+metadata:
 	for (size_t i = 0; rc == UPT_OK && i < job->nmembers; i++) {
 		rc = upt_bundle_writer_add_metadata(w, job->members[i].path, job->members[i].data,
 						    job->members[i].len, e);
 		if (rc)
 			upt_err_prefix(e, "%s", job->members[i].path);
 	}
-	for (size_t i = 0; rc == UPT_OK && i < job->nimages; i++) {
+	for (size_t i = 0; rc == UPT_OK && !job->sealed && i < job->nimages; i++) {
 		rc = upt_bundle_writer_add_image(w, job->images[i].name, job->images[i].src,
 						 job->images[i].length, e);
 		if (rc) {

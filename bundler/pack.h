@@ -42,6 +42,9 @@ typedef struct pack_job {
 	 * records the versions it signed here (a failure aborts, nothing is written). */
 	int (*before_finish)(void *ctx, upt_err *e);
 	void *ctx;
+	/* Encrypted bundle: the writer pack_seal_images made, its images already sealed (taken
+	 * over: pack_write frees it); bundle.json says "version": 2. NULL: plain images. */
+	upt_bundle_writer *sealed;
 } pack_job;
 
 typedef struct pack_result {
@@ -50,6 +53,13 @@ typedef struct pack_result {
 } pack_result;
 
 int pack_write(const pack_job *job, pack_result *res, upt_err *e) UPT_MUST_CHECK;
+
+struct crypt_plan;
+/* Encrypted bundles (docs/bundle-format.md, "Encrypted images"): opens job->out's writer and
+ * seals every image of job under a fresh key of plan (whose info the Director metadata then
+ * signs), before any metadata exists. *out: for pack_job.sealed. */
+int pack_seal_images(const pack_job *job, struct crypt_plan *plan, upt_bundle_writer **out,
+		     upt_err *e) UPT_MUST_CHECK;
 
 /* --split-size SIZE: 1M to UPT_SPLIT_SIZE_MAX (the volumes exist for FAT32's 4 GiB - 1 file
  * size limit). UPT_E_USAGE naming the option and the bound. */

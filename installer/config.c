@@ -11,6 +11,7 @@
 
 #include "installer.h"
 #include "upt/fileio.h"
+#include "upt/imgcrypt.h"
 #include "upt/limits.h"
 #include "upt/sig.h"
 
@@ -151,6 +152,24 @@ static int config_check_report_key(const upt_devconfig *cfg, upt_err *e)
 	return UPT_E_CONFIG;
 }
 
+/* The decrypt key, when configured, is loaded now for the same reason: a device whose key file
+ * is missing, readable by others or not an X25519 private key would otherwise learn it only
+ * when an encrypted stick arrives. */
+static int config_check_decrypt_key(const upt_devconfig *cfg, upt_err *e)
+{
+	if (!cfg->decrypt_key)
+		return UPT_OK;
+	upt_decrypt_key *key = NULL;
+	int rc = upt_decrypt_key_load(cfg->decrypt_key, &key, e);
+	upt_decrypt_key_free(key);
+	if (rc == UPT_OK)
+		return UPT_OK;
+	if (e)
+		e->code = UPT_E_CONFIG;
+	upt_err_prefix(e, "decrypt_key %s (encrypted images are opened with it)", cfg->decrypt_key);
+	return UPT_E_CONFIG;
+}
+
 int config_load(const char *path, upt_devconfig **out, upt_err *e)
 {
 	upt_buf b;
@@ -180,6 +199,8 @@ int config_load(const char *path, upt_devconfig **out, upt_err *e)
 		rc = config_check_paths(*out, e);
 		if (rc == UPT_OK)
 			rc = config_check_report_key(*out, e);
+		if (rc == UPT_OK)
+			rc = config_check_decrypt_key(*out, e);
 		if (rc) {
 			upt_devconfig_free(*out);
 			*out = NULL;

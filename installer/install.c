@@ -21,6 +21,7 @@
 #include "upt/bundle.h"
 #include "upt/cjson.h"
 #include "upt/fileio.h"
+#include "upt/imgcrypt.h"
 #include "upt/limits.h"
 #include "upt/meta.h"
 #include "upt/rfc3339.h"
@@ -181,7 +182,7 @@ static void abort_jobs(struct ctx *c, struct job *jobs, size_t n)
 
 /* Streams every assigned image into its ECUs' staging; walks the whole archive. */
 static int stream_all(struct ctx *c, upt_bundle_reader *r, struct job *jobs, size_t njobs,
-		      const upt_installed *inst, upt_err *e)
+		      const upt_installed *inst, const struct image_keys *keys, upt_err *e)
 {
 	struct job **group = calloc(njobs ? njobs : 1, sizeof(*group));
 	if (!group)
@@ -214,7 +215,11 @@ static int stream_all(struct ctx *c, upt_bundle_reader *r, struct job *jobs, siz
 				 ->open(c, &j->st, upt_installed_get(inst, j->ecu->serial), e);
 			j->opened = true;
 		}
-		if (rc == UPT_OK)
+		const upt_image_decrypt *sealed = image_keys_for(keys, a);
+		if (rc == UPT_OK && sealed)
+			rc = upt_bundle_stream_sealed_image(r, a->length, &a->hashes, sealed, sink,
+							    &s, progress, e);
+		else if (rc == UPT_OK)
 			rc = upt_bundle_stream_image(r, a->length, &a->hashes, sink, &s, progress,
 						     e);
 		if (rc) {
@@ -447,6 +452,7 @@ struct run {
 	upt_bundle_reader *r;
 	upt_bundle_meta *meta;
 	upt_ecu_ident *ids;
+	struct image_keys *keys; /* the decrypt_key, then the unwrapped image keys */
 	upt_verify_result vr;
 	bool have_vr;
 	struct job *jobs;
@@ -473,6 +479,7 @@ static void run_clear(struct run *x)
 		abort_jobs(x->c, x->jobs, x->njobs);
 	free(x->jobs);
 	free(x->ids);
+	image_keys_free(x->keys);
 	if (x->have_vr)
 		upt_verify_result_clear(&x->vr);
 	upt_bundle_meta_free(x->meta);
@@ -482,14 +489,18 @@ static void run_clear(struct run *x)
 	upt_installed_clear(&x->inst);
 }
 
-/* The stored state, and the bundle's metadata read into memory. announce: the `found` event
- * once the bundle opened ("Found update /nonexistent" then "No update found" misled). */
+/* The stored state, the decrypt key, and the bundle's metadata read into memory. announce: the
+ * `found` event once the bundle opened ("Found update /nonexistent" then "No update found" misled).
+ */
 static int load(struct run *x, bool announce)
 {
 	struct ctx *c = x->c;
 	int rc = state_load(c, &x->t0, &x->inst, &x->e);
 	if (rc == UPT_OK)
 		rc = upt_trust_copy(&x->work, &x->t0, &x->e);
+	/* the decrypt_key (if any): its key id picks this device's wrapped keys in verify */
+	if (rc == UPT_OK)
+		rc = image_keys_load(c->cfg, &x->keys, &x->e);
 	if (rc)
 		return rc;
 	x->work.time_floor = state_initial_floor(c, x->t0.time_floor);
@@ -516,8 +527,12 @@ static int verify(struct run *x)
 	if (!x->ids)
 		return upt_err_set(&x->e, UPT_E_NOMEM, "out of memory");
 	build_ident(c, &x->inst, x->ids);
-	upt_device_ident dev = {c->cfg->device_id, x->ids, c->cfg->necus, c->cfg->accept_device,
-				c->cfg->accept_fleet};
+	upt_device_ident dev = {.device_id = c->cfg->device_id,
+				.ecus = x->ids,
+				.necus = c->cfg->necus,
+				.accept_device = c->cfg->accept_device,
+				.accept_fleet = c->cfg->accept_fleet,
+				.decrypt_keyid = image_keys_keyid(x->keys)};
 	upt_verify_input in = {&x->work, x->meta, &dev, c->clock};
 	int rc = upt_verify(&in, &x->vr);
 	x->have_vr = true;
@@ -554,10 +569,13 @@ static int plan(struct run *x)
 	return check_streaming_limits(c, x->bytes, &x->e);
 }
 
-/* Step 5: one pass over the images into staging. */
+/* Step 5: one pass over the images into staging. Encrypted images: every image key opens
+ * first, or nothing is read. */
 static int stream(struct run *x)
 {
-	int rc = stream_all(x->c, x->r, x->jobs, x->njobs, &x->inst, &x->e);
+	int rc = image_keys_unwrap(x->keys, &x->vr, &x->e);
+	if (rc == UPT_OK)
+		rc = stream_all(x->c, x->r, x->jobs, x->njobs, &x->inst, x->keys, &x->e);
 	note_streamed(x->c, x->jobs, x->njobs);
 	if (rc)
 		abort_jobs(x->c, x->jobs, x->njobs);
@@ -578,6 +596,24 @@ static int activate(struct run *x)
 		x->jobs[i].opened =
 		    false; /* staging is the journal's now (journal_finish cleans up) */
 	return rc;
+}
+
+/* An encrypted stick this device cannot open (docs/bundle-format.md, "Encrypted images"):
+ * the detail says which of the two cases. False for other policy refusals. */
+static bool encryption_message(const char *detail, char *m, size_t n)
+{
+	const char *s = NULL;
+	if (strstr(detail, UPT_CRYPT_NO_KEY))
+		s = "The images on this stick are encrypted and this device has no decryption key "
+		    "(decrypt_key in its configuration), so nothing was installed. Provision the "
+		    "device's key, or ask for a stick made for this device.";
+	else if (strstr(detail, UPT_CRYPT_OTHER_KEY))
+		s = "The images on this stick are encrypted for another device (or for another "
+		    "key of this one), so this device cannot open them and nothing was "
+		    "installed. Ask for the stick made for this device.";
+	if (s)
+		snprintf(m, n, "%s", s);
+	return s != NULL;
 }
 
 /* What the technician reads when the code alone does not say it all; false: the table's. */
@@ -616,6 +652,8 @@ static bool specific_message(const struct run *x, const struct attempt *a, int c
 			 "manufacturer.");
 		return true;
 	case UPT_E_POLICY:
+		if (encryption_message(a->detail, m, n))
+			return true;
 		snprintf(m, n, "This device does not accept %s bundles; ask for a %s bundle.",
 			 a->kind ? a->kind : "this kind of",
 			 a->kind && !strcmp(a->kind, "fleet") ? "device" : "fleet");

@@ -10,6 +10,7 @@
  *   spawn.c     running configured programs: argv, no shell, no PATH search
  *   install.c   the install flow: load, verify, plan, stream, commit
  *   outcome.c   one table: each result code's status, reason and message for people
+ *   image_keys.c the decrypt_key and the unwrapped image keys of an encrypted bundle
  *   find.c      bundle discovery on a mounted medium, choice among several bundles
  *   report_write.c the signed device manifest after every attempt, on the device and the medium
  *   status.c    status and confirm
@@ -108,6 +109,24 @@ struct ctx {
 
 /* config.c */
 int config_load(const char *path, upt_devconfig **out, upt_err *e) UPT_MUST_CHECK;
+
+/* ---- image_keys.c: encrypted images (docs/bundle-format.md) ---- */
+struct image_keys;
+struct upt_verify_result;
+struct upt_assignment;
+struct upt_image_decrypt;
+/* Loads cfg's decrypt_key (none configured: an empty set); a bad key file: UPT_E_CONFIG. */
+int image_keys_load(const upt_devconfig *cfg, struct image_keys **out, upt_err *e) UPT_MUST_CHECK;
+/* The key id verification matches recipients against (NULL without a decrypt_key). */
+const char *image_keys_keyid(const struct image_keys *k);
+/* Unwraps the image key of every sealed assignment still to install; one that does not open:
+ * UPT_E_POLICY. Before any image byte is read. */
+int image_keys_unwrap(struct image_keys *k, const struct upt_verify_result *vr,
+		      upt_err *e) UPT_MUST_CHECK;
+/* What the reader needs to open a's member (NULL when a is not sealed). */
+const struct upt_image_decrypt *image_keys_for(const struct image_keys *k,
+					       const struct upt_assignment *a);
+void image_keys_free(struct image_keys *k);
 
 /* spawn.c: runs argv (argv[0] a path), stdin /dev/null, stdout to our stderr, in its own
  * process group, and waits at most timeout_s seconds (> 0): then SIGTERM to the group,

@@ -7,8 +7,11 @@
 #   - peak RSS of the installer for 256 MiB, 1 GiB and a 4 GiB (sparse) image: goal <= 8 MiB
 #     (VmHWM; a miss, or UPT_BENCH_RSS_DETAIL=1, adds the largest mappings at the peak)
 #   - one image of a 10 x 100 MiB bundle against a bundle of that image alone: goal <= 1.1 x
+#   - encrypted images (docs/bundle-format.md, "Encrypted images"), the same images in the same
+#     run: goal <= 1.15 x the unencrypted install, peak RSS <= 8 MiB for 256 MiB, 1 GiB, 4 GiB
 # Each time is the best of UPT_BENCH_RUNS (default 3). Files go to UPT_BENCH_DIR (default a
-# fresh directory in /var/tmp, removed afterwards). Exit 1 when a goal is missed.
+# fresh directory in /var/tmp, removed afterwards); UPT_BENCH_SIZES (default "256 1024") the
+# image sizes in MiB of the first part. Exit 1 when a goal is missed.
 #   tests/bench/bench_install.sh BUILDDIR
 set -u
 builddir=${1:?usage: bench_install.sh BUILDDIR}
@@ -47,7 +50,10 @@ rc=0
 B() { "$BUNDLE" "$@" >/dev/null || { echo "bench_install: uptane-bundle $* failed"; exit 1; }; }
 
 # A device with one file ECU; fresh state for each run (else the same bundle is up to date).
+# With a second argument the device has a decrypt_key (benc.key) for encrypted bundles.
 mkdev() {
+	local dk=""
+	[ -z "${2:-}" ] || dk=', "decrypt_key": "benc.key"'
 	rm -rf "$w/dev"
 	mkdir -p "$w/dev/targets"
 	cp ws/metadata/director/1.root.json "$w/dev/director-root.json"
@@ -58,13 +64,15 @@ mkdev() {
 {"device_id": "$1", "primary_ecu": "main",
  "ecus": [{"serial": "main", "hardware_id": "board-a", "install": {"type": "file", "path": "targets/main.bin"}}],
  "state_dir": "state", "trusted_roots": {"director": "director-root.json", "image-repo": "image-root.json"},
- "report_key": "device.key", "accept": ["device"]}
+ "report_key": "device.key", "accept": ["device"]$dk}
 JSON
+	[ -z "${2:-}" ] || cp "$w/benc.key" "$w/dev/benc.key"
 	"$INSTALL" --config "$w/dev/device.json" status >/dev/null
 }
-# install_run BUNDLE DEVICE: "wall maxrss_kib anon_kib file_kib" of one install (exit 0 required)
+# install_run BUNDLE DEVICE [decrypt]: "wall maxrss_kib anon_kib file_kib" of one install (exit
+# 0 required)
 install_run() {
-	mkdev "$2"
+	mkdev "$2" "${3:-}"
 	local out
 	out=$("$REF" run "$INSTALL" --config "$w/dev/device.json" install "$1" 2>&1 >/dev/null | tail -1)
 	set -- $out
@@ -106,7 +114,9 @@ PY
 }
 
 counter=0
-image_bundle() { # image_bundle NAME SIZE SEED: NAME.bin and NAME.uptane for device VIN-B
+# image_bundle NAME SIZE SEED: NAME.bin and NAME.uptane for device VIN-B, and NAME.e.uptane
+# with the image encrypted for VIN-B's benc.pub
+image_bundle() {
 	counter=$((counter + 1))
 	if [ "$3" = sparse ]; then
 		rm -f "$1.bin"
@@ -117,10 +127,12 @@ image_bundle() { # image_bundle NAME SIZE SEED: NAME.bin and NAME.uptane for dev
 	B target add ws "$1.bin" --hardware-id board-a --release-counter "$counter"
 	B assign ws --device VIN-B --ecu main="$1.bin"
 	B create ws -o "$1.uptane" --device VIN-B --threads 2
+	B create ws -o "$1.e.uptane" --device VIN-B --threads 2 --encrypt-to VIN-B=benc.pub
 }
+(cd "$w" && "$BUNDLE" key generate --x25519 benc >/dev/null)
 
 echo "uptane-install benchmark ($RUNS runs each, best kept; files in $w)"
-for size in 256 1024; do
+for size in ${UPT_BENCH_SIZES:-256 1024}; do
 	name=img$size
 	image_bundle "$name" $((size * MiB)) "$size"
 	tar xOf "$name.uptane" "images/$name.bin" >"$name.zst"
@@ -130,8 +142,8 @@ for size in 256 1024; do
 	B target add ws "${name}s.bin" --hardware-id board-a --release-counter "$counter" --hashes sha256
 	B assign ws --device VIN-B --ecu main="${name}s.bin"
 	B create ws -o "${name}s.uptane" --device VIN-B --threads 2
-	cat "$name.uptane" "${name}s.uptane" "$name.zst" >/dev/null
-	one=() two=() two512=() inst=() inst256=() rss=() anon=() file=()
+	cat "$name.uptane" "${name}s.uptane" "$name.e.uptane" "$name.zst" >/dev/null
+	one=() two=() two512=() inst=() inst256=() rss=() anon=() file=() enc=() erss=()
 	for _ in $(seq "$RUNS"); do
 		one+=("$("$REF" one "$name.zst" ref.out | cut -d' ' -f1)")
 		two+=("$("$REF" two "$name.zst" ref.out | cut -d' ' -f1)")
@@ -140,11 +152,16 @@ for size in 256 1024; do
 		inst+=("$t")
 		read -r t _ <<<"$(install_run "$w/${name}s.uptane" VIN-B)"
 		inst256+=("$t")
+		read -r t er _ <<<"$(install_run "$w/$name.e.uptane" VIN-B decrypt)"
+		enc+=("$t")
+		erss+=("$er")
 		rss+=("$r")
 		anon+=("$an")
 		file+=("$fi")
 	done
 	cmp -s "$w/dev/targets/main.bin" "$name.bin" || { echo "  installed image differs!"; fail=1; }
+	ie=$(best "${enc[@]}")
+	maxerss=$(printf '%s\n' "${erss[@]}" | sort -n | tail -1)
 	o=$(best "${one[@]}") t2=$(best "${two[@]}") t5=$(best "${two512[@]}") i=$(best "${inst[@]}")
 	i256=$(best "${inst256[@]}")
 	maxrss=$(printf '%s\n' "${rss[@]}" | sort -n | tail -1)
@@ -168,7 +185,14 @@ for size in 256 1024; do
 	[ "$maxrss" -le 8192 ]
 	goal "$size MiB peak RSS <= 8 MiB" $? "${maxrss} KiB"
 	if [ "$maxrss" -gt 8192 ] || [ -n "${UPT_BENCH_RSS_DETAIL:-}" ]; then rss_detail "$w/$name.uptane"; fi
-	rm -f ref.out "$name.zst" "$name.bin" "$name.uptane" "${name}s.bin" "${name}s.uptane" "$w/dev/targets/main.bin"
+	re=$(ratio "$ie" "$i")
+	echo "    uptane-install, encrypted image           ${ie}s  $(mbs "$ie") MB/s   peak RSS ${maxerss} KiB; / unencrypted install $re"
+	le "$re" 1.15
+	goal "$size MiB encrypted wall <= 1.15 x unencrypted install" $? "$re"
+	[ "$maxerss" -le 8192 ]
+	goal "$size MiB encrypted peak RSS <= 8 MiB" $? "${maxerss} KiB"
+	eval "erss_$size=$maxerss"
+	rm -f ref.out "$name.zst" "$name.bin" "$name.uptane" "$name.e.uptane" "${name}s.bin" "${name}s.uptane" "$w/dev/targets/main.bin"
 done
 
 # 4 GiB, sparse (zeros): memory must not grow with the image. (UPT_BENCH_SKIP_4G=1 skips it,
@@ -183,7 +207,14 @@ if [ "$r" -gt 8192 ] || [ -n "${UPT_BENCH_RSS_DETAIL:-}" ]; then rss_detail "$w/
 growth=$((r - rss_256))
 [ "$growth" -le 512 ]
 goal "memory does not grow with the image (4 GiB - 256 MiB <= 512 KiB)" $? "${growth} KiB"
-rm -f img4g.bin img4g.uptane "$w/dev/targets/main.bin"
+read -r t r an fi <<<"$(install_run "$w/img4g.e.uptane" VIN-B decrypt)"
+echo "4096 MiB sparse image, encrypted: uptane-install ${t}s, peak RSS $r KiB (anonymous $an, file-backed $fi)"
+[ "$r" -le 8192 ] && [ "$r" -gt 0 ]
+goal "4 GiB encrypted peak RSS <= 8 MiB" $? "${r} KiB"
+growth=$((r - erss_256))
+[ "$growth" -le 512 ]
+goal "encrypted: memory does not grow with the image (4 GiB - 256 MiB <= 512 KiB)" $? "${growth} KiB"
+rm -f img4g.bin img4g.uptane img4g.e.uptane "$w/dev/targets/main.bin"
 fi
 
 # One image out of ten: the nine others are skipped by seeking.

@@ -65,7 +65,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static char paths[FZ_FILES_MAX][256];
 	upt_trust trust;
 	upt_bundle_meta bm;
-	upt_device_ident dev = {"VIN-1", ecus, 3, true, true};
+	upt_device_ident dev = {"VIN-1", ecus, 3, true, true, NULL, false};
 	int64_t now = 1893456000;
 	size_t pos = 0, n = 0;
 	fz_record r;

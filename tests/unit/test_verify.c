@@ -849,7 +849,7 @@ static int run_framed(const upt_buf *in)
 	    {.serial = "ecu-aux", .hardware_id = "board-b"},
 	    {.serial = "sensor-01", .hardware_id = "sensor-y"},
 	};
-	upt_device_ident dev = {"VIN-1", ecus, 3, true, true};
+	upt_device_ident dev = {"VIN-1", ecus, 3, true, true, NULL, false};
 	int64_t now = 0;
 	size_t pos = 0, n = 0;
 	fz_record r;

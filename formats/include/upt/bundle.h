@@ -24,6 +24,7 @@
 #include "upt/buf.h"
 #include "upt/err.h"
 #include "upt/hash.h"
+#include "upt/imgcrypt.h"
 
 /* ---- writer ---- */
 
@@ -54,8 +55,8 @@ uint64_t upt_bundle_compressed_max(uint64_t length);
 int upt_bundle_writer_begin(upt_bundle_writer *w, const void *draft_json, size_t len,
 			    upt_err *e) UPT_MUST_CHECK;
 /* Adds a metadata member (member path "metadata/..."); data is copied (queued until the output
- * starts, written at once after begin). Every metadata member comes before the first image:
- * after an image, UPT_E_USAGE. */
+ * starts, written at once after begin). Every metadata member comes before the first image in
+ * the output: after an image, UPT_E_USAGE, unless every image so far is a sealed one. */
 int upt_bundle_writer_add_metadata(upt_bundle_writer *w, const char *member, const void *data,
 				   size_t len, upt_err *e) UPT_MUST_CHECK;
 /* Adds an image: compressed now (constant memory) from the file at src_path, which must be
@@ -68,6 +69,18 @@ int upt_bundle_writer_add_metadata(upt_bundle_writer *w, const char *member, con
  * output (earlier members stay), unless the writer cannot cut it off (then it is failed). */
 int upt_bundle_writer_add_image(upt_bundle_writer *w, const char *target_name, const char *src_path,
 				uint64_t length, upt_err *e) UPT_MUST_CHECK;
+/* The length and hashes of a sealed image member, for the Director's custom.encryption. */
+typedef struct upt_sealed_info {
+	uint64_t length;
+	upt_hashes hashes;
+} upt_sealed_info;
+/* Adds an image compressed, then sealed under key (docs/bundle-format.md, "Encrypted images"),
+ * into the temp file; only before begin (UPT_E_USAGE after), so the metadata that signs *info
+ * may be added after it (every metadata member still comes first in the output). */
+int upt_bundle_writer_add_sealed_image(upt_bundle_writer *w, const char *target_name,
+				       const char *src_path, uint64_t length,
+				       const uint8_t key[UPT_CRYPT_KEY_LEN], upt_sealed_info *info,
+				       upt_err *e) UPT_MUST_CHECK;
 /* Writes bundle.json (bundle_json: the document to store, built by the caller; the writer adds
  * nothing): after begin over the draft, padded to the draft's length with spaces and a final
  * newline (JSON whitespace; longer than the draft or another "created" -> UPT_E_USAGE);
@@ -164,6 +177,23 @@ int upt_bundle_stream_image(upt_bundle_reader *r, uint64_t signed_length,
 			    const upt_hashes *expected, upt_image_sink sink, void *ctx,
 			    void (*progress)(void *ctx, uint64_t done, uint64_t total),
 			    upt_err *e) UPT_MUST_CHECK;
+/* The same for a sealed member (docs/bundle-format.md, "Encrypted images"): the member must be
+ * exactly sealed->length bytes (else UPT_E_ARBITRARY_SOFTWARE before any is read); each chunk
+ * is authenticated and opened before zstd sees it, in the same single pass (decrypt ->
+ * decompress -> hash -> sink), memory constant. A chunk that does not authenticate, a stream
+ * without its FINAL chunk or with bytes after it, sealed bytes whose hashes differ from
+ * sealed->hashes: UPT_E_ARBITRARY_SOFTWARE. The sink sees only authenticated bytes, but the
+ * sealed form's hashes and the plaintext's are known good only when this returns UPT_OK. */
+int upt_bundle_stream_sealed_image(upt_bundle_reader *r, uint64_t signed_length,
+				   const upt_hashes *expected, const upt_image_decrypt *sealed,
+				   upt_image_sink sink, void *ctx,
+				   void (*progress)(void *ctx, uint64_t done, uint64_t total),
+				   upt_err *e) UPT_MUST_CHECK;
+/* The station without the device's key: the current member is exactly `length` bytes and
+ * matches `hashes` (the sealed form the Director signs), read once; nothing is opened.
+ * Otherwise UPT_E_ARBITRARY_SOFTWARE. */
+int upt_bundle_check_sealed_image(upt_bundle_reader *r, uint64_t length, const upt_hashes *hashes,
+				  upt_err *e) UPT_MUST_CHECK;
 void upt_bundle_reader_free(upt_bundle_reader *r);
 
 /* Member path rule (docs/bundle-format.md): letters, digits, . _ + - /; no empty component, no

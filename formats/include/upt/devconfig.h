@@ -6,9 +6,9 @@
  * Strict, because a device is provisioned once and then runs unattended: an unknown key, a
  * wrong type or a missing field is an error naming the field (UPT_E_CONFIG), never a silent
  * default that could widen what the device accepts. Relative paths (handler paths and slots,
- * state_dir, trusted_roots, report_key, and a command's program when it contains a '/') are
- * resolved against base_dir ("relative to the configuration file"). A program without a '/'
- * is refused: commands run without a shell and without a PATH search.
+ * state_dir, trusted_roots, report_key, decrypt_key, and a command's program when it contains a
+ * '/') are resolved against base_dir ("relative to the configuration file"). A program without a
+ * '/' is refused: commands run without a shell and without a PATH search.
  */
 #ifndef UPT_DEVCONFIG_H
 #define UPT_DEVCONFIG_H
@@ -59,6 +59,7 @@ typedef struct upt_devconfig {
 	char *director_root;
 	char *image_root;
 	char *report_key;
+	char *decrypt_key; /* X25519 private key file for encrypted images, NULL when none */
 	bool accept_device;
 	bool accept_fleet;
 	bool has_time_floor;

@@ -141,6 +141,11 @@ int upt_meta_parse(const void *bytes, size_t len, upt_role_type expected, upt_me
 		   upt_err *e) UPT_MUST_CHECK;
 void upt_meta_free(upt_meta *m);
 
+/* A "hashes" object: {"sha256": HEX64, "sha512": HEX128}; another algorithm, bad hex, or (with
+ * need_sha256) no sha256 -> UPT_E_MALFORMED. */
+int upt_meta_parse_hashes(const json_t *obj, bool need_sha256, upt_hashes *out,
+			  upt_err *e) UPT_MUST_CHECK;
+
 /* Lookups (NULL when absent). */
 const upt_role_keys *upt_meta_role(const upt_meta *root, const char *name);
 const upt_key *upt_meta_key(const upt_meta *m, const char *keyid);

@@ -67,4 +67,12 @@ int upt_sig_check_threshold(const upt_meta *m, const upt_key *keys, size_t nkeys
 			    const upt_role_keys *role, uint64_t *valid_out,
 			    upt_err *e) UPT_MUST_CHECK;
 
+/* Key files of every type (sig.c, imgcrypt.c): reads path into sodium memory (*out: caller
+ * sodium_free()s; a regular file, never a symlink, at most UPT_KEYFILE_MAX bytes); creates a new
+ * file of exactly `mode` (O_EXCL: an existing key is never overwritten), fsynced. */
+int upt_keyfile_read_secret(const char *path, uint8_t **out, size_t *len,
+			    upt_err *e) UPT_MUST_CHECK;
+int upt_keyfile_create(const char *path, const char *data, size_t len, unsigned mode,
+		       upt_err *e) UPT_MUST_CHECK;
+
 #endif

@@ -33,6 +33,12 @@ typedef struct upt_device_ident {
 	size_t necus;
 	bool accept_device; /* config "accept" */
 	bool accept_fleet;
+	/* Key id of the device's decrypt_key (docs/device-config.md), NULL when it has none. */
+	const char *decrypt_keyid;
+	/* The station checking a bundle for a device without its key: an encrypted target is
+	 * accepted without a wrapped key for decrypt_keyid (only its sealed form can be checked).
+	 */
+	bool sealed_unopened_ok;
 } upt_device_ident;
 
 typedef struct upt_verify_input {
@@ -49,6 +55,13 @@ typedef struct upt_assignment {
 	upt_hashes hashes; /* every hash both repositories list (identical sets) */
 	uint64_t release_counter;
 	bool already_installed; /* same target name and sha256 as the ECU's installed image */
+	/* Encrypted target (Director custom.encryption, docs/bundle-format.md): the member is
+	 * sealed; its signed length and hashes, and the image key wrapped for this device. */
+	bool sealed;
+	uint64_t sealed_length;
+	upt_hashes sealed_hashes;
+	bool has_wrapped_key; /* false only with sealed_unopened_ok and no decrypt_keyid */
+	uint8_t wrapped_key[UPT_WRAPPED_KEY_LEN];
 } upt_assignment;
 
 typedef struct upt_verify_result {
@@ -89,11 +102,13 @@ typedef struct upt_verify_result {
  * Order: bundle layout (unknown metadata members, mixed single/multi-device or device/fleet
  * layouts, two offline-updates files -> UPT_E_MALFORMED; more than UPT_ROOT_CHAIN_MAX root
  * files -> UPT_E_TOO_LARGE, before any is read), accept policy (UPT_E_POLICY), roots (Director,
- * then Image repository), Director, Image repository, match. The first failing check decides;
- * out->err.file is the bundle member it concerns ("" when none, e.g. the trusted root), its
- * message says what a technician needs. Codes follow docs/threat-model.md; in addition:
- * no director/root.json or image-repo/root.json in the trust -> UPT_E_CONFIG; a trusted root
- * that does not parse or is not signed by its own root threshold -> UPT_E_UNTRUSTED_ROOT; a
+ * then Image repository), Director, Image repository, match, then the encryption of each
+ * assigned target (verify_encryption.c: malformed custom.encryption -> UPT_E_MALFORMED; an
+ * encrypted target and no decrypt key, or no image key wrapped for it -> UPT_E_POLICY). The first
+ * failing check decides; out->err.file is the bundle member it concerns ("" when none, e.g. the
+ * trusted root), its message says what a technician needs. Codes follow docs/threat-model.md; in
+ * addition: no director/root.json or image-repo/root.json in the trust -> UPT_E_CONFIG; a trusted
+ * root that does not parse or is not signed by its own root threshold -> UPT_E_UNTRUSTED_ROOT; a
  * trusted (state) file that does not parse -> UPT_E_INTERNAL (corrupt state directory).
  * A device bundle must carry the Image-repo timestamp; Image-repo roles are loaded lazily (only
  * those a target search visits are verified and stored), as TUF clients do.

@@ -4,7 +4,11 @@
 #ifndef UPT_BUNDLE_INTERNAL_H
 #define UPT_BUNDLE_INTERNAL_H
 
+#include <stddef.h>
 #include <stdint.h>
+
+#include "upt/err.h"
+#include "upt/imgcrypt.h"
 
 /* Member names of the layout (docs/bundle-format.md). */
 #define UPT_BUNDLE_JSON_NAME "bundle.json"
@@ -12,8 +16,22 @@
 #define UPT_BUNDLE_IMAGE_PREFIX "images/"
 #define UPT_BUNDLE_FORMAT "uptane-offline-bundle"
 #define UPT_BUNDLE_VERSION 1
+/* bundle.json "version" of a bundle with encrypted images (docs/bundle-format.md) */
+#define UPT_BUNDLE_VERSION_ENCRYPTED 2
 
 /* Split volume names: "<path>.NNN", three decimal digits (UPT_SPLIT_VOLUMES_MAX = 1000). */
 #define UPT_VOLUME_SUFFIX_LEN 4
+
+/* The decrypt stage (bundle_decrypt.c): between a member's sealed bytes and the zstd
+ * decoder. The source hands out the member's next block (*n = 0 at its end). _next gives the
+ * next block of opened bytes; *n = 0 once the FINAL chunk opened, nothing followed it and the
+ * sealed bytes' length and hashes matched d. Failures: UPT_E_ARBITRARY_SOFTWARE. */
+typedef struct upt_decrypt_stage upt_decrypt_stage;
+typedef int (*upt_block_source)(void *ctx, const void **p, size_t *n, upt_err *e);
+int upt_decrypt_stage_new(const upt_image_decrypt *d, upt_decrypt_stage **out,
+			  upt_err *e) UPT_MUST_CHECK;
+int upt_decrypt_stage_next(upt_decrypt_stage *s, upt_block_source src, void *ctx, const void **p,
+			   size_t *n, upt_err *e) UPT_MUST_CHECK;
+void upt_decrypt_stage_free(upt_decrypt_stage *s);
 
 #endif

@@ -671,14 +671,15 @@ static int check_bundle_json(const upt_buf *b, upt_err *e)
 	rc = upt_json_get_int(doc, "version", INT64_MIN, INT64_MAX, &version, e);
 	if (rc)
 		goto out;
-	if (version != UPT_BUNDLE_VERSION) {
+	/* 2: the same container with encrypted images (docs/bundle-format.md) */
+	if (version != UPT_BUNDLE_VERSION && version != UPT_BUNDLE_VERSION_ENCRYPTED) {
 		rc = upt_err_set(
 		    e, UPT_E_MALFORMED,
-		    version > UPT_BUNDLE_VERSION
+		    version > UPT_BUNDLE_VERSION_ENCRYPTED
 			? "bundle format version %lld: made by a newer bundler (this "
-			  "installer reads version 1)"
+			  "installer reads versions 1 and 2)"
 			: "bundle format version %lld is not valid (this installer reads "
-			  "version 1)",
+			  "versions 1 and 2)",
 		    version);
 		goto out;
 	}
@@ -909,6 +910,7 @@ struct image_stream {
 	upt_image_sink sink;
 	void *sink_ctx;
 	void (*progress)(void *ctx, uint64_t done, uint64_t total);
+	upt_decrypt_stage *decrypt; /* sealed member: opened here before zstd; else NULL */
 };
 
 /* Next block of the current member's compressed bytes, zero-copy out of libarchive's buffer;
@@ -924,6 +926,19 @@ static int member_block(upt_bundle_reader *r, const void **p, size_t *n, upt_err
 	if (ar != ARCHIVE_OK)
 		return archive_fail(r, r->path, e);
 	return UPT_OK;
+}
+
+static int member_source(void *r, const void **p, size_t *n, upt_err *e)
+{
+	return member_block(r, p, n, e);
+}
+
+/* The zstd input: the member's bytes, or what the decrypt stage opened of them. */
+static int compressed_block(struct image_stream *s, const void **p, size_t *n, upt_err *e)
+{
+	if (s->decrypt)
+		return upt_decrypt_stage_next(s->decrypt, member_source, s->r, p, n, e);
+	return member_block(s->r, p, n, e);
 }
 
 static int zstd_fail(size_t ret, upt_err *e)
@@ -1068,7 +1083,7 @@ static int decompress_step(struct image_stream *s, struct decoder *d, uint8_t *o
 				return too_large(s, e);
 			const void *p = NULL;
 			size_t n = 0;
-			int rc = member_block(s->r, &p, &n, e);
+			int rc = compressed_block(s, &p, &n, e);
 			if (rc)
 				return rc;
 			if (n == 0) {
@@ -1483,9 +1498,9 @@ out:
 	return rc;
 }
 
-int upt_bundle_stream_image(upt_bundle_reader *r, uint64_t signed_length,
-			    const upt_hashes *expected, upt_image_sink sink, void *ctx,
-			    void (*progress)(void *ctx, uint64_t done, uint64_t total), upt_err *e)
+static int stream_image(upt_bundle_reader *r, uint64_t signed_length, const upt_hashes *expected,
+			const upt_image_decrypt *sealed, upt_image_sink sink, void *ctx,
+			void (*progress)(void *ctx, uint64_t done, uint64_t total), upt_err *e)
 {
 	if (r->state == ST_FAILED)
 		return upt_err_set(e, r->failed_code, "the bundle was already refused");
@@ -1499,15 +1514,7 @@ int upt_bundle_stream_image(upt_bundle_reader *r, uint64_t signed_length,
 	if (e)
 		e->file[0] = '\0';
 	int rc = UPT_OK;
-	if (!r->dctx) {
-		r->dctx = ZSTD_createDCtx();
-		if (!r->dctx) {
-			rc = upt_err_set(e, UPT_E_NOMEM, "out of memory (zstd)");
-			goto out;
-		}
-	}
 	struct image_stream s = {
-	    .dctx = r->dctx,
 	    .r = r,
 	    .compressed_length = r->size,
 	    .signed_length = signed_length,
@@ -1516,7 +1523,25 @@ int upt_bundle_stream_image(upt_bundle_reader *r, uint64_t signed_length,
 	    .sink_ctx = ctx,
 	    .progress = progress,
 	};
+	if (!r->dctx) {
+		r->dctx = ZSTD_createDCtx();
+		if (!r->dctx) {
+			rc = upt_err_set(e, UPT_E_NOMEM, "out of memory (zstd)");
+			goto out;
+		}
+	}
+	s.dctx = r->dctx;
 	rc = stream_prepare(&s, e);
+	if (rc == UPT_OK && sealed) {
+		/* the member is exactly the signed sealed length: checked before a byte is read */
+		if (r->size != sealed->length)
+			rc = upt_err_set(
+			    e, UPT_E_ARBITRARY_SOFTWARE,
+			    "sealed image member is %llu bytes, the Director signs %llu",
+			    (unsigned long long)r->size, (unsigned long long)sealed->length);
+		else
+			rc = upt_decrypt_stage_new(sealed, &s.decrypt, e);
+	}
 	if (rc)
 		goto out;
 	/* small images are not worth a thread */
@@ -1526,7 +1551,64 @@ int upt_bundle_stream_image(upt_bundle_reader *r, uint64_t signed_length,
 	if (rc == -1)
 		rc = stream_single(&s, r->chunk, e);
 out:
+	upt_decrypt_stage_free(s.decrypt);
 	if (rc)
 		upt_err_set_file(e, r->path);
 	return rc;
+}
+
+int upt_bundle_check_sealed_image(upt_bundle_reader *r, uint64_t length, const upt_hashes *hashes,
+				  upt_err *e)
+{
+	if (r->state == ST_FAILED)
+		return upt_err_set(e, r->failed_code, "the bundle was already refused");
+	if (!r->image_current)
+		return upt_err_set(e, UPT_E_INTERNAL,
+				   "no current image (call upt_bundle_next_image)");
+	r->image_current = false;
+	if (r->size != length) {
+		upt_err_set(e, UPT_E_ARBITRARY_SOFTWARE,
+			    "sealed image member is %llu bytes, the Director signs %llu",
+			    (unsigned long long)r->size, (unsigned long long)length);
+		upt_err_set_file(e, r->path);
+		return UPT_E_ARBITRARY_SOFTWARE;
+	}
+	upt_hasher *h = NULL;
+	int rc = upt_hasher_new(hashes->has_sha256, hashes->has_sha512, &h, e);
+	for (;;) {
+		const void *p = NULL;
+		size_t n = 0;
+		if (rc == UPT_OK)
+			rc = member_block(r, &p, &n, e);
+		if (rc || n == 0)
+			break;
+		rc = upt_hasher_update(h, p, n, e);
+	}
+	upt_hashes got;
+	if (rc == UPT_OK)
+		rc = upt_hasher_final(h, &got, e);
+	if (rc == UPT_OK && !upt_hashes_match(hashes, &got))
+		rc = upt_err_set(e, UPT_E_ARBITRARY_SOFTWARE,
+				 "sealed image bytes do not match the hashes the Director signed "
+				 "(custom.encryption)");
+	upt_hasher_free(h);
+	if (rc)
+		upt_err_set_file(e, r->path);
+	return rc;
+}
+
+int upt_bundle_stream_image(upt_bundle_reader *r, uint64_t signed_length,
+			    const upt_hashes *expected, upt_image_sink sink, void *ctx,
+			    void (*progress)(void *ctx, uint64_t done, uint64_t total), upt_err *e)
+{
+	return stream_image(r, signed_length, expected, NULL, sink, ctx, progress, e);
+}
+
+int upt_bundle_stream_sealed_image(upt_bundle_reader *r, uint64_t signed_length,
+				   const upt_hashes *expected, const upt_image_decrypt *sealed,
+				   upt_image_sink sink, void *ctx,
+				   void (*progress)(void *ctx, uint64_t done, uint64_t total),
+				   upt_err *e)
+{
+	return stream_image(r, signed_length, expected, sealed, sink, ctx, progress, e);
 }

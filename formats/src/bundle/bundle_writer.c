@@ -42,6 +42,7 @@
 
 #include "bundle_internal.h"
 #include "upt/cjson.h"
+#include "upt/imgcrypt.h"
 #include "upt/limits.h"
 #include "upt/rfc3339.h"
 
@@ -102,6 +103,9 @@ struct upt_bundle_writer {
 	uint8_t *outbuf;  /* UPT_IO_CHUNK */
 	uint8_t *copybuf; /* COPY_CHUNK, when copy_file_range cannot copy */
 	uint8_t hdr[HEADER_MAX], hdr2[HEADER_MAX];
+	upt_seal *seal; /* the image being added is sealed (encrypted) through this; else NULL */
+	bool seal_to_output;
+	bool plain_image; /* an unsealed image was added */
 
 	/* output: volumes and the logical offset (bytes written in all volumes) */
 	bool started;
@@ -652,8 +656,10 @@ int upt_bundle_writer_add_metadata(upt_bundle_writer *w, const char *member, con
 {
 	if (w->finished || w->failed)
 		return upt_err_set(e, UPT_E_USAGE, "bundle writer already finished");
-	/* the reader wants every metadata member before the first image (section 3) */
-	if (w->nimgs)
+	/* the reader wants every metadata member before the first image (section 3); sealed
+	 * images (only before begin) wait in the temp file and are written after every metadata
+	 * member, so the metadata that lists their length and hashes may come after them */
+	if (w->nimgs && (w->started || w->plain_image))
 		return upt_err_set(e, UPT_E_USAGE, "%s: metadata added after an image", member);
 	/* refuse to write what the reader refuses (section 3) */
 	if (strncmp(member, UPT_BUNDLE_META_PREFIX, strlen(UPT_BUNDLE_META_PREFIX)) ||
@@ -799,8 +805,9 @@ static int compress_image(upt_bundle_writer *w, int fd, const char *src_path, ui
 						   "%s: compressed larger than the reader allows",
 						   src_path);
 			produced += ob.pos;
-			rc = to_output ? out_write(w, w->outbuf, ob.pos, e)
-				       : tmp_write(w, w->outbuf, ob.pos, e);
+			rc = w->seal	 ? upt_seal_update(w->seal, w->outbuf, ob.pos, e)
+			     : to_output ? out_write(w, w->outbuf, ob.pos, e)
+					 : tmp_write(w, w->outbuf, ob.pos, e);
 			if (rc)
 				return rc;
 		} while (mode == ZSTD_e_end ? left != 0 : in.pos < in.size);
@@ -854,8 +861,55 @@ static int image_via_tmp(upt_bundle_writer *w, const char *member, int fd, const
 	return rc;
 }
 
+/* The sealer's output: where the image's bytes go (the temp file for a sealed image). */
+static int seal_write(void *ctx, const void *p, size_t n, upt_err *e)
+{
+	upt_bundle_writer *w = ctx;
+	return w->seal_to_output ? out_write(w, p, n, e) : tmp_write(w, p, n, e);
+}
+
+/* Compresses then seals into the temp file: *clen is the sealed member's length. */
+static int compress_sealed(upt_bundle_writer *w, int fd, const char *src_path, uint64_t length,
+			   const uint8_t key[UPT_CRYPT_KEY_LEN], upt_sealed_info *info,
+			   uint64_t *clen, upt_err *e)
+{
+	w->seal_to_output = false;
+	int rc = upt_seal_new(key, seal_write, w, &w->seal, e);
+	uint64_t zlen = 0;
+	if (rc == UPT_OK)
+		rc = compress_image(w, fd, src_path, length, false,
+				    upt_bundle_compressed_max(length), &zlen, e);
+	if (rc == UPT_OK)
+		rc = upt_seal_finish(w->seal, &info->length, &info->hashes, e);
+	upt_seal_free(w->seal);
+	w->seal = NULL;
+	*clen = info->length;
+	return rc;
+}
+
+static int add_image(upt_bundle_writer *w, const char *target_name, const char *src_path,
+		     uint64_t length, const uint8_t *key, upt_sealed_info *info, upt_err *e);
+
 int upt_bundle_writer_add_image(upt_bundle_writer *w, const char *target_name, const char *src_path,
 				uint64_t length, upt_err *e)
+{
+	return add_image(w, target_name, src_path, length, NULL, NULL, e);
+}
+
+int upt_bundle_writer_add_sealed_image(upt_bundle_writer *w, const char *target_name,
+				       const char *src_path, uint64_t length,
+				       const uint8_t key[UPT_CRYPT_KEY_LEN], upt_sealed_info *info,
+				       upt_err *e)
+{
+	if (w->started)
+		return upt_err_set(e, UPT_E_USAGE,
+				   "%s: a sealed image is added before upt_bundle_writer_begin",
+				   target_name);
+	return add_image(w, target_name, src_path, length, key, info, e);
+}
+
+static int add_image(upt_bundle_writer *w, const char *target_name, const char *src_path,
+		     uint64_t length, const uint8_t *key, upt_sealed_info *info, upt_err *e)
 {
 	if (w->finished || w->failed)
 		return upt_err_set(e, UPT_E_USAGE, "bundle writer already finished");
@@ -915,7 +969,9 @@ int upt_bundle_writer_add_image(upt_bundle_writer *w, const char *target_name, c
 	if (!w->started) {
 		/* all into the temp file, one after the other, copied at finish */
 		rc = open_tmpfile(w, e);
-		if (!rc)
+		if (!rc && key)
+			rc = compress_sealed(w, fd, src_path, length, key, info, &clen, e);
+		else if (!rc)
 			rc = compress_image(w, fd, src_path, length, false, bound, &clen, e);
 	} else if (bound < w->direct_max) {
 		rc = image_direct(w, member, fd, src_path, length, bound, &clen, e);
@@ -925,6 +981,7 @@ int upt_bundle_writer_add_image(upt_bundle_writer *w, const char *target_name, c
 	if (rc)
 		goto out;
 	w->imgs[w->nimgs++] = (struct wimage){name, member, length, tmp_start, clen};
+	w->plain_image = w->plain_image || !key;
 	name = member = NULL;
 out:
 	if (rc) {

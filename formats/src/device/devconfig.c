@@ -78,6 +78,7 @@ void upt_devconfig_free(upt_devconfig *c)
 	free(c->director_root);
 	free(c->image_root);
 	free(c->report_key);
+	free(c->decrypt_key);
 	free(c);
 }
 
@@ -375,9 +376,9 @@ static int check_cross(const upt_devconfig *c, upt_err *e)
 int upt_devconfig_parse(const void *data, size_t len, const char *base_dir, upt_devconfig **out,
 			upt_err *e)
 {
-	static const char *const keys[] = {"device_id", "primary_ecu",	 "ecus",
-					   "state_dir", "trusted_roots", "report_key",
-					   "accept",	"time_floor",	 NULL};
+	static const char *const keys[] = {"device_id",	    "primary_ecu", "ecus",   "state_dir",
+					   "trusted_roots", "report_key",  "accept", "time_floor",
+					   "decrypt_key",   NULL};
 	static const char *const root_keys[] = {"director", "image-repo", NULL};
 	json_t *doc = NULL;
 	upt_devconfig *c = calloc(1, sizeof(*c));
@@ -403,6 +404,9 @@ int upt_devconfig_parse(const void *data, size_t len, const char *base_dir, upt_
 		rc = get_path(doc, "state_dir", "configuration", base_dir, &c->state_dir, e);
 	if (rc == UPT_OK)
 		rc = get_path(doc, "report_key", "configuration", base_dir, &c->report_key, e);
+	/* optional: a device without it cannot open encrypted images (docs/device-config.md) */
+	if (rc == UPT_OK && json_object_get(doc, "decrypt_key"))
+		rc = get_path(doc, "decrypt_key", "configuration", base_dir, &c->decrypt_key, e);
 	if (rc)
 		goto out;
 

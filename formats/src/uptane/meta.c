@@ -159,7 +159,7 @@ static int parse_names(struct meta_impl *mi, const json_t *arr, const char *what
 
 /* hashes: {"sha256": HEX64, "sha512": HEX128}; any other algorithm -> malformed (a hash we
  * cannot check is a check the signer asked for and we would skip). */
-static int parse_hashes(const json_t *obj, bool need_sha256, upt_hashes *out, upt_err *e)
+int upt_meta_parse_hashes(const json_t *obj, bool need_sha256, upt_hashes *out, upt_err *e)
 {
 	upt_hashes h;
 	memset(&h, 0, sizeof(h));
@@ -346,7 +346,7 @@ static int parse_fileinfo(const char *name, const json_t *obj, bool need_sha256,
 	if ((rc = get_opt(obj, "hashes", JSON_OBJECT, &hashes, e)))
 		return rc;
 	if (hashes)
-		rc = parse_hashes(hashes, need_sha256, &out->hashes, e);
+		rc = upt_meta_parse_hashes(hashes, need_sha256, &out->hashes, e);
 	else if (need_sha256)
 		rc = upt_err_set(e, UPT_E_MALFORMED, "no hashes");
 	return rc;
@@ -467,7 +467,7 @@ static int parse_target(struct meta_impl *mi, const char *name, const json_t *ob
 	if (rc == UPT_OK)
 		rc = upt_json_get_obj(obj, "hashes", &hashes, e);
 	if (rc == UPT_OK)
-		rc = parse_hashes(hashes, true, &t->hashes, e);
+		rc = upt_meta_parse_hashes(hashes, true, &t->hashes, e);
 	if (rc == UPT_OK)
 		rc = get_opt(obj, "custom", JSON_OBJECT, &custom, e);
 	if (rc == UPT_OK && custom)

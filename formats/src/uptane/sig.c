@@ -153,7 +153,7 @@ static void wipe_json_private(json_t *doc)
 /* Reads a key file into secure memory (one read, no growing buffer that would leave copies
  * behind): a regular file (checked before opening, never a symlink), at most UPT_KEYFILE_MAX
  * bytes. */
-static int read_secret_file(const char *path, uint8_t **out, size_t *len, upt_err *e)
+int upt_keyfile_read_secret(const char *path, uint8_t **out, size_t *len, upt_err *e)
 {
 	struct stat st;
 	int fd;
@@ -202,7 +202,7 @@ int upt_signer_load(const char *path, upt_signer **out, upt_err *e)
 	uint8_t pk[crypto_sign_PUBLICKEYBYTES];
 	int rc = sodium_ready(e);
 	if (rc == UPT_OK)
-		rc = read_secret_file(path, &file, &flen, e);
+		rc = upt_keyfile_read_secret(path, &file, &flen, e);
 	if (rc)
 		goto out;
 	rc = upt_json_parse(file, flen, UPT_KEYFILE_MAX, &doc, e);
@@ -279,7 +279,7 @@ out:
 	return rc;
 }
 
-static int write_new(const char *path, const char *data, size_t len, mode_t mode, upt_err *e)
+int upt_keyfile_create(const char *path, const char *data, size_t len, unsigned mode, upt_err *e)
 {
 	/* O_EXCL: a key file is never overwritten (and no symlink is followed to create one). */
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
@@ -336,7 +336,7 @@ int upt_signer_write(const upt_signer *s, const char *name, upt_err *e)
 		rc = upt_err_set(e, UPT_E_INTERNAL, "key file text overflow");
 	/* The private key first: if NAME.key exists nothing is written at all. */
 	if (rc == UPT_OK)
-		rc = write_new(keypath, text, (size_t)n, 0600, e);
+		rc = upt_keyfile_create(keypath, text, (size_t)n, 0600, e);
 	sodium_free(text);
 	if (rc)
 		return rc;
@@ -345,7 +345,7 @@ int upt_signer_write(const upt_signer *s, const char *name, upt_err *e)
 	    pubtext, sizeof(pubtext),
 	    "{\"keytype\":\"ed25519\",\"scheme\":\"ed25519\",\"keyval\":{\"public\":\"%s\"}}\n",
 	    pubhex);
-	rc = write_new(pubpath, pubtext, (size_t)n, 0644, e);
+	rc = upt_keyfile_create(pubpath, pubtext, (size_t)n, 0644, e);
 	if (rc) {
 		unlink(keypath); /* a key without its public half would only confuse */
 		return rc;
@@ -376,7 +376,7 @@ int upt_pubkey_load(const char *path, upt_key *out, upt_err *e)
 	upt_key k;
 	int rc = sodium_ready(e);
 	if (rc == UPT_OK)
-		rc = read_secret_file(path, &file, &flen, e);
+		rc = upt_keyfile_read_secret(path, &file, &flen, e);
 	if (rc == UPT_OK)
 		rc = upt_json_parse(file, flen, UPT_KEYFILE_MAX, &doc, e);
 	if (rc == UPT_OK)

@@ -284,6 +284,9 @@ int upt_verify(const upt_verify_input *in, upt_verify_result *out)
 	/* step 4: every Director target against the Image repository */
 	if (rc == UPT_OK)
 		rc = upt_vfy_match(&c, out);
+	/* step 4b: an encrypted target names its sealed form and a key this device opens */
+	if (rc == UPT_OK)
+		rc = upt_vfy_encryption(&c, out);
 	if (rc == UPT_OK)
 		rc = upt_vfy_image_commit(&c);
 	if (rc != UPT_OK)

@@ -6,6 +6,7 @@
  *   verify_root.c      step 1: root chains of both repositories (5.4.4.3)
  *   verify_director.c  step 2: Director, device bundles (5.4.4.4-5.4.4.6) and fleet (PURE-2)
  *   verify_image.c     steps 3 and 4: Image repository, delegation walk, Director/Image match
+ *   verify_encryption.c step 4b: encrypted targets (sealed length and hashes, wrapped keys)
  */
 #ifndef UPT_VERIFY_INTERNAL_H
 #define UPT_VERIFY_INTERNAL_H
@@ -176,6 +177,12 @@ int upt_vfy_image_find(vfy_ctx *c, const char *name, const char *hwid, const upt
 		       const char **signer) UPT_MUST_CHECK;
 /* Step 4 for every Director assignment, filling out->assignments. */
 int upt_vfy_match(vfy_ctx *c, upt_verify_result *out) UPT_MUST_CHECK;
+
+/* ---- verify_encryption.c ---- */
+
+/* Step 4b: for each assignment whose Director target carries custom.encryption, checks the
+ * object and fills the assignment's sealed form and the image key wrapped for this device. */
+int upt_vfy_encryption(vfy_ctx *c, upt_verify_result *out) UPT_MUST_CHECK;
 /* Stores the verified Image-repo files in c->next (after every check passed). */
 int upt_vfy_image_commit(vfy_ctx *c) UPT_MUST_CHECK;
 void upt_vfy_image_clear(vfy_ctx *c);

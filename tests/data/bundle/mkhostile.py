@@ -105,8 +105,9 @@ case("top-level-other", "malformed", "README", [bj, ("README", b"hi")])
 case("top-level-dir", "malformed", "extra", [bj, ("extra", None, tarfile.DIRTYPE)])
 case("bundle-json-missing", "malformed", "metadata/director/targets.json", [meta, img])
 case("bundle-json-not-first", "malformed", "metadata/director/targets.json", [meta, bj, img])
-case("bundle-json-version-2", "malformed", "bundle.json",
-     [("bundle.json", BJ.replace(b'"version":1', b'"version":2')), meta])
+# 2 is an encrypted bundle (docs/bundle-format.md); 3 is from a newer bundler
+case("bundle-json-version-3", "malformed", "bundle.json",
+     [("bundle.json", BJ.replace(b'"version":1', b'"version":3')), meta])
 case("bundle-json-format", "malformed", "bundle.json",
      [("bundle.json", BJ.replace(b"uptane-offline-bundle", b"something-else")), meta])
 case("bundle-json-garbage", "malformed", "bundle.json", [("bundle.json", b"\x00\x01garbage")])
