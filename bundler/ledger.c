@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ledger_internal.h"
 #include "upt/hex.h"
 
 /* PRAGMA application_id: "UPTL", so a random SQLite file is never taken for a ledger. */
@@ -960,4 +961,9 @@ int ledger_rows_each(ledger *l, int (*fn)(const ledger_row *, void *), void *ctx
 	sqlite3_finalize(q.last);
 	sqlite3_finalize(q.attacks);
 	return rc;
+}
+
+sqlite3 *ledger_sqlite(ledger *l)
+{
+	return l->db;
 }
