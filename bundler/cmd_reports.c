@@ -25,8 +25,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "affected.h"
 #include "args.h"
 #include "commands.h"
+#include "html.h"
 #include "ledger.h"
 #include "upt/cjson.h"
 #include "upt/fileio.h"
@@ -44,7 +46,10 @@ static void usage(FILE *f)
 	    "usage: uptane-bundle reports ingest DIR.. --ledger FILE\n"
 	    "       uptane-bundle reports show --ledger FILE [--json|--csv]\n"
 	    "              [--support-ends-within DURATION] [--not-updated-since TIME]\n"
-	    "              [--running TARGET] [--at TIME]\n"
+	    "              [--running TARGET] [--at TIME] [--html FILE]\n"
+	    "       uptane-bundle reports affected --ledger FILE (--component NAME | --purl PURL "
+	    "|\n"
+	    "              --osv ADVISORY.json) ...   (reports affected --help for more)\n"
 	    "\n"
 	    "ingest: DIR is a stick (holding uptane-reports/), an uptane-reports directory, or "
 	    "one\n"
@@ -63,7 +68,9 @@ static void usage(FILE *f)
 	    "  --not-updated-since TIME    the installed target has run since before TIME (or no\n"
 	    "                              report shows an install)\n"
 	    "  --running TARGET            the ECU runs TARGET\n"
-	    "  --at TIME                   take TIME's day as today (default: the system clock)\n");
+	    "  --at TIME                   take TIME's day as today (default: the system clock)\n"
+	    "  --html FILE                 also write a self-contained HTML page: the rows and\n"
+	    "                              each device's support period (docs/sbom.md)\n");
 }
 
 /* A string for a terminal or a log line: printable ASCII as is, anything else as \xNN, so a
@@ -1133,9 +1140,17 @@ static void print_table(const json_t *rows)
 		}
 }
 
+static int show_html(const char *path, const json_t *rows, int64_t now, upt_err *e)
+{
+	rows_col cols[NCOLUMNS];
+	for (size_t i = 0; i < NCOLUMNS; i++)
+		cols[i] = (rows_col){columns[i], columns[i], i == COL_SHA256 ? 12 : 0};
+	return html_write(path, "Fleet", rows, cols, NCOLUMNS, now, e);
+}
+
 static int reports_show(int argc, char **argv)
 {
-	const char *ledger_path = NULL;
+	const char *ledger_path = NULL, *html = NULL;
 	enum show_format fmt = SHOW_TABLE;
 	show_ctx c;
 	memset(&c, 0, sizeof(c));
@@ -1147,7 +1162,7 @@ static int reports_show(int argc, char **argv)
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		bool takes = !strcmp(a, "--ledger") || !strcmp(a, "--support-ends-within") ||
 			     !strcmp(a, "--not-updated-since") || !strcmp(a, "--running") ||
-			     !strcmp(a, "--at");
+			     !strcmp(a, "--at") || !strcmp(a, "--html");
 		if (takes && !v) {
 			rc = upt_err_set(&e, UPT_E_USAGE, "%s needs a value", a);
 			break;
@@ -1162,6 +1177,8 @@ static int reports_show(int argc, char **argv)
 			ledger_path = v;
 		} else if (!strcmp(a, "--running")) {
 			c.running = v;
+		} else if (!strcmp(a, "--html")) {
+			html = v;
 		} else if (!strcmp(a, "--at")) {
 			if ((rc = upt_time_parse(v, &now, &e)))
 				upt_err_prefix(&e, "--at");
@@ -1215,6 +1232,8 @@ static int reports_show(int argc, char **argv)
 			upt_err_set(&e, rc, "out of memory");
 	}
 	ledger_close(l);
+	if (rc == UPT_OK && html)
+		rc = show_html(html, c.rows, now, &e);
 	if (rc == UPT_OK) {
 		if (fmt == SHOW_JSON) {
 			/* ASCII only: \uXXXX for the rest, so no report byte drives a terminal */
@@ -1244,6 +1263,8 @@ int cmd_reports(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if (!strcmp(argv[1], "affected")) /* its own usage (affected.h) */
+		return reports_affected(argc - 1, argv + 1);
 	/* Also `reports show --help`: the usage covers every subcommand. */
 	if (cli_wants_help(argc, argv)) {
 		usage(stdout);
@@ -1253,6 +1274,7 @@ int cmd_reports(int argc, char **argv)
 		return reports_ingest(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "show"))
 		return reports_show(argc - 1, argv + 1);
+
 	fprintf(stderr, "uptane-bundle reports: unknown subcommand \"%s\"\n", argv[1]);
 	usage(stderr);
 	return 2;

@@ -43,7 +43,7 @@ static const char usage[] =
 
 static const arg_opt opts[] = {
     {"name", 0, ARG_ONE}, {"hardware-id", 0, ARG_LIST}, {"release-counter", 0, ARG_ONE},
-    {"role", 0, ARG_ONE}, {"hashes", 0, ARG_ONE},	       {"sbom", 0, ARG_ONE},
+    {"role", 0, ARG_ONE}, {"hashes", 0, ARG_ONE},	{"sbom", 0, ARG_ONE},
 };
 
 static int delegation_allows(const json_t *d, const char *name, const json_t *hwids, upt_err *e)

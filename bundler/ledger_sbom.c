@@ -82,10 +82,11 @@ static int step_done(ledger *l, sqlite3_stmt *st, upt_err *e, const char *what)
 static int insert_components(ledger *l, const char *target_sha256, const sbom *s, upt_err *e)
 {
 	sqlite3_stmt *st = NULL;
-	int rc = prep(l,
-		      "INSERT INTO sbom_components (target_sha256, seq, name, version, purl, "
-		      "purl_base, cpe, supplier, hashes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-		      &st, e);
+	int rc =
+	    prep(l,
+		 "INSERT INTO sbom_components (target_sha256, seq, name, version, purl, "
+		 "purl_base, cpe, supplier, hashes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+		 &st, e);
 	for (size_t i = 0; rc == UPT_OK && i < s->n; i++) {
 		const sbom_component *c = &s->c[i];
 		char base[SBOM_FIELD_MAX + 1];
@@ -138,11 +139,12 @@ int ledger_sbom_put(ledger *l, const char *target_sha256, const char *target_nam
 		st = NULL;
 	}
 	if (rc == UPT_OK)
-		rc = prep(l,
-			  "INSERT OR REPLACE INTO sbom_targets (target_sha256, target, format, spec, "
-			  "sbom_sha256, components, imported_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
-			  "?7)",
-			  &st, e);
+		rc = prep(
+		    l,
+		    "INSERT OR REPLACE INTO sbom_targets (target_sha256, target, format, spec, "
+		    "sbom_sha256, components, imported_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+		    "?7)",
+		    &st, e);
 	if (rc == UPT_OK) {
 		char now[UPT_RFC3339_LEN + 1];
 		upt_rfc3339_format((int64_t)time(NULL), now);
@@ -198,8 +200,7 @@ int ledger_sbom_find(ledger *l, const char *name, const char *purl_base,
 	return rc;
 }
 
-int ledger_current_each(ledger *l, int (*fn)(const ledger_current *, void *), void *ctx,
-			upt_err *e)
+int ledger_current_each(ledger *l, int (*fn)(const ledger_current *, void *), void *ctx, upt_err *e)
 {
 	bool tables = false;
 	int rc = has_sbom_tables(l, &tables, e);
@@ -232,9 +233,8 @@ int ledger_current_each(ledger *l, int (*fn)(const ledger_current *, void *), vo
 				   : sqlite3_column_int64(st, 4),
 		    .last_report = (const char *)sqlite3_column_text(st, 5),
 		    .placed_on_market = (const char *)sqlite3_column_text(st, 6),
-		    .support_years = sqlite3_column_type(st, 7) == SQLITE_NULL
-					 ? -1
-					 : sqlite3_column_int(st, 7),
+		    .support_years =
+			sqlite3_column_type(st, 7) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 7),
 		    .sbom_known = sqlite3_column_int(st, 8) != 0,
 		};
 		rc = fn(&c, ctx);
@@ -250,14 +250,14 @@ int ledger_running_since(ledger *l, const char *device_id, const char *ecu, cons
 {
 	sqlite3_stmt *st = NULL;
 	out[0] = 0;
-	int rc = prep(
-	    l,
-	    "SELECT r.time_effective FROM ecu_reports x JOIN reports r "
-	    "ON r.device_id = x.device_id AND r.counter = x.counter "
-	    "WHERE x.device_id = ?1 AND x.ecu = ?2 AND x.sha256 IS ?3 AND x.counter > "
-	    "coalesce((SELECT max(counter) FROM ecu_reports WHERE device_id = ?1 AND ecu = ?2 "
-	    "AND sha256 IS NOT ?3), -1) ORDER BY x.counter LIMIT 1",
-	    &st, e);
+	int rc =
+	    prep(l,
+		 "SELECT r.time_effective FROM ecu_reports x JOIN reports r "
+		 "ON r.device_id = x.device_id AND r.counter = x.counter "
+		 "WHERE x.device_id = ?1 AND x.ecu = ?2 AND x.sha256 IS ?3 AND x.counter > "
+		 "coalesce((SELECT max(counter) FROM ecu_reports WHERE device_id = ?1 AND ecu = ?2 "
+		 "AND sha256 IS NOT ?3), -1) ORDER BY x.counter LIMIT 1",
+		 &st, e);
 	if (rc == UPT_OK) {
 		bind_opt(st, 1, device_id);
 		bind_opt(st, 2, ecu);

@@ -273,8 +273,7 @@ static int detect(parse_ctx *p, const json_t *doc)
 		snprintf(p->s->spec, sizeof(p->s->spec), "2.3");
 		return UPT_OK;
 	}
-	return bad(p, "(document)",
-		   "neither CycloneDX (bomFormat) nor SPDX (spdxVersion) JSON");
+	return bad(p, "(document)", "neither CycloneDX (bomFormat) nor SPDX (spdxVersion) JSON");
 }
 
 int sbom_parse(const char *file, const void *data, size_t len, sbom *out, upt_err *e)

@@ -16,11 +16,11 @@
 #include "upt/err.h"
 #include "upt/hash.h"
 
-#define SBOM_MAX (64u << 20)	       /* bytes of one SBOM file */
-#define SBOM_COMPONENTS_MAX 200000     /* components of one SBOM */
-#define SBOM_FIELD_MAX 2048	       /* bytes of one name, version, purl, cpe or supplier */
-#define SBOM_NEST_MAX 16	       /* CycloneDX components inside components */
-#define SBOM_FORMAT_NAME_MAX 16	       /* "CycloneDX", "SPDX" */
+#define SBOM_MAX (64u << 20)	   /* bytes of one SBOM file */
+#define SBOM_COMPONENTS_MAX 200000 /* components of one SBOM */
+#define SBOM_FIELD_MAX 2048	   /* bytes of one name, version, purl, cpe or supplier */
+#define SBOM_NEST_MAX 16	   /* CycloneDX components inside components */
+#define SBOM_FORMAT_NAME_MAX 16	   /* "CycloneDX", "SPDX" */
 
 enum sbom_format { SBOM_CYCLONEDX, SBOM_SPDX };
 

@@ -97,8 +97,8 @@ int sbom_ref_from_custom(const json_t *custom, sbom_ref *out, bool *found, upt_e
 				   "custom.sbom.format: \"CycloneDX\" or \"SPDX\" expected");
 	if (!json_is_integer(len) || json_integer_value(len) <= 0 ||
 	    json_integer_value(len) > SBOM_MAX)
-		return upt_err_set(e, UPT_E_MALFORMED,
-				   "custom.sbom.length: 1 to %u expected", SBOM_MAX);
+		return upt_err_set(e, UPT_E_MALFORMED, "custom.sbom.length: 1 to %u expected",
+				   SBOM_MAX);
 	if (!json_is_object(hashes) || !hex || strlen(hex) != 2 * UPT_SHA256_LEN ||
 	    upt_hex_decode(hex, r.sha256, UPT_SHA256_LEN, NULL))
 		return upt_err_set(e, UPT_E_MALFORMED,
