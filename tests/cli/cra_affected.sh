@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# CRA vulnerability handling end to end (docs/sbom.md): two images with real SBOMs (npm sbom:
+# CycloneDX 1.5 for image A, validated by @cyclonedx/cyclonedx-library; SPDX 2.3 for image B),
+# signed into the Image-repo targets (custom.sbom); three devices install their bundles with
+# the real installer (a bundle whose targets carry custom.sbom installs as any other), their
+# signed reports are ingested, the SBOMs imported; one OSV advisory (semver < 7.5.2) lists
+# exactly the devices running image A, with support ends, the one past its end marked.
+source "$(dirname "$0")/lib.bash"
+here=$(dirname "$0")
+source "$here/bundle_lib.bash"
+source "$here/install_lib.bash"
+source "$here/cra_lib.bash"
+tmp=$(mktmp)
+trap 'rm -rf "$tmp"' EXIT
+cd "$tmp" || exit 1
+if ! cra_oracles; then not_ok "the pinned node oracles (tests/interop/cra) are not installed"; finish; fi
+
+cra_sbom app-a cyclonedx a.cdx.json && cra_sbom app-b spdx b.spdx.json
+check "npm sbom: a CycloneDX 1.5 and an SPDX 2.3 document" \
+	$PY -c 'import json,sys; a=json.load(open("a.cdx.json")); b=json.load(open("b.spdx.json")); assert a["bomFormat"]=="CycloneDX" and a["specVersion"]=="1.5"; assert b["spdxVersion"]=="SPDX-2.3"'
+out=$(node "$CRA_NODE/validate_cdx.mjs" a.cdx.json 2>&1)
+check "cyclonedx-library's strict JSON validator accepts image A's SBOM ($out)" [ "${out%% *}" = valid ]
+
+ws_setup "$tmp" || { not_ok "workspace"; finish; }
+WS=$tmp/ws
+mkimage A.bin 200000 a
+mkimage B.bin 150000 b
+"$BUNDLE" target add ws A.bin --hardware-id board --release-counter 1 --sbom a.cdx.json >addA 2>&1
+check "target add --sbom (CycloneDX): the SBOM's components counted" grep -q 'sbom: CycloneDX, 4 components' addA
+"$BUNDLE" target add ws B.bin --hardware-id board --release-counter 1 --sbom b.spdx.json >addB 2>&1
+check "target add --sbom (SPDX): the SBOM's packages counted" grep -q 'sbom: SPDX, 5 components' addB
+check "the SBOM is kept in the workspace" cmp a.cdx.json "ws/sboms/$(sha256sum a.cdx.json | cut -c1-64).json"
+
+L=$tmp/ledger.db
+dev() { # ID TARGET PLACED YEARS: a device that installs TARGET from its own bundle
+	local id=$1 d=$tmp/$1
+	mkdir -p "$d/targets" "$d/stick"
+	echo factory >"$d/targets/main.bin"
+	device_json "$d" "$id" ecu-main "$(file_ecu ecu-main board targets/main.bin)"
+	"$BUNDLE" assign ws --device "$id" --ecu "ecu-main=$2" >/dev/null &&
+		"$BUNDLE" create ws -o "$d/stick/$id.uptane" --device "$id" >/dev/null || return 1
+	local code
+	code=$(run_install "$d/out" "$d" install "$d/stick")
+	[ "$code" = 0 ] || { echo "# install on $id: exit $code"; cat "$d/out" "$d/out.err"; return 1; }
+	"$BUNDLE" devices add --ledger "$L" --device "$id" --public-key "$d/device.pub" \
+		--placed-on-market "$3" --support-years "$4" >/dev/null &&
+		"$BUNDLE" reports ingest "$d/stick" --ledger "$L" >/dev/null
+}
+check "VIN-1 installs image A (targets with custom.sbom) and its report is ingested" dev VIN-1 A.bin 2025-03-01 5
+check "VIN-2 installs image B" dev VIN-2 B.bin 2025-03-01 5
+check "VIN-3 (support ended 2020-01-01) installs image A" dev VIN-3 A.bin 2015-01-01 5
+bsdtar -xOf VIN-1/stick/VIN-1.uptane metadata/image-repo/targets.json >targets.json
+check "the bundle's Image-repo targets sign custom.sbom (format, length, hashes.sha256)" \
+	$PY - targets.json a.cdx.json <<'PY'
+import hashlib, json, sys
+t = json.load(open(sys.argv[1]))["signed"]["targets"]["A.bin"]["custom"]["sbom"]
+raw = open(sys.argv[2], "rb").read()
+assert t == {"format": "CycloneDX", "length": len(raw),
+             "hashes": {"sha256": hashlib.sha256(raw).hexdigest()}}, t
+PY
+
+"$BUNDLE" sbom import ws --ledger "$L" >import 2>&1
+check "sbom import: both signed SBOMs imported" grep -qx '2 imported, 0 replaced, 0 unchanged' import
+"$BUNDLE" sbom import ws --ledger "$L" >import2 2>&1
+check "sbom import again: unchanged" grep -qx '0 imported, 0 replaced, 2 unchanged' import2
+
+cat >osv.json <<'JSON'
+{"schema_version": "1.6.0", "id": "TEST-SEMVER-REDOS", "summary": "semver ReDoS in range parsing",
+ "affected": [{"package": {"ecosystem": "npm", "name": "semver"},
+   "ranges": [{"type": "SEMVER", "events": [{"introduced": "7.0.0"}, {"fixed": "7.5.2"}]}]}]}
+JSON
+"$BUNDLE" reports affected --ledger "$L" --osv osv.json --json >aff.json 2>aff.err
+check "affected --osv: exactly VIN-1 and VIN-3 (image A), with support ends; VIN-3 out of support" \
+	$PY - aff.json "$(sha256sum A.bin | cut -c1-64)" <<'PY'
+import json, sys
+rows = json.load(open(sys.argv[1]))
+got = sorted((r["device_id"], r["ecu"], r["target"], r["sha256"], r["component"], r["version"],
+              r["purl"], r["support_ends"], r["in_support"], r["status"]) for r in rows)
+want = [("VIN-1", "ecu-main", "A.bin", sys.argv[2], "semver", "7.5.1", "pkg:npm/semver@7.5.1",
+         "2030-03-01", True, "affected"),
+        ("VIN-3", "ecu-main", "A.bin", sys.argv[2], "semver", "7.5.1", "pkg:npm/semver@7.5.1",
+         "2020-01-01", False, "affected")]
+assert got == want, got
+for r in rows:
+    assert r["installed_at"] and r["installed_at"].endswith("Z"), r
+PY
+"$BUNDLE" reports affected --ledger "$L" --osv osv.json --csv >aff.csv
+check "affected --csv: a header and the two rows" \
+	$PY -c 'import csv; r=list(csv.DictReader(open("aff.csv"))); assert [x["device_id"] for x in r]==["VIN-1","VIN-3"] and [x["in_support"] for x in r]==["yes","no"], r'
+"$BUNDLE" reports affected --ledger "$L" --osv osv.json >aff.txt
+check "affected (table): VIN-3's row says it is out of support" grep -Eq '^VIN-3 .* 2020-01-01 +no +affected' aff.txt
+"$BUNDLE" reports affected --ledger "$L" --purl pkg:npm/semver --versions '>=7.6.0' --json >aff2.json
+check "affected --purl --versions >=7.6.0: VIN-2 (image B, SPDX) alone" \
+	$PY -c 'import json; r=json.load(open("aff2.json")); assert [(x["device_id"],x["version"]) for x in r]==[("VIN-2","7.6.0")], r'
+"$BUNDLE" reports affected --ledger "$L" --component ms --json >aff3.json
+check "affected --component ms (in both images): the three devices" \
+	$PY -c 'import json; r=json.load(open("aff3.json")); assert sorted(x["device_id"] for x in r)==["VIN-1","VIN-2","VIN-3"], r'
+"$BUNDLE" reports affected --ledger "$L" --osv osv.json --at 2030-06-01 --json >aff4.json
+check "affected --at a year and more after the last reports: every device unknown, not safe" \
+	$PY -c 'import json; r=json.load(open("aff4.json")); assert sorted((x["device_id"],x["status"]) for x in r)==[("VIN-1","unknown"),("VIN-2","unknown"),("VIN-3","unknown")], r'
+"$BUNDLE" key generate vin4 >/dev/null && "$BUNDLE" devices add --ledger "$L" --device VIN-4 --public-key vin4.pub >/dev/null
+"$BUNDLE" reports affected --ledger "$L" --osv osv.json --json >aff5.json
+check "a registered device without reports is unknown" \
+	$PY -c 'import json; r=json.load(open("aff5.json")); assert [(x["device_id"],x["status"],x["ecu"]) for x in r if x["device_id"]=="VIN-4"]==[("VIN-4","unknown",None)], r'
+cp aff.txt "$UPT_BUILD/test-logs/cra_affected.table.txt" 2>/dev/null
+finish
