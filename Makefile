@@ -168,7 +168,10 @@ $(INSTALL_BIN): $(INSTALL_OBJ) $(LIB) $(INSTALL_LINK)
 
 $(BUILDDIR)/tests/%: $(BUILDDIR)/tests/unit/%.o $(TESTLIB_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $< $(TESTLIB_OBJ) $(LIB) $(LIBS) $(CMOCKA_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $< $(filter $(BUILDDIR)/bundler/%.o,$^) $(TESTLIB_OBJ) $(LIB) $(LIBS) $(CMOCKA_LIBS)
+
+# Unit tests of station-side modules link the bundler object they test (never main.o).
+$(BUILDDIR)/tests/test_version_order: $(BUILDDIR)/bundler/version_order.o
 
 $(BUILDDIR)/bench/%: $(BUILDDIR)/tests/bench/%.o $(LIB)
 	@mkdir -p $(dir $@)
