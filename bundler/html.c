@@ -187,7 +187,7 @@ static void chart(page *p, const device *d, size_t n, int64_t now)
 	double tx = xpos(now, lo, hi);
 	putf(p,
 	     "<line id=\"today\" class=\"today\" x1=\"%.1f\" y1=\"0\" x2=\"%.1f\" y2=\"%d\"/>"
-	     "<text class=\"today\" x=\"%.1f\" y=\"%d\">today</text>\n</svg>\n",
+	     "<text class=\"today-label\" x=\"%.1f\" y=\"%d\">today</text>\n</svg>\n",
 	     tx, tx, h - 20, tx + 3, h - 24);
 }
 
@@ -218,8 +218,19 @@ static void table(page *p, const json_t *rows, const rows_col *cols, size_t ncol
 							  : (long long)json_integer_value(v));
 				s = num;
 			}
-			put(p, "<td>");
-			put_text(p, s ? s : "");
+			size_t len = s ? strlen(s) : 0;
+			if (cols[c].shorten && len > cols[c].shorten) {
+				/* the full value on hover, a prefix that identifies it shown */
+				char cut[64];
+				snprintf(cut, sizeof(cut), "%.*s", (int)cols[c].shorten, s);
+				put(p, "<td title=\"");
+				put_text(p, s);
+				put(p, "\">");
+				put_text(p, cut);
+			} else {
+				put(p, "<td>");
+				put_text(p, s ? s : "");
+			}
 			put(p, "</td>");
 		}
 		put(p, "</tr>\n");
@@ -235,7 +246,8 @@ static const char style[] =
     ".support-bar{fill:#7aa6d8}.unknown-period{fill:#ccc}"
     ".affected .support-bar{fill:#d9534f}.past-support .support-bar{opacity:.45}"
     ".install{fill:#222}.tick{stroke:#ddd}.year{font-size:11px;fill:#666}"
-    ".today{stroke:#e08000;stroke-width:2;fill:#e08000;font-size:11px}"
+    ".today{stroke:#e08000;stroke-width:2}.today-label{fill:#e08000;font-size:11px}"
+    ".legend span{display:inline-block;width:1em;height:.8em;margin:0 .3em 0 1em}"
     ".name{font-size:12px}.affected .name{font-weight:bold;fill:#b00}";
 
 int html_write(const char *path, const char *title, const json_t *rows, const rows_col *cols,
@@ -262,6 +274,10 @@ int html_write(const char *path, const char *title, const json_t *rows, const ro
 	     "</h1>\n<p id=\"summary\">%zu devices, %zu affected, %zu past their support end; "
 	     "as of %s.</p>\n<h2>Support periods</h2>\n",
 	     n, naffected, npast, today);
+	put(&p, "<p class=\"legend\"><span style=\"background:#7aa6d8\"></span>support period "
+		"(placed on the market to support end)<span style=\"background:#d9534f\"></span>"
+		"affected<span style=\"background:#ccc\"></span>period not registered; faded: "
+		"past its support end; dots: installs; orange line: today</p>\n");
 	chart(&p, d, n, now);
 	put(&p, "<h2>Devices</h2>\n");
 	table(&p, rows, cols, ncols);

@@ -103,4 +103,56 @@ check "affected --at a year and more after the last reports: every device unknow
 check "a registered device without reports is unknown" \
 	$PY -c 'import json; r=json.load(open("aff5.json")); assert [(x["device_id"],x["status"],x["ecu"]) for x in r if x["device_id"]=="VIN-4"]==[("VIN-4","unknown",None)], r'
 cp aff.txt "$UPT_BUILD/test-logs/cra_affected.table.txt" 2>/dev/null
+
+# The HTML page: self-contained, rendered by headless Chromium (Debian's chromium).
+"$BUNDLE" reports affected --ledger "$L" --osv osv.json --html aff.html >/dev/null
+"$BUNDLE" reports show --ledger "$L" --html fleet.html >show.txt
+check "reports show --html: the table on stdout as before, the page written" \
+	eval 'grep -q "^VIN-1 " show.txt && [ -s fleet.html ]'
+check "the pages are self-contained: no script, no external reference" \
+	eval '! grep -qiE "<script|<link|src=|href=|url\(|@import" aff.html fleet.html'
+logs=$UPT_BUILD/test-logs
+mkdir -p "$logs"
+render() { # PAGE SCREENSHOT: chromium's console lines on stdout, the DOM into PAGE.dom
+	timeout 120 chromium --headless --no-sandbox --disable-gpu --enable-logging=stderr --v=0 \
+		--window-size=1200,800 --screenshot="$2" "file://$tmp/$1" 2>"$1.log" >/dev/null
+	timeout 120 chromium --headless --no-sandbox --disable-gpu --dump-dom "file://$tmp/$1" \
+		2>/dev/null >"$1.dom"
+	grep -F ':CONSOLE' "$1.log"
+}
+if ! command -v chromium >/dev/null; then
+	not_ok "chromium is not installed (make deps: DEB_TEST_DEPS)"
+	finish
+fi
+printf '<!DOCTYPE html><p>x</p><script>console.error("control")</script>\n' >control.html
+check "control: a page logging a console error is caught" eval 'render control.html control.png | grep -q control'
+console=$(render aff.html "$logs/cra_affected.png"; render fleet.html "$logs/cra_fleet.png")
+check "Chromium renders both pages without console errors${console:+: $console}" [ -z "$console" ]
+check "screenshots kept ($logs/cra_affected.png, cra_fleet.png), 1200x800 PNG" \
+	$PY - "$logs/cra_affected.png" "$logs/cra_fleet.png" <<'PY'
+import struct, sys
+for f in sys.argv[1:]:
+    head = open(f, "rb").read(24)
+    assert head[:8] == b"\x89PNG\r\n\x1a\n" and struct.unpack(">II", head[16:24]) == (1200, 800), f
+PY
+bars() { # DOM: "device:affected:past" per support bar, as Chromium parsed the page
+	$PY - "$1" <<'PY'
+import sys
+from html.parser import HTMLParser
+class P(HTMLParser):
+    def __init__(s):
+        super().__init__(); s.g = None; s.out = []
+    def handle_starttag(s, tag, a):
+        a = dict(a); c = (a.get("class") or "").split()
+        if tag == "g" and "device" in c: s.g = (a["data-device"], "affected" in c, "past-support" in c)
+        if tag == "rect" and "support-bar" in c: s.out.append("%s:%d:%d" % s.g)
+p = P(); p.feed(open(sys.argv[1]).read()); print(" ".join(p.out))
+PY
+}
+check "affected page: one support bar per listed device, both affected, VIN-3 past support" \
+	[ "$(bars aff.html.dom)" = "VIN-1:1:0 VIN-3:1:1 VIN-4:0:0" ]
+check "fleet page: one support bar per device (none marked affected: show has no advisory)" \
+	[ "$(bars fleet.html.dom)" = "VIN-1:0:0 VIN-2:0:0 VIN-3:0:1 VIN-4:0:0" ]
+check "affected page: the affected rows highlighted in the table" \
+	[ "$(grep -c '<tr class="affected">' aff.html.dom)" = 2 ]
 finish
