@@ -4,6 +4,7 @@
 
 #include <sqlite3.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -200,75 +201,210 @@ int ledger_sbom_find(ledger *l, const char *name, const char *purl_base,
 	return rc;
 }
 
-int ledger_current_each(ledger *l, int (*fn)(const ledger_current *, void *), void *ctx, upt_err *e)
+/* A statement stepped along a merge: row tells whether it stands on a row. */
+typedef struct cursor {
+	sqlite3_stmt *st;
+	bool row;
+} cursor;
+
+static int advance(ledger *l, cursor *c, upt_err *e)
 {
-	bool tables = false;
-	int rc = has_sbom_tables(l, &tables, e);
-	if (rc)
-		return rc;
-	/* The bare columns of a max() aggregate come from the row holding the maximum (SQLite):
-	 * the image of each ECU's latest report, in one pass over the primary key. */
-	char sql[1024];
-	snprintf(sql, sizeof(sql),
-		 "SELECT d.device_id, x.ecu, x.filepath, x.sha256, x.c, r.time_effective, "
-		 "d.placed_on_market, d.support_years, %s "
-		 "FROM devices d "
-		 "LEFT JOIN (SELECT device_id, ecu, max(counter) AS c, filepath, sha256 "
-		 " FROM ecu_reports GROUP BY device_id, ecu) x ON x.device_id = d.device_id "
-		 "LEFT JOIN (SELECT device_id, max(counter) AS c, time_effective "
-		 " FROM reports GROUP BY device_id) r ON r.device_id = d.device_id "
-		 "ORDER BY d.device_id, x.ecu",
-		 tables ? "x.sha256 IN (SELECT target_sha256 FROM sbom_targets)" : "0");
+	int src = sqlite3_step(c->st);
+	c->row = src == SQLITE_ROW;
+	return src == SQLITE_ROW || src == SQLITE_DONE
+		   ? UPT_OK
+		   : sql_err(l, e, "listing the fleet's images");
+}
+
+static const char *col(const cursor *c, int i)
+{
+	const char *s = (const char *)sqlite3_column_text(c->st, i);
+	return s ? s : "";
+}
+
+/* The text of a column into buf (NULL stays NULL): the row goes away with the next step. */
+static const char *keep(const cursor *c, int i, char *buf, size_t n)
+{
+	const char *s = (const char *)sqlite3_column_text(c->st, i);
+	if (!s)
+		return NULL;
+	size_t len = (size_t)sqlite3_column_bytes(c->st, i);
+	len = len < n ? len : n - 1; /* every column kept is bounded on the way in */
+	memcpy(buf, s, len);
+	buf[len] = 0;
+	return buf;
+}
+
+static int cmp_sha(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+/* The target hashes with an SBOM, sorted, for bsearch. */
+static int known_targets(ledger *l, bool tables, char (**out)[LEDGER_SHA256_HEX], size_t *n,
+			 upt_err *e)
+{
+	*out = NULL;
+	*n = 0;
+	if (!tables)
+		return UPT_OK;
 	sqlite3_stmt *st = NULL;
-	rc = prep(l, sql, &st, e);
+	size_t cap = 0;
+	int rc = prep(l, "SELECT target_sha256 FROM sbom_targets", &st, e);
 	int src = SQLITE_DONE;
 	while (rc == UPT_OK && (src = sqlite3_step(st)) == SQLITE_ROW) {
-		ledger_current c = {
-		    .device_id = (const char *)sqlite3_column_text(st, 0),
-		    .ecu = (const char *)sqlite3_column_text(st, 1),
-		    .target = (const char *)sqlite3_column_text(st, 2),
-		    .sha256 = (const char *)sqlite3_column_text(st, 3),
-		    .counter = sqlite3_column_type(st, 4) == SQLITE_NULL
-				   ? -1
-				   : sqlite3_column_int64(st, 4),
-		    .last_report = (const char *)sqlite3_column_text(st, 5),
-		    .placed_on_market = (const char *)sqlite3_column_text(st, 6),
-		    .support_years =
-			sqlite3_column_type(st, 7) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 7),
-		    .sbom_known = sqlite3_column_int(st, 8) != 0,
-		};
-		rc = fn(&c, ctx);
+		if (*n == cap) {
+			cap = cap ? 2 * cap : 64;
+			char(*v)[LEDGER_SHA256_HEX] = realloc(*out, cap * sizeof(*v));
+			if (!v) {
+				rc = upt_err_set(e, UPT_E_NOMEM, "out of memory");
+				break;
+			}
+			*out = v;
+		}
+		snprintf((*out)[(*n)++], LEDGER_SHA256_HEX, "%s",
+			 (const char *)sqlite3_column_text(st, 0));
 	}
 	if (rc == UPT_OK && src != SQLITE_DONE)
-		rc = sql_err(l, e, "listing the fleet's images");
+		rc = sql_err(l, e, "reading the SBOMs");
 	sqlite3_finalize(st);
+	if (rc == UPT_OK && *n)
+		qsort(*out, *n, LEDGER_SHA256_HEX, cmp_sha);
 	return rc;
 }
 
-int ledger_running_since(ledger *l, const char *device_id, const char *ecu, const char *sha256,
-			 char out[UPT_RFC3339_LEN + 1], upt_err *e)
+/* The effective times of one device's reports, by counter (the walk's order). */
+typedef struct report_times {
+	int64_t *counter;
+	char (*time)[UPT_RFC3339_LEN + 1];
+	size_t n, cap;
+} report_times;
+
+static int times_add(report_times *t, int64_t counter, const char *time, upt_err *e)
 {
-	sqlite3_stmt *st = NULL;
-	out[0] = 0;
-	int rc =
-	    prep(l,
-		 "SELECT r.time_effective FROM ecu_reports x JOIN reports r "
-		 "ON r.device_id = x.device_id AND r.counter = x.counter "
-		 "WHERE x.device_id = ?1 AND x.ecu = ?2 AND x.sha256 IS ?3 AND x.counter > "
-		 "coalesce((SELECT max(counter) FROM ecu_reports WHERE device_id = ?1 AND ecu = ?2 "
-		 "AND sha256 IS NOT ?3), -1) ORDER BY x.counter LIMIT 1",
-		 &st, e);
-	if (rc == UPT_OK) {
-		bind_opt(st, 1, device_id);
-		bind_opt(st, 2, ecu);
-		bind_opt(st, 3, sha256);
-		int src = sqlite3_step(st);
-		if (src == SQLITE_ROW && sqlite3_column_text(st, 0))
-			snprintf(out, UPT_RFC3339_LEN + 1, "%s",
-				 (const char *)sqlite3_column_text(st, 0));
-		else if (src != SQLITE_DONE && src != SQLITE_ROW)
-			rc = sql_err(l, e, "reading reports");
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? 2 * t->cap : 16;
+		int64_t *c = realloc(t->counter, cap * sizeof(*c));
+		if (c)
+			t->counter = c;
+		char(*v)[UPT_RFC3339_LEN + 1] = c ? realloc(t->time, cap * sizeof(*v)) : NULL;
+		if (!v)
+			return upt_err_set(e, UPT_E_NOMEM, "out of memory");
+		t->time = v;
+		t->cap = cap;
 	}
-	sqlite3_finalize(st);
+	t->counter[t->n] = counter;
+	snprintf(t->time[t->n++], UPT_RFC3339_LEN + 1, "%s", time ? time : "");
+	return UPT_OK;
+}
+
+/* The time of the report with that counter (reports are by counter: a binary search). */
+static const char *time_of(const report_times *t, int64_t counter)
+{
+	size_t lo = 0, hi = t->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (t->counter[mid] == counter)
+			return t->time[mid][0] ? t->time[mid] : NULL;
+		if (t->counter[mid] < counter)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+int ledger_current_each(ledger *l, int (*fn)(const ledger_current *, void *), void *ctx, upt_err *e)
+{
+	report_times times = {0};
+	bool tables = false;
+	int rc = has_sbom_tables(l, &tables, e);
+	char(*known)[LEDGER_SHA256_HEX] = NULL;
+	size_t nknown = 0;
+	if (rc == UPT_OK)
+		rc = known_targets(l, tables, &known, &nknown, e);
+	/* Three walks in primary-key order merged here, one pass each, no per-row lookup: each
+	 * device, the effective time of its last report (the highest counter), and each ECU's
+	 * last report. Measured on 100 000 devices x 3 ECUs: lookups per ECU (the latest
+	 * counter, the device, its last report) took 1.3 s of CPU, the merge a fraction. */
+	cursor dev = {0}, rep = {0}, ecu = {0};
+	if (rc == UPT_OK)
+		rc = prep(l,
+			  "SELECT device_id, placed_on_market, support_years FROM devices "
+			  "ORDER BY device_id",
+			  &dev.st, e);
+	if (rc == UPT_OK)
+		rc = prep(l,
+			  "SELECT device_id, counter, time_effective FROM reports "
+			  "ORDER BY device_id, counter",
+			  &rep.st, e);
+	if (rc == UPT_OK)
+		rc = prep(l,
+			  "SELECT device_id, ecu, counter, filepath, sha256 FROM ecu_reports "
+			  "ORDER BY device_id, ecu, counter",
+			  &ecu.st, e);
+	if (rc == UPT_OK)
+		rc = advance(l, &dev, e);
+	if (rc == UPT_OK)
+		rc = advance(l, &rep, e);
+	if (rc == UPT_OK)
+		rc = advance(l, &ecu, e);
+	while (rc == UPT_OK && dev.row) {
+		char id[UPT_NAME_MAX + 1], pom[LEDGER_DATE_LEN + 1], last[UPT_RFC3339_LEN + 1];
+		ledger_current c = {.device_id = keep(&dev, 0, id, sizeof(id)), .counter = -1};
+		c.placed_on_market = keep(&dev, 1, pom, sizeof(pom));
+		c.support_years = sqlite3_column_type(dev.st, 2) == SQLITE_NULL
+				      ? -1
+				      : sqlite3_column_int(dev.st, 2);
+		times.n = 0;
+		while (rc == UPT_OK && rep.row && strcmp(col(&rep, 0), id) <= 0) {
+			if (!strcmp(col(&rep, 0), id)) {
+				c.last_report = keep(&rep, 2, last, sizeof(last));
+				rc = times_add(&times, sqlite3_column_int64(rep.st, 1),
+					       c.last_report, e);
+			}
+			if (rc == UPT_OK)
+				rc = advance(l, &rep, e);
+		}
+		while (rc == UPT_OK && ecu.row && strcmp(col(&ecu, 0), id) < 0)
+			rc = advance(l, &ecu, e); /* not registered: cannot be (foreign key) */
+		bool any = false, same_ecu = false;
+		int64_t run = -1; /* the first counter of the latest run showing this image */
+		char serial[UPT_NAME_MAX + 1], target[UPT_TARGET_NAME_MAX + 1],
+		    sha[LEDGER_SHA256_HEX];
+		while (rc == UPT_OK && ecu.row && !strcmp(col(&ecu, 0), id)) {
+			ledger_current x = c;
+			const char *s256 = (const char *)sqlite3_column_text(ecu.st, 4);
+			if (!same_ecu || !s256 || strcmp(s256, sha))
+				run = sqlite3_column_int64(ecu.st, 2);
+			x.ecu = keep(&ecu, 1, serial, sizeof(serial));
+			x.counter = sqlite3_column_int64(ecu.st, 2);
+			x.target = keep(&ecu, 3, target, sizeof(target));
+			x.sha256 = keep(&ecu, 4, sha, sizeof(sha));
+			if (!x.sha256)
+				sha[0] = 0;
+			rc = advance(l, &ecu, e);
+			same_ecu = rc == UPT_OK && ecu.row && !strcmp(col(&ecu, 0), id) &&
+				   !strcmp(col(&ecu, 1), serial);
+			if (same_ecu)
+				continue; /* a later report of this ECU follows */
+			x.installed_at = x.sha256 ? time_of(&times, run) : NULL;
+			x.sbom_known = x.sha256 && nknown &&
+				       bsearch(x.sha256, known, nknown, LEDGER_SHA256_HEX, cmp_sha);
+			any = true;
+			if (rc == UPT_OK)
+				rc = fn(&x, ctx);
+		}
+		if (rc == UPT_OK && !any)
+			rc = fn(&c, ctx);
+		if (rc == UPT_OK)
+			rc = advance(l, &dev, e);
+	}
+	sqlite3_finalize(dev.st);
+	sqlite3_finalize(rep.st);
+	sqlite3_finalize(ecu.st);
+	free(known);
+	free(times.counter);
+	free(times.time);
 	return rc;
 }

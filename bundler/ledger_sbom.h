@@ -37,12 +37,15 @@ int ledger_sbom_find(ledger *l, const char *name, const char *purl_base,
 		     int (*fn)(const ledger_component *, void *), void *ctx,
 		     upt_err *e) UPT_MUST_CHECK;
 
-/* One row per registered device and ECU: the image its latest report names (the device alone,
- * ecu NULL, when it has no report). */
+/* One row per registered device and ECU, in device and ECU order: the image its latest report
+ * names; a device without reports gives one row with ecu NULL. */
 typedef struct ledger_current {
 	const char *device_id, *ecu, *target, *sha256; /* NULL when unknown */
 	int64_t counter;			       /* the ECU's latest report, -1 without */
 	const char *last_report;		       /* effective time of the device's latest */
+	/* effective time of the first report of the latest unbroken run (by counter) of reports
+	 * showing this sha256 on this ECU; NULL when unknown */
+	const char *installed_at;
 	const char *placed_on_market;
 	int support_years; /* -1 when unknown */
 	bool sbom_known;   /* an SBOM is imported for sha256 */
@@ -50,10 +53,5 @@ typedef struct ledger_current {
 
 int ledger_current_each(ledger *l, int (*fn)(const ledger_current *, void *), void *ctx,
 			upt_err *e) UPT_MUST_CHECK;
-
-/* Effective time of the first report of the latest unbroken run of reports showing sha256 on
- * this ECU; *out "" when none. */
-int ledger_running_since(ledger *l, const char *device_id, const char *ecu, const char *sha256,
-			 char out[UPT_RFC3339_LEN + 1], upt_err *e) UPT_MUST_CHECK;
 
 #endif

@@ -282,7 +282,7 @@ int sbom_parse(const char *file, const void *data, size_t len, sbom *out, upt_er
 		return upt_err_set(e, UPT_E_TOO_LARGE, "%s: SBOM of %zu bytes (at most %u)", file,
 				   len, SBOM_MAX);
 	json_t *doc = NULL;
-	int rc = upt_json_parse(data, len, SBOM_MAX, &doc, e);
+	int rc = upt_json_parse_bounded(data, len, SBOM_MAX, SBOM_TREE_MAX, &doc, e);
 	if (rc)
 		return upt_err_prefix(e, "%s", file);
 	sbom s;

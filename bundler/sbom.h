@@ -16,7 +16,10 @@
 #include "upt/err.h"
 #include "upt/hash.h"
 
-#define SBOM_MAX (64u << 20)	   /* bytes of one SBOM file */
+#define SBOM_MAX (64u << 20) /* bytes of one SBOM file */
+/* the parsed tree of one SBOM, estimated before parsing (upt_json_scan): a 10 000-component
+ * CycloneDX file of 3.5 MB takes about 27 MiB */
+#define SBOM_TREE_MAX ((size_t)1 << 30)
 #define SBOM_COMPONENTS_MAX 200000 /* components of one SBOM */
 #define SBOM_FIELD_MAX 2048	   /* bytes of one name, version, purl, cpe or supplier */
 #define SBOM_NEST_MAX 16	   /* CycloneDX components inside components */
