@@ -382,13 +382,16 @@ int reports_affected(int argc, char **argv)
 	if (rc == UPT_OK && args_one(&a, "html"))
 		rc = html_write(args_one(&a, "html"), "Affected devices", c.rows, columns,
 				sizeof(columns) / sizeof(columns[0]), c.now, &e);
-	/* one write per MiB, not per token: 30 000 rows of JSON are 15 MB */
-	static char outbuf[1 << 20];
-	setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
 	if (rc == UPT_OK) {
 		if (args_flag(&a, "json")) {
-			if (json_dumpf(c.rows, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII) == 0)
-				putchar('\n');
+			/* one string, one write: json_dumpf writes token by token (a third of
+			 * the time for 30 000 rows) */
+			char *text = json_dumps(c.rows, JSON_INDENT(2) | JSON_ENSURE_ASCII);
+			if (!text)
+				rc = upt_err_set(&e, UPT_E_NOMEM, "out of memory");
+			else
+				printf("%s\n", text);
+			free(text);
 		} else if (args_flag(&a, "csv")) {
 			rows_print_csv(c.rows, columns, sizeof(columns) / sizeof(columns[0]));
 		} else {
