@@ -30,6 +30,7 @@
 #include "commands.h"
 #include "html.h"
 #include "ledger.h"
+#include "rows_out.h"
 #include "upt/cjson.h"
 #include "upt/fileio.h"
 #include "upt/hash.h"
@@ -1046,106 +1047,24 @@ static int show_one(const ledger_row *r, void *vctx)
 	return UPT_OK;
 }
 
-static const char *const columns[] = {"device_id", "ecu",	   "target", "state",
-				      "sha256",	   "installed_at", "bundle", "last_report",
-				      "attacks",   "support_ends"};
+/* The table, CSV and HTML columns (rows_out.h); JSON rows carry every field. */
+static const rows_col columns[] = {
+    {"device_id", "DEVICE", 0},
+    {"ecu", "ECU", 0},
+    {"target", "TARGET", 0},
+    {"state", "STATE", 0},
+    {"sha256", "SHA256", 12}, /* a sha256 prefix identifies an image for people */
+    {"installed_at", "INSTALLED-AT", 0},
+    {"bundle", "BUNDLE", 0},
+    {"last_report", "LAST-REPORT", 0},
+    {"attacks", "ATTACKS", 0}, /* their count */
+    {"support_ends", "SUPPORT-ENDS", 0},
+};
 #define NCOLUMNS (sizeof(columns) / sizeof(columns[0]))
-#define COL_SHA256 4 /* shortened in the table */
-
-/* A cell as text: strings as they are, null as "", attacks as their count. */
-static void cell(const json_t *row, size_t col, char *buf, size_t n)
-{
-	const json_t *v = json_object_get(row, columns[col]);
-	if (json_is_array(v))
-		snprintf(buf, n, "%zu", json_array_size(v));
-	else if (json_is_string(v))
-		snprintf(buf, n, "%s", json_string_value(v));
-	else
-		buf[0] = 0;
-}
-
-/* CSV for spreadsheets: RFC 4180 quoting; a cell that a spreadsheet would run as a formula
- * (=, +, -, @ first) gets a leading quote; bytes outside printable ASCII become \xNN as in
- * the table: report fields come from devices, and CSV ends up on terminals too. */
-static void put_csv(const char *s)
-{
-	bool quote = strpbrk(s, ",\"") != NULL;
-	bool formula = s[0] && strchr("=+-@", s[0]) != NULL;
-	if (quote || formula)
-		putchar('"');
-	if (formula)
-		putchar('\'');
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"')
-			putchar('"');
-		if (*p >= 0x20 && *p < 0x7f)
-			putchar(*p);
-		else
-			printf("\\x%02x", *p);
-	}
-	if (quote || formula)
-		putchar('"');
-}
-
-static void print_csv(const json_t *rows)
-{
-	for (size_t c = 0; c < NCOLUMNS; c++)
-		printf("%s%s", c ? "," : "", columns[c]);
-	putchar('\n');
-	char buf[LEDGER_BUNDLE_FIELD_MAX + UPT_TARGET_NAME_MAX];
-	for (size_t i = 0; i < json_array_size(rows); i++) {
-		for (size_t c = 0; c < NCOLUMNS; c++) {
-			if (c)
-				putchar(',');
-			cell(json_array_get(rows, i), c, buf, sizeof(buf));
-			put_csv(buf);
-		}
-		putchar('\n');
-	}
-}
-
-static void print_table(const json_t *rows)
-{
-	static const char *const heads[] = {"DEVICE",  "ECU",	       "TARGET", "STATE",
-					    "SHA256",  "INSTALLED-AT", "BUNDLE", "LAST-REPORT",
-					    "ATTACKS", "SUPPORT-ENDS"};
-	size_t width[NCOLUMNS];
-	char buf[LEDGER_BUNDLE_FIELD_MAX + UPT_TARGET_NAME_MAX];
-	for (size_t c = 0; c < NCOLUMNS; c++)
-		width[c] = strlen(heads[c]);
-	for (size_t i = 0; i < json_array_size(rows); i++)
-		for (size_t c = 0; c < NCOLUMNS; c++) {
-			cell(json_array_get(rows, i), c, buf, sizeof(buf));
-			if (c == COL_SHA256 && strlen(buf) > 12)
-				buf[12] = 0; /* a sha256 prefix identifies an image for people */
-			if (strlen(buf) > width[c])
-				width[c] = strlen(buf) > 48 ? 48 : strlen(buf);
-		}
-	for (size_t c = 0; c < NCOLUMNS; c++)
-		printf("%-*s%s", (int)width[c], heads[c], c + 1 < NCOLUMNS ? "  " : "\n");
-	for (size_t i = 0; i < json_array_size(rows); i++)
-		for (size_t c = 0; c < NCOLUMNS; c++) {
-			cell(json_array_get(rows, i), c, buf, sizeof(buf));
-			if (!buf[0])
-				snprintf(buf, sizeof(buf), "-");
-			if (c == COL_SHA256 && strlen(buf) > 12)
-				buf[12] = 0;
-			/* fields were validated on ingest; bundle names are the stick's: escape */
-			size_t len = strlen(buf);
-			put_safe(stdout, buf);
-			if (c + 1 < NCOLUMNS)
-				printf("%*s", (int)(width[c] > len ? width[c] - len : 0) + 2, "");
-			else
-				putchar('\n');
-		}
-}
 
 static int show_html(const char *path, const json_t *rows, int64_t now, upt_err *e)
 {
-	rows_col cols[NCOLUMNS];
-	for (size_t i = 0; i < NCOLUMNS; i++)
-		cols[i] = (rows_col){columns[i], columns[i], i == COL_SHA256 ? 12 : 0};
-	return html_write(path, "Fleet", rows, cols, NCOLUMNS, now, e);
+	return html_write(path, "Fleet", rows, columns, NCOLUMNS, now, e);
 }
 
 static int reports_show(int argc, char **argv)
@@ -1242,9 +1161,9 @@ static int reports_show(int argc, char **argv)
 			else
 				rc = upt_err_set(&e, UPT_E_IO, "cannot write");
 		} else if (fmt == SHOW_CSV) {
-			print_csv(c.rows);
+			rows_print_csv(c.rows, columns, NCOLUMNS);
 		} else {
-			print_table(c.rows);
+			rows_print_table(c.rows, columns, NCOLUMNS);
 		}
 	}
 	json_decref(c.rows);

@@ -111,6 +111,22 @@ static int hash_list(parse_ctx *p, const json_t *arr, const char *where, const c
 	return UPT_OK;
 }
 
+/* A new component of object o at field: its name (required) and its version (member vkey). */
+static int component_new(parse_ctx *p, const json_t *o, const char *field, const char *vkey,
+			 sbom_component **out)
+{
+	if (!json_is_object(o))
+		return bad(p, field, "not an object");
+	int rc = push(p, out);
+	if (rc == UPT_OK)
+		rc = opt_str(p, o, "name", field, &(*out)->name);
+	if (rc == UPT_OK && !(*out)->name)
+		rc = bad(p, field, "no name");
+	if (rc == UPT_OK)
+		rc = opt_str(p, o, vkey, field, &(*out)->version);
+	return rc;
+}
+
 static int cdx_components(parse_ctx *p, const json_t *arr, const char *where, int depth)
 {
 	if (!arr)
@@ -125,16 +141,8 @@ static int cdx_components(parse_ctx *p, const json_t *arr, const char *where, in
 	{
 		char field[200];
 		snprintf(field, sizeof(field), "%.150s[%zu]", where, i);
-		if (!json_is_object(o))
-			return bad(p, field, "not an object");
-		sbom_component *c;
-		int rc = push(p, &c);
-		if (rc == UPT_OK)
-			rc = opt_str(p, o, "name", field, &c->name);
-		if (rc == UPT_OK && !c->name)
-			rc = bad(p, field, "no name");
-		if (rc == UPT_OK)
-			rc = opt_str(p, o, "version", field, &c->version);
+		sbom_component *c = NULL;
+		int rc = component_new(p, o, field, "version", &c);
 		if (rc == UPT_OK)
 			rc = opt_str(p, o, "purl", field, &c->purl);
 		if (rc == UPT_OK)
@@ -220,20 +228,13 @@ static int spdx_packages(parse_ctx *p, const json_t *arr)
 	{
 		char field[64];
 		snprintf(field, sizeof(field), "packages[%zu]", i);
-		if (!json_is_object(o))
-			return bad(p, field, "not an object");
-		sbom_component *c;
+		sbom_component *c = NULL;
 		const char *sup = NULL;
-		int rc = push(p, &c);
-		if (rc == UPT_OK)
-			rc = opt_str(p, o, "name", field, &c->name);
-		if (rc == UPT_OK && !c->name)
-			rc = bad(p, field, "no name");
-		if (rc == UPT_OK)
-			rc = opt_str(p, o, "versionInfo", field, &c->version);
+		int rc = component_new(p, o, field, "versionInfo", &c);
 		if (rc == UPT_OK)
 			rc = opt_str(p, o, "supplier", field, &sup);
-		c->supplier = spdx_supplier(sup);
+		if (rc == UPT_OK)
+			c->supplier = spdx_supplier(sup);
 		if (rc == UPT_OK)
 			rc = spdx_refs(p, o, field, c);
 		if (rc == UPT_OK) {
