@@ -184,6 +184,23 @@ static void deb_line(size_t i, char *out, void *ctx)
 	sprintf(out, "%s %s\n", k->a[i], k->b[i]);
 }
 
+/* Our order against the oracle's answers (-1, 0, 1) for every pair; prints the first
+ * disagreements and how many pairs agree. */
+static void agree(enum vo_scheme s, const corpus *k, const int *want, const char *oracle_name)
+{
+	size_t bad = 0, eq = 0;
+	for (size_t i = 0; i < k->n; i++) {
+		int got = sign(vo_compare(s, k->a[i], k->b[i]));
+		eq += want[i] == 0;
+		if (got != want[i] && bad++ < 10)
+			print_error("%s %s vs %s: ours %d, %s %d\n", vo_scheme_name(s), k->a[i],
+				    k->b[i], got, oracle_name, want[i]);
+	}
+	print_message("%zu %s pairs (%zu equal) agree with %s\n", k->n - bad, vo_scheme_name(s), eq,
+		      oracle_name);
+	assert_int_equal(bad, 0);
+}
+
 static void debian_vs_dpkg(void **state)
 {
 	(void)state;
@@ -195,17 +212,7 @@ static void debian_vs_dpkg(void **state)
 			   "echo -1; elif dpkg --compare-versions \"$a\" eq \"$b\"; then echo 0; "
 			   "else echo 1; fi; done",
 			   input, k.n);
-	size_t bad = 0, eq = 0;
-	for (size_t i = 0; i < k.n; i++) {
-		int got = sign(vo_compare(VO_DEBIAN, k.a[i], k.b[i]));
-		eq += want[i] == 0;
-		if (got != want[i] && bad++ < 10)
-			print_error("debian %s vs %s: ours %d, dpkg %d\n", k.a[i], k.b[i], got,
-				    want[i]);
-	}
-	print_message("%zu Debian pairs (%zu equal) agree with dpkg --compare-versions\n",
-		      k.n - bad, eq);
-	assert_int_equal(bad, 0);
+	agree(VO_DEBIAN, &k, want, "dpkg --compare-versions");
 	free(want);
 	free(input);
 	free_pairs(&k);
@@ -235,17 +242,7 @@ static void semver_vs_npm(void **state)
 	make_pairs(&k, SEMVER_PAIRS, VO_SEMVER, semver_random);
 	char *input = join(k.n, 2 * VMAX + 8, semver_cmp_line, &k);
 	int *want = oracle(semver_oracle(), input, k.n);
-	size_t bad = 0, eq = 0;
-	for (size_t i = 0; i < k.n; i++) {
-		int got = sign(vo_compare(VO_SEMVER, k.a[i], k.b[i]));
-		eq += want[i] == 0;
-		if (got != want[i] && bad++ < 10)
-			print_error("semver %s vs %s: ours %d, npm semver %d\n", k.a[i], k.b[i],
-				    got, want[i]);
-	}
-	print_message("%zu SemVer pairs (%zu equal) agree with npm semver.compare\n", k.n - bad,
-		      eq);
-	assert_int_equal(bad, 0);
+	agree(VO_SEMVER, &k, want, "npm semver.compare");
 	free(want);
 	free(input);
 	free_pairs(&k);
