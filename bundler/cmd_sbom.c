@@ -4,6 +4,13 @@
  * read; for each target whose signed custom carries an sbom reference, the workspace's copy
  * (sboms/<sha256>.json) must have exactly the signed length and SHA-256 and parse; its
  * components are stored under the target's SHA-256. One transaction: any error, nothing stored.
+ *
+ * "Signed" is checked, not assumed: the workspace's Image repository is first verified as a
+ * device verifies it (docs/threat-model.md steps 1 and 3, from image-repo/1.root.json, every
+ * target with an SBOM looked up through the delegations; the timestamp may be absent, as in a
+ * workspace that made fleet bundles only), so a custom.sbom edited in the
+ * workspace's targets files fails here. Authenticity, not freshness: expiries are not checked
+ * (an SBOM stays the image's SBOM after the metadata that signed it expired).
  */
 #include <stdio.h>
 #include <string.h>
@@ -17,6 +24,8 @@
 #include "upt/cjson.h"
 #include "upt/hex.h"
 #include "upt/limits.h"
+#include "upt/trust.h"
+#include "upt/verify.h"
 #include "workspace.h"
 
 static const char usage[] =
@@ -29,9 +38,14 @@ static const char usage[] =
 
 static const arg_opt opts[] = {{"ledger", 0, ARG_ONE}};
 
+#define SBOM_TARGETS_MAX UPT_TARGETS_MAX
+
 typedef struct import_ctx {
 	ws *w;
 	ledger *l;
+	bool verified; /* false: the first pass, collecting the names to verify */
+	const char *names[SBOM_TARGETS_MAX];
+	size_t nnames;
 	size_t added, replaced, unchanged;
 } import_ctx;
 
@@ -45,6 +59,13 @@ static int import_one(import_ctx *c, const char *meta, const char *name, const j
 		return upt_err_prefix(e, "%s: target %s", meta, name);
 	if (!found)
 		return UPT_OK;
+	if (!c->verified) {
+		if (c->nnames == SBOM_TARGETS_MAX)
+			return upt_err_set(e, UPT_E_TOO_LARGE, "more than %d targets with an SBOM",
+					   SBOM_TARGETS_MAX);
+		c->names[c->nnames++] = name;
+		return UPT_OK;
+	}
 	const char *tsha =
 	    json_string_value(json_object_get(json_object_get(t, "hashes"), "sha256"));
 	uint8_t raw[UPT_SHA256_LEN];
@@ -98,15 +119,12 @@ static int import_one(import_ctx *c, const char *meta, const char *name, const j
 	return rc;
 }
 
-/* One signed targets file of the Image repository (others in the directory are skipped). */
-static int import_meta(import_ctx *c, const char *rel, upt_err *e)
+/* One signed targets file of the Image repository (others in the directory are skipped); the
+ * bytes are those verify_repo checked. */
+static int import_meta(import_ctx *c, const char *rel, const upt_buf *b, json_t **keep, upt_err *e)
 {
-	upt_buf b;
-	upt_buf_init(&b, UPT_META_FILE_MAX);
 	json_t *doc = NULL;
-	int rc = ws_read(c->w, rel, UPT_META_FILE_MAX, &b, e);
-	if (rc == UPT_OK)
-		rc = upt_json_parse(b.data, b.len, UPT_META_FILE_MAX, &doc, e);
+	int rc = upt_json_parse(b->data, b->len, UPT_META_FILE_MAX, &doc, e);
 	if (rc)
 		upt_err_prefix(e, "%s", rel);
 	const json_t *sig = json_object_get(doc, "signed");
@@ -121,8 +139,57 @@ static int import_meta(import_ctx *c, const char *rel, upt_err *e)
 				break;
 		}
 	}
-	json_decref(doc);
-	upt_buf_clear(&b);
+	*keep = doc; /* the names collected point into it */
+	return rc;
+}
+
+static bool is_targets_file(const char *rel)
+{
+	const char *base = strrchr(rel, '/');
+	base = base ? base + 1 : rel;
+	size_t len = strlen(base);
+	return len > 5 && !strcmp(base + len - 5, ".json") && !strstr(base, "root.json") &&
+	       strcmp(base, "timestamp.json") && strcmp(base, "snapshot.json");
+}
+
+/* The workspace's Image repository as a device verifies it, for the collected names. */
+static int verify_repo(import_ctx *c, char **files, upt_buf *data, size_t n, upt_err *e)
+{
+	upt_bundle_file *bf = calloc(n ? n : 1, sizeof(*bf));
+	if (!bf)
+		return upt_err_set(e, UPT_E_NOMEM, "out of memory");
+	upt_bundle_meta bm = {.files = bf, .nfiles = n};
+	upt_buf_init(&bm.bundle_json, 16);
+	upt_trust t;
+	upt_trust_init(&t);
+	int rc = UPT_OK;
+	const upt_buf *anchor = NULL;
+	for (size_t i = 0; i < n; i++) {
+		bf[i].path = files[i]; /* "metadata/image-repo/...": the bundle's layout */
+		bf[i].data = data[i];
+		if (!strcmp(files[i], "metadata/image-repo/1.root.json"))
+			anchor = &data[i];
+	}
+	if (!anchor)
+		rc = upt_err_set(e, UPT_E_CONFIG,
+				 "%s: no metadata/image-repo/1.root.json (not a workspace?)",
+				 c->w->dir);
+	if (rc == UPT_OK)
+		rc = upt_trust_set(&t, "image-repo/root.json", anchor->data, anchor->len, e);
+	if (rc == UPT_OK) {
+		/* time 0: before every expiry (authenticity, not freshness) */
+		upt_verify_input in = {&t, &bm, NULL, 0};
+		upt_verify_result r;
+		int code = upt_verify_image_repo_no_timestamp(&in, c->names, c->nnames, &r);
+		if (code != UPT_OK)
+			rc = upt_err_set(
+			    e, code == UPT_E_NOMEM ? code : UPT_E_MALFORMED,
+			    "%s: the workspace's Image repository does not verify: %s%s%s",
+			    c->w->dir, r.err.file, r.err.file[0] ? ": " : "", r.err.msg);
+		upt_verify_result_clear(&r);
+	}
+	upt_trust_clear(&t);
+	free(bf);
 	return rc;
 }
 
@@ -132,32 +199,63 @@ static int sbom_import(const char *dir, const char *ledger_path, upt_err *e)
 	import_ctx c = {.w = &w};
 	char **files = NULL;
 	size_t n = 0;
+	upt_buf *data = NULL;
+	json_t **docs = NULL;
 	int rc = ws_open(dir, &w, e);
 	if (rc == UPT_OK)
 		rc = ws_list(&w, "metadata/image-repo", &files, &n, e);
-	if (rc == UPT_OK)
-		rc = ledger_open(ledger_path, LEDGER_WRITE, &c.l, e);
-	if (rc == UPT_OK)
-		rc = ledger_begin(c.l, e);
-	for (size_t i = 0; rc == UPT_OK && i < n; i++) {
-		const char *base = strrchr(files[i], '/');
-		base = base ? base + 1 : files[i];
-		size_t len = strlen(base);
-		if (len > 5 && !strcmp(base + len - 5, ".json") && !strstr(base, "root.json") &&
-		    strcmp(base, "timestamp.json") && strcmp(base, "snapshot.json"))
-			rc = import_meta(&c, files[i], e);
+	if (rc == UPT_OK) {
+		data = calloc(n ? n : 1, sizeof(*data));
+		docs = calloc(n ? n : 1, sizeof(*docs));
+		if (!data || !docs)
+			rc = upt_err_set(e, UPT_E_NOMEM, "out of memory");
 	}
-	if (rc == UPT_OK && !c.added && !c.replaced && !c.unchanged)
-		rc = upt_err_set(e, UPT_E_USAGE,
-				 "%s: no signed target names an SBOM (target add --sbom, then "
-				 "create)",
-				 dir);
+	for (size_t i = 0; rc == UPT_OK && i < n; i++) {
+		upt_buf_init(&data[i], UPT_META_FILE_MAX);
+		rc = ws_read(&w, files[i], UPT_META_FILE_MAX, &data[i], e);
+	}
+	/* first the names of the targets with an SBOM, then the verification, then the import
+	 * from the very bytes verified */
+	for (int pass = 0; pass < 2 && rc == UPT_OK; pass++) {
+		for (size_t i = 0; rc == UPT_OK && i < n; i++) {
+			if (!is_targets_file(files[i]))
+				continue;
+			json_t *doc = NULL;
+			rc = import_meta(&c, files[i], &data[i], &doc, e);
+			if (pass == 0)
+				docs[i] = doc;
+			else
+				json_decref(doc);
+		}
+		if (rc == UPT_OK && pass == 0 && !c.nnames)
+			rc = upt_err_set(
+			    e, UPT_E_USAGE,
+			    "%s: no signed target names an SBOM (target add --sbom, then "
+			    "create)",
+			    dir);
+		if (rc == UPT_OK && pass == 0)
+			rc = verify_repo(&c, files, data, n, e);
+		if (rc == UPT_OK && pass == 0) {
+			c.verified = true;
+			rc = ledger_open(ledger_path, LEDGER_WRITE, &c.l, e);
+			if (rc == UPT_OK)
+				rc = ledger_begin(c.l, e);
+		}
+	}
 	if (rc == UPT_OK)
 		rc = ledger_commit(c.l, e);
 	if (rc == UPT_OK)
 		printf("%zu imported, %zu replaced, %zu unchanged\n", c.added, c.replaced,
 		       c.unchanged);
 	ledger_close(c.l);
+	for (size_t i = 0; i < n; i++) {
+		if (data)
+			upt_buf_clear(&data[i]);
+		if (docs)
+			json_decref(docs[i]);
+	}
+	free(data);
+	free(docs);
 	ws_list_free(files, n);
 	ws_close(&w);
 	return rc;

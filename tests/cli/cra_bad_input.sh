@@ -65,6 +65,21 @@ if [ $code -eq 2 ] && grep -qF "sboms/$hb.json" err && grep -qF custom.sbom.hash
 else
 	not_ok "a swapped SBOM: exit $code: $(cat err)"
 fi
+# ... and the signed reference edited to match the swapped SBOM: the signature breaks
+cp ws/metadata/image-repo/targets.json targets.orig
+sed 's/1\.3/1.4/' other.json >swapped.json
+hs=$(sha256sum swapped.json | cut -c1-64)
+cp swapped.json "ws/sboms/$hs.json"
+sed "s/$hb/$hs/" targets.orig >ws/metadata/image-repo/targets.json
+"$BUNDLE" sbom import ws --ledger "$L" >out 2>err
+code=$?
+sqlite3 "$L" .dump >dump1
+if [ $code -eq 2 ] && grep -qF "metadata/image-repo/targets.json" err && grep -q "does not verify" err && cmp -s dump0 dump1; then
+	ok "custom.sbom edited in the workspace's targets: the signature breaks, nothing stored: $(cat err)"
+else
+	not_ok "custom.sbom edited: exit $code: $(cat err)"
+fi
+cp targets.orig ws/metadata/image-repo/targets.json
 rm "ws/sboms/$hb.json"
 "$BUNDLE" sbom import ws --ledger "$L" >out 2>err
 code=$?
