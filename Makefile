@@ -172,6 +172,7 @@ $(BUILDDIR)/tests/%: $(BUILDDIR)/tests/unit/%.o $(TESTLIB_OBJ) $(LIB)
 
 # Unit tests of station-side modules link the bundler object they test (never main.o).
 $(BUILDDIR)/tests/test_version_order: $(BUILDDIR)/bundler/version_order.o
+$(BUILDDIR)/tests/test_sbom: $(BUILDDIR)/bundler/sbom.o
 
 $(BUILDDIR)/bench/%: $(BUILDDIR)/tests/bench/%.o $(LIB)
 	@mkdir -p $(dir $@)
