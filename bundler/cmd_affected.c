@@ -6,8 +6,9 @@
  * First the matching components (indexed by name or purl) are collected with their target's
  * SHA-256; then one pass over every device and ECU's latest report gives the rows: affected
  * (a fresh report shows an image with a matching component), unknown (no report, no SBOM for
- * the image, a version that cannot be ordered, or a last report older than --stale), or not
- * listed (a fresh report shows an image whose SBOM does not match).
+ * the image, a version that cannot be ordered, a last report older than --stale, or no report
+ * since the SBOM of an affected image was imported: the device may have installed that image
+ * since), or not listed (a fresh report shows an image whose SBOM does not match).
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -84,6 +85,9 @@ typedef struct affected_ctx {
 	/* the matches */
 	hit *hits;
 	size_t nhits, cap;
+	/* the latest import of an affected image's SBOM: a device whose last report is older
+	 * may run that image now */
+	char newest_import[UPT_RFC3339_LEN + 1];
 	/* the rows */
 	ledger *l;
 	int64_t now, stale_before;
@@ -167,6 +171,8 @@ static int add_hit(affected_ctx *c, const ledger_component *k, bool decided)
 	h->version = dup_or_null(k->version);
 	h->purl = dup_or_null(k->purl);
 	h->decided = decided;
+	if (decided && k->imported_at && strcmp(k->imported_at, c->newest_import) > 0)
+		snprintf(c->newest_import, sizeof(c->newest_import), "%s", k->imported_at);
 	if (!h->component || (k->version && !h->version) || (k->purl && !h->purl)) {
 		free(h->component);
 		free(h->version);
@@ -269,6 +275,10 @@ static int row_of(const ledger_current *r, void *vctx)
 		return add_row(c, r, NULL, "unknown", "no SBOM imported for this image");
 	if (stale)
 		return add_row(c, r, NULL, "unknown", "last report older than --stale");
+	/* RFC 3339 as pinned (docs/reports.md) sorts as text in time order */
+	if (r->last_report && strcmp(r->last_report, c->newest_import) < 0)
+		return add_row(c, r, NULL, "unknown",
+			       "no report since an affected image's SBOM was imported");
 	return UPT_OK;
 }
 

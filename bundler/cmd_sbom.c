@@ -7,8 +7,8 @@
  *
  * "Signed" is checked, not assumed: the workspace's Image repository is first verified as a
  * device verifies it (docs/threat-model.md steps 1 and 3, from image-repo/1.root.json, every
- * target with an SBOM looked up through the delegations; the timestamp may be absent, as in a
- * workspace that made fleet bundles only), so a custom.sbom edited in the
+ * target with an SBOM looked up through the delegations; without the timestamp, see
+ * verify_repo), so a custom.sbom edited in the
  * workspace's targets files fails here. Authenticity, not freshness: expiries are not checked
  * (an SBOM stays the image's SBOM after the metadata that signed it expired).
  */
@@ -158,15 +158,20 @@ static int verify_repo(import_ctx *c, char **files, upt_buf *data, size_t n, upt
 	upt_bundle_file *bf = calloc(n ? n : 1, sizeof(*bf));
 	if (!bf)
 		return upt_err_set(e, UPT_E_NOMEM, "out of memory");
-	upt_bundle_meta bm = {.files = bf, .nfiles = n};
+	upt_bundle_meta bm = {.files = bf};
 	upt_buf_init(&bm.bundle_json, 16);
 	upt_trust t;
 	upt_trust_init(&t);
 	int rc = UPT_OK;
 	const upt_buf *anchor = NULL;
 	for (size_t i = 0; i < n; i++) {
-		bf[i].path = files[i]; /* "metadata/image-repo/...": the bundle's layout */
-		bf[i].data = data[i];
+		/* Not the timestamp: a fleet bundle signs a new snapshot and no timestamp (PURE-2),
+		 * so the workspace's timestamp may pin an older snapshot. The snapshot's own
+		 * signature is what vouches for the targets files. */
+		if (!strcmp(files[i], "metadata/image-repo/timestamp.json"))
+			continue;
+		bf[bm.nfiles].path = files[i]; /* "metadata/image-repo/...": the bundle's layout */
+		bf[bm.nfiles++].data = data[i];
 		if (!strcmp(files[i], "metadata/image-repo/1.root.json"))
 			anchor = &data[i];
 	}

@@ -175,12 +175,12 @@ int ledger_sbom_find(ledger *l, const char *name, const char *purl_base,
 		return rc;
 	sqlite3_stmt *st = NULL;
 	rc = prep(l,
-		  name ? "SELECT c.target_sha256, t.target, c.name, c.version, c.purl FROM "
-			 "sbom_components c JOIN sbom_targets t USING (target_sha256) "
-			 "WHERE c.name = ?1"
-		       : "SELECT c.target_sha256, t.target, c.name, c.version, c.purl FROM "
-			 "sbom_components c JOIN sbom_targets t USING (target_sha256) "
-			 "WHERE c.purl_base = ?1",
+		  name ? "SELECT c.target_sha256, t.target, c.name, c.version, c.purl, "
+			 "t.imported_at FROM sbom_components c JOIN sbom_targets t "
+			 "USING (target_sha256) WHERE c.name = ?1"
+		       : "SELECT c.target_sha256, t.target, c.name, c.version, c.purl, "
+			 "t.imported_at FROM sbom_components c JOIN sbom_targets t "
+			 "USING (target_sha256) WHERE c.purl_base = ?1",
 		  &st, e);
 	if (rc == UPT_OK)
 		sqlite3_bind_text(st, 1, name ? name : purl_base, -1, SQLITE_STATIC);
@@ -192,6 +192,7 @@ int ledger_sbom_find(ledger *l, const char *name, const char *purl_base,
 		    (const char *)sqlite3_column_text(st, 2),
 		    (const char *)sqlite3_column_text(st, 3),
 		    (const char *)sqlite3_column_text(st, 4),
+		    (const char *)sqlite3_column_text(st, 5),
 		};
 		rc = fn(&c, ctx);
 	}

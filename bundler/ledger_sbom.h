@@ -29,6 +29,7 @@ int ledger_sbom_put(ledger *l, const char *target_sha256, const char *target_nam
 typedef struct ledger_component {
 	const char *target_sha256, *target;
 	const char *name, *version, *purl; /* version, purl: NULL when the SBOM gives none */
+	const char *imported_at;	   /* when sbom import stored the SBOM (RFC 3339) */
 } ledger_component;
 
 /* Calls fn for every stored component named name (name non-NULL) or whose purl without

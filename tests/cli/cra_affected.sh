@@ -32,6 +32,13 @@ check "target add --sbom (SPDX): the SBOM's packages counted" grep -q 'sbom: SPD
 check "the SBOM is kept in the workspace" cmp a.cdx.json "ws/sboms/$(sha256sum a.cdx.json | cut -c1-64).json"
 
 L=$tmp/ledger.db
+# The release: signed (a first bundle signs the Image repository) and its SBOMs imported, then
+# the devices install and report. VIN-4 is registered and never reports.
+"$BUNDLE" key generate vin4 >/dev/null && "$BUNDLE" devices add --ledger "$L" --device VIN-4 --public-key vin4.pub >/dev/null
+"$BUNDLE" assign ws --hardware-id board=A.bin >/dev/null && "$BUNDLE" create ws -o f0.uptane --fleet f0 >/dev/null
+"$BUNDLE" sbom import ws --ledger "$L" >import 2>&1
+check "sbom import: both signed SBOMs imported" grep -qx '2 imported, 0 replaced, 0 unchanged' import
+sleep 1 # reports come after the import (RFC 3339 has whole seconds)
 dev() { # ID TARGET PLACED YEARS: a device that installs TARGET from its own bundle
 	local id=$1 d=$tmp/$1
 	mkdir -p "$d/targets" "$d/stick"
@@ -59,8 +66,6 @@ assert t == {"format": "CycloneDX", "length": len(raw),
              "hashes": {"sha256": hashlib.sha256(raw).hexdigest()}}, t
 PY
 
-"$BUNDLE" sbom import ws --ledger "$L" >import 2>&1
-check "sbom import: both signed SBOMs imported" grep -qx '2 imported, 0 replaced, 0 unchanged' import
 "$BUNDLE" sbom import ws --ledger "$L" >import2 2>&1
 check "sbom import again: unchanged" grep -qx '0 imported, 0 replaced, 2 unchanged' import2
 
@@ -70,10 +75,13 @@ cat >osv.json <<'JSON'
    "ranges": [{"type": "SEMVER", "events": [{"introduced": "7.0.0"}, {"fixed": "7.5.2"}]}]}]}
 JSON
 "$BUNDLE" reports affected --ledger "$L" --osv osv.json --json >aff.json 2>aff.err
-check "affected --osv: exactly VIN-1 and VIN-3 (image A), with support ends; VIN-3 out of support" \
+check "affected --osv: exactly VIN-1 and VIN-3 (image A), with support ends; VIN-3 out of support; VIN-4 (no report) unknown" \
 	$PY - aff.json "$(sha256sum A.bin | cut -c1-64)" <<'PY'
 import json, sys
 rows = json.load(open(sys.argv[1]))
+assert [(r["device_id"], r["ecu"], r["status"], r["reason"]) for r in rows if r["ecu"] is None] == \
+    [("VIN-4", None, "unknown", "no report")], rows
+rows = [r for r in rows if r["ecu"] is not None]
 got = sorted((r["device_id"], r["ecu"], r["target"], r["sha256"], r["component"], r["version"],
               r["purl"], r["support_ends"], r["in_support"], r["status"]) for r in rows)
 want = [("VIN-1", "ecu-main", "A.bin", sys.argv[2], "semver", "7.5.1", "pkg:npm/semver@7.5.1",
@@ -85,24 +93,36 @@ for r in rows:
     assert r["installed_at"] and r["installed_at"].endswith("Z"), r
 PY
 "$BUNDLE" reports affected --ledger "$L" --osv osv.json --csv >aff.csv
-check "affected --csv: a header and the two rows" \
-	$PY -c 'import csv; r=list(csv.DictReader(open("aff.csv"))); assert [x["device_id"] for x in r]==["VIN-1","VIN-3"] and [x["in_support"] for x in r]==["yes","no"], r'
+check "affected --csv: a header and the rows (VIN-4 unknown last)" \
+	$PY -c 'import csv; r=list(csv.DictReader(open("aff.csv"))); assert [(x["device_id"],x["in_support"],x["status"]) for x in r]==[("VIN-1","yes","affected"),("VIN-3","no","affected"),("VIN-4","yes","unknown")], r'
 "$BUNDLE" reports affected --ledger "$L" --osv osv.json >aff.txt
 check "affected (table): VIN-3's row says it is out of support" grep -Eq '^VIN-3 .* 2020-01-01 +no +affected' aff.txt
 "$BUNDLE" reports affected --ledger "$L" --purl pkg:npm/semver --versions '>=7.6.0' --json >aff2.json
 check "affected --purl --versions >=7.6.0: VIN-2 (image B, SPDX) alone" \
-	$PY -c 'import json; r=json.load(open("aff2.json")); assert [(x["device_id"],x["version"]) for x in r]==[("VIN-2","7.6.0")], r'
+	$PY -c 'import json; r=json.load(open("aff2.json")); assert [(x["device_id"],x["version"]) for x in r if x["ecu"]]==[("VIN-2","7.6.0")], r'
 "$BUNDLE" reports affected --ledger "$L" --component ms --json >aff3.json
 check "affected --component ms (in both images): the three devices" \
-	$PY -c 'import json; r=json.load(open("aff3.json")); assert sorted(x["device_id"] for x in r)==["VIN-1","VIN-2","VIN-3"], r'
+	$PY -c 'import json; r=json.load(open("aff3.json")); assert sorted(x["device_id"] for x in r if x["status"]=="affected")==["VIN-1","VIN-2","VIN-3"], r'
 "$BUNDLE" reports affected --ledger "$L" --osv osv.json --at 2030-06-01 --json >aff4.json
 check "affected --at a year and more after the last reports: every device unknown, not safe" \
-	$PY -c 'import json; r=json.load(open("aff4.json")); assert sorted((x["device_id"],x["status"]) for x in r)==[("VIN-1","unknown"),("VIN-2","unknown"),("VIN-3","unknown")], r'
-"$BUNDLE" key generate vin4 >/dev/null && "$BUNDLE" devices add --ledger "$L" --device VIN-4 --public-key vin4.pub >/dev/null
-"$BUNDLE" reports affected --ledger "$L" --osv osv.json --json >aff5.json
+	$PY -c 'import json; r=json.load(open("aff4.json")); assert sorted((x["device_id"],x["status"]) for x in r)==[("VIN-1","unknown"),("VIN-2","unknown"),("VIN-3","unknown"),("VIN-4","unknown")], r'
 check "a registered device without reports is unknown" \
-	$PY -c 'import json; r=json.load(open("aff5.json")); assert [(x["device_id"],x["status"],x["ecu"]) for x in r if x["device_id"]=="VIN-4"]==[("VIN-4","unknown",None)], r'
+	$PY -c 'import json; r=json.load(open("aff.json")); assert [(x["device_id"],x["status"],x["ecu"]) for x in r if x["device_id"]=="VIN-4"]==[("VIN-4","unknown",None)], r'
 cp aff.txt "$UPT_BUILD/test-logs/cra_affected.table.txt" 2>/dev/null
+
+# A third image with the vulnerable semver, its SBOM imported after the last reports: VIN-2
+# (reporting image B, not affected) may have installed it since: unknown, not safe.
+sleep 1
+mkimage C.bin 1000 c
+cra_sbom app-a spdx c.spdx.json
+"$BUNDLE" target add ws C.bin --hardware-id board --sbom c.spdx.json >/dev/null &&
+	"$BUNDLE" create ws -o f1.uptane --fleet f1 >/dev/null &&
+	"$BUNDLE" sbom import ws --ledger "$L" >import3 2>&1 || cat import3
+check "sbom import of image C's SBOM (SPDX): imported, the others unchanged" \
+	grep -qx '1 imported, 0 replaced, 2 unchanged' import3
+"$BUNDLE" reports affected --ledger "$L" --osv osv.json --json >aff6.json
+check "after image C: VIN-1 and VIN-3 affected, VIN-2 unknown (no report since C's SBOM), VIN-4 unknown" \
+	$PY -c 'import json; r=json.load(open("aff6.json")); assert [(x["device_id"],x["status"],x["reason"]) for x in r]==[("VIN-1","affected",None),("VIN-2","unknown","no report since an affected image'"'"'s SBOM was imported"),("VIN-3","affected",None),("VIN-4","unknown","no report")], r'
 
 # The HTML page: self-contained, rendered by headless Chromium (Debian's chromium).
 "$BUNDLE" reports affected --ledger "$L" --osv osv.json --html aff.html >/dev/null
@@ -149,8 +169,8 @@ class P(HTMLParser):
 p = P(); p.feed(open(sys.argv[1]).read()); print(" ".join(p.out))
 PY
 }
-check "affected page: one support bar per listed device, both affected, VIN-3 past support" \
-	[ "$(bars aff.html.dom)" = "VIN-1:1:0 VIN-3:1:1 VIN-4:0:0" ]
+check "affected page: one support bar per listed device, VIN-1 and VIN-3 affected, VIN-3 past support" \
+	[ "$(bars aff.html.dom)" = "VIN-1:1:0 VIN-2:0:0 VIN-3:1:1 VIN-4:0:0" ]
 check "fleet page: one support bar per device (none marked affected: show has no advisory)" \
 	[ "$(bars fleet.html.dom)" = "VIN-1:0:0 VIN-2:0:0 VIN-3:0:1 VIN-4:0:0" ]
 check "affected page: the affected rows highlighted in the table" \
