@@ -25,7 +25,7 @@ DEB_BUILD_DEPS := build-essential pkg-config libsodium-dev libssl-dev libarchive
 # Test oracles and tools used by tests/ (independent implementations, real filesystems).
 DEB_TEST_DEPS := python3 python3-securesystemslib python3-nacl faketime dosfstools mtools \
 	libarchive-tools zstd strace clang libclang-rt-14-dev valgrind util-linux \
-	systemd e2fsprogs man-db groff-base libubootenv-tool grub-common jq sqlite3 procps
+	systemd e2fsprogs man-db groff-base libubootenv-tool grub-common jq sqlite3 procps chromium
 # The qemu device rig (make vm-test, tests/vm/): the machine, the rootfs builder, stick images.
 DEB_VM_DEPS := qemu-system-x86 mmdebstrap cpio exfatprogs exfat-fuse fdisk
 
@@ -176,7 +176,11 @@ $(INSTALL_BIN): $(INSTALL_OBJ) $(LIB) $(INSTALL_LINK)
 
 $(BUILDDIR)/tests/%: $(BUILDDIR)/tests/unit/%.o $(TESTLIB_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $< $(TESTLIB_OBJ) $(LIB) $(LIBS) $(CMOCKA_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $< $(filter $(BUILDDIR)/bundler/%.o,$^) $(TESTLIB_OBJ) $(LIB) $(LIBS) $(CMOCKA_LIBS)
+
+# Unit tests of station-side modules link the bundler object they test (never main.o).
+$(BUILDDIR)/tests/test_version_order: $(BUILDDIR)/bundler/version_order.o
+$(BUILDDIR)/tests/test_sbom: $(BUILDDIR)/bundler/sbom.o
 
 # genrepo builds metadata with the unit tests' scenario generator.
 $(BUILDDIR)/interop/genrepo: $(BUILDDIR)/tests/unit/scenario.o

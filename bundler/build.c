@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "args.h"
+#include "sbom_ref.h"
 #include "target_file.h"
 #include "upt/rfc3339.h"
 #include "upt/cjson.h"
@@ -310,6 +311,9 @@ static int add_image_target(json_t *obj, const char *name, const json_t *t, upt_
 	mt.nhardware_ids = nhw;
 	mt.has_release_counter = true;
 	mt.release_counter = (uint64_t)json_integer_value(json_object_get(t, "releaseCounter"));
+	rc = sbom_ref_to_target(t, &mt, e);
+	if (rc)
+		return upt_err_prefix(e, "target %s", name);
 	return upt_mb_targets_add(obj, &mt, e);
 }
 

@@ -25,9 +25,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "affected.h"
 #include "args.h"
 #include "commands.h"
+#include "html.h"
 #include "ledger.h"
+#include "rows_out.h"
 #include "upt/cjson.h"
 #include "upt/fileio.h"
 #include "upt/hash.h"
@@ -45,7 +48,10 @@ static void usage(FILE *f)
 	    "usage: uptane-bundle reports ingest DIR.. --ledger FILE\n"
 	    "       uptane-bundle reports show --ledger FILE [--json|--csv]\n"
 	    "              [--support-ends-within DURATION] [--not-updated-since TIME]\n"
-	    "              [--running TARGET] [--at TIME]\n"
+	    "              [--running TARGET] [--at TIME] [--html FILE]\n"
+	    "       uptane-bundle reports affected --ledger FILE (--component NAME | --purl PURL "
+	    "|\n"
+	    "              --osv ADVISORY.json) ...   (reports affected --help for more)\n"
 	    "\n"
 	    "ingest: DIR is a stick (holding uptane-reports/), an uptane-reports directory, or "
 	    "one\n"
@@ -64,7 +70,9 @@ static void usage(FILE *f)
 	    "  --not-updated-since TIME    the installed target has run since before TIME (or no\n"
 	    "                              report shows an install)\n"
 	    "  --running TARGET            the ECU runs TARGET\n"
-	    "  --at TIME                   take TIME's day as today (default: the system clock)\n");
+	    "  --at TIME                   take TIME's day as today (default: the system clock)\n"
+	    "  --html FILE                 also write a self-contained HTML page: the rows and\n"
+	    "                              each device's support period (docs/sbom.md)\n");
 }
 
 /* A string for a terminal or a log line: printable ASCII as is, anything else as \xNN, so a
@@ -818,103 +826,29 @@ static int show_one(const ledger_row *r, void *vctx)
 	return UPT_OK;
 }
 
-static const char *const columns[] = {"device_id", "ecu",	   "target", "state",
-				      "sha256",	   "installed_at", "bundle", "last_report",
-				      "attacks",   "support_ends"};
+/* The table, CSV and HTML columns (rows_out.h); JSON rows carry every field. */
+static const rows_col columns[] = {
+    {"device_id", "DEVICE", 0},
+    {"ecu", "ECU", 0},
+    {"target", "TARGET", 0},
+    {"state", "STATE", 0},
+    {"sha256", "SHA256", 12}, /* a sha256 prefix identifies an image for people */
+    {"installed_at", "INSTALLED-AT", 0},
+    {"bundle", "BUNDLE", 0},
+    {"last_report", "LAST-REPORT", 0},
+    {"attacks", "ATTACKS", 0}, /* their count */
+    {"support_ends", "SUPPORT-ENDS", 0},
+};
 #define NCOLUMNS (sizeof(columns) / sizeof(columns[0]))
-#define COL_SHA256 4 /* shortened in the table */
 
-/* A cell as text: strings as they are, null as "", attacks as their count. */
-static void cell(const json_t *row, size_t col, char *buf, size_t n)
+static int show_html(const char *path, const json_t *rows, int64_t now, upt_err *e)
 {
-	const json_t *v = json_object_get(row, columns[col]);
-	if (json_is_array(v))
-		snprintf(buf, n, "%zu", json_array_size(v));
-	else if (json_is_string(v))
-		snprintf(buf, n, "%s", json_string_value(v));
-	else
-		buf[0] = 0;
-}
-
-/* CSV for spreadsheets: RFC 4180 quoting; a cell that a spreadsheet would run as a formula
- * (=, +, -, @ first) gets a leading quote; bytes outside printable ASCII become \xNN as in
- * the table: report fields come from devices, and CSV ends up on terminals too. */
-static void put_csv(const char *s)
-{
-	bool quote = strpbrk(s, ",\"") != NULL;
-	bool formula = s[0] && strchr("=+-@", s[0]) != NULL;
-	if (quote || formula)
-		putchar('"');
-	if (formula)
-		putchar('\'');
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"')
-			putchar('"');
-		if (*p >= 0x20 && *p < 0x7f)
-			putchar(*p);
-		else
-			printf("\\x%02x", *p);
-	}
-	if (quote || formula)
-		putchar('"');
-}
-
-static void print_csv(const json_t *rows)
-{
-	for (size_t c = 0; c < NCOLUMNS; c++)
-		printf("%s%s", c ? "," : "", columns[c]);
-	putchar('\n');
-	char buf[LEDGER_BUNDLE_FIELD_MAX + UPT_TARGET_NAME_MAX];
-	for (size_t i = 0; i < json_array_size(rows); i++) {
-		for (size_t c = 0; c < NCOLUMNS; c++) {
-			if (c)
-				putchar(',');
-			cell(json_array_get(rows, i), c, buf, sizeof(buf));
-			put_csv(buf);
-		}
-		putchar('\n');
-	}
-}
-
-static void print_table(const json_t *rows)
-{
-	static const char *const heads[] = {"DEVICE",  "ECU",	       "TARGET", "STATE",
-					    "SHA256",  "INSTALLED-AT", "BUNDLE", "LAST-REPORT",
-					    "ATTACKS", "SUPPORT-ENDS"};
-	size_t width[NCOLUMNS];
-	char buf[LEDGER_BUNDLE_FIELD_MAX + UPT_TARGET_NAME_MAX];
-	for (size_t c = 0; c < NCOLUMNS; c++)
-		width[c] = strlen(heads[c]);
-	for (size_t i = 0; i < json_array_size(rows); i++)
-		for (size_t c = 0; c < NCOLUMNS; c++) {
-			cell(json_array_get(rows, i), c, buf, sizeof(buf));
-			if (c == COL_SHA256 && strlen(buf) > 12)
-				buf[12] = 0; /* a sha256 prefix identifies an image for people */
-			if (strlen(buf) > width[c])
-				width[c] = strlen(buf) > 48 ? 48 : strlen(buf);
-		}
-	for (size_t c = 0; c < NCOLUMNS; c++)
-		printf("%-*s%s", (int)width[c], heads[c], c + 1 < NCOLUMNS ? "  " : "\n");
-	for (size_t i = 0; i < json_array_size(rows); i++)
-		for (size_t c = 0; c < NCOLUMNS; c++) {
-			cell(json_array_get(rows, i), c, buf, sizeof(buf));
-			if (!buf[0])
-				snprintf(buf, sizeof(buf), "-");
-			if (c == COL_SHA256 && strlen(buf) > 12)
-				buf[12] = 0;
-			/* fields were validated on ingest; bundle names are the stick's: escape */
-			size_t len = strlen(buf);
-			put_safe(stdout, buf);
-			if (c + 1 < NCOLUMNS)
-				printf("%*s", (int)(width[c] > len ? width[c] - len : 0) + 2, "");
-			else
-				putchar('\n');
-		}
+	return html_write(path, "Fleet", rows, columns, NCOLUMNS, now, e);
 }
 
 static int reports_show(int argc, char **argv)
 {
-	const char *ledger_path = NULL;
+	const char *ledger_path = NULL, *html = NULL;
 	enum show_format fmt = SHOW_TABLE;
 	show_ctx c;
 	memset(&c, 0, sizeof(c));
@@ -926,7 +860,7 @@ static int reports_show(int argc, char **argv)
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		bool takes = !strcmp(a, "--ledger") || !strcmp(a, "--support-ends-within") ||
 			     !strcmp(a, "--not-updated-since") || !strcmp(a, "--running") ||
-			     !strcmp(a, "--at");
+			     !strcmp(a, "--at") || !strcmp(a, "--html");
 		if (takes && !v) {
 			rc = upt_err_set(&e, UPT_E_USAGE, "%s needs a value", a);
 			break;
@@ -941,6 +875,8 @@ static int reports_show(int argc, char **argv)
 			ledger_path = v;
 		} else if (!strcmp(a, "--running")) {
 			c.running = v;
+		} else if (!strcmp(a, "--html")) {
+			html = v;
 		} else if (!strcmp(a, "--at")) {
 			if ((rc = upt_time_parse(v, &now, &e)))
 				upt_err_prefix(&e, "--at");
@@ -994,6 +930,8 @@ static int reports_show(int argc, char **argv)
 			upt_err_set(&e, rc, "out of memory");
 	}
 	ledger_close(l);
+	if (rc == UPT_OK && html)
+		rc = show_html(html, c.rows, now, &e);
 	if (rc == UPT_OK) {
 		if (fmt == SHOW_JSON) {
 			/* ASCII only: \uXXXX for the rest, so no report byte drives a terminal */
@@ -1002,9 +940,9 @@ static int reports_show(int argc, char **argv)
 			else
 				rc = upt_err_set(&e, UPT_E_IO, "cannot write");
 		} else if (fmt == SHOW_CSV) {
-			print_csv(c.rows);
+			rows_print_csv(c.rows, columns, NCOLUMNS);
 		} else {
-			print_table(c.rows);
+			rows_print_table(c.rows, columns, NCOLUMNS);
 		}
 	}
 	json_decref(c.rows);
@@ -1023,6 +961,8 @@ int cmd_reports(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if (!strcmp(argv[1], "affected")) /* its own usage (affected.h) */
+		return reports_affected(argc - 1, argv + 1);
 	/* Also `reports show --help`: the usage covers every subcommand. */
 	if (cli_wants_help(argc, argv)) {
 		usage(stdout);
@@ -1032,6 +972,7 @@ int cmd_reports(int argc, char **argv)
 		return reports_ingest(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "show"))
 		return reports_show(argc - 1, argv + 1);
+
 	fprintf(stderr, "uptane-bundle reports: unknown subcommand \"%s\"\n", argv[1]);
 	usage(stderr);
 	return 2;

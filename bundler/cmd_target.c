@@ -16,6 +16,7 @@
 
 #include "args.h"
 #include "commands.h"
+#include "sbom_ref.h"
 #include "target_file.h"
 #include "upt/hex.h"
 #include "upt/limits.h"
@@ -25,6 +26,7 @@
 static const char usage[] =
     "usage: uptane-bundle target add WORKSPACE FILE [--name NAME] --hardware-id HW..\n"
     "                             [--release-counter N] [--role NAME] [--hashes LIST]\n"
+    "                             [--sbom FILE]\n"
     "       uptane-bundle target list WORKSPACE\n"
     "       uptane-bundle target remove WORKSPACE NAME\n"
     "  add: records FILE as target NAME (default: the file's name) of the Image repository:\n"
@@ -34,11 +36,14 @@ static const char usage[] =
     "  digits, '.', '_', '+', '-' and '/' (no empty, '.' or '..' components).\n"
     "  --hashes sha256 lists SHA-256 alone (default sha256,sha512): devices check every listed\n"
     "  hash while installing, and SHA-512 costs ~2x the time where the CPU lacks SHA-512\n"
-    "  instructions (most embedded ARM cores).\n";
+    "  instructions (most embedded ARM cores).\n"
+    "  --sbom FILE: the image's software bill of materials, CycloneDX JSON 1.4 to 1.6 or SPDX\n"
+    "  2.3 JSON: checked, kept in WORKSPACE/sboms/, and its format, length and SHA-256 signed\n"
+    "  as the target's custom.sbom (docs/sbom.md; `sbom import` reads it into a ledger).\n";
 
 static const arg_opt opts[] = {
     {"name", 0, ARG_ONE}, {"hardware-id", 0, ARG_LIST}, {"release-counter", 0, ARG_ONE},
-    {"role", 0, ARG_ONE}, {"hashes", 0, ARG_ONE},
+    {"role", 0, ARG_ONE}, {"hashes", 0, ARG_ONE},	{"sbom", 0, ARG_ONE},
 };
 
 static int delegation_allows(const json_t *d, const char *name, const json_t *hwids, upt_err *e)
@@ -150,6 +155,8 @@ static int target_add(ws *w, const args *a, upt_err *e)
 					 hashes);
 	}
 	target_info ti;
+	sbom_ref sref;
+	size_t ncomponents = 0;
 	if (rc == UPT_OK)
 		rc = target_file_hash(file, &ti, e);
 	if (rc == UPT_OK)
@@ -167,6 +174,10 @@ static int target_add(ws *w, const args *a, upt_err *e)
 		json_object_set(entry, "hardwareIds", hwids);
 		json_object_set_new(entry, "releaseCounter", json_integer((json_int_t)counter));
 		json_object_set_new(entry, "role", json_string(role ? role : "targets"));
+		if (args_one(a, "sbom"))
+			rc = sbom_ref_add(w, args_one(a, "sbom"), entry, &sref, &ncomponents, e);
+	}
+	if (rc == UPT_OK) {
 		json_t *targets = json_object_get(w->doc, "targets");
 		bool replaced = json_object_get(targets, name) != NULL;
 		if (!replaced && json_object_size(targets) >= UPT_TARGETS_MAX)
@@ -183,6 +194,12 @@ static int target_add(ws *w, const args *a, upt_err *e)
 			    "%s\n",
 			    replaced ? "replaced" : "added", name, (unsigned long long)ti.length,
 			    hex, (unsigned long long)counter, role ? role : "targets");
+			if (args_one(a, "sbom")) {
+				upt_hex_encode(sref.sha256, UPT_SHA256_LEN, hex);
+				printf("  sbom: %s, %zu components, %llu bytes, sha256 %s\n",
+				       sref.format, ncomponents, (unsigned long long)sref.length,
+				       hex);
+			}
 		}
 	}
 	json_decref(entry);

@@ -17,6 +17,7 @@ int cmd_pack(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_devices(int argc, char **argv); /* devices add|import|list */
-int cmd_reports(int argc, char **argv); /* reports ingest|show */
+int cmd_reports(int argc, char **argv); /* reports ingest|show|affected */
+int cmd_sbom(int argc, char **argv);	/* sbom import */
 
 #endif

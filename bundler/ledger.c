@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ledger_internal.h"
 #include "upt/hex.h"
 
 /* PRAGMA application_id: "UPTL", so a random SQLite file is never taken for a ledger. */
@@ -1035,4 +1036,9 @@ int ledger_encryption_key_get(ledger *l, const char *device_id, uint8_t pub[32],
 	}
 	sqlite3_finalize(st);
 	return rc;
+}
+
+sqlite3 *ledger_sqlite(ledger *l)
+{
+	return l->db;
 }

@@ -66,7 +66,8 @@ static const struct {
     {"verify", cmd_verify, "verify BUNDLE --config DEVICE.json    the installer's checks, dry"},
     {"inspect", cmd_inspect, "inspect BUNDLE [--json]               human summary"},
     {"devices", cmd_devices, "devices add|import|list --ledger F   device registry"},
-    {"reports", cmd_reports, "reports ingest|show --ledger F        fleet ledger of reports"},
+    {"reports", cmd_reports, "reports ingest|show|affected --ledger F  fleet ledger of reports"},
+    {"sbom", cmd_sbom, "sbom import WORKSPACE --ledger F      signed SBOMs into the ledger"},
     {"canonical", cmd_canonical, "canonical FILE.json                   print the canonical form"},
 };
 

@@ -40,7 +40,7 @@ check_help() {
 
 check_help "$tmp/man1" "uptane-bundle" "$BUNDLE"
 for c in "key generate" init delegate "target add" assign create rotate sign pack verify \
-	inspect "devices add" "reports ingest" canonical; do
+	inspect "devices add" "reports ingest" "reports affected" "sbom import" canonical; do
 	# shellcheck disable=SC2086 # the command words split on purpose
 	check_help "$tmp/man1" "$c" "$BUNDLE" $c
 done

@@ -4,6 +4,8 @@
 # nothing), a corrupt second image of two (nothing installed, no staging left), an image longer
 # than signed, split volumes, a fleet bundle, a bundle for another device, signed reports that
 # an independent verifier (pynacl + securesystemslib) accepts, the report counter, status.
+# main2.bin carries an SBOM (custom.sbom in its signed Image-repo target, docs/sbom.md): the
+# installer installs it as any other target.
 source "$(dirname "$0")/lib.bash"
 setup bundle install
 cd "$tmp" || exit 1
@@ -19,7 +21,8 @@ mkimage aux1.bin 200000 a1
 mkimage aux2.bin 300000 a2
 B() { "$BUNDLE" "$@" >/dev/null; }
 B target add ws main1.bin --hardware-id board-a --release-counter 1
-B target add ws main2.bin --hardware-id board-a --release-counter 2
+B target add ws main2.bin --hardware-id board-a --release-counter 2 \
+	--sbom "$UPT_TOP/tests/data/cra/app-a.cdx.json"
 B target add ws main3.bin --hardware-id board-a --release-counter 3
 B target add ws aux1.bin --hardware-id board-b --release-counter 1
 B target add ws aux2.bin --hardware-id board-b --release-counter 2
@@ -94,6 +97,8 @@ ino_aux=$(stat -c %i "$dev/targets/aux.bin")
 code=$(run_install out3 "$dev" install "$tmp/b2.uptane")
 expect_result "newer bundle" out3 "$code" 0 installed null
 check "newer bundle: main holds main2" cmp -s "$dev/targets/main.bin" main2.bin
+check "newer bundle: main2's signed Image-repo target carries custom.sbom" \
+	bash -c "tar xOf b2.uptane metadata/image-repo/targets.json | jq -e '.signed.targets[\"main2.bin\"].custom.sbom.format == \"CycloneDX\"' >/dev/null"
 check "newer bundle: aux (already installed) untouched" [ "$ino_aux" = "$(stat -c %i "$dev/targets/aux.bin")" ]
 check "newer bundle: one installed event" [ "$(grep -c '"event":"installed"' out3)" = 1 ]
 

@@ -21,6 +21,10 @@
  * column on bad input, UPT_E_TOO_LARGE over max. *out untouched on failure. */
 int upt_json_parse(const void *data, size_t len, size_t max, json_t **out,
 		   upt_err *e) UPT_MUST_CHECK;
+/* The same with another bound on the parsed tree (upt_json_parse: UPT_JSON_COST_MAX, sized
+ * for a device): for the station's large documents, SBOMs (bundler/sbom.h). */
+int upt_json_parse_bounded(const void *data, size_t len, size_t max, size_t cost_max, json_t **out,
+			   upt_err *e) UPT_MUST_CHECK;
 
 /* One pass over untrusted bytes before any allocation: checks the nesting depth
  * (UPT_E_MALFORMED past UPT_JSON_DEPTH_MAX) and sets *cost to an upper estimate of the bytes

@@ -61,6 +61,11 @@ typedef struct upt_mb_target {
 	size_t necus;
 	const char *const *device_ids; /* custom.deviceIds (fleet), NULL for none */
 	size_t ndevice_ids;
+	/* custom.sbom (Image repo, docs/sbom.md): the signed reference of the target's software
+	 * bill of materials, {"format", "length", "hashes": {"sha256"}}; NULL format for none */
+	const char *sbom_format; /* "CycloneDX" or "SPDX" */
+	uint64_t sbom_length;
+	uint8_t sbom_sha256[UPT_SHA256_LEN];
 } upt_mb_target;
 
 /* Adds (or replaces) a target in a targets/offline-updates `signed` object. */

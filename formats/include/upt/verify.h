@@ -132,5 +132,10 @@ void upt_verify_result_clear(upt_verify_result *r);
  * target has none). */
 int upt_verify_image_repo(const upt_verify_input *in, const char *const *target_names,
 			  size_t ntargets, upt_verify_result *out);
+/* The same where the timestamp may be absent (then the snapshot is verified without it, as for
+ * PURE-2 fleet bundles): for a station workspace, whose timestamp may pin an older snapshot
+ * than its last fleet bundle signed (bundler/cmd_sbom.c). */
+int upt_verify_image_repo_no_timestamp(const upt_verify_input *in, const char *const *target_names,
+				       size_t ntargets, upt_verify_result *out);
 
 #endif

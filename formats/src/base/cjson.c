@@ -104,6 +104,12 @@ int upt_json_scan(const void *data, size_t len, size_t *cost_out, upt_err *e)
 
 int upt_json_parse(const void *data, size_t len, size_t max, json_t **out, upt_err *e)
 {
+	return upt_json_parse_bounded(data, len, max, UPT_JSON_COST_MAX, out, e);
+}
+
+int upt_json_parse_bounded(const void *data, size_t len, size_t max, size_t cost_max, json_t **out,
+			   upt_err *e)
+{
 	if (len > max)
 		return upt_err_set(e, UPT_E_TOO_LARGE,
 				   "JSON document of %zu bytes is over the limit of %zu", len, max);
@@ -112,12 +118,12 @@ int upt_json_parse(const void *data, size_t len, size_t max, json_t **out, upt_e
 	int rc = upt_json_scan(data, len, &cost, e);
 	if (rc)
 		return rc;
-	if (cost > UPT_JSON_COST_MAX)
+	if (cost > cost_max)
 		return upt_err_set(
 		    e, UPT_E_TOO_LARGE,
 		    "JSON document too complex: parsing it would take about %zu KiB, "
-		    "the limit is %u KiB",
-		    cost >> 10, UPT_JSON_COST_MAX >> 10);
+		    "the limit is %zu KiB",
+		    cost >> 10, cost_max >> 10);
 	json_error_t je;
 	/* Duplicate keys are rejected: by default jansson silently keeps the last one, and two
 	 * parsers disagreeing about a signed document is how signature bypasses happen. */

@@ -226,6 +226,15 @@ static json_t *str_array(const char *const *v, size_t n)
 	return a;
 }
 
+/* {"format", "length", "hashes": {"sha256": hex}}: pinned, other tools read it (docs/sbom.md). */
+static json_t *sbom_json(const upt_mb_target *t)
+{
+	char hex[2 * UPT_SHA256_LEN + 1];
+	upt_hex_encode(t->sbom_sha256, UPT_SHA256_LEN, hex);
+	return json_pack("{s:s, s:I, s:{s:s}}", "format", t->sbom_format, "length",
+			 (json_int_t)t->sbom_length, "hashes", "sha256", hex);
+}
+
 int upt_mb_targets_add(json_t *signed_targets, const upt_mb_target *t, upt_err *e)
 {
 	json_t *targets = json_object_get(signed_targets, "targets");
@@ -260,6 +269,8 @@ int upt_mb_targets_add(json_t *signed_targets, const upt_mb_target *t, upt_err *
 				goto nomem;
 	}
 	if (t->device_ids && set_new(custom, "deviceIds", str_array(t->device_ids, t->ndevice_ids)))
+		goto nomem;
+	if (t->sbom_format && set_new(custom, "sbom", sbom_json(t)))
 		goto nomem;
 	json_t *c = custom;
 	custom = NULL;

@@ -321,8 +321,8 @@ out:
 	return rc;
 }
 
-int upt_verify_image_repo(const upt_verify_input *in, const char *const *target_names,
-			  size_t ntargets, upt_verify_result *out)
+static int image_repo(const upt_verify_input *in, bool timestamp_optional,
+		      const char *const *target_names, size_t ntargets, upt_verify_result *out)
 {
 	vfy_ctx c;
 	upt_trust work, next;
@@ -357,6 +357,7 @@ int upt_verify_image_repo(const upt_verify_input *in, const char *const *target_
 		goto out;
 	c.stored = &work;
 	c.next = &next;
+	c.image_optional_timestamp = timestamp_optional;
 	rc = upt_vfy_image_top(&c);
 	if (rc == UPT_OK && ntargets) {
 		out->assignments = calloc(ntargets, sizeof(*out->assignments));
@@ -396,4 +397,16 @@ out:
 	upt_trust_clear(&work);
 	upt_trust_clear(&next);
 	return rc;
+}
+
+int upt_verify_image_repo(const upt_verify_input *in, const char *const *target_names,
+			  size_t ntargets, upt_verify_result *out)
+{
+	return image_repo(in, false, target_names, ntargets, out);
+}
+
+int upt_verify_image_repo_no_timestamp(const upt_verify_input *in, const char *const *target_names,
+				       size_t ntargets, upt_verify_result *out)
+{
+	return image_repo(in, true, target_names, ntargets, out);
 }
