@@ -175,4 +175,22 @@ check "fleet page: one support bar per device (none marked affected: show has no
 	[ "$(bars fleet.html.dom)" = "VIN-1:0:0 VIN-2:0:0 VIN-3:0:1 VIN-4:0:0" ]
 check "affected page: the affected rows highlighted in the table" \
 	[ "$(grep -c '<tr class="affected">' aff.html.dom)" = 2 ]
+
+# The README's advisory block ("Reading reports"), as written: its ledger and advisory names
+# are this test's fleet.db and osv.json.
+$PY - "$UPT_TOP/README.md" >readme_cra.sh <<'PY'
+import sys
+text = open(sys.argv[1]).read()
+start = text.index("```\nuptane-bundle sbom import ws") + 4
+print(text[start:text.index("```", start)], end="")
+PY
+cp "$L" fleet.db && cp osv.json GHSA-c2qf-rxjj-qqgw.json
+mkdir -p bin && ln -sf "$BUNDLE" bin/uptane-bundle
+n=0 bad=0
+while IFS= read -r cmd; do
+	n=$((n + 1))
+	PATH=$tmp/bin:$PATH bash -e -c "$cmd" >"readme.$n" 2>&1 || { bad=$((bad + 1)); not_ok "README: $cmd"; }
+done <readme_cra.sh
+check "the README's advisory block runs as written ($n commands, $bad failed)" test "$n" = 2 -a "$bad" = 0
+check "the README's advisory block: the page lists VIN-1 as affected" grep -q 'data-device="VIN-1"' affected.html
 finish

@@ -10,7 +10,8 @@
 #   - "What gets installed": the make lines dry (tests/cli/make_install.sh copies for real); the
 #     systemctl line runs in the VM rig (tests/vm/cases/10-dealer.bash), checked to be there.
 #   - "The sandbox": the drop-in, on the installed unit, passes `systemd-analyze verify`.
-#   - "Reading reports": both commands as written, on the stick the demo's device wrote to.
+#   - "Reading reports": both commands as written, on the stick the demo's device wrote to; the
+#     advisory block in tests/cli/cra_affected.sh, which has the SBOMs and the reports.
 #   - "Layout": every folder it names exists, every library module it names is a source file.
 source "$(dirname "$0")/lib.bash"
 setup
@@ -186,6 +187,11 @@ if b=$(block "Reading reports" "uptane-bundle reports ingest") && [ -d "$tmp/dem
 	check "reports block: both commands ran ($n, $bad failed)" test "$n" = 2 -a "$bad" = 0
 	check "reports show lists the demo device with its main ECU's image" \
 		bash -c "grep -q VIN-DEMO-0001 rep.2 && grep -q main-fw-2.0.bin rep.2"
+fi
+
+# --- Reading reports: the advisory block, run as written by the SBOM test (it has the ledger)
+if b=$(block "Reading reports" "uptane-bundle sbom import ws"); then
+	check "the advisory block is run by cra_affected.sh" grep -qF 'uptane-bundle sbom import ws' "$UPT_TOP/tests/cli/cra_affected.sh"
 fi
 
 # --- Layout: the folders and library modules it names
