@@ -20,15 +20,7 @@ int ab_run(const upt_dev_ecu *u, const upt_argv *tmpl, int slot, upt_err *e)
 	char idx[4];
 	snprintf(idx, sizeof(idx), "%d", slot);
 	upt_subst subst[] = {{"{slot}", idx}, {"{device}", u->slots[slot]}};
-	upt_argv argv;
-	int rc = upt_argv_expand(tmpl, subst, 2, &argv, e);
-	if (rc)
-		return rc;
-	rc = spawn_run(&argv, handler_timeout(u), e);
-	upt_argv_free(&argv);
-	if (rc)
-		upt_err_prefix(e, "%s", u->serial);
-	return rc;
+	return handler_run(u, tmpl, subst, 2, e);
 }
 
 /* Are two open/stat'ed slots the same storage? Two names for one partition (a by-partlabel

@@ -44,15 +44,7 @@ static int exec_activate(struct ctx *c, const upt_dev_ecu *u, upt_journal_ecu *j
 		return upt_err_set(e, UPT_E_INSTALL, "%s: staged image %s is missing", u->serial,
 				   staged);
 	upt_subst subst[] = {{"{image}", staged}};
-	upt_argv argv;
-	rc = upt_argv_expand(&u->command, subst, 1, &argv, e);
-	if (rc)
-		return rc;
-	rc = spawn_run(&argv, handler_timeout(u), e);
-	upt_argv_free(&argv);
-	if (rc)
-		upt_err_prefix(e, "%s", u->serial);
-	return rc;
+	return handler_run(u, &u->command, subst, 1, e);
 }
 
 static void exec_cleanup(struct ctx *c, const upt_dev_ecu *u)

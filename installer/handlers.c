@@ -31,6 +31,20 @@ unsigned handler_timeout(const upt_dev_ecu *u)
 	return u->type == UPT_HANDLER_EXEC ? HANDLER_EXEC_TIMEOUT_S : HANDLER_AB_TIMEOUT_S;
 }
 
+int handler_run(const upt_dev_ecu *u, const upt_argv *tmpl, const upt_subst *subst, size_t n,
+		upt_err *e)
+{
+	upt_argv argv;
+	int rc = upt_argv_expand(tmpl, subst, n, &argv, e);
+	if (rc)
+		return rc;
+	rc = spawn_run(&argv, handler_timeout(u), e);
+	upt_argv_free(&argv);
+	if (rc)
+		upt_err_prefix(e, "%s", u->serial);
+	return rc;
+}
+
 /* file: a hidden staging file beside the target, so that activation is a rename within one
  * filesystem. exec: the state directory's staging/. Names are fixed per ECU, so start-up
  * finds and removes what an interrupted attempt left. */

@@ -221,6 +221,10 @@ const struct handler *handler_for(upt_handler_type t);
 #define HANDLER_AB_TIMEOUT_S 300
 #define HANDLER_EXEC_TIMEOUT_S 1800
 unsigned handler_timeout(const upt_dev_ecu *u);
+/* Runs one of the ECU's configured programs (tmpl, its placeholders substituted) within the
+ * ECU's timeout; a failure names the ECU. */
+int handler_run(const upt_dev_ecu *u, const upt_argv *tmpl, const upt_subst *subst, size_t n,
+		upt_err *e) UPT_MUST_CHECK;
 /* Shared handler steps: fsync + close the staged data (finish), and close + remove a staging
  * file this run created (abort). */
 int stage_sync_close(struct ctx *c, struct stage *s, upt_err *e) UPT_MUST_CHECK;

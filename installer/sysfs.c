@@ -181,10 +181,10 @@ static int describe(const char *sysroot, const char *resolved, struct blockdev *
 	return UPT_OK;
 }
 
-int sysfs_block(const char *sysroot, unsigned maj, unsigned min, struct blockdev *out, upt_err *e)
+/* The block device a sysfs link points at; *out untouched on failure. */
+static int describe_link(const char *sysroot, const char *link, struct blockdev *out, upt_err *e)
 {
-	char link[UPT_PATH_MAX], resolved[PATH_MAX];
-	snprintf(link, sizeof(link), "%s/dev/block/%u:%u", sysroot, maj, min);
+	char resolved[PATH_MAX];
 	if (!realpath(link, resolved))
 		return upt_err_set(e, errno == ENOENT ? UPT_E_NOT_FOUND : UPT_E_IO, "%s: %s", link,
 				   strerror(errno));
@@ -194,6 +194,13 @@ int sysfs_block(const char *sysroot, unsigned maj, unsigned min, struct blockdev
 	if (rc == UPT_OK)
 		*out = b;
 	return rc;
+}
+
+int sysfs_block(const char *sysroot, unsigned maj, unsigned min, struct blockdev *out, upt_err *e)
+{
+	char link[UPT_PATH_MAX];
+	snprintf(link, sizeof(link), "%s/dev/block/%u:%u", sysroot, maj, min);
+	return describe_link(sysroot, link, out, e);
 }
 
 static bool safe_name(const char *name)
@@ -210,17 +217,9 @@ int sysfs_block_by_name(const char *sysroot, const char *name, struct blockdev *
 {
 	if (!safe_name(name))
 		return upt_err_set(e, UPT_E_NOT_FOUND, "%s: not a block device name", name);
-	char link[UPT_PATH_MAX], resolved[PATH_MAX];
+	char link[UPT_PATH_MAX];
 	snprintf(link, sizeof(link), "%s/class/block/%s", sysroot, name);
-	if (!realpath(link, resolved))
-		return upt_err_set(e, errno == ENOENT ? UPT_E_NOT_FOUND : UPT_E_IO, "%s: %s", link,
-				   strerror(errno));
-	struct blockdev b;
-	memset(&b, 0, sizeof(b));
-	int rc = describe(sysroot, resolved, &b, e);
-	if (rc == UPT_OK)
-		*out = b;
-	return rc;
+	return describe_link(sysroot, link, out, e);
 }
 
 static int cmp_name(const void *a, const void *b)

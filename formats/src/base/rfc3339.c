@@ -61,15 +61,22 @@ int upt_rfc3339_parse(const char *s, int64_t *out, upt_err *e)
 	return UPT_OK;
 }
 
-void upt_rfc3339_format(int64_t t, char out[UPT_RFC3339_LEN + 1])
+/* The calendar day of t and the seconds into it (t may be before 1970). */
+static int64_t civil_of(int64_t t, int64_t *y, int64_t *m, int64_t *d)
 {
 	int64_t days = t / 86400, rem = t % 86400;
 	if (rem < 0) {
 		rem += 86400;
 		days--;
 	}
+	civil_from_days(days, y, m, d);
+	return rem;
+}
+
+void upt_rfc3339_format(int64_t t, char out[UPT_RFC3339_LEN + 1])
+{
 	int64_t y, m, d;
-	civil_from_days(days, &y, &m, &d);
+	int64_t rem = civil_of(t, &y, &m, &d);
 	if (y < 0)
 		y = 0;
 	if (y > 9999)
@@ -99,13 +106,8 @@ int upt_time_parse(const char *s, int64_t *out, upt_err *e)
 
 int64_t upt_time_add_years(int64_t t, int64_t years)
 {
-	int64_t days = t / 86400, rem = t % 86400;
-	if (rem < 0) {
-		rem += 86400;
-		days--;
-	}
 	int64_t y, m, d;
-	civil_from_days(days, &y, &m, &d);
+	int64_t rem = civil_of(t, &y, &m, &d);
 	y += years;
 	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 	if (m == 2 && d == 29 && !leap)
