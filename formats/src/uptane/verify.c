@@ -223,6 +223,18 @@ static int begin(const upt_verify_input *in, vfy_ctx *c, upt_trust *work, upt_ve
 	return upt_trust_copy(work, in->trust, c->e);
 }
 
+/* The end of every run: the result's code and time, the working state freed. */
+static int finish(upt_verify_result *out, vfy_ctx *c, upt_trust *work, upt_trust *next, int rc)
+{
+	out->effective_time = c->t;
+	out->err.code = rc;
+	out->code = rc;
+	ctx_clear(c);
+	upt_trust_clear(work);
+	upt_trust_clear(next);
+	return rc;
+}
+
 int upt_verify(const upt_verify_input *in, upt_verify_result *out)
 {
 	vfy_ctx c;
@@ -312,13 +324,7 @@ out:
 		if (rc == UPT_E_NOT_FOR_DEVICE)
 			snprintf(out->intended_for, sizeof(out->intended_for), "%s", intended);
 	}
-	out->effective_time = c.t;
-	out->err.code = rc;
-	out->code = rc;
-	ctx_clear(&c);
-	upt_trust_clear(&work);
-	upt_trust_clear(&next);
-	return rc;
+	return finish(out, &c, &work, &next, rc);
 }
 
 static int image_repo(const upt_verify_input *in, bool timestamp_optional,
@@ -390,13 +396,7 @@ out:
 		free_assignments(out);
 		move_trust(&out->trust_after, &work);
 	}
-	out->effective_time = c.t;
-	out->err.code = rc;
-	out->code = rc;
-	ctx_clear(&c);
-	upt_trust_clear(&work);
-	upt_trust_clear(&next);
-	return rc;
+	return finish(out, &c, &work, &next, rc);
 }
 
 int upt_verify_image_repo(const upt_verify_input *in, const char *const *target_names,
