@@ -13,6 +13,7 @@
 
 #include <fcntl.h>
 
+#include "args.h"
 #include "commands.h"
 
 int cmd_canonical(int argc, char **argv)
@@ -25,7 +26,7 @@ int cmd_canonical(int argc, char **argv)
 	}
 	if (argc != 2) {
 		fprintf(stderr, "usage: uptane-bundle canonical FILE.json\n");
-		return 2;
+		return CLI_EXIT_USAGE;
 	}
 	upt_err e;
 	upt_err_clear(&e);
@@ -45,7 +46,7 @@ int cmd_canonical(int argc, char **argv)
 	json_decref(v);
 	upt_buf_clear(&in);
 	upt_buf_clear(&out);
-	return rc == UPT_OK ? 0 : upt_err_exit_status(rc);
+	return cli_exit_status(rc);
 }
 
 static const struct {
@@ -76,10 +77,9 @@ static void usage(FILE *f)
 	fprintf(f, "usage: uptane-bundle COMMAND [ARGS]   (COMMAND --help for details)\n\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %s\n", commands[i].help);
-	fprintf(
-	    f,
-	    "\n  --version                             version, build type, library versions\n"
-	    "\nexit status: 0 ok, 1 internal error, 2 usage or input error, 4 bundle rejected\n");
+	fprintf(f, "\n  --version                             version, build type, library "
+		   "versions\n\n");
+	cli_print_exit_table(f);
 }
 
 int main(int argc, char **argv)
