@@ -277,6 +277,17 @@ bool cli_start(args *a, const char *cmd, const char *usage, const arg_opt *opts,
 	return true;
 }
 
+int cli_run(const char *cmd, const char *usage, const arg_opt *opts, size_t nopts, int argc,
+	    char **argv, int (*run)(const args *a))
+{
+	args a;
+	int status;
+	if (cli_start(&a, cmd, usage, opts, nopts, argc, argv, &status))
+		status = run(&a);
+	args_free(&a);
+	return status;
+}
+
 bool cli_wants_help(int argc, char **argv)
 {
 	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)

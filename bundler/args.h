@@ -86,6 +86,10 @@ int cli_usage(const char *cmd, const char *usage, const char *fmt, ...) UPT_PRIN
  * (the usage printed to stdout). */
 bool cli_start(args *a, const char *cmd, const char *usage, const arg_opt *opts, size_t nopts,
 	       int argc, char **argv, int *status);
+/* A command's whole frame: cli_start, run(a) when the command goes on, args_free. Returns the
+ * exit status (cli_start's, or run's). */
+int cli_run(const char *cmd, const char *usage, const arg_opt *opts, size_t nopts, int argc,
+	    char **argv, int (*run)(const args *a));
 void cli_warn(const char *cmd, const char *fmt, ...) UPT_PRINTF(2, 3);
 /* True when --help or -h comes before any "--" in argv[1..]: for the commands that parse
  * their own arguments (devices, reports), so `CMD SUB --help` prints the usage as elsewhere. */

@@ -170,13 +170,8 @@ static int devices_add_run(const args *a)
 
 static int devices_add(int argc, char **argv)
 {
-	args a;
-	int status;
-	if (cli_start(&a, "devices add", usage, add_opts, sizeof(add_opts) / sizeof(add_opts[0]),
-		      argc, argv, &status))
-		status = devices_add_run(&a);
-	args_free(&a);
-	return status;
+	return cli_run("devices add", usage, add_opts, sizeof(add_opts) / sizeof(add_opts[0]), argc,
+		       argv, devices_add_run);
 }
 
 /* ---- import ---- */
@@ -367,12 +362,7 @@ static int devices_import_run(const args *a)
 
 static int devices_import(int argc, char **argv)
 {
-	args a;
-	int status;
-	if (cli_start(&a, "devices import", usage, ledger_opt, 1, argc, argv, &status))
-		status = devices_import_run(&a);
-	args_free(&a);
-	return status;
+	return cli_run("devices import", usage, ledger_opt, 1, argc, argv, devices_import_run);
 }
 
 /* ---- list ---- */
@@ -461,12 +451,7 @@ static int devices_list_run(const args *a)
 
 static int devices_list(int argc, char **argv)
 {
-	args a;
-	int status;
-	if (cli_start(&a, "devices list", usage, list_opts, 2, argc, argv, &status))
-		status = devices_list_run(&a);
-	args_free(&a);
-	return status;
+	return cli_run("devices list", usage, list_opts, 2, argc, argv, devices_list_run);
 }
 
 int cmd_devices(int argc, char **argv)

@@ -77,10 +77,5 @@ int cmd_key(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "generate") != 0)
 		return cli_usage("key", usage, "unknown subcommand \"%s\"", argv[1]);
-	args a;
-	int status;
-	if (cli_start(&a, "key generate", usage, opts, 1, argc - 1, argv + 1, &status))
-		status = generate(&a);
-	args_free(&a);
-	return status;
+	return cli_run("key generate", usage, opts, 1, argc - 1, argv + 1, generate);
 }

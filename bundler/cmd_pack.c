@@ -473,23 +473,16 @@ static int pack(const args *a, upt_err *e)
 	return rc;
 }
 
-int cmd_pack(int argc, char **argv)
+static int pack_run(const args *a)
 {
-	args a;
+	if (a->npos != 2)
+		return cli_usage("pack", usage, "expected METADATA_DIR and IMAGES_DIR");
 	upt_err e;
 	upt_err_clear(&e);
-	int status;
-	if (!cli_start(&a, "pack", usage, opts, sizeof(opts) / sizeof(opts[0]), argc, argv,
-		       &status))
-		goto out;
-	int rc;
-	if (a.npos != 2) {
-		status = cli_usage("pack", usage, "expected METADATA_DIR and IMAGES_DIR");
-		goto out;
-	}
-	rc = pack(&a, &e);
-	status = rc ? cli_fail("pack", &e) : 0;
-out:
-	args_free(&a);
-	return status;
+	return pack(a, &e) ? cli_fail("pack", &e) : 0;
+}
+
+int cmd_pack(int argc, char **argv)
+{
+	return cli_run("pack", usage, opts, sizeof(opts) / sizeof(opts[0]), argc, argv, pack_run);
 }

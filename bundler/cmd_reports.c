@@ -738,12 +738,7 @@ static const arg_opt ledger_opt[] = {{"ledger", 0, ARG_ONE}};
 
 static int reports_ingest(int argc, char **argv)
 {
-	args a;
-	int status;
-	if (cli_start(&a, "reports ingest", usage, ledger_opt, 1, argc, argv, &status))
-		status = reports_ingest_run(&a);
-	args_free(&a);
-	return status;
+	return cli_run("reports ingest", usage, ledger_opt, 1, argc, argv, reports_ingest_run);
 }
 
 /* ---- show ---- */
@@ -939,13 +934,8 @@ static int reports_show_run(const args *a)
 
 static int reports_show(int argc, char **argv)
 {
-	args a;
-	int status;
-	if (cli_start(&a, "reports show", usage, show_opts,
-		      sizeof(show_opts) / sizeof(show_opts[0]), argc, argv, &status))
-		status = reports_show_run(&a);
-	args_free(&a);
-	return status;
+	return cli_run("reports show", usage, show_opts, sizeof(show_opts) / sizeof(show_opts[0]),
+		       argc, argv, reports_show_run);
 }
 
 int cmd_reports(int argc, char **argv)
