@@ -892,9 +892,8 @@ static int reports_show_run(const args *a)
 		int64_t secs = 0;
 		if (n == 0 || strspn(c.within, "0") != strlen(c.within))
 			rc = upt_duration_parse(dur, c.today, &secs, &e);
-		if (rc) {
+		if (rc)
 			return cli_usage("reports show", usage, "--support-ends-within: %s", e.msg);
-		}
 		c.within_end = c.today + secs;
 	}
 	ledger *l = NULL;
