@@ -24,6 +24,8 @@ done
 echo '{bad' >bad.json
 check "canonical: malformed JSON is an input error (2)" expect_exit 2 "$BUNDLE" canonical bad.json
 check "canonical: a missing file is an input error (2)" expect_exit 2 "$BUNDLE" canonical nope.json
+check "canonical: two files (2)" expect_exit 2 "$BUNDLE" canonical bad.json bad.json
+check "canonical: an unknown option (2)" expect_exit 2 "$BUNDLE" canonical --pretty bad.json
 "$BUNDLE" key generate dev >/dev/null
 check "key generate: an existing key is refused (2)" expect_exit 2 "$BUNDLE" key generate dev
 check "key generate: no NAME (2)" expect_exit 2 "$BUNDLE" key generate
