@@ -75,10 +75,39 @@ static bool all_digits(const char *s)
 	return true;
 }
 
+static const char *const director_roles[] = {"timestamp", "snapshot", "targets"};
+
+/* A multi-device bundle's director/devices/ID/ROLE.json; UPT_E_NOT_FOUND (unset) when f is
+ * not one. */
+static int classify_device_file(mfile *f, upt_role_type *type, upt_err *e)
+{
+	const char *r = f->rel;
+	if (strncmp(r, "director/devices/", 17))
+		return UPT_E_NOT_FOUND;
+	const char *id = r + 17, *slash = strchr(id, '/');
+	if (!slash || (size_t)(slash - id) > UPT_NAME_MAX)
+		return UPT_E_NOT_FOUND;
+	char dev[UPT_NAME_MAX + 1];
+	memcpy(dev, id, (size_t)(slash - id));
+	dev[slash - id] = '\0';
+	for (int i = 0; upt_name_valid(dev) && i < 3; i++) {
+		char file[32];
+		snprintf(file, sizeof(file), "%s.json", director_roles[i]);
+		if (strcmp(slash + 1, file))
+			continue;
+		*type = i == 0 ? UPT_ROLE_TIMESTAMP : i == 1 ? UPT_ROLE_SNAPSHOT : UPT_ROLE_TARGETS;
+		f->group = 1;
+		f->ord = (uint64_t)i;
+		f->device = strdup(dev);
+		return f->device ? UPT_OK : upt_err_set(e, UPT_E_NOMEM, "out of memory");
+	}
+	return UPT_E_NOT_FOUND;
+}
+
 /* Classifies a file of METADATA_DIR by the layout: its `_type`, group and order. */
 static int classify(mfile *f, upt_role_type *type, upt_err *e)
 {
-	static const char *const roles[] = {"timestamp", "snapshot", "targets"};
+	const char *const *roles = director_roles;
 	char mid[UPT_MEMBER_PATH_MAX + 1];
 	const char *r = f->rel;
 	for (int g = 0; g < 2; g++) {
@@ -125,28 +154,9 @@ static int classify(mfile *f, upt_role_type *type, upt_err *e)
 		f->ord = 1;
 		return UPT_OK;
 	}
-	if (!strncmp(r, "director/devices/", 17)) {
-		const char *id = r + 17, *slash = strchr(id, '/');
-		if (slash && (size_t)(slash - id) <= UPT_NAME_MAX) {
-			char dev[UPT_NAME_MAX + 1];
-			memcpy(dev, id, (size_t)(slash - id));
-			dev[slash - id] = '\0';
-			for (int i = 0; upt_name_valid(dev) && i < 3; i++) {
-				char file[32];
-				snprintf(file, sizeof(file), "%s.json", roles[i]);
-				if (strcmp(slash + 1, file))
-					continue;
-				*type = i == 0	 ? UPT_ROLE_TIMESTAMP
-					: i == 1 ? UPT_ROLE_SNAPSHOT
-						 : UPT_ROLE_TARGETS;
-				f->group = 1;
-				f->ord = (uint64_t)i;
-				f->device = strdup(dev);
-				return f->device ? UPT_OK
-						 : upt_err_set(e, UPT_E_NOMEM, "out of memory");
-			}
-		}
-	}
+	int rc = classify_device_file(f, type, e);
+	if (rc != UPT_E_NOT_FOUND)
+		return rc;
 	return upt_err_set(e, UPT_E_USAGE, "%s: not a file of the bundle's metadata layout", r);
 }
 
