@@ -225,7 +225,7 @@ static const struct {
     {CLI_EXIT_INTERNAL, "internal error: out of memory, a bug, the ledger locked (try again)"},
     {CLI_EXIT_USAGE, "usage or input error"},
     {CLI_EXIT_NOT_FOR_DEVICE, "verify: not for this device, or already up to date"},
-    {CLI_EXIT_REJECTED, "verify: bundle rejected; reports ingest: some reports rejected"},
+    {CLI_EXIT_REJECTED, "verify, inspect: bundle rejected; reports ingest: reports rejected"},
 };
 
 void cli_print_exit_table(FILE *f)

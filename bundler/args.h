@@ -69,7 +69,7 @@ int parse_assign(const char *what, const char *s, char **copy, const char **left
 #define CLI_EXIT_INTERNAL 1	  /* out of memory, a bug, the ledger locked: try again */
 #define CLI_EXIT_USAGE 2	  /* usage or input error: nothing was changed */
 #define CLI_EXIT_NOT_FOR_DEVICE 3 /* verify: not for this device, or already up to date */
-#define CLI_EXIT_REJECTED 4	  /* verify: bundle rejected; reports ingest: reports rejected */
+#define CLI_EXIT_REJECTED 4	  /* verify, inspect: bundle rejected; ingest: reports rejected */
 /* The status for an error code: CLI_EXIT_INTERNAL or CLI_EXIT_USAGE (0 for UPT_OK). The
  * verdicts 3 and 4 are the commands' own outcomes, never an error code's. */
 int cli_exit_status(int code);
