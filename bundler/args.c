@@ -203,6 +203,38 @@ int parse_assign(const char *what, const char *s, char **copy, const char **left
 	return UPT_OK;
 }
 
+int cli_exit_status(int code)
+{
+	switch (code) {
+	case UPT_OK:
+		return CLI_EXIT_OK;
+	case UPT_E_INTERNAL:
+	case UPT_E_NOMEM:
+	case UPT_E_BUSY:
+		return CLI_EXIT_INTERNAL;
+	default:
+		return CLI_EXIT_USAGE;
+	}
+}
+
+static const struct {
+	int status;
+	const char *meaning;
+} exit_table[] = {
+    {CLI_EXIT_OK, "ok"},
+    {CLI_EXIT_INTERNAL, "internal error: out of memory, a bug, the ledger locked (try again)"},
+    {CLI_EXIT_USAGE, "usage or input error"},
+    {CLI_EXIT_NOT_FOR_DEVICE, "verify: not for this device, or already up to date"},
+    {CLI_EXIT_REJECTED, "verify, inspect: bundle rejected; reports ingest: reports rejected"},
+};
+
+void cli_print_exit_table(FILE *f)
+{
+	fprintf(f, "exit status:\n");
+	for (size_t i = 0; i < sizeof(exit_table) / sizeof(exit_table[0]); i++)
+		fprintf(f, "  %d  %s\n", exit_table[i].status, exit_table[i].meaning);
+}
+
 int cli_fail(const char *cmd, const upt_err *e)
 {
 	char msg[UPT_ERR_MSG_MAX];
@@ -214,7 +246,7 @@ int cli_fail(const char *cmd, const upt_err *e)
 	} else {
 		fprintf(stderr, "uptane-bundle %s: %s\n", cmd, msg);
 	}
-	return (e->code == UPT_E_INTERNAL || e->code == UPT_E_NOMEM) ? 1 : 2;
+	return cli_exit_status(e->code);
 }
 
 int cli_usage(const char *cmd, const char *usage, const char *fmt, ...)
@@ -225,7 +257,7 @@ int cli_usage(const char *cmd, const char *usage, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "uptane-bundle %s: %s\n%s", cmd, msg, usage);
-	return 2;
+	return CLI_EXIT_USAGE;
 }
 
 bool cli_start(args *a, const char *cmd, const char *usage, const arg_opt *opts, size_t nopts,
@@ -243,6 +275,17 @@ bool cli_start(args *a, const char *cmd, const char *usage, const arg_opt *opts,
 		return false;
 	}
 	return true;
+}
+
+int cli_run(const char *cmd, const char *usage, const arg_opt *opts, size_t nopts, int argc,
+	    char **argv, int (*run)(const args *a))
+{
+	args a;
+	int status;
+	if (cli_start(&a, cmd, usage, opts, nopts, argc, argv, &status))
+		status = run(&a);
+	args_free(&a);
+	return status;
 }
 
 bool cli_wants_help(int argc, char **argv)

@@ -5,7 +5,7 @@
  * option (K.., HW.., ID..) may be repeated, and also takes the words that follow it up to the
  * next option (`--device VIN-1 VIN-2`), so positional arguments go before list options, as
  * the synopses show. `--` ends the options. Errors go to stderr as "uptane-bundle CMD: ...";
- * the exit statuses are the bundler's: 0 ok, 1 internal, 2 usage or input error.
+ * every command exits with a status of the one table below (cli_exit_status).
  */
 #ifndef UPT_BUNDLER_ARGS_H
 #define UPT_BUNDLER_ARGS_H
@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "upt/err.h"
 
@@ -62,8 +63,21 @@ int parse_size(const char *what, const char *s, uint64_t *out, upt_err *e) UPT_M
 int parse_assign(const char *what, const char *s, char **copy, const char **left,
 		 const char **right, upt_err *e) UPT_MUST_CHECK;
 
-/* Prints "uptane-bundle CMD: msg" (and the failing file) to stderr and returns the bundler's
- * exit status for the code: 1 internal/out of memory, 2 everything else. */
+/* The bundler's exit statuses, one table for every command (printed by `uptane-bundle --help`,
+ * in README.md "Exit status" and uptane-bundle(1)). Scripts rely on them: keep them. */
+#define CLI_EXIT_OK 0
+#define CLI_EXIT_INTERNAL 1	  /* out of memory, a bug, the ledger locked: try again */
+#define CLI_EXIT_USAGE 2	  /* usage or input error: nothing was changed */
+#define CLI_EXIT_NOT_FOR_DEVICE 3 /* verify: not for this device, or already up to date */
+#define CLI_EXIT_REJECTED 4	  /* verify, inspect: bundle rejected; ingest: reports rejected */
+/* The status for an error code: CLI_EXIT_INTERNAL or CLI_EXIT_USAGE (0 for UPT_OK). The
+ * verdicts 3 and 4 are the commands' own outcomes, never an error code's. */
+int cli_exit_status(int code);
+/* The table as --help shows it: one "  N  meaning" line per status. */
+void cli_print_exit_table(FILE *f);
+
+/* Prints "uptane-bundle CMD: msg" (and the failing file) to stderr and returns
+ * cli_exit_status(e->code). */
 int cli_fail(const char *cmd, const upt_err *e);
 /* Prints a usage error and returns 2. */
 int cli_usage(const char *cmd, const char *usage, const char *fmt, ...) UPT_PRINTF(3, 4);
@@ -72,6 +86,10 @@ int cli_usage(const char *cmd, const char *usage, const char *fmt, ...) UPT_PRIN
  * (the usage printed to stdout). */
 bool cli_start(args *a, const char *cmd, const char *usage, const arg_opt *opts, size_t nopts,
 	       int argc, char **argv, int *status);
+/* A command's whole frame: cli_start, run(a) when the command goes on, args_free. Returns the
+ * exit status (cli_start's, or run's). */
+int cli_run(const char *cmd, const char *usage, const arg_opt *opts, size_t nopts, int argc,
+	    char **argv, int (*run)(const args *a));
 void cli_warn(const char *cmd, const char *fmt, ...) UPT_PRINTF(2, 3);
 /* True when --help or -h comes before any "--" in argv[1..]: for the commands that parse
  * their own arguments (devices, reports), so `CMD SUB --help` prints the usage as elsewhere. */

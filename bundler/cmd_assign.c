@@ -196,55 +196,61 @@ static int assign_fleet(ws *w, const arg_val *hws, const arg_val *devs, upt_err 
 	return rc;
 }
 
-int cmd_assign(int argc, char **argv)
+/* The usage error for a combination assign does not take, or NULL. */
+static const char *assign_misuse(const args *a)
 {
-	args a;
+	const arg_val *dev = args_get(a, "device"), *ecu = args_get(a, "ecu"),
+		      *hw = args_get(a, "hardware-id");
+	bool clear = args_flag(a, "clear");
+	if (a->npos != 1)
+		return "expected one WORKSPACE";
+	if (args_flag(a, "add") && !ecu->n)
+		return "--add goes with --device ID --ecu ..";
+	if (clear ? (ecu->n || hw->n || dev->n > 1)
+		  : (ecu->n && hw->n) || (!ecu->n && !hw->n) || (ecu->n && dev->n != 1))
+		return "give either --device ID --ecu SERIAL=TARGET.., "
+		       "or --hardware-id HW=TARGET.. [--device ID..], or --clear";
+	return NULL;
+}
+
+static int assign(ws *w, const args *a, upt_err *e)
+{
+	const arg_val *dev = args_get(a, "device"), *ecu = args_get(a, "ecu");
+	if (args_flag(a, "clear") && dev->n) {
+		if (json_object_del(json_object_get(w->doc, "devices"), dev->v[0]) != 0)
+			return upt_err_set(e, UPT_E_USAGE, "device %.200s has no assignments",
+					   dev->v[0]);
+		return UPT_OK;
+	}
+	if (args_flag(a, "clear")) {
+		json_object_set_new(w->doc, "fleet", json_object());
+		return UPT_OK;
+	}
+	if (ecu->n)
+		return assign_device(w, dev->v[0], ecu, args_flag(a, "add"), e);
+	return assign_fleet(w, args_get(a, "hardware-id"), dev, e);
+}
+
+static int assign_run(const args *a)
+{
+	const char *misuse = assign_misuse(a);
+	if (misuse)
+		return cli_usage("assign", usage, "%s", misuse);
 	upt_err e;
 	upt_err_clear(&e);
 	ws w = {.dirfd = -1, .lockfd = -1};
-	int status;
-	if (!cli_start(&a, "assign", usage, opts, sizeof(opts) / sizeof(opts[0]), argc, argv,
-		       &status))
-		goto out;
-	int rc;
-	const arg_val *dev = args_get(&a, "device");
-	const arg_val *ecu = args_get(&a, "ecu");
-	const arg_val *hw = args_get(&a, "hardware-id");
-	bool clear = args_flag(&a, "clear"), add = args_flag(&a, "add");
-	if (a.npos != 1) {
-		status = cli_usage("assign", usage, "expected one WORKSPACE");
-		goto out;
-	}
-	if (add && !ecu->n) {
-		status = cli_usage("assign", usage, "--add goes with --device ID --ecu ..");
-		goto out;
-	}
-	if (clear ? (ecu->n || hw->n || dev->n > 1)
-		  : (ecu->n && hw->n) || (!ecu->n && !hw->n) || (ecu->n && dev->n != 1)) {
-		status = cli_usage("assign", usage,
-				   "give either --device ID --ecu SERIAL=TARGET.., "
-				   "or --hardware-id HW=TARGET.. [--device ID..], or --clear");
-		goto out;
-	}
-	rc = ws_open(a.pos[0], &w, &e);
-	if (rc == UPT_OK) {
-		if (clear && dev->n) {
-			if (json_object_del(json_object_get(w.doc, "devices"), dev->v[0]) != 0)
-				rc = upt_err_set(&e, UPT_E_USAGE,
-						 "device %.200s has no assignments", dev->v[0]);
-		} else if (clear) {
-			json_object_set_new(w.doc, "fleet", json_object());
-		} else if (ecu->n) {
-			rc = assign_device(&w, dev->v[0], ecu, add, &e);
-		} else {
-			rc = assign_fleet(&w, hw, dev, &e);
-		}
-	}
+	int rc = ws_open(a->pos[0], &w, &e);
+	if (rc == UPT_OK)
+		rc = assign(&w, a, &e);
 	if (rc == UPT_OK)
 		rc = ws_save(&w, &e);
-	status = rc ? cli_fail("assign", &e) : 0;
-out:
+	int status = rc ? cli_fail("assign", &e) : 0;
 	ws_close(&w);
-	args_free(&a);
 	return status;
+}
+
+int cmd_assign(int argc, char **argv)
+{
+	return cli_run("assign", usage, opts, sizeof(opts) / sizeof(opts[0]), argc, argv,
+		       assign_run);
 }

@@ -144,6 +144,23 @@ static int cmp_cstr(const void *a, const void *b)
 }
 
 /* The plan of a new create, from the command line. */
+/* The compression options given (pack_parse_writer_opts) into the plan, over what it holds:
+ * --resume may change --level and --threads (cmd_create refuses --split-size there). */
+static int plan_writer_opts(plan *p, const args *a, upt_err *e)
+{
+	upt_bundle_writer_opts wo;
+	int rc = pack_parse_writer_opts(a, &wo, e);
+	if (rc)
+		return rc;
+	if (wo.level)
+		json_object_set_new(p->doc, "level", json_integer(wo.level));
+	if (wo.threads)
+		json_object_set_new(p->doc, "threads", json_integer((json_int_t)wo.threads));
+	if (wo.split_size)
+		json_object_set_new(p->doc, "split_size", json_integer((json_int_t)wo.split_size));
+	return UPT_OK;
+}
+
 static int plan_from_args(const ws *w, const args *a, plan *p, upt_err *e)
 {
 	const char *out = args_one(a, "output");
@@ -202,26 +219,7 @@ static int plan_from_args(const ws *w, const args *a, plan *p, upt_err *e)
 			json_array_append_new(devs, json_string(names[i]));
 		free(names);
 	}
-	uint64_t v;
-	if (args_one(a, "level")) {
-		rc = parse_u64("--level", args_one(a, "level"), 1, 19, &v, e);
-		if (rc)
-			return rc;
-		json_object_set_new(p->doc, "level", json_integer((json_int_t)v));
-	}
-	if (args_one(a, "threads")) {
-		rc = parse_u64("--threads", args_one(a, "threads"), 1, 256, &v, e);
-		if (rc)
-			return rc;
-		json_object_set_new(p->doc, "threads", json_integer((json_int_t)v));
-	}
-	if (args_one(a, "split-size")) {
-		rc = pack_parse_split_size(args_one(a, "split-size"), &v, e);
-		if (rc)
-			return rc;
-		json_object_set_new(p->doc, "split_size", json_integer((json_int_t)v));
-	}
-	return UPT_OK;
+	return plan_writer_opts(p, a, e);
 }
 
 /* A staged create's plan; -o and the compression options may be given again. */
@@ -251,20 +249,7 @@ static int plan_load(const ws *w, const args *a, plan *p, upt_err *e)
 		return upt_err_set(e, UPT_E_USAGE, "%s/%s: not a plan", w->dir, PLAN_FILE);
 	if (args_one(a, "output"))
 		json_object_set_new(p->doc, "output", json_string(args_one(a, "output")));
-	uint64_t v;
-	if (args_one(a, "level")) {
-		rc = parse_u64("--level", args_one(a, "level"), 1, 19, &v, e);
-		if (rc)
-			return rc;
-		json_object_set_new(p->doc, "level", json_integer((json_int_t)v));
-	}
-	if (args_one(a, "threads")) {
-		rc = parse_u64("--threads", args_one(a, "threads"), 1, 256, &v, e);
-		if (rc)
-			return rc;
-		json_object_set_new(p->doc, "threads", json_integer((json_int_t)v));
-	}
-	return UPT_OK;
+	return plan_writer_opts(p, a, e);
 }
 
 static int plan_devices(plan *p, upt_err *e)

@@ -177,29 +177,25 @@ static int delegate(ws *w, const args *a, upt_err *e)
 	return rc;
 }
 
-int cmd_delegate(int argc, char **argv)
+static int delegate_run(const args *a)
 {
-	args a;
+	if (a->npos != 1)
+		return cli_usage("delegate", usage, "expected one WORKSPACE");
 	upt_err e;
 	upt_err_clear(&e);
 	ws w = {.dirfd = -1, .lockfd = -1};
-	int status;
-	if (!cli_start(&a, "delegate", usage, opts, sizeof(opts) / sizeof(opts[0]), argc, argv,
-		       &status))
-		goto out;
-	int rc;
-	if (a.npos != 1) {
-		status = cli_usage("delegate", usage, "expected one WORKSPACE");
-		goto out;
-	}
-	rc = ws_open(a.pos[0], &w, &e);
+	int rc = ws_open(a->pos[0], &w, &e);
 	if (rc == UPT_OK)
-		rc = delegate(&w, &a, &e);
+		rc = delegate(&w, a, &e);
 	if (rc == UPT_OK)
 		rc = ws_save(&w, &e);
-	status = rc ? cli_fail("delegate", &e) : 0;
-out:
+	int status = rc ? cli_fail("delegate", &e) : 0;
 	ws_close(&w);
-	args_free(&a);
 	return status;
+}
+
+int cmd_delegate(int argc, char **argv)
+{
+	return cli_run("delegate", usage, opts, sizeof(opts) / sizeof(opts[0]), argc, argv,
+		       delegate_run);
 }

@@ -2,7 +2,8 @@
  * docs/reports.md): each device's id, the ed25519 key its reports are signed with, and its EU Cyber
  * Resilience Act support period (placed on the market + support years).
  *
- * Exit status: 0 ok, 1 internal or ledger error, 2 usage or input error (nothing changed). */
+ * Exit status: the bundler's table (args.h): 0 ok, 1 internal error or the ledger locked, 2 usage
+ * or input error. */
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -20,45 +21,26 @@
 #include "upt/rfc3339.h"
 #include "upt/sig.h"
 
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"usage: uptane-bundle devices add --ledger FILE --device ID --public-key DEV.pub\n"
-		"                     [--placed-on-market DATE] [--support-years N]\n"
-		"                     [--encryption-key ENC.pub]\n"
-		"       uptane-bundle devices import --ledger FILE DEVICES.csv\n"
-		"       uptane-bundle devices list --ledger FILE [--json]\n"
-		"\n"
-		"DEVICES.csv: a header line device_id,public_key_file,placed_on_market,"
-		"support_years,\n"
-		"optionally followed by ,encryption_key_file; then one device a line; key paths "
-		"are\n"
-		"relative to the CSV; every field but the first two may be empty.\n"
-		"--encryption-key (and encryption_key_file): the device's X25519 public key (key\n"
-		"generate --x25519) that create --encrypt --ledger wraps image keys for.\n"
-		"DATE (--placed-on-market, and the CSV's field): YYYY-MM-DD, or a time\n"
-		"YYYY-MM-DDTHH:MM:SSZ of that day (UTC). The support period ends support_years\n"
-		"calendar years later (29 February: 28 February in a common year).\n"
-		"add on a registered device with the same key updates its support period; another "
-		"key is refused.\n"
-		"exit status: 0 ok, 1 internal or ledger error, 2 usage or input error\n");
-}
-
-/* Ledger and environment failures are 1; anything about the operator's input is 2. */
-static int exit_for(int code)
-{
-	switch (code) {
-	case UPT_OK:
-		return 0;
-	case UPT_E_INTERNAL:
-	case UPT_E_NOMEM:
-	case UPT_E_IO:
-	case UPT_E_BUSY:
-		return 1;
-	default:
-		return 2;
-	}
-}
+static const char usage[] =
+    "usage: uptane-bundle devices add --ledger FILE --device ID --public-key DEV.pub\n"
+    "                     [--placed-on-market DATE] [--support-years N]\n"
+    "                     [--encryption-key ENC.pub]\n"
+    "       uptane-bundle devices import --ledger FILE DEVICES.csv\n"
+    "       uptane-bundle devices list --ledger FILE [--json]\n"
+    "\n"
+    "DEVICES.csv: a header line device_id,public_key_file,placed_on_market,"
+    "support_years,\n"
+    "optionally followed by ,encryption_key_file; then one device a line; key paths "
+    "are\n"
+    "relative to the CSV; every field but the first two may be empty.\n"
+    "--encryption-key (and encryption_key_file): the device's X25519 public key (key\n"
+    "generate --x25519) that create --encrypt --ledger wraps image keys for.\n"
+    "DATE (--placed-on-market, and the CSV's field): YYYY-MM-DD, or a time\n"
+    "YYYY-MM-DDTHH:MM:SSZ of that day (UTC). The support period ends support_years\n"
+    "calendar years later (29 February: 28 February in a common year).\n"
+    "add on a registered device with the same key updates its support period; another "
+    "key is refused.\n"
+    "exit status: 0 ok, 1 internal error or the ledger locked, 2 usage or input error\n";
 
 static int parse_years(const char *s, int *out, upt_err *e)
 {
@@ -142,33 +124,21 @@ static const char *put_word(enum ledger_put_result r)
 					 : "unchanged";
 }
 
-static int devices_add(int argc, char **argv)
+static const arg_opt add_opts[] = {
+    {"ledger", 0, ARG_ONE},	      {"device", 0, ARG_ONE},	     {"public-key", 0, ARG_ONE},
+    {"placed-on-market", 0, ARG_ONE}, {"support-years", 0, ARG_ONE}, {"encryption-key", 0, ARG_ONE},
+};
+
+static int devices_add_run(const args *a)
 {
-	const char *ledger_path = NULL, *id = NULL, *key = NULL, *pom = NULL, *years = NULL,
-		   *enc = NULL;
-	for (int i = 1; i < argc; i++) {
-		const char **slot = !strcmp(argv[i], "--ledger")	     ? &ledger_path
-				    : !strcmp(argv[i], "--device")	     ? &id
-				    : !strcmp(argv[i], "--public-key")	     ? &key
-				    : !strcmp(argv[i], "--placed-on-market") ? &pom
-				    : !strcmp(argv[i], "--support-years")    ? &years
-				    : !strcmp(argv[i], "--encryption-key")   ? &enc
-									     : NULL;
-		if (!slot || i + 1 >= argc) {
-			fprintf(stderr, "uptane-bundle devices add: %s \"%s\"\n",
-				slot ? "missing value for" : "unknown argument", argv[i]);
-			usage(stderr);
-			return 2;
-		}
-		*slot = argv[++i];
-	}
-	if (!ledger_path || !id || !key) {
-		fprintf(stderr,
-			"uptane-bundle devices add: --ledger, --device and --public-key are "
-			"required\n");
-		usage(stderr);
-		return 2;
-	}
+	const char *ledger_path = args_one(a, "ledger"), *id = args_one(a, "device"),
+		   *key = args_one(a, "public-key"), *pom = args_one(a, "placed-on-market"),
+		   *years = args_one(a, "support-years"), *enc = args_one(a, "encryption-key");
+	if (a->npos)
+		return cli_usage("devices add", usage, "unknown argument \"%s\"", a->pos[0]);
+	if (!ledger_path || !id || !key)
+		return cli_usage("devices add", usage,
+				 "--ledger, --device and --public-key are required");
 	upt_err e;
 	upt_err_clear(&e);
 	ledger_device d;
@@ -189,13 +159,19 @@ static int devices_add(int argc, char **argv)
 	ledger_close(l);
 	if (rc) {
 		fprintf(stderr, "uptane-bundle devices add: %s\n", e.msg);
-		return exit_for(rc);
+		return cli_exit_status(rc);
 	}
 	printf("%s %s (keyid %.16s)", put_word(res), d.device_id, d.key.keyid);
 	if (enc)
 		printf(", encryption key %.16s", enc_id);
 	putchar('\n');
 	return 0;
+}
+
+static int devices_add(int argc, char **argv)
+{
+	return cli_run("devices add", usage, add_opts, sizeof(add_opts) / sizeof(add_opts[0]), argc,
+		       argv, devices_add_run);
 }
 
 /* ---- import ---- */
@@ -265,28 +241,16 @@ static char *csv_relative(const char *csv, size_t dirlen, const char *field)
 	return path;
 }
 
-static int devices_import(int argc, char **argv)
+static const arg_opt ledger_opt[] = {{"ledger", 0, ARG_ONE}};
+
+static int devices_import_run(const args *a)
 {
-	const char *ledger_path = NULL, *csv = NULL;
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--ledger") && i + 1 < argc) {
-			ledger_path = argv[++i];
-		} else if (argv[i][0] == '-' || csv) {
-			fprintf(stderr,
-				"uptane-bundle devices import: unexpected argument \"%s\"\n",
-				argv[i]);
-			usage(stderr);
-			return 2;
-		} else {
-			csv = argv[i];
-		}
-	}
-	if (!ledger_path || !csv) {
-		fprintf(stderr, "uptane-bundle devices import: --ledger FILE and DEVICES.csv are "
-				"required\n");
-		usage(stderr);
-		return 2;
-	}
+	const char *ledger_path = args_one(a, "ledger"), *csv = a->npos ? a->pos[0] : NULL;
+	if (a->npos > 1)
+		return cli_usage("devices import", usage, "unexpected argument \"%s\"", a->pos[1]);
+	if (!ledger_path || !csv)
+		return cli_usage("devices import", usage,
+				 "--ledger FILE and DEVICES.csv are required");
 	upt_err e;
 	upt_err_clear(&e);
 	upt_buf in;
@@ -389,11 +353,16 @@ static int devices_import(int argc, char **argv)
 	upt_buf_clear(&in);
 	if (rc) {
 		fprintf(stderr, "uptane-bundle devices import: %s (nothing imported)\n", e.msg);
-		return exit_for(rc);
+		return cli_exit_status(rc);
 	}
 	printf("devices import: %zu registered, %zu updated, %zu unchanged\n",
 	       counts[LEDGER_PUT_ADDED], counts[LEDGER_PUT_UPDATED], counts[LEDGER_PUT_UNCHANGED]);
 	return 0;
+}
+
+static int devices_import(int argc, char **argv)
+{
+	return cli_run("devices import", usage, ledger_opt, 1, argc, argv, devices_import_run);
 }
 
 /* ---- list ---- */
@@ -442,26 +411,17 @@ static int list_one(const ledger_device_info *d, void *vctx)
 	return UPT_OK;
 }
 
-static int devices_list(int argc, char **argv)
+static const arg_opt list_opts[] = {{"ledger", 0, ARG_ONE}, {"json", 0, ARG_NONE}};
+
+static int devices_list_run(const args *a)
 {
-	const char *ledger_path = NULL;
+	const char *ledger_path = args_one(a, "ledger");
 	list_ctx c = {0};
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--ledger") && i + 1 < argc) {
-			ledger_path = argv[++i];
-		} else if (!strcmp(argv[i], "--json")) {
-			c.json = true;
-		} else {
-			fprintf(stderr, "uptane-bundle devices list: unexpected argument \"%s\"\n",
-				argv[i]);
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (!ledger_path) {
-		fprintf(stderr, "uptane-bundle devices list: --ledger FILE is required\n");
-		return 2;
-	}
+	c.json = args_flag(a, "json");
+	if (a->npos)
+		return cli_usage("devices list", usage, "unexpected argument \"%s\"", a->pos[0]);
+	if (!ledger_path)
+		return cli_usage("devices list", usage, "--ledger FILE is required");
 	upt_err e;
 	upt_err_clear(&e);
 	ledger *l = NULL;
@@ -484,20 +444,25 @@ static int devices_list(int argc, char **argv)
 	json_decref(c.arr);
 	if (rc) {
 		fprintf(stderr, "uptane-bundle devices list: %s\n", e.msg);
-		return exit_for(rc);
+		return cli_exit_status(rc);
 	}
 	return 0;
+}
+
+static int devices_list(int argc, char **argv)
+{
+	return cli_run("devices list", usage, list_opts, 2, argc, argv, devices_list_run);
 }
 
 int cmd_devices(int argc, char **argv)
 {
 	if (argc < 2) {
-		usage(stderr);
-		return 2;
+		fputs(usage, stderr);
+		return CLI_EXIT_USAGE;
 	}
 	/* Also `devices add --help`: the usage covers every subcommand. */
 	if (cli_wants_help(argc, argv)) {
-		usage(stdout);
+		fputs(usage, stdout);
 		return 0;
 	}
 	if (!strcmp(argv[1], "add"))
@@ -506,7 +471,5 @@ int cmd_devices(int argc, char **argv)
 		return devices_import(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "list"))
 		return devices_list(argc - 1, argv + 1);
-	fprintf(stderr, "uptane-bundle devices: unknown subcommand \"%s\"\n", argv[1]);
-	usage(stderr);
-	return 2;
+	return cli_usage("devices", usage, "unknown subcommand \"%s\"", argv[1]);
 }

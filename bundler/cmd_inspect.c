@@ -393,34 +393,26 @@ out:
 	return rc;
 }
 
-int cmd_inspect(int argc, char **argv)
+static int inspect_run(const args *a)
 {
-	args a;
+	if (a->npos != 1)
+		return cli_usage("inspect", usage, "expected one BUNDLE");
 	upt_err e;
 	upt_err_clear(&e);
-	int status;
-	if (!cli_start(&a, "inspect", usage, opts, sizeof(opts) / sizeof(opts[0]), argc, argv,
-		       &status))
-		goto out;
-	int rc;
-	if (a.npos != 1) {
-		status = cli_usage("inspect", usage, "expected one BUNDLE");
-		goto out;
+	int rc = inspect(a->pos[0], args_flag(a, "json"), &e);
+	if (rc == UPT_OK)
+		return 0;
+	int status = cli_fail("inspect", &e);
+	/* A bundle the installer would refuse: exit 4 with the class, like verify. */
+	if (upt_err_is_rejection(rc)) {
+		fprintf(stderr, "uptane-bundle inspect: rejected (%s)\n", upt_err_class(rc));
+		status = CLI_EXIT_REJECTED;
 	}
-	rc = inspect(a.pos[0], args_flag(&a, "json"), &e);
-	if (rc == UPT_OK) {
-		status = 0;
-	} else {
-		cli_fail("inspect", &e);
-		/* A bundle the installer would refuse: exit 4 with the class, like verify. */
-		status = upt_err_is_rejection(rc)		     ? 4
-			 : rc == UPT_E_NOMEM || rc == UPT_E_INTERNAL ? 1
-								     : 2;
-		if (upt_err_is_rejection(rc))
-			fprintf(stderr, "uptane-bundle inspect: rejected (%s)\n",
-				upt_err_class(rc));
-	}
-out:
-	args_free(&a);
 	return status;
+}
+
+int cmd_inspect(int argc, char **argv)
+{
+	return cli_run("inspect", usage, opts, sizeof(opts) / sizeof(opts[0]), argc, argv,
+		       inspect_run);
 }

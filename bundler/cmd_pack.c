@@ -75,10 +75,39 @@ static bool all_digits(const char *s)
 	return true;
 }
 
+static const char *const director_roles[] = {"timestamp", "snapshot", "targets"};
+
+/* A multi-device bundle's director/devices/ID/ROLE.json; UPT_E_NOT_FOUND (unset) when f is
+ * not one. */
+static int classify_device_file(mfile *f, upt_role_type *type, upt_err *e)
+{
+	const char *r = f->rel;
+	if (strncmp(r, "director/devices/", 17))
+		return UPT_E_NOT_FOUND;
+	const char *id = r + 17, *slash = strchr(id, '/');
+	if (!slash || (size_t)(slash - id) > UPT_NAME_MAX)
+		return UPT_E_NOT_FOUND;
+	char dev[UPT_NAME_MAX + 1];
+	memcpy(dev, id, (size_t)(slash - id));
+	dev[slash - id] = '\0';
+	for (int i = 0; upt_name_valid(dev) && i < 3; i++) {
+		char file[32];
+		snprintf(file, sizeof(file), "%s.json", director_roles[i]);
+		if (strcmp(slash + 1, file))
+			continue;
+		*type = i == 0 ? UPT_ROLE_TIMESTAMP : i == 1 ? UPT_ROLE_SNAPSHOT : UPT_ROLE_TARGETS;
+		f->group = 1;
+		f->ord = (uint64_t)i;
+		f->device = strdup(dev);
+		return f->device ? UPT_OK : upt_err_set(e, UPT_E_NOMEM, "out of memory");
+	}
+	return UPT_E_NOT_FOUND;
+}
+
 /* Classifies a file of METADATA_DIR by the layout: its `_type`, group and order. */
 static int classify(mfile *f, upt_role_type *type, upt_err *e)
 {
-	static const char *const roles[] = {"timestamp", "snapshot", "targets"};
+	const char *const *roles = director_roles;
 	char mid[UPT_MEMBER_PATH_MAX + 1];
 	const char *r = f->rel;
 	for (int g = 0; g < 2; g++) {
@@ -125,28 +154,9 @@ static int classify(mfile *f, upt_role_type *type, upt_err *e)
 		f->ord = 1;
 		return UPT_OK;
 	}
-	if (!strncmp(r, "director/devices/", 17)) {
-		const char *id = r + 17, *slash = strchr(id, '/');
-		if (slash && (size_t)(slash - id) <= UPT_NAME_MAX) {
-			char dev[UPT_NAME_MAX + 1];
-			memcpy(dev, id, (size_t)(slash - id));
-			dev[slash - id] = '\0';
-			for (int i = 0; upt_name_valid(dev) && i < 3; i++) {
-				char file[32];
-				snprintf(file, sizeof(file), "%s.json", roles[i]);
-				if (strcmp(slash + 1, file))
-					continue;
-				*type = i == 0	 ? UPT_ROLE_TIMESTAMP
-					: i == 1 ? UPT_ROLE_SNAPSHOT
-						 : UPT_ROLE_TARGETS;
-				f->group = 1;
-				f->ord = (uint64_t)i;
-				f->device = strdup(dev);
-				return f->device ? UPT_OK
-						 : upt_err_set(e, UPT_E_NOMEM, "out of memory");
-			}
-		}
-	}
+	int rc = classify_device_file(f, type, e);
+	if (rc != UPT_E_NOT_FOUND)
+		return rc;
 	return upt_err_set(e, UPT_E_USAGE, "%s: not a file of the bundle's metadata layout", r);
 }
 
@@ -191,255 +201,298 @@ static int check_image(const char *images_dir, const upt_target *t, img *out, up
 	return UPT_OK;
 }
 
-static int pack(const args *a, upt_err *e)
+/* Everything pack() reads and derives, freed by pack_state_free. */
+typedef struct pack_state {
+	char base[PATH_MAX]; /* METADATA_DIR/metadata when it exists, else METADATA_DIR */
+	int dfd;
+	char **list;
+	size_t nlist;
+	mfile *files; /* nlist, in bundle order */
+	img *imgs;
+	size_t nimgs;
+	const char **devices; /* the devices the Director files name (none for a fleet) */
+	size_t ndevices;
+	const char *fleet; /* fleet bundle: fleet_name */
+	char fleet_name[UPT_NAME_MAX + 1];
+} pack_state;
+
+static void pack_state_free(pack_state *s)
 {
-	const char *mdir = a->pos[0], *idir = a->pos[1];
-	const char *out = args_one(a, "output");
-	if (!out)
-		return upt_err_set(e, UPT_E_USAGE, "-o OUT.uptane is required");
-	upt_bundle_writer_opts wo = {0, 0, 0};
-	uint64_t v;
-	int rc = UPT_OK;
-	if (args_one(a, "level") &&
-	    (rc = parse_u64("--level", args_one(a, "level"), 1, 19, &v, e)) == 0)
-		wo.level = (int)v;
-	if (rc == UPT_OK && args_one(a, "threads") &&
-	    (rc = parse_u64("--threads", args_one(a, "threads"), 1, 256, &v, e)) == 0)
-		wo.threads = (unsigned)v;
-	if (rc == UPT_OK && args_one(a, "split-size")) {
-		rc = pack_parse_split_size(args_one(a, "split-size"), &wo.split_size, e);
+	for (size_t i = 0; s->files && i < s->nlist; i++) {
+		upt_buf_clear(&s->files[i].data);
+		upt_meta_free(s->files[i].meta);
+		free(s->files[i].device);
 	}
+	free(s->files);
+	free(s->imgs);
+	free(s->devices);
+	ws_list_free(s->list, s->nlist);
+	if (s->dfd >= 0)
+		close(s->dfd);
+}
+
+/* METADATA_DIR may be a bundle's top (holding metadata/) or the metadata/ directory itself. */
+static int open_metadata_dir(pack_state *s, const char *mdir, upt_err *e)
+{
+	struct stat st;
+	snprintf(s->base, sizeof(s->base), "%s/metadata", mdir);
+	if (stat(s->base, &st) != 0 || !S_ISDIR(st.st_mode))
+		snprintf(s->base, sizeof(s->base), "%s", mdir);
+	s->dfd = open(s->base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (s->dfd < 0)
+		return upt_err_set(e, UPT_E_USAGE, "%s: %s", mdir, strerror(errno));
+	return UPT_OK;
+}
+
+/* One file of the layout: classified, read (within the per-file and total caps), parsed. */
+static int read_metadata_file(pack_state *s, mfile *f, size_t *total, upt_err *e)
+{
+	upt_role_type type = UPT_ROLE_ROOT;
+	int rc = classify(f, &type, e);
+	if (rc == UPT_OK)
+		rc = upt_file_read(s->dfd, f->rel, UPT_META_FILE_MAX, &f->data, e);
+	if (rc == UPT_OK && f->data.len > UPT_META_TOTAL_MAX - *total)
+		rc = upt_err_set(e, UPT_E_USAGE, "metadata over %u bytes in all",
+				 UPT_META_TOTAL_MAX);
+	if (rc == UPT_OK)
+		rc = upt_meta_parse(f->data.data, f->data.len, type, &f->meta, e);
+	if (rc)
+		return upt_err_prefix(e, "%s/%s", s->base, f->rel);
+	*total += f->data.len;
+	snprintf(f->member, sizeof(f->member), "metadata/%s", f->rel);
+	return UPT_OK;
+}
+
+/* Every file of METADATA_DIR, in the order the bundle holds them (cmp_mfile). */
+static int read_metadata(pack_state *s, upt_err *e)
+{
+	int rc = dir_list(s->dfd, ".", &s->list, &s->nlist, e);
 	if (rc)
 		return rc;
-
-	char base[PATH_MAX];
-	struct stat st;
-	snprintf(base, sizeof(base), "%s/metadata", mdir);
-	if (stat(base, &st) != 0 || !S_ISDIR(st.st_mode))
-		snprintf(base, sizeof(base), "%s", mdir);
-	int dfd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return upt_err_set(e, UPT_E_USAGE, "%s: %s", mdir, strerror(errno));
-	char **list = NULL;
-	size_t nlist = 0;
-	mfile *files = NULL;
-	img *imgs = NULL;
-	size_t nimgs = 0;
-	pack_member *members = NULL;
-	pack_image *pimgs = NULL;
-	const char **devices = NULL;
-	size_t ndevices = 0;
-	const char *fleet = NULL;
-	char fleet_name[UPT_NAME_MAX + 1];
-	rc = dir_list(dfd, ".", &list, &nlist, e);
-	if (rc)
-		goto out;
-	files = calloc(nlist ? nlist : 1, sizeof(*files));
-	if (!files) {
-		rc = upt_err_set(e, UPT_E_NOMEM, "out of memory");
-		goto out;
-	}
+	s->files = calloc(s->nlist ? s->nlist : 1, sizeof(*s->files));
+	if (!s->files)
+		return upt_err_set(e, UPT_E_NOMEM, "out of memory");
 	size_t total = 0;
-	for (size_t i = 0; i < nlist; i++) {
-		mfile *f = &files[i];
+	for (size_t i = 0; i < s->nlist; i++) {
+		mfile *f = &s->files[i];
 		upt_buf_init(&f->data, UPT_META_FILE_MAX);
-		f->rel = list[i] + 2; /* "./" */
-		upt_role_type type = UPT_ROLE_ROOT;
-		rc = classify(f, &type, e);
-		if (rc == UPT_OK)
-			rc = upt_file_read(dfd, f->rel, UPT_META_FILE_MAX, &f->data, e);
-		if (rc == UPT_OK && f->data.len > UPT_META_TOTAL_MAX - total)
-			rc = upt_err_set(e, UPT_E_USAGE, "metadata over %u bytes in all",
-					 UPT_META_TOTAL_MAX);
-		if (rc == UPT_OK)
-			rc = upt_meta_parse(f->data.data, f->data.len, type, &f->meta, e);
-		if (rc) {
-			upt_err_prefix(e, "%s/%s", base, f->rel);
-			goto out;
-		}
-		total += f->data.len;
-		snprintf(f->member, sizeof(f->member), "metadata/%s", f->rel);
+		f->rel = s->list[i] + 2; /* "./" */
+		rc = read_metadata_file(s, f, &total, e);
+		if (rc)
+			return rc;
 	}
-	if (nlist)
-		qsort(files, nlist, sizeof(*files), cmp_mfile);
+	if (s->nlist)
+		qsort(s->files, s->nlist, sizeof(*s->files), cmp_mfile);
+	return UPT_OK;
+}
 
-	/* Roots 1..N in each repository; the kind; the devices or the fleet. */
-	uint64_t roots[2] = {0, 0};
-	bool single = false, fleet_snap = false;
-	size_t nupdates = 0;
-	const mfile *updates = NULL;
-	devices = calloc(nlist ? nlist : 1, sizeof(*devices));
-	if (!devices) {
-		rc = upt_err_set(e, UPT_E_NOMEM, "out of memory");
-		goto out;
-	}
-	for (size_t i = 0; rc == UPT_OK && i < nlist; i++) {
-		const mfile *f = &files[i];
-		if (f->group == 0 || f->group == 2) {
-			uint64_t *r = &roots[f->group / 2];
-			if (f->ord != *r + 1 || f->meta->version != f->ord)
-				rc = upt_err_set(e, UPT_E_USAGE,
-						 "%s: root versions must run 1..N without "
-						 "gaps, each file holding its own version",
-						 f->rel);
-			*r = f->ord;
-		} else if (f->group == 1 && f->meta->type == UPT_ROLE_OFFLINE_SNAPSHOT) {
-			fleet_snap = true;
-		} else if (f->group == 1 && f->meta->type == UPT_ROLE_OFFLINE_UPDATES) {
-			nupdates++;
-			updates = f;
-		} else if (f->group == 1 && f->device) {
-			if (!ndevices || strcmp(devices[ndevices - 1], f->device))
-				devices[ndevices++] = f->device;
-			if (f->meta->type == UPT_ROLE_TARGETS &&
-			    (!f->meta->device_id || strcmp(f->meta->device_id, f->device)))
-				rc = upt_err_set(e, UPT_E_USAGE, "%s: deviceId is not %s", f->rel,
-						 f->device);
-		} else if (f->group == 1) {
-			single = true;
-			if (f->meta->type == UPT_ROLE_TARGETS) {
-				if (!f->meta->device_id)
-					rc = upt_err_set(e, UPT_E_USAGE, "%s: no deviceId", f->rel);
-				else
-					devices[0] = f->meta->device_id;
-			}
+/* What the Director files say about the bundle's kind, gathered by scan_director. */
+typedef struct director_set {
+	uint64_t roots[2]; /* the last root version seen: director, image repo */
+	bool single, fleet_snap;
+	size_t nupdates;
+	const mfile *updates;
+} director_set;
+
+/* One sorted file: root versions 1..N, the devices' deviceIds, which kind it belongs to. */
+static int scan_file(pack_state *s, const mfile *f, director_set *d, upt_err *e)
+{
+	if (f->group == 0 || f->group == 2) {
+		uint64_t *r = &d->roots[f->group / 2];
+		bool in_order = f->ord == *r + 1 && f->meta->version == f->ord;
+		*r = f->ord;
+		if (!in_order)
+			return upt_err_set(e, UPT_E_USAGE,
+					   "%s: root versions must run 1..N without "
+					   "gaps, each file holding its own version",
+					   f->rel);
+	} else if (f->group == 1 && f->meta->type == UPT_ROLE_OFFLINE_SNAPSHOT) {
+		d->fleet_snap = true;
+	} else if (f->group == 1 && f->meta->type == UPT_ROLE_OFFLINE_UPDATES) {
+		d->nupdates++;
+		d->updates = f;
+	} else if (f->group == 1 && f->device) {
+		if (!s->ndevices || strcmp(s->devices[s->ndevices - 1], f->device))
+			s->devices[s->ndevices++] = f->device;
+		if (f->meta->type == UPT_ROLE_TARGETS &&
+		    (!f->meta->device_id || strcmp(f->meta->device_id, f->device)))
+			return upt_err_set(e, UPT_E_USAGE, "%s: deviceId is not %s", f->rel,
+					   f->device);
+	} else if (f->group == 1) {
+		d->single = true;
+		if (f->meta->type == UPT_ROLE_TARGETS) {
+			if (!f->meta->device_id)
+				return upt_err_set(e, UPT_E_USAGE, "%s: no deviceId", f->rel);
+			s->devices[0] = f->meta->device_id;
 		}
 	}
-	if (rc)
-		goto out;
-	if (!roots[0] || !roots[1]) {
-		rc = upt_err_set(e, UPT_E_USAGE,
-				 "both director/1.root.json and image-repo/1.root.json "
-				 "are required");
-		goto out;
+	return UPT_OK;
+}
+
+/* Roots 1..N in each repository; exactly one kind; its devices or its fleet. */
+static int check_director(pack_state *s, upt_err *e)
+{
+	director_set d;
+	memset(&d, 0, sizeof(d));
+	s->devices = calloc(s->nlist ? s->nlist : 1, sizeof(*s->devices));
+	if (!s->devices)
+		return upt_err_set(e, UPT_E_NOMEM, "out of memory");
+	for (size_t i = 0; i < s->nlist; i++) {
+		int rc = scan_file(s, &s->files[i], &d, e);
+		if (rc)
+			return rc;
 	}
-	int kinds = (single ? 1 : 0) + (ndevices ? 1 : 0) + (fleet_snap || nupdates ? 1 : 0);
-	if (kinds != 1 || (fleet_snap && nupdates != 1) || (nupdates && !fleet_snap)) {
-		rc = upt_err_set(
+	if (!d.roots[0] || !d.roots[1])
+		return upt_err_set(e, UPT_E_USAGE,
+				   "both director/1.root.json and image-repo/1.root.json "
+				   "are required");
+	int kinds = (d.single ? 1 : 0) + (s->ndevices ? 1 : 0) + (d.fleet_snap || d.nupdates);
+	if (kinds != 1 || (d.fleet_snap && d.nupdates != 1) || (d.nupdates && !d.fleet_snap))
+		return upt_err_set(
 		    e, UPT_E_USAGE,
 		    "the Director files must be one set: "
 		    "director/{timestamp,snapshot,targets}.json, or director/devices/ID/.., "
 		    "or director/offline-snapshot.json with exactly one offline-updates/NAME.json");
-		goto out;
+	if (d.single) {
+		if (!s->devices[0])
+			return upt_err_set(e, UPT_E_USAGE, "director/targets.json is missing");
+		s->ndevices = 1;
 	}
-	if (single) {
-		if (!devices[0]) {
-			rc = upt_err_set(e, UPT_E_USAGE, "director/targets.json is missing");
-			goto out;
-		}
-		ndevices = 1;
-	}
-	if (nupdates) {
-		const char *slash = strrchr(updates->rel, '/');
-		snprintf(fleet_name, sizeof(fleet_name), "%.*s", (int)(strlen(slash + 1) - 5),
+	if (d.nupdates) {
+		const char *slash = strrchr(d.updates->rel, '/');
+		snprintf(s->fleet_name, sizeof(s->fleet_name), "%.*s", (int)(strlen(slash + 1) - 5),
 			 slash + 1);
-		fleet = fleet_name;
-		ndevices = 0;
+		s->fleet = s->fleet_name;
+		s->ndevices = 0;
 	}
+	return UPT_OK;
+}
 
-	/* The images the Director assigns, checked against what it signs. */
-	for (size_t i = 0; rc == UPT_OK && i < nlist; i++) {
-		const upt_meta *m = files[i].meta;
-		if (files[i].group != 1 ||
+static bool have_image(const pack_state *s, const char *name)
+{
+	for (size_t j = 0; j < s->nimgs; j++)
+		if (!strcmp(s->imgs[j].t->name, name))
+			return true;
+	return false;
+}
+
+/* One target a Director file assigns, once: its image checked against what is signed. */
+static int add_image(pack_state *s, const char *idir, const upt_target *t, upt_err *e)
+{
+	if (have_image(s, t->name))
+		return UPT_OK;
+	if (s->nimgs == UPT_TARGETS_MAX)
+		return upt_err_set(e, UPT_E_USAGE, "too many images");
+	img *ni = realloc(s->imgs, (s->nimgs + 1) * sizeof(*ni));
+	if (!ni)
+		return upt_err_set(e, UPT_E_NOMEM, "out of memory");
+	s->imgs = ni;
+	int rc = check_image(idir, t, &s->imgs[s->nimgs], e);
+	if (rc == UPT_OK)
+		s->nimgs++;
+	return rc;
+}
+
+/* The images the Director assigns, checked against what it signs. */
+static int collect_images(pack_state *s, const char *idir, upt_err *e)
+{
+	for (size_t i = 0; i < s->nlist; i++) {
+		const upt_meta *m = s->files[i].meta;
+		if (s->files[i].group != 1 ||
 		    (m->type != UPT_ROLE_TARGETS && m->type != UPT_ROLE_OFFLINE_UPDATES))
 			continue;
-		for (size_t t = 0; rc == UPT_OK && t < m->ntargets; t++) {
-			bool have = false;
-			for (size_t j = 0; j < nimgs; j++)
-				have |= !strcmp(imgs[j].t->name, m->targets[t].name);
-			if (have)
-				continue;
-			if (nimgs == UPT_TARGETS_MAX) {
-				rc = upt_err_set(e, UPT_E_USAGE, "too many images");
-				break;
-			}
-			img *ni = realloc(imgs, (nimgs + 1) * sizeof(*ni));
-			if (!ni) {
-				rc = upt_err_set(e, UPT_E_NOMEM, "out of memory");
-				break;
-			}
-			imgs = ni;
-			rc = check_image(idir, &m->targets[t], &imgs[nimgs], e);
-			if (rc == UPT_OK)
-				nimgs++;
+		for (size_t t = 0; t < m->ntargets; t++) {
+			int rc = add_image(s, idir, &m->targets[t], e);
+			if (rc)
+				return rc;
 		}
 	}
-	if (rc)
-		goto out;
-	members = calloc(nlist ? nlist : 1, sizeof(*members));
-	pimgs = calloc(nimgs ? nimgs : 1, sizeof(*pimgs));
-	if (!members || !pimgs) {
-		rc = upt_err_set(e, UPT_E_NOMEM, "out of memory");
-		goto out;
-	}
-	for (size_t i = 0; i < nlist; i++) {
-		members[i].path = files[i].member;
-		members[i].data = files[i].data.data;
-		members[i].len = files[i].data.len;
-	}
-	for (size_t i = 0; i < nimgs; i++) {
-		pimgs[i].name = imgs[i].t->name;
-		pimgs[i].src = imgs[i].path;
-		pimgs[i].length = imgs[i].t->length;
-	}
+	return UPT_OK;
+}
+
+static void print_packed(const pack_job *job, const pack_result *res)
+{
+	printf("wrote ");
+	pack_print_written(stdout, job->out, job->opts.split_size);
+	printf(": %s bundle, %zu metadata file(s), %zu image(s), %llu bytes, %llu "
+	       "compressed (check it: uptane-bundle verify %s --config DEVICE.json)\n",
+	       job->fleet ? "fleet" : "device", job->nmembers, job->nimages,
+	       (unsigned long long)res->image_bytes, (unsigned long long)res->compressed_bytes,
+	       job->out);
+	pack_print_volumes(stdout, job->out, job->opts.split_size);
+}
+
+/* The checked metadata and images through the writer (pack_write), then what was written. */
+static int write_bundle(const pack_state *s, const char *out, const upt_bundle_writer_opts *wo,
+			upt_err *e)
+{
+	pack_member *members = calloc(s->nlist ? s->nlist : 1, sizeof(*members));
+	pack_image *pimgs = calloc(s->nimgs ? s->nimgs : 1, sizeof(*pimgs));
+	int rc = members && pimgs ? UPT_OK : upt_err_set(e, UPT_E_NOMEM, "out of memory");
+	for (size_t i = 0; rc == UPT_OK && i < s->nlist; i++)
+		members[i] =
+		    (pack_member){s->files[i].member, s->files[i].data.data, s->files[i].data.len};
+	for (size_t i = 0; rc == UPT_OK && i < s->nimgs; i++)
+		pimgs[i] = (pack_image){s->imgs[i].t->name, s->imgs[i].path, s->imgs[i].t->length};
 	pack_job job;
 	memset(&job, 0, sizeof(job));
 	job.out = out;
-	job.opts = wo;
-	job.fleet = fleet != NULL;
-	job.fleet_name = fleet;
-	job.devices = devices;
-	job.ndevices = ndevices;
+	job.opts = *wo;
+	job.fleet = s->fleet != NULL;
+	job.fleet_name = s->fleet;
+	job.devices = s->devices;
+	job.ndevices = s->ndevices;
 	job.created = now_utc();
 	job.members = members;
-	job.nmembers = nlist;
+	job.nmembers = s->nlist;
 	job.images = pimgs;
-	job.nimages = nimgs;
+	job.nimages = s->nimgs;
 	pack_result res;
-	rc = pack_write(&job, &res, e);
-	if (rc == UPT_OK) {
-		printf("wrote ");
-		pack_print_written(stdout, out, job.opts.split_size);
-		printf(": %s bundle, %zu metadata file(s), %zu image(s), %llu bytes, %llu "
-		       "compressed (check it: uptane-bundle verify %s --config DEVICE.json)\n",
-		       fleet ? "fleet" : "device", nlist, nimgs,
-		       (unsigned long long)res.image_bytes,
-		       (unsigned long long)res.compressed_bytes, out);
-		pack_print_volumes(stdout, out, job.opts.split_size);
-	}
-out:
-	for (size_t i = 0; files && i < nlist; i++) {
-		upt_buf_clear(&files[i].data);
-		upt_meta_free(files[i].meta);
-		free(files[i].device);
-	}
-	free(files);
-	free(imgs);
+	if (rc == UPT_OK)
+		rc = pack_write(&job, &res, e);
+	if (rc == UPT_OK)
+		print_packed(&job, &res);
 	free(members);
 	free(pimgs);
-	free(devices);
-	ws_list_free(list, nlist);
-	close(dfd);
 	return rc;
+}
+
+/* pack: the options; METADATA_DIR read and checked; the images checked; the bundle written. */
+static int pack(const args *a, upt_err *e)
+{
+	const char *out = args_one(a, "output");
+	if (!out)
+		return upt_err_set(e, UPT_E_USAGE, "-o OUT.uptane is required");
+	upt_bundle_writer_opts wo;
+	int rc = pack_parse_writer_opts(a, &wo, e);
+	if (rc)
+		return rc;
+	pack_state s;
+	memset(&s, 0, sizeof(s));
+	s.dfd = -1;
+	rc = open_metadata_dir(&s, a->pos[0], e);
+	if (rc == UPT_OK)
+		rc = read_metadata(&s, e);
+	if (rc == UPT_OK)
+		rc = check_director(&s, e);
+	if (rc == UPT_OK)
+		rc = collect_images(&s, a->pos[1], e);
+	if (rc == UPT_OK)
+		rc = write_bundle(&s, out, &wo, e);
+	pack_state_free(&s);
+	return rc;
+}
+
+static int pack_run(const args *a)
+{
+	if (a->npos != 2)
+		return cli_usage("pack", usage, "expected METADATA_DIR and IMAGES_DIR");
+	upt_err e;
+	upt_err_clear(&e);
+	return pack(a, &e) ? cli_fail("pack", &e) : 0;
 }
 
 int cmd_pack(int argc, char **argv)
 {
-	args a;
-	upt_err e;
-	upt_err_clear(&e);
-	int status;
-	if (!cli_start(&a, "pack", usage, opts, sizeof(opts) / sizeof(opts[0]), argc, argv,
-		       &status))
-		goto out;
-	int rc;
-	if (a.npos != 2) {
-		status = cli_usage("pack", usage, "expected METADATA_DIR and IMAGES_DIR");
-		goto out;
-	}
-	rc = pack(&a, &e);
-	status = rc ? cli_fail("pack", &e) : 0;
-out:
-	args_free(&a);
-	return status;
+	return cli_run("pack", usage, opts, sizeof(opts) / sizeof(opts[0]), argc, argv, pack_run);
 }

@@ -8,8 +8,9 @@
  * only then the field checks and the ledger. It is idempotent: one transaction per run, and a
  * (device, counter) already recorded is a duplicate (same signed content) or a replay (other).
  *
- * Exit status of ingest: 0 every report accepted or duplicate; 4 at least one rejected (the
- * others are recorded all the same); 1 internal or ledger error (nothing recorded); 2 usage. */
+ * Exit status of ingest (the bundler's table, args.h): 0 every report accepted or duplicate; 4 at
+ * least one rejected (the others are recorded all the same); 1 internal error or the ledger
+ * locked, 2 usage or input error (nothing recorded in either case). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -39,41 +40,35 @@
 #include "upt/rfc3339.h"
 #include "upt/sig.h"
 
-#define EXIT_REJECTED 4
-
-static void usage(FILE *f)
-{
-	fprintf(
-	    f,
-	    "usage: uptane-bundle reports ingest DIR.. --ledger FILE\n"
-	    "       uptane-bundle reports show --ledger FILE [--json|--csv]\n"
-	    "              [--support-ends-within DURATION] [--not-updated-since TIME]\n"
-	    "              [--running TARGET] [--at TIME] [--html FILE]\n"
-	    "       uptane-bundle reports affected --ledger FILE (--component NAME | --purl PURL "
-	    "|\n"
-	    "              --osv ADVISORY.json) ...   (reports affected --help for more)\n"
-	    "\n"
-	    "ingest: DIR is a stick (holding uptane-reports/), an uptane-reports directory, or "
-	    "one\n"
-	    "  device's directory (uptane-reports/<device-id>/, or a device's state_dir/reports).\n"
-	    "  Each rejected report gets one line on stderr: rejected: FILE: CLASS: why, with\n"
-	    "  CLASS one of forged, unknown-device, replayed, device-mismatch, malformed,\n"
-	    "  too-large, unreadable. Then: N accepted, N duplicate, N rejected.\n"
-	    "  exit status: 0 none rejected, 4 some rejected (the rest recorded), 1 ledger or\n"
-	    "  internal error (nothing recorded), 2 usage error\n"
-	    "show: one row per device and ECU: the target it runs and its state (installed,\n"
-	    "  pending, confirmed, fell-back). TIME is a date YYYY-MM-DD (midnight UTC) or\n"
-	    "  YYYY-MM-DDTHH:MM:SSZ; DURATION is <n>h hours, <n>d days or <n>y calendar years\n"
-	    "  (90d, 1y; a bare number is days, as before).\n"
-	    "  --support-ends-within DURATION  support period ends between today and today +\n"
-	    "                              DURATION\n"
-	    "  --not-updated-since TIME    the installed target has run since before TIME (or no\n"
-	    "                              report shows an install)\n"
-	    "  --running TARGET            the ECU runs TARGET\n"
-	    "  --at TIME                   take TIME's day as today (default: the system clock)\n"
-	    "  --html FILE                 also write a self-contained HTML page: the rows and\n"
-	    "                              each device's support period (docs/sbom.md)\n");
-}
+static const char usage[] =
+    "usage: uptane-bundle reports ingest DIR.. --ledger FILE\n"
+    "       uptane-bundle reports show --ledger FILE [--json|--csv]\n"
+    "              [--support-ends-within DURATION] [--not-updated-since TIME]\n"
+    "              [--running TARGET] [--at TIME] [--html FILE]\n"
+    "       uptane-bundle reports affected --ledger FILE (--component NAME | --purl PURL "
+    "|\n"
+    "              --osv ADVISORY.json) ...   (reports affected --help for more)\n"
+    "\n"
+    "ingest: DIR is a stick (holding uptane-reports/), an uptane-reports directory, or "
+    "one\n"
+    "  device's directory (uptane-reports/<device-id>/, or a device's state_dir/reports).\n"
+    "  Each rejected report gets one line on stderr: rejected: FILE: CLASS: why, with\n"
+    "  CLASS one of forged, unknown-device, replayed, device-mismatch, malformed,\n"
+    "  too-large, unreadable. Then: N accepted, N duplicate, N rejected.\n"
+    "  exit status: 0 none rejected, 4 some rejected (the rest recorded), 1 internal\n"
+    "  error or the ledger locked, 2 usage or input error (nothing recorded)\n"
+    "show: one row per device and ECU: the target it runs and its state (installed,\n"
+    "  pending, confirmed, fell-back). TIME is a date YYYY-MM-DD (midnight UTC) or\n"
+    "  YYYY-MM-DDTHH:MM:SSZ; DURATION is <n>h hours, <n>d days or <n>y calendar years\n"
+    "  (90d, 1y; a bare number is days, as before).\n"
+    "  --support-ends-within DURATION  support period ends between today and today +\n"
+    "                              DURATION\n"
+    "  --not-updated-since TIME    the installed target has run since before TIME (or no\n"
+    "                              report shows an install)\n"
+    "  --running TARGET            the ECU runs TARGET\n"
+    "  --at TIME                   take TIME's day as today (default: the system clock)\n"
+    "  --html FILE                 also write a self-contained HTML page: the rows and\n"
+    "                              each device's support period (docs/sbom.md)\n";
 
 /* A string for a terminal or a log line: printable ASCII as is, anything else as \xNN, so a
  * file name or message from the stick can never carry terminal escapes. */
@@ -670,12 +665,12 @@ static int ingest_arg(ingest *g, int dfd, const char *path, upt_err *e)
 	return rc;
 }
 
-static int reports_ingest(int argc, char **argv)
+static int reports_ingest_run(const args *a)
 {
-	const char *ledger_path = NULL;
-	const char **dirs = calloc((size_t)argc, sizeof(*dirs));
-	int *fds = calloc((size_t)argc, sizeof(*fds));
-	int ndirs = 0, status = 2;
+	const char *ledger_path = args_one(a, "ledger");
+	const char *const *dirs = a->pos;
+	int *fds = calloc(a->npos ? a->npos : 1, sizeof(*fds));
+	int ndirs = (int)a->npos, status = CLI_EXIT_USAGE;
 	ingest g;
 	memset(&g, 0, sizeof(g));
 	g.jobs = calloc(BATCH_JOBS, sizeof(*g.jobs));
@@ -683,27 +678,13 @@ static int reports_ingest(int argc, char **argv)
 	g.threads = cpus < 1 ? 1 : cpus > THREADS_MAX ? THREADS_MAX : (int)cpus;
 	upt_err e;
 	upt_err_clear(&e);
-	if (!dirs || !fds || !g.jobs) {
+	if (!fds || !g.jobs) {
 		fprintf(stderr, "uptane-bundle reports ingest: out of memory\n");
-		status = 1;
+		status = CLI_EXIT_INTERNAL;
 		goto out;
 	}
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--ledger") && i + 1 < argc) {
-			ledger_path = argv[++i];
-		} else if (argv[i][0] == '-') {
-			fprintf(stderr, "uptane-bundle reports ingest: unknown option \"%s\"\n",
-				argv[i]);
-			usage(stderr);
-			goto out;
-		} else {
-			dirs[ndirs++] = argv[i];
-		}
-	}
 	if (!ledger_path || ndirs == 0) {
-		fprintf(stderr,
-			"uptane-bundle reports ingest: DIR.. and --ledger FILE are required\n");
-		usage(stderr);
+		status = cli_usage("reports ingest", usage, "DIR.. and --ledger FILE are required");
 		goto out;
 	}
 	/* Every DIR must open before anything is read, so a typo changes nothing. */
@@ -733,11 +714,11 @@ static int reports_ingest(int argc, char **argv)
 		rc = ledger_commit(g.l, &e);
 	if (rc) {
 		fprintf(stderr, "uptane-bundle reports ingest: %s (nothing recorded)\n", e.msg);
-		status = rc == UPT_E_USAGE || rc == UPT_E_NOT_FOUND || rc == UPT_E_CONFIG ? 2 : 1;
+		status = cli_exit_status(rc);
 		goto out;
 	}
 	printf("%zu accepted, %zu duplicate, %zu rejected\n", g.accepted, g.duplicate, g.rejected);
-	status = g.rejected ? EXIT_REJECTED : 0;
+	status = g.rejected ? CLI_EXIT_REJECTED : 0;
 out:
 	if (g.jobs) {
 		for (size_t i = 0; i < g.njobs; i++)
@@ -749,9 +730,15 @@ out:
 	}
 	free(g.jobs);
 	ledger_close(g.l);
-	free(dirs);
 	free(fds);
 	return status;
+}
+
+static const arg_opt ledger_opt[] = {{"ledger", 0, ARG_ONE}};
+
+static int reports_ingest(int argc, char **argv)
+{
+	return cli_run("reports ingest", usage, ledger_opt, 1, argc, argv, reports_ingest_run);
 }
 
 /* ---- show ---- */
@@ -846,58 +833,51 @@ static int show_html(const char *path, const json_t *rows, int64_t now, upt_err 
 	return html_write(path, "Fleet", rows, columns, NCOLUMNS, now, e);
 }
 
-static int reports_show(int argc, char **argv)
+static const arg_opt show_opts[] = {
+    {"ledger", 0, ARG_ONE},
+    {"json", 0, ARG_NONE},
+    {"csv", 0, ARG_NONE},
+    {"support-ends-within", 0, ARG_ONE},
+    {"not-updated-since", 0, ARG_ONE},
+    {"running", 0, ARG_ONE},
+    {"at", 0, ARG_ONE},
+    {"html", 0, ARG_ONE},
+};
+
+/* --at and --not-updated-since: TIME values, the option named in a bad one's message. */
+static int show_parse_times(const args *a, int64_t *now, show_ctx *c, upt_err *e)
 {
-	const char *ledger_path = NULL, *html = NULL;
-	enum show_format fmt = SHOW_TABLE;
+	const char *at = args_one(a, "at"), *since = args_one(a, "not-updated-since");
+	if (at && upt_time_parse(at, now, e))
+		return upt_err_prefix(e, "--at");
+	if (since && upt_time_parse(since, &c->since, e))
+		return upt_err_prefix(e, "--not-updated-since");
+	c->since_set = since != NULL;
+	return UPT_OK;
+}
+
+static int reports_show_run(const args *a)
+{
+	const char *ledger_path = args_one(a, "ledger"), *html = args_one(a, "html");
+	enum show_format fmt = args_flag(a, "json")  ? SHOW_JSON
+			       : args_flag(a, "csv") ? SHOW_CSV
+						     : SHOW_TABLE;
 	show_ctx c;
 	memset(&c, 0, sizeof(c));
 	upt_err e;
 	upt_err_clear(&e);
 	int64_t now = (int64_t)time(NULL);
-	int rc = UPT_OK;
-	for (int i = 1; rc == UPT_OK && i < argc; i++) {
-		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-		bool takes = !strcmp(a, "--ledger") || !strcmp(a, "--support-ends-within") ||
-			     !strcmp(a, "--not-updated-since") || !strcmp(a, "--running") ||
-			     !strcmp(a, "--at") || !strcmp(a, "--html");
-		if (takes && !v) {
-			rc = upt_err_set(&e, UPT_E_USAGE, "%s needs a value", a);
-			break;
-		}
-		if (takes)
-			i++;
-		if (!strcmp(a, "--json")) {
-			fmt = SHOW_JSON;
-		} else if (!strcmp(a, "--csv")) {
-			fmt = SHOW_CSV;
-		} else if (!strcmp(a, "--ledger")) {
-			ledger_path = v;
-		} else if (!strcmp(a, "--running")) {
-			c.running = v;
-		} else if (!strcmp(a, "--html")) {
-			html = v;
-		} else if (!strcmp(a, "--at")) {
-			if ((rc = upt_time_parse(v, &now, &e)))
-				upt_err_prefix(&e, "--at");
-		} else if (!strcmp(a, "--not-updated-since")) {
-			if ((rc = upt_time_parse(v, &c.since, &e)))
-				upt_err_prefix(&e, "--not-updated-since");
-			c.since_set = true;
-		} else if (!strcmp(a, "--support-ends-within")) {
-			c.within = v;
-			c.within_set = true;
-		} else {
-			rc = upt_err_set(&e, UPT_E_USAGE, "unknown argument \"%s\"", a);
-		}
-	}
+	c.running = args_one(a, "running");
+	c.within = args_one(a, "support-ends-within");
+	c.within_set = c.within != NULL;
+	int rc = a->npos ? upt_err_set(&e, UPT_E_USAGE, "unknown argument \"%s\"", a->pos[0])
+		 : args_flag(a, "json") && args_flag(a, "csv")
+		     ? upt_err_set(&e, UPT_E_USAGE, "--json and --csv exclude each other")
+		     : show_parse_times(a, &now, &c, &e);
 	if (rc == UPT_OK && !ledger_path)
 		rc = upt_err_set(&e, UPT_E_USAGE, "--ledger FILE is required");
-	if (rc) {
-		fprintf(stderr, "uptane-bundle reports show: %s\n", e.msg);
-		usage(stderr);
-		return 2;
-	}
+	if (rc)
+		return cli_usage("reports show", usage, "%s", e.msg);
 	c.today = now - ((now % 86400) + 86400) % 86400;
 	if (c.within_set) {
 		/* A bare number is days, the syntax before DURATION, kept for scripts ("0": today).
@@ -912,12 +892,8 @@ static int reports_show(int argc, char **argv)
 		int64_t secs = 0;
 		if (n == 0 || strspn(c.within, "0") != strlen(c.within))
 			rc = upt_duration_parse(dur, c.today, &secs, &e);
-		if (rc) {
-			fprintf(stderr, "uptane-bundle reports show: --support-ends-within: %s\n",
-				e.msg);
-			usage(stderr);
-			return 2;
-		}
+		if (rc)
+			return cli_usage("reports show", usage, "--support-ends-within: %s", e.msg);
 		c.within_end = c.today + secs;
 	}
 	ledger *l = NULL;
@@ -950,22 +926,28 @@ static int reports_show(int argc, char **argv)
 		rc = upt_err_set(&e, UPT_E_IO, "cannot write: %s", strerror(errno));
 	if (rc) {
 		fprintf(stderr, "uptane-bundle reports show: %s\n", e.msg);
-		return rc == UPT_E_NOT_FOUND || rc == UPT_E_CONFIG || rc == UPT_E_USAGE ? 2 : 1;
+		return cli_exit_status(rc);
 	}
 	return 0;
+}
+
+static int reports_show(int argc, char **argv)
+{
+	return cli_run("reports show", usage, show_opts, sizeof(show_opts) / sizeof(show_opts[0]),
+		       argc, argv, reports_show_run);
 }
 
 int cmd_reports(int argc, char **argv)
 {
 	if (argc < 2) {
-		usage(stderr);
-		return 2;
+		fputs(usage, stderr);
+		return CLI_EXIT_USAGE;
 	}
 	if (!strcmp(argv[1], "affected")) /* its own usage (affected.h) */
 		return reports_affected(argc - 1, argv + 1);
 	/* Also `reports show --help`: the usage covers every subcommand. */
 	if (cli_wants_help(argc, argv)) {
-		usage(stdout);
+		fputs(usage, stdout);
 		return 0;
 	}
 	if (!strcmp(argv[1], "ingest"))
@@ -973,7 +955,5 @@ int cmd_reports(int argc, char **argv)
 	if (!strcmp(argv[1], "show"))
 		return reports_show(argc - 1, argv + 1);
 
-	fprintf(stderr, "uptane-bundle reports: unknown subcommand \"%s\"\n", argv[1]);
-	usage(stderr);
-	return 2;
+	return cli_usage("reports", usage, "unknown subcommand \"%s\"", argv[1]);
 }

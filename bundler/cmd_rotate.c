@@ -239,32 +239,28 @@ out:
 	return rc;
 }
 
-int cmd_rotate(int argc, char **argv)
+static int rotate_run(const args *a)
 {
-	args a;
+	if (a->npos != 1)
+		return cli_usage("rotate", usage, "expected one WORKSPACE");
 	upt_err e;
 	upt_err_clear(&e);
 	ws w = {.dirfd = -1, .lockfd = -1};
-	int status;
-	if (!cli_start(&a, "rotate", usage, opts, sizeof(opts) / sizeof(opts[0]), argc, argv,
-		       &status))
-		goto out;
-	int rc;
-	if (a.npos != 1) {
-		status = cli_usage("rotate", usage, "expected one WORKSPACE");
-		goto out;
-	}
-	rc = ws_open(a.pos[0], &w, &e);
+	int rc = ws_open(a->pos[0], &w, &e);
 	if (rc == UPT_OK && ws_exists(&w, "staged"))
 		rc = upt_err_set(&e, UPT_E_USAGE,
 				 "a create is waiting for signatures in %s/staged: "
 				 "finish it (create --resume) or drop it (create --abort) first",
 				 w.dir);
 	if (rc == UPT_OK)
-		rc = rotate(&w, &a, &e);
-	status = rc ? cli_fail("rotate", &e) : 0;
-out:
+		rc = rotate(&w, a, &e);
+	int status = rc ? cli_fail("rotate", &e) : 0;
 	ws_close(&w);
-	args_free(&a);
 	return status;
+}
+
+int cmd_rotate(int argc, char **argv)
+{
+	return cli_run("rotate", usage, opts, sizeof(opts) / sizeof(opts[0]), argc, argv,
+		       rotate_run);
 }

@@ -266,26 +266,18 @@ static int sbom_import(const char *dir, const char *ledger_path, upt_err *e)
 	return rc;
 }
 
-int cmd_sbom(int argc, char **argv)
+static int sbom_run(const args *a)
 {
-	args a;
+	if (a->npos != 2 || strcmp(a->pos[0], "import"))
+		return cli_usage("sbom", usage, "expected: sbom import WORKSPACE --ledger FILE");
+	if (!args_one(a, "ledger"))
+		return cli_usage("sbom", usage, "--ledger FILE is required");
 	upt_err e;
 	upt_err_clear(&e);
-	int status;
-	if (!cli_start(&a, "sbom", usage, opts, sizeof(opts) / sizeof(opts[0]), argc, argv,
-		       &status))
-		goto out;
-	if (a.npos != 2 || strcmp(a.pos[0], "import")) {
-		status = cli_usage("sbom", usage, "expected: sbom import WORKSPACE --ledger FILE");
-		goto out;
-	}
-	if (!args_one(&a, "ledger")) {
-		status = cli_usage("sbom", usage, "--ledger FILE is required");
-		goto out;
-	}
-	int rc = sbom_import(a.pos[1], args_one(&a, "ledger"), &e);
-	status = rc ? cli_fail("sbom", &e) : 0;
-out:
-	args_free(&a);
-	return status;
+	return sbom_import(a->pos[1], args_one(a, "ledger"), &e) ? cli_fail("sbom", &e) : 0;
+}
+
+int cmd_sbom(int argc, char **argv)
+{
+	return cli_run("sbom", usage, opts, sizeof(opts) / sizeof(opts[0]), argc, argv, sbom_run);
 }

@@ -114,31 +114,22 @@ out:
 	return rc;
 }
 
-int cmd_sign(int argc, char **argv)
+static int sign_run(const args *a)
 {
-	args a;
+	const arg_val *keys = args_get(a, "key");
+	if (a->npos != 1 || !keys->n)
+		return cli_usage("sign", usage, "expected FILE.json and --key K.key");
+	for (size_t i = 0; i < keys->n; i++)
+		if (!key_path_is_private(keys->v[i]))
+			return cli_usage("sign", usage,
+					 "%s: signing needs the private key file (NAME.key)",
+					 keys->v[i]);
 	upt_err e;
 	upt_err_clear(&e);
-	int status;
-	if (!cli_start(&a, "sign", usage, opts, sizeof(opts) / sizeof(opts[0]), argc, argv,
-		       &status))
-		goto out;
-	int rc;
-	if (a.npos != 1 || !args_get(&a, "key")->n) {
-		status = cli_usage("sign", usage, "expected FILE.json and --key K.key");
-		goto out;
-	}
-	for (size_t i = 0; i < args_get(&a, "key")->n; i++)
-		if (!key_path_is_private(args_get(&a, "key")->v[i])) {
-			status = cli_usage("sign", usage,
-					   "%s: signing needs the private key file "
-					   "(NAME.key)",
-					   args_get(&a, "key")->v[i]);
-			goto out;
-		}
-	rc = sign_file(a.pos[0], args_get(&a, "key"), &e);
-	status = rc ? cli_fail("sign", &e) : 0;
-out:
-	args_free(&a);
-	return status;
+	return sign_file(a->pos[0], keys, &e) ? cli_fail("sign", &e) : 0;
+}
+
+int cmd_sign(int argc, char **argv)
+{
+	return cli_run("sign", usage, opts, sizeof(opts) / sizeof(opts[0]), argc, argv, sign_run);
 }

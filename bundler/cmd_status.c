@@ -217,44 +217,48 @@ static void print_text(const ws *w, const json_t *st)
 	}
 }
 
-int cmd_status(int argc, char **argv)
+/* The workspace as one document: targets, assignments, what was signed, who signs. */
+static int print_status(const ws *w, bool as_json, upt_err *e)
 {
-	args a;
+	json_t *meta = NULL;
+	int rc = metadata_json(w, &meta, e);
+	if (rc)
+		return rc;
+	json_t *st =
+	    json_pack("{s:o, s:O, s:O, s:o, s:o}", "targets", targets_json(w), "devices",
+		      json_object_get(w->doc, "devices"), "fleet", json_object_get(w->doc, "fleet"),
+		      "metadata", meta, "signers", signers_json(w));
+	if (!st)
+		return upt_err_set(e, UPT_E_NOMEM, "out of memory");
+	if (as_json) {
+		char *s = json_dumps(st, JSON_COMPACT);
+		if (s)
+			printf("%s\n", s);
+		free(s);
+	} else {
+		print_text(w, st);
+	}
+	json_decref(st);
+	return UPT_OK;
+}
+
+static int status_run(const args *a)
+{
+	if (a->npos != 1)
+		return cli_usage("status", usage, "expected one WORKSPACE");
 	upt_err e;
 	upt_err_clear(&e);
 	ws w = {.dirfd = -1, .lockfd = -1};
-	int status;
-	if (!cli_start(&a, "status", usage, opts, sizeof(opts) / sizeof(opts[0]), argc, argv,
-		       &status))
-		goto out;
-	if (a.npos != 1) {
-		status = cli_usage("status", usage, "expected one WORKSPACE");
-		goto out;
-	}
-	json_t *meta = NULL;
-	int rc = ws_open(a.pos[0], &w, &e);
+	int rc = ws_open(a->pos[0], &w, &e);
 	if (rc == UPT_OK)
-		rc = metadata_json(&w, &meta, &e);
-	if (rc == UPT_OK) {
-		json_t *st = json_pack("{s:o, s:O, s:O, s:o, s:o}", "targets", targets_json(&w),
-				       "devices", json_object_get(w.doc, "devices"), "fleet",
-				       json_object_get(w.doc, "fleet"), "metadata", meta, "signers",
-				       signers_json(&w));
-		if (!st) {
-			rc = upt_err_set(&e, UPT_E_NOMEM, "out of memory");
-		} else if (args_flag(&a, "json")) {
-			char *s = json_dumps(st, JSON_COMPACT);
-			if (s)
-				printf("%s\n", s);
-			free(s);
-		} else {
-			print_text(&w, st);
-		}
-		json_decref(st);
-	}
-	status = rc ? cli_fail("status", &e) : 0;
-out:
+		rc = print_status(&w, args_flag(a, "json"), &e);
+	int status = rc ? cli_fail("status", &e) : 0;
 	ws_close(&w);
-	args_free(&a);
 	return status;
+}
+
+int cmd_status(int argc, char **argv)
+{
+	return cli_run("status", usage, opts, sizeof(opts) / sizeof(opts[0]), argc, argv,
+		       status_run);
 }

@@ -267,41 +267,39 @@ static int target_remove(ws *w, const char *name, upt_err *e)
 	return rc;
 }
 
-int cmd_target(int argc, char **argv)
+/* The argument count each subcommand takes (with the subcommand and WORKSPACE); 0: unknown. */
+static size_t target_words(const char *sub)
 {
-	args a;
+	return !strcmp(sub, "add") || !strcmp(sub, "remove") ? 3 : !strcmp(sub, "list") ? 2 : 0;
+}
+
+static int target_run(const args *a)
+{
+	const char *sub = a->npos ? a->pos[0] : "";
+	size_t want = target_words(sub);
+	if (!want)
+		return cli_usage("target", usage, "expected add, list or remove");
+	if (a->npos != want)
+		return cli_usage("target", usage, "wrong number of arguments for target %s", sub);
 	upt_err e;
 	upt_err_clear(&e);
 	ws w = {.dirfd = -1, .lockfd = -1};
-	int status;
-	if (!cli_start(&a, "target", usage, opts, sizeof(opts) / sizeof(opts[0]), argc, argv,
-		       &status))
-		goto out;
-	int rc;
-	const char *sub = a.npos ? a.pos[0] : "";
-	size_t want = !strcmp(sub, "add") || !strcmp(sub, "remove") ? 3
-		      : !strcmp(sub, "list")			    ? 2
-								    : 0;
-	if (!want) {
-		status = cli_usage("target", usage, "expected add, list or remove");
-		goto out;
-	}
-	if (a.npos != want) {
-		status = cli_usage("target", usage, "wrong number of arguments for target %s", sub);
-		goto out;
-	}
-	rc = ws_open(a.pos[1], &w, &e);
+	int rc = ws_open(a->pos[1], &w, &e);
 	if (rc == UPT_OK) {
 		if (!strcmp(sub, "add"))
-			rc = target_add(&w, &a, &e);
+			rc = target_add(&w, a, &e);
 		else if (!strcmp(sub, "list"))
 			rc = target_list(&w);
 		else
-			rc = target_remove(&w, a.pos[2], &e);
+			rc = target_remove(&w, a->pos[2], &e);
 	}
-	status = rc ? cli_fail("target", &e) : 0;
-out:
+	int status = rc ? cli_fail("target", &e) : 0;
 	ws_close(&w);
-	args_free(&a);
 	return status;
+}
+
+int cmd_target(int argc, char **argv)
+{
+	return cli_run("target", usage, opts, sizeof(opts) / sizeof(opts[0]), argc, argv,
+		       target_run);
 }

@@ -304,7 +304,7 @@ static int run_verify(const char *bundle, upt_trust *trust, const upt_device_ide
 				       "floor "
 				       "was used\n");
 		}
-		status = up_to_date ? 3 : 0;
+		status = up_to_date ? CLI_EXIT_NOT_FOR_DEVICE : CLI_EXIT_OK;
 	} else if (rc == UPT_E_NOT_FOR_DEVICE) {
 		char why[sizeof(res.intended_for) + 1];
 		safe_str(have_res && res.intended_for[0] ? res.intended_for : e.msg, why,
@@ -315,7 +315,7 @@ static int run_verify(const char *bundle, upt_trust *trust, const upt_device_ide
 			print_json("not-for-this-device", rc, NULL, bundle, msg);
 		else
 			printf("%sNOT FOR THIS DEVICE: %s\n", prefix, msg);
-		status = 3;
+		status = CLI_EXIT_NOT_FOR_DEVICE;
 	} else if (upt_err_is_rejection(rc)) {
 		char m[UPT_ERR_MSG_MAX], f[UPT_ERR_FILE_MAX];
 		safe_str(e.msg, m, sizeof(m));
@@ -325,7 +325,7 @@ static int run_verify(const char *bundle, upt_trust *trust, const upt_device_ide
 			print_json("rejected", rc, &e, bundle, m);
 		else
 			printf("%sREJECTED (%s): %s\n", prefix, upt_err_class(rc), msg);
-		status = 4;
+		status = CLI_EXIT_REJECTED;
 	} else {
 		status = cli_fail("verify", &e);
 	}

@@ -13,27 +13,25 @@
 
 #include <fcntl.h>
 
+#include "args.h"
 #include "commands.h"
 
-int cmd_canonical(int argc, char **argv)
+static const char canonical_usage[] =
+    "usage: uptane-bundle canonical FILE.json\n"
+    "  Prints FILE.json in the OLPC canonical form that signatures cover.\n";
+
+static int canonical_run(const args *a)
 {
-	/* --help as for every other command, not a file named "--help". */
-	if (argc == 2 && !strcmp(argv[1], "--help")) {
-		printf("usage: uptane-bundle canonical FILE.json\n"
-		       "  Prints FILE.json in the OLPC canonical form that signatures cover.\n");
-		return 0;
-	}
-	if (argc != 2) {
-		fprintf(stderr, "usage: uptane-bundle canonical FILE.json\n");
-		return 2;
-	}
+	if (a->npos != 1)
+		return cli_usage("canonical", canonical_usage, "expected one FILE.json");
+	const char *file = a->pos[0];
 	upt_err e;
 	upt_err_clear(&e);
 	upt_buf in, out;
 	upt_buf_init(&in, UPT_META_FILE_MAX);
 	upt_buf_init(&out, 2 * UPT_META_FILE_MAX);
 	json_t *v = NULL;
-	int rc = upt_file_read(AT_FDCWD, argv[1], UPT_META_FILE_MAX, &in, &e);
+	int rc = upt_file_read(AT_FDCWD, file, UPT_META_FILE_MAX, &in, &e);
 	if (rc == UPT_OK)
 		rc = upt_json_parse(in.data, in.len, UPT_META_FILE_MAX, &v, &e);
 	if (rc == UPT_OK)
@@ -41,11 +39,16 @@ int cmd_canonical(int argc, char **argv)
 	if (rc == UPT_OK)
 		fwrite(out.data, 1, out.len, stdout);
 	else
-		fprintf(stderr, "uptane-bundle: %s: %s\n", argv[1], e.msg);
+		fprintf(stderr, "uptane-bundle: %s: %s\n", file, e.msg);
 	json_decref(v);
 	upt_buf_clear(&in);
 	upt_buf_clear(&out);
-	return rc == UPT_OK ? 0 : upt_err_exit_status(rc);
+	return cli_exit_status(rc);
+}
+
+int cmd_canonical(int argc, char **argv)
+{
+	return cli_run("canonical", canonical_usage, NULL, 0, argc, argv, canonical_run);
 }
 
 static const struct {
@@ -76,10 +79,9 @@ static void usage(FILE *f)
 	fprintf(f, "usage: uptane-bundle COMMAND [ARGS]   (COMMAND --help for details)\n\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %s\n", commands[i].help);
-	fprintf(
-	    f,
-	    "\n  --version                             version, build type, library versions\n"
-	    "\nexit status: 0 ok, 1 internal error, 2 usage or input error, 4 bundle rejected\n");
+	fprintf(f, "\n  --version                             version, build type, library "
+		   "versions\n\n");
+	cli_print_exit_table(f);
 }
 
 int main(int argc, char **argv)

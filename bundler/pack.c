@@ -164,13 +164,13 @@ out:
 	return rc;
 }
 
-int pack_parse_split_size(const char *s, uint64_t *out, upt_err *e)
+static int parse_split_size(const char *s, uint64_t *out, upt_err *e)
 {
 	uint64_t v;
 	int rc = parse_size("--split-size", s, &v, e);
 	if (rc)
 		return rc;
-	if (v < (1u << 20))
+	if (v < PACK_SPLIT_SIZE_MIN)
 		return upt_err_set(e, UPT_E_USAGE, "--split-size %s: volumes of at least 1M", s);
 	if (v > UPT_SPLIT_SIZE_MAX)
 		return upt_err_set(e, UPT_E_USAGE,
@@ -180,6 +180,23 @@ int pack_parse_split_size(const char *s, uint64_t *out, upt_err *e)
 				   s);
 	*out = v;
 	return UPT_OK;
+}
+
+int pack_parse_writer_opts(const struct args *a, upt_bundle_writer_opts *o, upt_err *e)
+{
+	memset(o, 0, sizeof(*o));
+	uint64_t v;
+	const char *level = args_one(a, "level"), *threads = args_one(a, "threads");
+	const char *split = args_one(a, "split-size");
+	int rc = UPT_OK;
+	if (level && (rc = parse_u64("--level", level, PACK_LEVEL_MIN, PACK_LEVEL_MAX, &v, e)) == 0)
+		o->level = (int)v;
+	if (rc == UPT_OK && threads &&
+	    (rc = parse_u64("--threads", threads, 1, PACK_THREADS_MAX, &v, e)) == 0)
+		o->threads = (unsigned)v;
+	if (rc == UPT_OK && split)
+		rc = parse_split_size(split, &o->split_size, e);
+	return rc;
 }
 
 /* The volumes out.000, out.001, ... that exist now (just written by us). */

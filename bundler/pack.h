@@ -13,6 +13,7 @@
 
 #include "upt/bundle.h"
 #include "upt/err.h"
+#include "upt/limits.h"
 
 typedef struct pack_image {
 	const char *name; /* target name */
@@ -61,9 +62,22 @@ struct crypt_plan;
 int pack_seal_images(const pack_job *job, struct crypt_plan *plan, upt_bundle_writer **out,
 		     upt_err *e) UPT_MUST_CHECK;
 
-/* --split-size SIZE: 1M to UPT_SPLIT_SIZE_MAX (the volumes exist for FAT32's 4 GiB - 1 file
- * size limit). UPT_E_USAGE naming the option and the bound. */
-int pack_parse_split_size(const char *s, uint64_t *out, upt_err *e) UPT_MUST_CHECK;
+/* The compression options create and pack share, with the bounds the station allows (tighter
+ * than the writer's own, which tests use to cut small volumes: UPT_SPLIT_SIZE_MIN):
+ *   --level N        PACK_LEVEL_MIN..PACK_LEVEL_MAX (zstd levels; above 19 needs a window
+ *                    larger than a device's decoder takes)
+ *   --threads N      1..PACK_THREADS_MAX
+ *   --split-size S   PACK_SPLIT_SIZE_MIN..UPT_SPLIT_SIZE_MAX (the volumes exist for FAT32's
+ *                    4 GiB - 1 file size limit; smaller than 1M is a typo, not a stick)
+ * An option not given leaves its field 0: the writer's default. UPT_E_USAGE naming the
+ * option and the bound, checked in the order above. */
+#define PACK_LEVEL_MIN 1
+#define PACK_LEVEL_MAX 19
+#define PACK_THREADS_MAX UPT_WRITER_THREADS_MAX
+#define PACK_SPLIT_SIZE_MIN (1u << 20)
+struct args;
+int pack_parse_writer_opts(const struct args *a, upt_bundle_writer_opts *o,
+			   upt_err *e) UPT_MUST_CHECK;
 
 /* What pack_write wrote to out: "out", or "out.000 .. .NNN (N volumes)" when split. */
 void pack_print_written(FILE *f, const char *out, uint64_t split_size);

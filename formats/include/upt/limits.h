@@ -14,9 +14,13 @@
 #define UPT_MEMBERS_MAX 65536	       /* tar members in one bundle */
 #define UPT_SPLIT_VOLUMES_MAX 1000     /* name.uptane.000 .. .999 */
 #define UPT_SPLIT_SIZE_MAX 4294967295u /* a volume: FAT32's file size limit, 4 GiB - 1 */
-#define UPT_ZSTD_WINDOW_LOG_MAX 22     /* decoder window 4 MiB */
-#define UPT_ZSTD_SLACK (64u << 10)     /* compressed may exceed ZSTD_compressBound by this */
-#define UPT_IO_CHUNK (256u << 10)      /* streaming buffer size */
+/* The writer's floor: smaller volumes are a mistake, not a FAT32 limit. The station's commands
+ * take 1M and up (bundler/pack.h); tests cut 4 KiB volumes to reach many of them cheaply. */
+#define UPT_SPLIT_SIZE_MIN 4096
+#define UPT_WRITER_THREADS_MAX 256 /* compression workers of one writer */
+#define UPT_ZSTD_WINDOW_LOG_MAX 22 /* decoder window 4 MiB */
+#define UPT_ZSTD_SLACK (64u << 10) /* compressed may exceed ZSTD_compressBound by this */
+#define UPT_IO_CHUNK (256u << 10)  /* streaming buffer size */
 
 /* JSON and metadata (docs/bundle-format.md) */
 #define UPT_JSON_DEPTH_MAX 32

@@ -46,12 +46,10 @@
 #include "upt/limits.h"
 #include "upt/rfc3339.h"
 
-#define WRITER_THREADS_MAX 256
 /* Image reads: a 64 KiB heap buffer, as bsdtar uses. Reading into a 256 KiB buffer (malloc
  * hands out a fresh mmap for that size) made the kernel's page-cache copy 3-4x dearer here
  * (perf: _copy_to_iter 6.5% of create's time against 1.8%) for the same bytes. */
 #define WRITER_READ (64u << 10)
-#define SPLIT_SIZE_MIN 4096 /* smaller volumes are a mistake, not a FAT32 limit */
 #define TAR_BLOCK 512
 #define TAR_END_BLOCKS 2 /* end of archive: two zero blocks */
 #define HEADER_MAX 8192	 /* pax extended header (path <= 1024 bytes) + ustar header */
@@ -236,12 +234,12 @@ int upt_bundle_writer_new(const char *path, const upt_bundle_writer_opts *opts,
 	if (o.level < ZSTD_minCLevel() || o.level > ZSTD_maxCLevel())
 		return upt_err_set(e, UPT_E_USAGE, "zstd level %d outside %d..%d", o.level,
 				   ZSTD_minCLevel(), ZSTD_maxCLevel());
-	if (o.threads > WRITER_THREADS_MAX)
+	if (o.threads > UPT_WRITER_THREADS_MAX)
 		return upt_err_set(e, UPT_E_USAGE, "at most %d compression threads",
-				   WRITER_THREADS_MAX);
-	if (o.split_size != 0 && o.split_size < SPLIT_SIZE_MIN)
+				   UPT_WRITER_THREADS_MAX);
+	if (o.split_size != 0 && o.split_size < UPT_SPLIT_SIZE_MIN)
 		return upt_err_set(e, UPT_E_USAGE, "split size %llu below the minimum of %d bytes",
-				   (unsigned long long)o.split_size, SPLIT_SIZE_MIN);
+				   (unsigned long long)o.split_size, UPT_SPLIT_SIZE_MIN);
 	if (!path || !*path)
 		return upt_err_set(e, UPT_E_USAGE, "no output path");
 
