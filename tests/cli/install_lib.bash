@@ -159,6 +159,20 @@ elif op == "wrong-sig":
     t = load("metadata/director/targets.json")
     files["metadata/director/targets.json"] = sign(t, "targets")
     resign_director_chain()
+elif op == "length-plus":
+    # every image's signed length ARG bytes longer, in both repositories, re-signed throughout
+    for repo, tkey in (("image-repo", "targets"), ("director", "dtargets")):
+        t = load("metadata/%s/targets.json" % repo)
+        for v in t["targets"].values():
+            v["length"] += int(arg)
+        files["metadata/%s/targets.json" % repo] = sign(t, tkey)
+    s = load("metadata/image-repo/snapshot.json")
+    pin(s["meta"]["targets.json"], files["metadata/image-repo/targets.json"])
+    files["metadata/image-repo/snapshot.json"] = sign(s, "snap")
+    ts = load("metadata/image-repo/timestamp.json")
+    pin(ts["meta"]["snapshot.json"], files["metadata/image-repo/snapshot.json"])
+    files["metadata/image-repo/timestamp.json"] = sign(ts, "ts")
+    resign_director_chain()
 elif op == "too-large":
     files["metadata/image-repo/targets.json"] += b" " * (1 << 20)
 elif op == "endless":
