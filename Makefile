@@ -42,8 +42,9 @@ DEB_BUILD_DEPS := build-essential pkg-config libsodium-dev libssl-dev libarchive
 DEB_TEST_DEPS := python3 python3-securesystemslib python3-nacl faketime dosfstools mtools \
 	libarchive-tools zstd strace clang libclang-rt-14-dev valgrind util-linux \
 	systemd e2fsprogs man-db groff-base libubootenv-tool grub-common jq sqlite3 procps
-# The qemu device rig (make vm-test, tests/vm/): the machine, the rootfs builder, stick images.
-DEB_VM_DEPS := qemu-system-x86 mmdebstrap cpio exfatprogs exfat-fuse fdisk
+# The qemu device rig (make vm-test, tests/vm/): the machine, the rootfs builder, stick images,
+# and what builds the amd64 package its second rootfs installs (make deb-build).
+DEB_VM_DEPS := qemu-system-x86 mmdebstrap cpio exfatprogs exfat-fuse fdisk debhelper fakeroot dpkg-dev
 
 # make deps CROSS=TRIPLET (or make deps-cross, both triplets): the cross toolchain, the libraries
 # for the foreign architecture (multiarch :ARCH -dev packages), its pkg-config and qemu-user.
@@ -59,7 +60,7 @@ DEB_PKG_DEPS := debhelper devscripts lintian fakeroot dpkg-dev
 DEPS_OK := $(shell $(PKG_CONFIG) --exists $(PKGS) $(USB_PKG) $(SQLITE_PKG) $(TEST_PKG) 2>/dev/null && echo 1)
 
 ifeq ($(DEPS_OK),)
-ifeq ($(filter deps deps-cross deps-deb clean format-check deb packages,$(MAKECMDGOALS)),)
+ifeq ($(filter deps deps-cross deps-deb clean format-check deb deb-build packages,$(MAKECMDGOALS)),)
 # Dependencies are missing: install them, then run the requested goal again.
 .DEFAULT_GOAL := all
 all test bench demo fuzz install fuzz-replay check-vectors $(filter-out all test bench demo fuzz install fuzz-replay check-vectors,$(MAKECMDGOALS)):
@@ -321,10 +322,11 @@ DEB_VERSION = $(shell dpkg-parsechangelog -SVersion)
 DEB_FILES = $(foreach p,uptane-bundle uptane-install,../$(p)_$(DEB_VERSION)_$(DEB_ARCH).deb \
 	../$(p)-dbgsym_$(DEB_VERSION)_$(DEB_ARCH).deb) ../uptane-offline_$(DEB_VERSION)_$(DEB_ARCH).buildinfo \
 	../uptane-offline_$(DEB_VERSION)_$(DEB_ARCH).changes
-.PHONY: deb packages
-deb:
+.PHONY: deb deb-build packages
+deb-build:
 	dpkg-buildpackage -us -uc -b $(if $(filter-out $(shell dpkg --print-architecture),$(DEB_ARCH)),-a $(DEB_ARCH))
 	@mkdir -p build/deb && for f in $(DEB_FILES); do if [ -e $$f ]; then mv -f $$f build/deb/; fi; done
+deb: deb-build
 	dpkg-deb -c build/deb/uptane-bundle_$(DEB_VERSION)_$(DEB_ARCH).deb
 	dpkg-deb -c build/deb/uptane-install_$(DEB_VERSION)_$(DEB_ARCH).deb
 	lintian --fail-on error build/deb/uptane-offline_$(DEB_VERSION)_$(DEB_ARCH).changes
