@@ -301,13 +301,16 @@ install: all
 endif
 
 # Cross builds under emulation: both triplets built (-Werror), their unit tests and installer
-# CLI tests run by qemu-user (tests/cross/run); the bundler making the test bundles is native.
+# CLI tests run by qemu-user (tests/cross/run), the two triplets side by side (one qemu each);
+# the bundler making the test bundles is native.
 .PHONY: test-cross
 test-cross:
 	@$(MAKE) --no-print-directory BUILD=release all
 	@for t in $(CROSS_TRIPLETS); do $(MAKE) --no-print-directory CROSS=$$t WERROR=1 all units || exit 1; done
-	@rc=0; for t in $(CROSS_TRIPLETS); do echo "=== $$t (qemu-user)"; \
-	  tests/cross/run $$t || rc=1; done; exit $$rc
+	@for t in $(CROSS_TRIPLETS); do \
+	  (tests/cross/run $$t >build/cross-$$t.log 2>&1; echo $$? >build/cross-$$t.rc) & done; wait; \
+	  rc=0; for t in $(CROSS_TRIPLETS); do echo "=== $$t (qemu-user)"; cat build/cross-$$t.log; \
+	  [ "$$(cat build/cross-$$t.rc)" = 0 ] || rc=1; done; exit $$rc
 
 -include $(LIB_OBJ:.o=.d) $(BUNDLE_OBJ:.o=.d) $(INSTALL_OBJ:.o=.d) $(TESTLIB_OBJ:.o=.d) \
 	$(UNIT_SRC:tests/unit/%.c=$(BUILDDIR)/tests/unit/%.d)

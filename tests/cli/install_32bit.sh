@@ -4,7 +4,8 @@
 # natively in make test and on arm64/armhf under qemu-user in make test-cross:
 #   - metadata expiring in 2040 (past 2038, the end of a 32-bit time_t) installs with today's
 #     clock and is refused as expired with a clock in 2041;
-#   - an image over 4 GiB (sparse source, streamed) installs byte for byte with its length;
+#   - an image over 4 GiB (sparse source, streamed) installs byte for byte with its length (on
+#     32-bit builds: UPT_OVER_4G=1);
 #   - sizes declared above 4 GiB (SIZE_MAX on 32-bit) are refused as such, never truncated to
 #     their low 32 bits (which would be the real, valid size): a metadata member and an image
 #     member whose tar header says 4 GiB more (the bundle is a sparse file), an image whose
@@ -45,24 +46,31 @@ mkdir -p "$dev/targets"
 code=$(run_install o1 "$dev" install "$tmp/y2040.uptane")
 expect_result "2040 expiry, today's clock: installed" o1 "$code" 0 installed null
 check "  ... the image is in place" cmp -s "$dev/targets/m1.bin" m1.bin
-code=$(cd "$dev" && faketime -f '@2041-01-01 00:00:00' "$INSTALL" --config device.json --json install "$tmp/y2040.uptane" >"$tmp/o2" 2>"$tmp/o2.err"; echo $?)
+code=$(cd "$dev" && ASAN_OPTIONS=${ASAN_OPTIONS:-}:verify_asan_link_order=0 faketime -f '@2041-01-01 00:00:00' "$INSTALL" --config device.json --json install "$tmp/y2040.uptane" >"$tmp/o2" 2>"$tmp/o2.err"; echo $?)
 expect_result "2040 expiry, a clock in 2041: expired (freeze)" o2 "$code" 4 rejected freeze
 
 # ---- an image over 4 GiB ----
-BIG=$((G4 + 4096 + 123))
-truncate -s $BIG big.img
-dd if=/dev/urandom of=big.img bs=4096 count=2 conv=notrunc status=none
-dd if=/dev/urandom of=big.img bs=4096 count=2 seek=$((G4 / 4096 - 1)) conv=notrunc status=none
-printf 'the last bytes' | dd of=big.img bs=1 seek=$((BIG - 14)) conv=notrunc status=none
-B target add ws big.img --hardware-id board-a --release-counter 2
-B assign ws --device VIN-32 --ecu main=big.img
-check "bundler: a bundle of a 4 GiB + 4219 bytes image" "$BUNDLE" create ws -o big.uptane --device VIN-32 --expires 30d
-device_json "$dev" VIN-32 main "$(file_ecu main board-a targets/big.img)"
-code=$(run_install o3 "$dev" install "$tmp/big.uptane")
-expect_result "the image over 4 GiB: installed" o3 "$code" 0 installed null
-check "  ... $BIG bytes in place, byte for byte" \
-	bash -c "[ \$(stat -c %s '$dev/targets/big.img') = $BIG ] && cmp -s '$dev/targets/big.img' big.img"
-rm -f "$dev/targets/big.img"
+# Where size_t has 32 bits (tests/cross/run sets UPT_OVER_4G=1 for armhf): 4 GiB are decompressed,
+# hashed and written, minutes under emulation. 64-bit builds stream 5 GiB in bundle_big and
+# test_bundle_large.
+if [ "${UPT_OVER_4G:-0}" = 1 ]; then
+	BIG=$((G4 + 4096 + 123))
+	truncate -s $BIG big.img
+	dd if=/dev/urandom of=big.img bs=4096 count=2 conv=notrunc status=none
+	dd if=/dev/urandom of=big.img bs=4096 count=2 seek=$((G4 / 4096 - 1)) conv=notrunc status=none
+	printf 'the last bytes' | dd of=big.img bs=1 seek=$((BIG - 14)) conv=notrunc status=none
+	B target add ws big.img --hardware-id board-a --release-counter 2
+	B assign ws --device VIN-32 --ecu main=big.img
+	check "bundler: a bundle of a 4 GiB + 4219 bytes image" "$BUNDLE" create ws -o big.uptane --device VIN-32 --expires 30d
+	device_json "$dev" VIN-32 main "$(file_ecu main board-a targets/big.img)"
+	code=$(run_install o3 "$dev" install "$tmp/big.uptane")
+	expect_result "the image over 4 GiB: installed" o3 "$code" 0 installed null
+	check "  ... $BIG bytes in place, byte for byte" \
+		bash -c "[ \$(stat -c %s '$dev/targets/big.img') = $BIG ] && cmp -s '$dev/targets/big.img' big.img"
+	rm -f "$dev/targets/big.img" big.img
+else
+	skip "the image over 4 GiB: runs on 32-bit builds (UPT_OVER_4G=1, make test-cross)"
+fi
 
 # ---- sizes declared over 4 GiB ----
 # widen SRC DST MEMBER: MEMBER's tar header declares 4 GiB more than its bytes (pax size),
