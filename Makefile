@@ -8,9 +8,25 @@
 #   make install PREFIX=/usr/local DESTDIR=   the release build's binaries, man pages, udev rule, systemd unit
 #   make deps        install missing Debian build dependencies (apt-get; sudo when not root)
 #   make format-check
+#   make CROSS=aarch64-linux-gnu|arm-linux-gnueabihf   cross build in build/cross-TRIPLET/ (release)
+#   make test-cross  both cross builds, unit + installer CLI tests under qemu-user (tests/cross/run)
+#   make deb         Debian packages (debian/, dpkg-buildpackage) into build/deb/ [DEB_ARCH=arm64]
 
+# CROSS=TRIPLET: Debian's cross toolchain and multiarch libraries (docs/integration.md, "Cross
+# builds"). A cross build is what ships on the device: release unless BUILD says otherwise, in
+# its own tree, never build/release.
+CROSS ?=
+ifneq ($(CROSS),)
+BUILD ?= release
+BUILDDIR ?= build/cross-$(CROSS)$(if $(filter release,$(BUILD)),,-$(BUILD))
+CC := $(CROSS)-gcc
+AR := $(CROSS)-ar
+PKG_CONFIG ?= $(CROSS)-pkg-config
+CROSS_ARCH := $(shell dpkg-architecture -qDEB_HOST_ARCH -t$(CROSS) 2>/dev/null)
+endif
 BUILD ?= debug
 BUILDDIR ?= build/$(BUILD)
+PKG_CONFIG ?= pkg-config
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
@@ -26,13 +42,25 @@ DEB_BUILD_DEPS := build-essential pkg-config libsodium-dev libssl-dev libarchive
 DEB_TEST_DEPS := python3 python3-securesystemslib python3-nacl faketime dosfstools mtools \
 	libarchive-tools zstd strace clang libclang-rt-14-dev valgrind util-linux \
 	systemd e2fsprogs man-db groff-base libubootenv-tool grub-common jq sqlite3 procps chromium
-# The qemu device rig (make vm-test, tests/vm/): the machine, the rootfs builder, stick images.
-DEB_VM_DEPS := qemu-system-x86 mmdebstrap cpio exfatprogs exfat-fuse fdisk
+# The qemu device rig (make vm-test, tests/vm/): the machine, the rootfs builder, stick images,
+# and what builds the amd64 package its second rootfs installs (make deb-build).
+DEB_VM_DEPS := qemu-system-x86 mmdebstrap cpio exfatprogs exfat-fuse fdisk debhelper fakeroot dpkg-dev
 
-DEPS_OK := $(shell pkg-config --exists $(PKGS) $(USB_PKG) $(SQLITE_PKG) $(TEST_PKG) 2>/dev/null && echo 1)
+# make deps CROSS=TRIPLET (or make deps-cross, both triplets): the cross toolchain, the libraries
+# for the foreign architecture (multiarch :ARCH -dev packages), its pkg-config and qemu-user.
+CROSS_TRIPLETS := aarch64-linux-gnu arm-linux-gnueabihf
+DEB_CROSS_LIBS := libsodium-dev libssl-dev libarchive-dev libzstd-dev libjansson-dev \
+	libusb-1.0-0-dev libcmocka-dev libsqlite3-dev pkgconf
+DEB_CROSS_TOOLS := qemu-user dpkg-dev
+cross_arch = $(if $(filter aarch64-linux-gnu,$(1)),arm64,$(if $(filter arm-linux-gnueabihf,$(1)),armhf,$(error CROSS=$(1): aarch64-linux-gnu or arm-linux-gnueabihf)))
+cross_pkgs = crossbuild-essential-$(call cross_arch,$(1)) $(DEB_CROSS_LIBS:%=%:$(call cross_arch,$(1)))
+# Debian packages (make deb, debian/): the packaging tools and lintian.
+DEB_PKG_DEPS := debhelper devscripts lintian fakeroot dpkg-dev
+
+DEPS_OK := $(shell $(PKG_CONFIG) --exists $(PKGS) $(USB_PKG) $(SQLITE_PKG) $(TEST_PKG) 2>/dev/null && echo 1)
 
 ifeq ($(DEPS_OK),)
-ifeq ($(filter deps clean format-check,$(MAKECMDGOALS)),)
+ifeq ($(filter deps deps-cross deps-deb clean format-check deb deb-build packages,$(MAKECMDGOALS)),)
 # Dependencies are missing: install them, then run the requested goal again.
 .DEFAULT_GOAL := all
 all test bench demo fuzz install fuzz-replay check-vectors $(filter-out all test bench demo fuzz install fuzz-replay check-vectors,$(MAKECMDGOALS)):
@@ -43,15 +71,24 @@ endif
 
 # nodejs/npm only when missing: a NodeSource nodejs (which bundles npm) conflicts with
 # Debian's npm package, and tuf-js only needs some node >= 18 with npm.
-.PHONY: deps
-deps:
-	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+.PHONY: deps deps-cross deps-deb
+# apt_install PACKAGES..: one apt-get install (sudo when not root); foreign architectures named
+# in PACKAGES (pkg:arm64) are added to dpkg first.
+apt_install = if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	for a in $(sort $(foreach p,$(1),$(if $(findstring :,$(p)),$(lastword $(subst :, ,$(p)))))); do \
+		dpkg --print-foreign-architectures | grep -qx $$a || $$SUDO dpkg --add-architecture $$a; done; \
 	$$SUDO apt-get update -qq && \
-	DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends \
-		$(DEB_BUILD_DEPS) $(DEB_TEST_DEPS) $(DEB_VM_DEPS) && \
+	DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $(1)
+deps:
+	@$(call apt_install,$(DEB_BUILD_DEPS) $(DEB_TEST_DEPS) $(DEB_VM_DEPS) \
+		$(if $(CROSS),$(call cross_pkgs,$(CROSS)) $(DEB_CROSS_TOOLS))) && \
 	if ! command -v npm >/dev/null; then \
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends \
 			nodejs npm; fi
+deps-cross:
+	@$(call apt_install,$(foreach t,$(CROSS_TRIPLETS),$(call cross_pkgs,$(t))) $(DEB_CROSS_TOOLS))
+deps-deb:
+	@$(call apt_install,$(DEB_PKG_DEPS))
 
 ifeq ($(DEPS_OK),1)
 
@@ -77,15 +114,21 @@ endif
 BUILD_TIME := $(shell date -u +%s)
 # --version (formats/src/base/version.c): our version and the build variant.
 VERSION ?= 0.1.0
-CPPFLAGS += -D_GNU_SOURCE -Iformats/include $(shell pkg-config --cflags $(PKGS))
+CPPFLAGS += -D_GNU_SOURCE -Iformats/include $(shell $(PKG_CONFIG) --cflags $(PKGS))
+# 64-bit off_t and time_t on 32-bit targets too (armhf: Debian 12's default time_t is 32 bits):
+# images over 4 GiB and expiries past 2038. Harmless where they are 64 bits already. Two objects
+# call a library whose ABI has a time_t and which Debian 12 builds with the default one:
+# TIME_ABI_OBJ below.
+CPPFLAGS += -D_FILE_OFFSET_BITS=64 $(TIME64)
+TIME64 := -D_TIME_BITS=64
 CFLAGS += $(WARN) $(OPT) -fPIE -pthread -MMD -MP
 LDFLAGS += $(LDOPT) -pthread
-LIBS := $(shell pkg-config --libs $(PKGS))
+LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS))
 # libusb is dlopen'ed by installer/usb.c when `watch` starts (only its header is needed here):
 # an install never maps libusb and libudev. dlopen is in libc since glibc 2.34; -ldl for older.
 USB_LIBS := -Wl,--push-state,--as-needed -ldl -Wl,--pop-state
-SQLITE_LIBS := $(shell pkg-config --libs $(SQLITE_PKG))
-CMOCKA_LIBS := $(shell pkg-config --libs $(TEST_PKG))
+SQLITE_LIBS := $(shell $(PKG_CONFIG) --libs $(SQLITE_PKG))
+CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs $(TEST_PKG))
 
 # uptane-install's link (an install's peak RSS stays at most 8 MiB, tests/bench). INSTALLER_STATIC=1 links
 # libarchive, libcrypto, libzstd, libsodium and jansson into uptane-install statically, so an
@@ -104,7 +147,7 @@ INSTALL_HARDEN := -pie -Wl,-z,relro -Wl,-z,now
 ifeq ($(INSTALLER_STATIC),1)
 # Explicit order (an archive must follow what uses it). With only the tar reader used,
 # libarchive.a needs nothing else; a missing .a fails the link rather than falling back.
-INSTALL_LIBS := $(shell pkg-config --libs-only-L $(PKGS)) \
+INSTALL_LIBS := $(shell $(PKG_CONFIG) --libs-only-L $(PKGS)) \
 	-Wl,-Bstatic -larchive -lcrypto -lzstd -lsodium -ljansson -Wl,-Bdynamic
 else
 INSTALL_LIBS := $(LIBS)
@@ -156,12 +199,18 @@ $(BUILDDIR)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
-$(BUILDDIR)/installer/%.o: CPPFLAGS += $(shell pkg-config --cflags $(USB_PKG)) -DUPT_BUILD_TIME=$(BUILD_TIME)
-$(BUILDDIR)/bundler/%.o: CPPFLAGS += $(shell pkg-config --cflags $(SQLITE_PKG))
+$(BUILDDIR)/installer/%.o: CPPFLAGS += $(shell $(PKG_CONFIG) --cflags $(USB_PKG)) -DUPT_BUILD_TIME=$(BUILD_TIME)
+$(BUILDDIR)/bundler/%.o: CPPFLAGS += $(shell $(PKG_CONFIG) --cflags $(SQLITE_PKG))
 $(BUILDDIR)/formats/src/base/version.o: CPPFLAGS += -DUPT_VERSION='"$(VERSION)"' -DUPT_BUILD_TYPE='"$(BUILD)"'
 # --version says static or shared: main.o is rebuilt when INSTALLER_STATIC changes.
 $(BUILDDIR)/installer/main.o: CPPFLAGS += -DUPT_INSTALLER_STATIC=$(INSTALLER_STATIC)
 $(BUILDDIR)/installer/main.o: $(INSTALL_LINK)
+
+# These call libarchive (archive_entry_set_mtime) and libusb (struct timeval) with a time_t in
+# the ABI; Debian 12's armhf libraries have a 32-bit one, so these two objects are compiled with
+# the default time_t the libraries were built with (bundle_writer.c checks the range).
+TIME_ABI_OBJ := $(BUILDDIR)/formats/src/bundle/bundle_writer.o $(BUILDDIR)/installer/usb.o
+$(TIME_ABI_OBJ): TIME64 :=
 
 $(LIB): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
@@ -269,11 +318,42 @@ install: all
 	@if [ -f udev/install.mk ]; then $(MAKE) -f udev/install.mk DESTDIR=$(DESTDIR) PREFIX=$(PREFIX) BINDIR=$(BINDIR); fi
 endif
 
+# Cross builds under emulation: both triplets built (-Werror), their unit tests and installer
+# CLI tests run by qemu-user (tests/cross/run), the two triplets side by side (one qemu each);
+# the bundler making the test bundles is native.
+.PHONY: test-cross
+test-cross:
+	@$(MAKE) --no-print-directory BUILD=release all
+	@for t in $(CROSS_TRIPLETS); do $(MAKE) --no-print-directory CROSS=$$t WERROR=1 all units || exit 1; done
+	@for t in $(CROSS_TRIPLETS); do \
+	  (tests/cross/run $$t >build/cross-$$t.log 2>&1; echo $$? >build/cross-$$t.rc) & done; wait; \
+	  rc=0; for t in $(CROSS_TRIPLETS); do echo "=== $$t (qemu-user)"; cat build/cross-$$t.log; \
+	  [ "$$(cat build/cross-$$t.rc)" = 0 ] || rc=1; done; exit $$rc
+
 -include $(LIB_OBJ:.o=.d) $(BUNDLE_OBJ:.o=.d) $(INSTALL_OBJ:.o=.d) $(TESTLIB_OBJ:.o=.d) \
 	$(UNIT_SRC:tests/unit/%.c=$(BUILDDIR)/tests/unit/%.d) \
 	$(INTEROP_SRC:tests/interop/%.c=$(BUILDDIR)/tests/interop/%.d)
 
 endif # DEPS_OK
+
+# Debian packages (debian/): dpkg-buildpackage -b for DEB_ARCH (default: this machine's; arm64
+# and armhf cross-build with `make deps-cross`), the .debs moved from the parent directory, where
+# dpkg-buildpackage writes them, to build/deb/; lintian on each. make packages: all three.
+DEB_ARCH ?= $(shell dpkg --print-architecture)
+DEB_VERSION = $(shell dpkg-parsechangelog -SVersion)
+DEB_FILES = $(foreach p,uptane-bundle uptane-install,../$(p)_$(DEB_VERSION)_$(DEB_ARCH).deb \
+	../$(p)-dbgsym_$(DEB_VERSION)_$(DEB_ARCH).deb) ../uptane-offline_$(DEB_VERSION)_$(DEB_ARCH).buildinfo \
+	../uptane-offline_$(DEB_VERSION)_$(DEB_ARCH).changes
+.PHONY: deb deb-build packages
+deb-build:
+	dpkg-buildpackage -us -uc -b $(if $(filter-out $(shell dpkg --print-architecture),$(DEB_ARCH)),-a $(DEB_ARCH))
+	@mkdir -p build/deb && for f in $(DEB_FILES); do if [ -e $$f ]; then mv -f $$f build/deb/; fi; done
+deb: deb-build
+	dpkg-deb -c build/deb/uptane-bundle_$(DEB_VERSION)_$(DEB_ARCH).deb
+	dpkg-deb -c build/deb/uptane-install_$(DEB_VERSION)_$(DEB_ARCH).deb
+	lintian --fail-on error build/deb/uptane-offline_$(DEB_VERSION)_$(DEB_ARCH).changes
+packages:
+	@for a in amd64 arm64 armhf; do $(MAKE) --no-print-directory deb DEB_ARCH=$$a || exit 1; done
 
 FORMAT_SRC = $(shell find formats bundler installer tests -name '*.[ch]' 2>/dev/null)
 format-check:

@@ -90,14 +90,18 @@ def mutate(src, dst, op, arg):
     def pin(entry, data):
         entry["length"] = len(data)
         entry["hashes"] = {"sha256": hashlib.sha256(data).hexdigest()}
-    def resign_director_chain():
+    def resign_chain(repo, snap_key, ts_key):
         # snapshot pins targets, timestamp pins snapshot: re-sign both over the new bytes
-        s = load("metadata/director/snapshot.json")
-        pin(s["meta"]["targets.json"], files["metadata/director/targets.json"])
-        files["metadata/director/snapshot.json"] = sign(s, "dsnap")
-        ts = load("metadata/director/timestamp.json")
-        pin(ts["meta"]["snapshot.json"], files["metadata/director/snapshot.json"])
-        files["metadata/director/timestamp.json"] = sign(ts, "dts")
+        d = "metadata/%s/" % repo
+        s = load(d + "snapshot.json")
+        pin(s["meta"]["targets.json"], files[d + "targets.json"])
+        files[d + "snapshot.json"] = sign(s, snap_key)
+        ts = load(d + "timestamp.json")
+        pin(ts["meta"]["snapshot.json"], files[d + "snapshot.json"])
+        files[d + "timestamp.json"] = sign(ts, ts_key)
+
+    def resign_director_chain():
+        resign_chain("director", "dsnap", "dts")
 
     if op == "mix-and-match":
         # Director targets of another version than the snapshot pins (validly signed itself)
@@ -128,6 +132,15 @@ def mutate(src, dst, op, arg):
         # Director targets signed by the Image repository's targets key instead
         t = load("metadata/director/targets.json")
         files["metadata/director/targets.json"] = sign(t, "targets")
+        resign_director_chain()
+    elif op == "length-plus":
+        # every image's signed length ARG bytes longer, in both repositories, re-signed throughout
+        for repo, tkey in (("image-repo", "targets"), ("director", "dtargets")):
+            t = load("metadata/%s/targets.json" % repo)
+            for v in t["targets"].values():
+                v["length"] += int(arg)
+            files["metadata/%s/targets.json" % repo] = sign(t, tkey)
+        resign_chain("image-repo", "snap", "ts")
         resign_director_chain()
     elif op == "too-large":
         files["metadata/image-repo/targets.json"] += b" " * (1 << 20)

@@ -20,7 +20,7 @@ if ! command -v readelf >/dev/null || ! command -v nm >/dev/null; then
 	skip "readelf/nm (binutils) missing: linkage not checked"
 	finish
 fi
-readelf -hdlW "$INSTALL" >elf 2>&1
+readelf -hdlW "$INSTALL_ELF" >elf 2>&1
 check "a position-independent executable" \
 	bash -c 'grep -q "Type: *DYN" elf && grep -q "FLAGS_1.*PIE" elf'
 check "full RELRO: GNU_RELRO and BIND_NOW" \
@@ -30,7 +30,7 @@ bad=$(echo "$needed" | tr ' ' '\n' |
 	grep -E '^lib(archive|crypto|ssl|zstd|sodium|jansson|usb|udev|xml2|icu|stdc\+\+|lzma|lz4|bz2|nettle|acl)' |
 	tr '\n' ' ')
 check "no shared library but libc and the sanitizers (NEEDED: $needed)" test -z "$bad"
-nm "$INSTALL" >syms 2>/dev/null
+nm "$INSTALL_ELF" >syms 2>/dev/null
 check "symbols present (not stripped): the next checks mean something" grep -q ' upt_hasher_new$' syms
 check "no OpenSSL EVP or init machinery linked in" \
 	bash -c '! grep -Eq " (OPENSSL_init_crypto|EVP_DigestInit_ex|OSSL_PROVIDER_load)$" syms'
@@ -40,7 +40,7 @@ check "no zstd compressor linked in (the installer only decompresses)" \
 	bash -c '! grep -Eq " ZSTD_compressStream2?$" syms'
 
 # ---- without libusb ----
-lib=$(ldconfig -p 2>/dev/null | sed -n 's/.*libusb-1\.0\.so\.0 (libc6,x86-64) => //p' | head -1)
+lib=${UPT_LIBUSB:-$(ldconfig -p 2>/dev/null | sed -n 's/.*libusb-1\.0\.so\.0 (libc6,x86-64) => //p' | head -1)}
 if [ "$(id -u)" != 0 ] || [ -z "$lib" ] || ! unshare -m true 2>/dev/null; then
 	skip "not root, no libusb or no mount namespaces: the run without libusb was not exercised"
 	finish

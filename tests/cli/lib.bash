@@ -2,8 +2,11 @@
 # counts. Source it; UPT_TOP and UPT_BUILD are set by tests/run (defaults for direct runs).
 UPT_TOP=${UPT_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 UPT_BUILD=${UPT_BUILD:-$UPT_TOP/build/asan}
-BUNDLE=$UPT_BUILD/uptane-bundle
-INSTALL=$UPT_BUILD/uptane-install
+# The commands under test. UPT_INSTALL / UPT_BUNDLE replace them (tests/cross/run: the foreign
+# installer through qemu-user, the native bundler); INSTALL_ELF is the installer's binary itself.
+BUNDLE=${UPT_BUNDLE:-$UPT_BUILD/uptane-bundle}
+INSTALL=${UPT_INSTALL:-$UPT_BUILD/uptane-install}
+INSTALL_ELF=$UPT_BUILD/uptane-install
 PY=/usr/bin/python3 # Debian's python: sees python3-securesystemslib (pyenv's does not)
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 _fails=0

@@ -755,7 +755,7 @@ static void stream_endless_and_short(void **state)
 	upt_err e;
 	/* longer than signed: the sink sees exactly the signed length, never one byte more */
 	for (size_t cut = 1; cut <= 600000; cut *= 7) {
-		uint64_t sl = a.rawlen - cut;
+		size_t sl = a.rawlen - cut;
 		upt_hashes h = hashes_of(a.raw, sl);
 		struct collect c = {0};
 		assert_int_equal(stream_raw(a.z, a.zlen, sl, &h, &c, &e), UPT_E_ENDLESS_DATA);

@@ -9,13 +9,14 @@ disks() {
 	mkfs.ext4 -q -E root_owner=0:0 -d prov vda.img
 	mkfs.ext4 -q -E root_owner=0:0 -d app vdb.img
 }
-# boot: starts qemu in the background, waits for VM-READY on the console (serial.log, CR stripped)
+# boot: starts qemu in the background, waits for VM-READY on the console (serial.log, CR stripped);
+# VM_INITRD: another rootfs than initrd.cpio (initrd-deb.cpio: the Debian package installed)
 boot() {
 	rm -f qmp.sock shell.sock serial.raw; : >serial.raw
 	# cache=none: the guest's writes bypass the host page cache (O_DIRECT) and its flushes reach
 	# the file; data the guest did not flush dies with its own page cache when qemu is killed.
 	qemu-system-x86_64 -machine q35 -accel tcg -smp 2 -m 2048 -nographic -no-reboot \
-		-kernel "$vm/vmlinuz" -initrd "$vm/initrd.cpio" \
+		-kernel "$vm/vmlinuz" -initrd "${VM_INITRD:-$vm/initrd.cpio}" \
 		-append "console=ttyS0 rdinit=/init panic=-1 quiet systemd.show_status=0 loglevel=4" \
 		-drive file=vda.img,if=virtio,format=raw,cache=none \
 		-drive file=vdb.img,if=virtio,format=raw,cache=none \

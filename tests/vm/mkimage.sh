@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds the device under test into OUT (build/vm): Debian's kernel unpacked from its .deb (never
 # installed into the host's /boot) and a systemd rootfs made by mmdebstrap, packed as an
-# initramfs with the project installed by its own `make install` (release build). Each piece is
-# rebuilt only when its inputs change (a stamp holding the inputs' hash).
+# initramfs with the project installed by its own `make install` (release build), and a second
+# one with the amd64 Debian package installed instead. Each piece is rebuilt only when its
+# inputs change (a stamp holding the inputs' hash).
 # Usage: tests/vm/mkimage.sh OUT
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -53,7 +54,7 @@ initrd() {
 	local srcs=(proj "$top/tests/vm/overlay" "$top/tests/vm/mkimage.sh")
 	inputs=$( (cat base.stamp kernel.stamp; find "${srcs[@]}" -type f -print0 | sort -z | xargs -0 sha256sum
 		find "${srcs[@]}" -type l -printf '%p %l\n' | sort) | sha256sum)
-	if [ "$(cat initrd.stamp 2>/dev/null)" = "$inputs" ] && [ -s initrd.cpio ]; then return; fi
+	if [ "$(cat initrd.stamp 2>/dev/null)" = "$inputs" ] && [ -s initrd.cpio ] && [ -d root ]; then return; fi
 	rm -rf root && mkdir root
 	tar -C root -xf base.tar
 	# Only the module trees the rig uses (the whole set would triple the initramfs).
@@ -80,8 +81,29 @@ initrd() {
 	echo "$inputs" >initrd.stamp
 }
 
+# The second rootfs (tests/vm/cases/80-deb.bash): the first one with the files of `make install`
+# taken out and the amd64 package (make deb-build) installed by dpkg instead. Cheap: a copy of
+# root/, one dpkg -i, one cpio.
+initrd_deb() {
+	make -C "$top" --no-print-directory deb-build >deb-build.log 2>&1 ||
+		{ tail -20 deb-build.log >&2; return 1; }
+	local deb inputs
+	deb=$(ls "$top"/build/deb/uptane-install_*_amd64.deb)
+	inputs=$( (cat initrd.stamp; sha256sum <"$deb") | sha256sum)
+	if [ "$(cat initrd-deb.stamp 2>/dev/null)" = "$inputs" ] && [ -s initrd-deb.cpio ]; then return; fi
+	rm -rf root-deb && cp -a root root-deb
+	(cd proj && find . ! -type d -print0) | (cd root-deb && xargs -0 rm -f)
+	cp "$deb" root-deb/tmp/uptane-install.deb
+	chroot root-deb dpkg -i /tmp/uptane-install.deb >/dev/null
+	rm root-deb/tmp/uptane-install.deb
+	(cd root-deb && find . -print0 | cpio --null -o -H newc --quiet) >initrd-deb.cpio.tmp
+	mv initrd-deb.cpio.tmp initrd-deb.cpio
+	echo "$inputs" >initrd-deb.stamp
+}
+
 kernel
 base
 project
 initrd
-echo "vm: kernel $kver, initrd $(du -h initrd.cpio | cut -f1)"
+initrd_deb
+echo "vm: kernel $kver, initrd $(du -h initrd.cpio | cut -f1), from the package $(du -h initrd-deb.cpio | cut -f1)"

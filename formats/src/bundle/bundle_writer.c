@@ -522,6 +522,12 @@ static int encode_header(const char *member, uint64_t size, int64_t mtime, uint8
 			 size_t *len, upt_err *e)
 {
 	struct capture c = {buf, cap, 0, false, false};
+	/* time_t here is the one libarchive was built with (Makefile, TIME_ABI_OBJ): 32 bits on
+	 * Debian 12 armhf, where a bundle dated after 2038 cannot get its mtime. */
+	if ((int64_t)(time_t)mtime != mtime)
+		return upt_err_set(e, UPT_E_USAGE,
+				   "bundle time %lld: past this libarchive's time_t",
+				   (long long)mtime);
 	int rc = UPT_OK;
 	struct archive *a = archive_write_new();
 	struct archive_entry *ent = archive_entry_new();
