@@ -6,7 +6,10 @@
  * checked to be a regular file (never re-opened by name), read as one stream: skipping is
  * moving the position (pread takes the offset), across volume boundaries too, and a read error
  * is kept as such so that EIO is told apart from a truncated or damaged archive.
- * Writer side: the volume names (upt_volume_name), so both sides agree on them.
+ * Writer side (bundle_volumes_out.c): the output volumes, written under temp names beside
+ * the final ones, appended to as one stream (rolled over at the split size), patched and cut
+ * back at logical offsets, then published atomically. Both sides name volumes with
+ * upt_volume_name.
  */
 #ifndef UPT_BUNDLE_VOLUMES_H
 #define UPT_BUNDLE_VOLUMES_H
@@ -58,5 +61,42 @@ uint64_t upt_volumes_skip(struct upt_volumes *vs, uint64_t n);
  * naming the volume). False when the volumes are not the reason. */
 bool upt_volumes_cut_short(const struct upt_volumes *vs, upt_err *e);
 void upt_volumes_close(struct upt_volumes *vs);
+
+/* ---- writer side ---- */
+
+struct upt_out_volume {
+	char *tmp;   /* temp name while writing */
+	char *final; /* name after publishing */
+	int fd;
+	uint64_t size;	 /* bytes written */
+	uint64_t kicked; /* writeback started up to here */
+};
+
+/* The output as one stream. Zero-initialised with path and split set is empty. */
+struct upt_out_volumes {
+	const char *path; /* the bundle's path (not owned) */
+	uint64_t split;	  /* 0: one file, path; else path.000, ... each <= split bytes */
+	struct upt_out_volume *vols;
+	size_t n;
+	uint64_t off;	  /* logical offset: bytes written in all volumes */
+	uint8_t *copybuf; /* for upt_out_copy when copy_file_range cannot copy */
+};
+
+/* Appends to the output (a new volume when the last is full). */
+int upt_out_write(struct upt_out_volumes *ov, const void *p, size_t n, upt_err *e) UPT_MUST_CHECK;
+/* Appends len bytes of fd from offset off: copy_file_range, else 1 MiB blocks. */
+int upt_out_copy(struct upt_out_volumes *ov, int fd, uint64_t off, uint64_t len,
+		 upt_err *e) UPT_MUST_CHECK;
+/* Overwrites bytes already written at logical offset off (possibly across two volumes). */
+int upt_out_pwrite(struct upt_out_volumes *ov, uint64_t off, const void *p, size_t n,
+		   upt_err *e) UPT_MUST_CHECK;
+/* Cuts the output back to off bytes: later volumes removed, the last one kept truncated. */
+int upt_out_truncate(struct upt_out_volumes *ov, uint64_t off, upt_err *e) UPT_MUST_CHECK;
+/* fsyncs every volume, renames them into place, removes old files the bundle would be read
+ * together with (an unsplit path beside a split set, stale trailing volumes; path.000... beside
+ * an unsplit one), fsyncs dirfd. */
+int upt_out_publish(struct upt_out_volumes *ov, int dirfd, upt_err *e) UPT_MUST_CHECK;
+/* Closes every volume; remove_tmp: removes them too (unpublished, or a partial set). */
+void upt_out_drop(struct upt_out_volumes *ov, bool remove_tmp);
 
 #endif
