@@ -93,8 +93,7 @@ struct upt_bundle_writer {
 	uint8_t *inbuf;	 /* WRITER_READ */
 	uint8_t *outbuf; /* UPT_IO_CHUNK */
 	uint8_t hdr[HEADER_MAX], hdr2[HEADER_MAX];
-	upt_seal *seal; /* the image being added is sealed (encrypted) through this; else NULL */
-	bool seal_to_output;
+	upt_seal *seal;	  /* the image being added is sealed (encrypted) through this; else NULL */
 	bool plain_image; /* an unsealed image was added */
 
 	bool started;		    /* the output is being written */
@@ -625,30 +624,43 @@ static int image_via_tmp(upt_bundle_writer *w, const char *member, int fd, const
 	return rc;
 }
 
-/* The sealer's output: where the image's bytes go (the temp file for a sealed image). */
+/* The sealer's output: the temp file (sealed images are queued, see enum image_route). */
 static int seal_write(void *ctx, const void *p, size_t n, upt_err *e)
 {
-	upt_bundle_writer *w = ctx;
-	return w->seal_to_output ? upt_out_write(&w->out, p, n, e) : tmp_write(w, p, n, e);
+	return tmp_write(ctx, p, n, e);
 }
 
 /* Compresses then seals into the temp file: *clen is the sealed member's length. */
 static int compress_sealed(upt_bundle_writer *w, int fd, const char *src_path, uint64_t length,
-			   const uint8_t key[UPT_CRYPT_KEY_LEN], upt_sealed_info *info,
-			   uint64_t *clen, upt_err *e)
+			   uint64_t bound, const uint8_t key[UPT_CRYPT_KEY_LEN],
+			   upt_sealed_info *info, uint64_t *clen, upt_err *e)
 {
-	w->seal_to_output = false;
 	int rc = upt_seal_new(key, seal_write, w, &w->seal, e);
 	uint64_t zlen = 0;
 	if (rc == UPT_OK)
-		rc = compress_image(w, fd, src_path, length, false,
-				    upt_bundle_compressed_max(length), &zlen, e);
+		rc = compress_image(w, fd, src_path, length, false, bound, &zlen, e);
 	if (rc == UPT_OK)
 		rc = upt_seal_finish(w->seal, &info->length, &info->hashes, e);
 	upt_seal_free(w->seal);
 	w->seal = NULL;
 	*clen = info->length;
 	return rc;
+}
+
+/* Where an image's compressed bytes go. */
+enum image_route {
+	ROUTE_QUEUED,  /* before begin (every sealed image): appended to the temp file, copied
+			  into the output at finish */
+	ROUTE_DIRECT,  /* after begin: straight into the output under a placeholder header */
+	ROUTE_VIA_TMP, /* after begin, a bound of direct_max or more (a header that could
+			  change length): the temp file, copied into the output at once */
+};
+
+static enum image_route image_route(const upt_bundle_writer *w, uint64_t bound)
+{
+	if (!w->started)
+		return ROUTE_QUEUED;
+	return bound < w->direct_max ? ROUTE_DIRECT : ROUTE_VIA_TMP;
 }
 
 static int add_image(upt_bundle_writer *w, const char *target_name, const char *src_path,
@@ -672,94 +684,107 @@ int upt_bundle_writer_add_sealed_image(upt_bundle_writer *w, const char *target_
 	return add_image(w, target_name, src_path, length, key, info, e);
 }
 
+/* *member: "images/<target_name>" (malloc'd), a name the reader accepts and not added yet;
+ * and room for one more image. */
+static int image_member(upt_bundle_writer *w, const char *target_name, char **member, upt_err *e)
+{
+	if (strlen(target_name) > UPT_TARGET_NAME_MAX ||
+	    asprintf(member, "%s%s", UPT_BUNDLE_IMAGE_PREFIX, target_name) < 0) {
+		*member = NULL;
+		return upt_err_set(e, UPT_E_USAGE, "%s: target name too long", target_name);
+	}
+	if (!upt_bundle_member_path_ok(*member))
+		return upt_err_set(
+		    e, UPT_E_USAGE,
+		    "%s: target name not allowed in a bundle (letters, digits, . _ + - /; "
+		    "no empty, \".\" or \"..\" components)",
+		    target_name);
+	if (member_known(w, *member))
+		return upt_err_set(e, UPT_E_USAGE, "%s: added twice", *member);
+	if (w->nimgs == w->imgs_cap) {
+		size_t ncap = w->imgs_cap ? w->imgs_cap * 2 : 16;
+		struct wimage *ni = realloc(w->imgs, ncap * sizeof(*ni));
+		if (!ni)
+			return oom(e);
+		w->imgs = ni;
+		w->imgs_cap = ncap;
+	}
+	return UPT_OK;
+}
+
+/* *fd: the image's source, a regular file of exactly length bytes. */
+static int open_source(const char *src_path, uint64_t length, int *fd, upt_err *e)
+{
+	*fd = open(src_path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (*fd < 0 || fstat(*fd, &st) != 0)
+		return upt_err_set(e, errno == ENOENT ? UPT_E_NOT_FOUND : UPT_E_IO, "%s: %s",
+				   src_path, strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return upt_err_set(e, UPT_E_IO, "%s: not a regular file", src_path);
+	if ((uint64_t)st.st_size != length)
+		return upt_err_set(e, UPT_E_USAGE, "%s: %llu bytes, but the target says %llu",
+				   src_path, (unsigned long long)st.st_size,
+				   (unsigned long long)length);
+	return UPT_OK;
+}
+
+/* A failed image leaves nothing of itself: the output or the temp file is cut back to where
+ * it began (earlier members stay); when that fails, the writer is failed. */
+static void forget_partial(upt_bundle_writer *w, uint64_t out_start, uint64_t tmp_start)
+{
+	if (w->started && w->out.off != out_start && upt_out_truncate(&w->out, out_start, NULL))
+		w->failed = true;
+	if (!w->started && w->tmp_size != tmp_start) {
+		if (ftruncate(w->tmpfd, (off_t)tmp_start) == 0 &&
+		    lseek(w->tmpfd, (off_t)tmp_start, SEEK_SET) >= 0)
+			w->tmp_size = tmp_start;
+		else
+			w->failed = true;
+	}
+}
+
 static int add_image(upt_bundle_writer *w, const char *target_name, const char *src_path,
 		     uint64_t length, const uint8_t *key, upt_sealed_info *info, upt_err *e)
 {
 	if (w->finished || w->failed)
 		return upt_err_set(e, UPT_E_USAGE, "bundle writer already finished");
-	char *member = NULL;
-	if (strlen(target_name) > UPT_TARGET_NAME_MAX ||
-	    asprintf(&member, "%s%s", UPT_BUNDLE_IMAGE_PREFIX, target_name) < 0)
-		return upt_err_set(e, UPT_E_USAGE, "%s: target name too long", target_name);
-	int rc = UPT_OK;
+	char *member = NULL, *name = NULL;
 	int fd = -1;
-	char *name = NULL;
 	uint64_t out_start = w->out.off, tmp_start = w->tmp_size;
-	if (!upt_bundle_member_path_ok(member)) {
-		rc = upt_err_set(
-		    e, UPT_E_USAGE,
-		    "%s: target name not allowed in a bundle (letters, digits, . _ + - /; "
-		    "no empty, \".\" or \"..\" components)",
-		    target_name);
-		goto out;
-	}
-	if (member_known(w, member)) {
-		rc = upt_err_set(e, UPT_E_USAGE, "%s: added twice", member);
-		goto out;
-	}
-	if (w->nimgs == w->imgs_cap) {
-		size_t ncap = w->imgs_cap ? w->imgs_cap * 2 : 16;
-		struct wimage *ni = realloc(w->imgs, ncap * sizeof(*ni));
-		if (!ni) {
-			rc = oom(e);
-			goto out;
-		}
-		w->imgs = ni;
-		w->imgs_cap = ncap;
-	}
-	name = strdup(target_name);
-	if (!name) {
-		rc = oom(e);
-		goto out;
-	}
-	fd = open(src_path, O_RDONLY | O_CLOEXEC);
-	struct stat st;
-	if (fd < 0 || fstat(fd, &st) != 0) {
-		rc = upt_err_set(e, errno == ENOENT ? UPT_E_NOT_FOUND : UPT_E_IO, "%s: %s",
-				 src_path, strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		rc = upt_err_set(e, UPT_E_IO, "%s: not a regular file", src_path);
-		goto out;
-	}
-	if ((uint64_t)st.st_size != length) {
-		rc = upt_err_set(e, UPT_E_USAGE, "%s: %llu bytes, but the target says %llu",
-				 src_path, (unsigned long long)st.st_size,
-				 (unsigned long long)length);
-		goto out;
+	int rc = image_member(w, target_name, &member, e);
+	if (rc && !member)
+		return rc; /* a name too long: no member to speak of */
+	if (rc == UPT_OK) {
+		name = strdup(target_name);
+		rc = name ? open_source(src_path, length, &fd, e) : oom(e);
 	}
 	uint64_t bound = upt_bundle_compressed_max(length), clen = 0;
-	if (!w->started) {
-		/* all into the temp file, one after the other, copied at finish */
-		rc = open_tmpfile(w, e);
-		if (!rc && key)
-			rc = compress_sealed(w, fd, src_path, length, key, info, &clen, e);
-		else if (!rc)
-			rc = compress_image(w, fd, src_path, length, false, bound, &clen, e);
-	} else if (bound < w->direct_max) {
-		rc = image_direct(w, member, fd, src_path, length, bound, &clen, e);
-	} else {
-		rc = image_via_tmp(w, member, fd, src_path, length, bound, &clen, e);
-	}
-	if (rc)
-		goto out;
-	w->imgs[w->nimgs++] = (struct wimage){name, member, length, tmp_start, clen};
-	w->plain_image = w->plain_image || !key;
-	name = member = NULL;
-out:
-	if (rc) {
-		/* cut the partial member off; earlier ones stay */
-		if (w->started && w->out.off != out_start &&
-		    upt_out_truncate(&w->out, out_start, NULL))
-			w->failed = true;
-		if (!w->started && w->tmp_size != tmp_start) {
-			if (ftruncate(w->tmpfd, (off_t)tmp_start) == 0 &&
-			    lseek(w->tmpfd, (off_t)tmp_start, SEEK_SET) >= 0)
-				w->tmp_size = tmp_start;
-			else
-				w->failed = true;
+	if (rc == UPT_OK) {
+		switch (image_route(w, bound)) {
+		case ROUTE_QUEUED:
+			rc = open_tmpfile(w, e);
+			if (rc == UPT_OK && key)
+				rc = compress_sealed(w, fd, src_path, length, bound, key, info,
+						     &clen, e);
+			else if (rc == UPT_OK)
+				rc =
+				    compress_image(w, fd, src_path, length, false, bound, &clen, e);
+			break;
+		case ROUTE_DIRECT:
+			rc = image_direct(w, member, fd, src_path, length, bound, &clen, e);
+			break;
+		case ROUTE_VIA_TMP:
+			rc = image_via_tmp(w, member, fd, src_path, length, bound, &clen, e);
+			break;
 		}
+	}
+	if (rc == UPT_OK) {
+		w->imgs[w->nimgs++] = (struct wimage){name, member, length, tmp_start, clen};
+		w->plain_image = w->plain_image || !key;
+		name = member = NULL;
+	} else {
+		forget_partial(w, out_start, tmp_start);
 		set_file(e, src_path);
 	}
 	if (fd >= 0)
