@@ -73,7 +73,7 @@ int upt_image_stream_single(struct upt_image_stream *s, uint8_t *buf, upt_err *e
 	uint64_t done = 0;
 	for (;;) {
 		size_t take = 0;
-		enum upt_image_block next;
+		enum upt_image_block next = UPT_BLOCK_MORE;
 		rc = upt_image_stream_fill(s, done, buf, &take, &next, e);
 		if (rc)
 			goto out;

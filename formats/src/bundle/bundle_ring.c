@@ -61,7 +61,7 @@ static void *producer(void *arg)
 			break;
 		/* the slot at tail is free: only this thread writes it until it is published */
 		size_t take = 0;
-		enum upt_image_block next;
+		enum upt_image_block next = UPT_BLOCK_MORE;
 		rc = upt_image_stream_fill(s, done, q->buf[tail], &take, &next, &q->err);
 		if (rc)
 			break;

@@ -197,7 +197,7 @@ int upt_zstd_stream_read(struct upt_zstd_stream *z, uint8_t *out, size_t cap, si
 			break;
 		}
 		if (z->frame_start) {
-			enum frame_start next;
+			enum frame_start next = FRAME_DECODABLE;
 			int rc = check_frame_start(z, &ob, &next, e);
 			if (rc)
 				return rc;
