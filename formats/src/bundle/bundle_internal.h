@@ -1,6 +1,6 @@
 /*
  * bundle_internal: what the container's files (bundle_*.c) share and nothing else sees: the
- * layout's names, how a hostile name is shown, and the decrypt stage's interface.
+ * layout's names, how a hostile name is shown, and the block source every stage reads from.
  */
 #ifndef UPT_BUNDLE_INTERNAL_H
 #define UPT_BUNDLE_INTERNAL_H
@@ -9,7 +9,6 @@
 #include <stdint.h>
 
 #include "upt/err.h"
-#include "upt/imgcrypt.h"
 
 /* Member names of the layout (docs/bundle-format.md). */
 #define UPT_BUNDLE_JSON_NAME "bundle.json"
@@ -43,16 +42,9 @@ static inline void upt_bundle_err_member(upt_err *e, const char *path)
 	e->file[i] = '\0';
 }
 
-/* The decrypt stage (bundle_decrypt.c): between a member's sealed bytes and the zstd
- * decoder. The source hands out the member's next block (*n = 0 at its end). _next gives the
- * next block of opened bytes; *n = 0 once the FINAL chunk opened, nothing followed it and the
- * sealed bytes' length and hashes matched d. Failures: UPT_E_ARBITRARY_SOFTWARE. */
-typedef struct upt_decrypt_stage upt_decrypt_stage;
+/* A block source: hands out the next block of a member's bytes, or of what a stage made of
+ * them (*n = 0 at the end). The zstd decoder reads from one, and the decrypt stage is one over
+ * another. */
 typedef int (*upt_block_source)(void *ctx, const void **p, size_t *n, upt_err *e);
-int upt_decrypt_stage_new(const upt_image_decrypt *d, upt_decrypt_stage **out,
-			  upt_err *e) UPT_MUST_CHECK;
-int upt_decrypt_stage_next(upt_decrypt_stage *s, upt_block_source src, void *ctx, const void **p,
-			   size_t *n, upt_err *e) UPT_MUST_CHECK;
-void upt_decrypt_stage_free(upt_decrypt_stage *s);
 
 #endif

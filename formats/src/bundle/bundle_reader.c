@@ -34,6 +34,7 @@
 #include <unistd.h>
 #include <zstd.h>
 
+#include "bundle_decrypt.h"
 #include "bundle_image.h"
 #include "bundle_internal.h"
 #include "bundle_members.h"
