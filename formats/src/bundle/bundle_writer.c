@@ -20,10 +20,10 @@
  *   compressed into an unlinked temp file in the output directory (O_TMPFILE, else mkstemp +
  *   unlink) and copied into the output once its size is known (copy_file_range, else 1 MiB
  *   blocks): at finish without begin, right after compressing with it.
- * libarchive encodes every header (pax restricted, into memory); the data, padding and the
- * end-of-archive blocks are written here, into the output volumes: path, or path.000, .001, ...
- * rolled over so that no volume exceeds split_size. A logical output offset maps to
- * (offset / split_size, offset % split_size), so patches may straddle two volumes.
+ * Which of the two an image takes is enum image_route. libarchive encodes every header (pax
+ * restricted, into memory); the data, padding and the end-of-archive blocks are written here,
+ * into the output volumes (bundle_volumes_out.c: path, or path.000, .001, ... rolled over so
+ * that no volume exceeds split_size, patched at logical offsets).
  */
 #include "upt/bundle.h"
 
