@@ -8,7 +8,7 @@
  * going on after it is refused); and the signed length and hashes of the sealed form (Director
  * custom.encryption), counted and hashed as the bytes pass. Memory is two chunk buffers,
  * whatever the image's size. Not responsible for: where the key came from (the installer
- * unwraps it), the plaintext's own length and hashes (bundle_reader.c checks them after zstd).
+ * unwraps it), the plaintext's own length and hashes (bundle_image.c checks them after zstd).
  *
  * Every failure is UPT_E_ARBITRARY_SOFTWARE: the bytes are not what the Director signed.
  */
@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bundle_internal.h"
+#include "bundle_decrypt.h"
 
 #define SEALED_CHUNK (UPT_CRYPT_CHUNK + UPT_CRYPT_CHUNK_OVERHEAD)
 

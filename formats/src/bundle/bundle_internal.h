@@ -1,5 +1,6 @@
 /*
- * bundle_internal: what bundle_reader.c and bundle_writer.c share and nothing else sees.
+ * bundle_internal: what the container's files (bundle_*.c) share and nothing else sees: the
+ * layout's names, how a hostile name is shown, and the block source every stage reads from.
  */
 #ifndef UPT_BUNDLE_INTERNAL_H
 #define UPT_BUNDLE_INTERNAL_H
@@ -8,7 +9,6 @@
 #include <stdint.h>
 
 #include "upt/err.h"
-#include "upt/imgcrypt.h"
 
 /* Member names of the layout (docs/bundle-format.md). */
 #define UPT_BUNDLE_JSON_NAME "bundle.json"
@@ -19,19 +19,32 @@
 /* bundle.json "version" of a bundle with encrypted images (docs/bundle-format.md) */
 #define UPT_BUNDLE_VERSION_ENCRYPTED 2
 
-/* Split volume names: "<path>.NNN", three decimal digits (UPT_SPLIT_VOLUMES_MAX = 1000). */
-#define UPT_VOLUME_SUFFIX_LEN 4
+/* Replaces anything but printable ASCII in s: a hostile name must not reach a terminal raw. */
+static inline void upt_bundle_printable(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f)
+			*s = '?';
+}
 
-/* The decrypt stage (bundle_decrypt.c): between a member's sealed bytes and the zstd
- * decoder. The source hands out the member's next block (*n = 0 at its end). _next gives the
- * next block of opened bytes; *n = 0 once the FINAL chunk opened, nothing followed it and the
- * sealed bytes' length and hashes matched d. Failures: UPT_E_ARBITRARY_SOFTWARE. */
-typedef struct upt_decrypt_stage upt_decrypt_stage;
+/* e->file gets the member path (NULL: none), made printable (upt_bundle_printable). */
+static inline void upt_bundle_err_member(upt_err *e, const char *path)
+{
+	if (!e)
+		return;
+	size_t i = 0;
+	if (path) {
+		for (; path[i] && i < sizeof(e->file) - 1; i++) {
+			unsigned char c = (unsigned char)path[i];
+			e->file[i] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+		}
+	}
+	e->file[i] = '\0';
+}
+
+/* A block source: hands out the next block of a member's bytes, or of what a stage made of
+ * them (*n = 0 at the end). The zstd decoder reads from one, and the decrypt stage is one over
+ * another. */
 typedef int (*upt_block_source)(void *ctx, const void **p, size_t *n, upt_err *e);
-int upt_decrypt_stage_new(const upt_image_decrypt *d, upt_decrypt_stage **out,
-			  upt_err *e) UPT_MUST_CHECK;
-int upt_decrypt_stage_next(upt_decrypt_stage *s, upt_block_source src, void *ctx, const void **p,
-			   size_t *n, upt_err *e) UPT_MUST_CHECK;
-void upt_decrypt_stage_free(upt_decrypt_stage *s);
 
 #endif

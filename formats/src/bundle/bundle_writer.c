@@ -20,10 +20,10 @@
  *   compressed into an unlinked temp file in the output directory (O_TMPFILE, else mkstemp +
  *   unlink) and copied into the output once its size is known (copy_file_range, else 1 MiB
  *   blocks): at finish without begin, right after compressing with it.
- * libarchive encodes every header (pax restricted, into memory); the data, padding and the
- * end-of-archive blocks are written here, into the output volumes: path, or path.000, .001, ...
- * rolled over so that no volume exceeds split_size. A logical output offset maps to
- * (offset / split_size, offset % split_size), so patches may straddle two volumes.
+ * Which of the two an image takes is enum image_route. libarchive encodes every header (pax
+ * restricted, into memory); the data, padding and the end-of-archive blocks are written here,
+ * into the output volumes (bundle_volumes_out.c: path, or path.000, .001, ... rolled over so
+ * that no volume exceeds split_size, patched at logical offsets).
  */
 #include "upt/bundle.h"
 
@@ -41,6 +41,7 @@
 #include <zstd.h>
 
 #include "bundle_internal.h"
+#include "bundle_volumes.h"
 #include "upt/cjson.h"
 #include "upt/imgcrypt.h"
 #include "upt/limits.h"
@@ -57,8 +58,6 @@
  * digits): the header for a placeholder at or above it could differ in length from the real
  * one, so such images take the temp-file path. */
 #define DIRECT_MAX ((uint64_t)1 << 33)
-#define WRITEBACK_STEP (8u << 20) /* start writeback of every 8 MiB written */
-#define COPY_CHUNK (1u << 20)	  /* temp file -> output: bytes per copy */
 
 struct wmeta {
 	char *member;
@@ -72,14 +71,6 @@ struct wimage {
 	uint64_t length; /* decompressed */
 	uint64_t offset; /* in the temp file (written at finish, without begin) */
 	uint64_t clen;	 /* compressed */
-};
-
-struct wvolume {
-	char *tmp;   /* temp name while writing */
-	char *final; /* name after finish */
-	int fd;
-	uint64_t size;	 /* bytes written */
-	uint64_t kicked; /* writeback started up to here */
 };
 
 struct upt_bundle_writer {
@@ -97,22 +88,17 @@ struct upt_bundle_writer {
 	int tmpfd;	   /* compressed images, unlinked; -1 until needed */
 	uint64_t tmp_size; /* bytes in it */
 	ZSTD_CCtx *cctx;
-	uint8_t *inbuf;	  /* WRITER_READ */
-	uint8_t *outbuf;  /* UPT_IO_CHUNK */
-	uint8_t *copybuf; /* COPY_CHUNK, when copy_file_range cannot copy */
+	uint8_t *inbuf;	 /* WRITER_READ */
+	uint8_t *outbuf; /* UPT_IO_CHUNK */
 	uint8_t hdr[HEADER_MAX], hdr2[HEADER_MAX];
-	upt_seal *seal; /* the image being added is sealed (encrypted) through this; else NULL */
-	bool seal_to_output;
+	upt_seal *seal;	  /* the image being added is sealed (encrypted) through this; else NULL */
 	bool plain_image; /* an unsealed image was added */
 
-	/* output: volumes and the logical offset (bytes written in all volumes) */
-	bool started;
-	struct wvolume *vols;
-	size_t nvols;
-	uint64_t out_off;
-	int64_t mtime;	 /* of every member */
-	uint64_t bj_off; /* bundle.json's data */
-	size_t bj_len;	 /* reserved */
+	bool started;		    /* the output is being written */
+	struct upt_out_volumes out; /* the output: volumes and the logical offset */
+	int64_t mtime;		    /* of every member */
+	uint64_t bj_off;	    /* bundle.json's data */
+	size_t bj_len;		    /* reserved */
 	bool finished;
 	bool failed;
 };
@@ -142,34 +128,11 @@ static bool member_known(const upt_bundle_writer *w, const char *member)
 	return false;
 }
 
-static void close_volume(struct wvolume *v, bool remove_tmp)
-{
-	if (v->fd >= 0)
-		close(v->fd);
-	v->fd = -1;
-	if (remove_tmp && v->tmp)
-		unlink(v->tmp);
-	else if (remove_tmp && v->final)
-		unlink(v->final); /* renamed before a later volume failed: no partial set stays */
-	free(v->tmp);
-	free(v->final);
-	v->tmp = v->final = NULL;
-}
-
-static void drop_volumes(upt_bundle_writer *w, bool remove_tmp)
-{
-	for (size_t i = 0; i < w->nvols; i++)
-		close_volume(&w->vols[i], remove_tmp);
-	free(w->vols);
-	w->vols = NULL;
-	w->nvols = 0;
-}
-
 void upt_bundle_writer_free(upt_bundle_writer *w)
 {
 	if (!w)
 		return;
-	drop_volumes(w, !w->finished);
+	upt_out_drop(&w->out, !w->finished);
 	for (size_t i = 0; i < w->nmeta; i++) {
 		free(w->meta[i].member);
 		free(w->meta[i].data);
@@ -187,7 +150,6 @@ void upt_bundle_writer_free(upt_bundle_writer *w)
 	ZSTD_freeCCtx(w->cctx);
 	free(w->inbuf);
 	free(w->outbuf);
-	free(w->copybuf);
 	free(w->path);
 	free(w);
 }
@@ -253,6 +215,8 @@ int upt_bundle_writer_new(const char *path, const upt_bundle_writer_opts *opts,
 	int rc = UPT_OK;
 	char *dcopy = strdup(path);
 	w->path = strdup(path);
+	w->out.path = w->path;
+	w->out.split = o.split_size;
 	w->inbuf = malloc(WRITER_READ);
 	w->outbuf = malloc(UPT_IO_CHUNK);
 	w->cctx = ZSTD_createCCtx();
@@ -281,101 +245,7 @@ void upt_bundle_writer_set_direct_max(upt_bundle_writer *w, uint64_t limit)
 
 /* ---- output volumes ---- */
 
-static int write_error(const upt_bundle_writer *w, int err, upt_err *e)
-{
-	return upt_err_set(e, UPT_E_IO, "%s: write error: %s", w->path, strerror(err ? err : EIO));
-}
-
-static int new_volume(upt_bundle_writer *w, upt_err *e)
-{
-	if (w->opts.split_size && w->nvols >= UPT_SPLIT_VOLUMES_MAX)
-		return upt_err_set(e, UPT_E_TOO_LARGE,
-				   "more than %d volumes: use a larger split size",
-				   UPT_SPLIT_VOLUMES_MAX);
-	struct wvolume *nv = realloc(w->vols, (w->nvols + 1) * sizeof(*nv));
-	if (!nv)
-		return oom(e);
-	w->vols = nv;
-	struct wvolume *v = &w->vols[w->nvols];
-	*v = (struct wvolume){NULL, NULL, -1, 0, 0};
-	int ok;
-	if (w->opts.split_size)
-		ok = asprintf(&v->final, "%s.%03zu", w->path, w->nvols) >= 0;
-	else
-		ok = (v->final = strdup(w->path)) != NULL;
-	if (!ok || asprintf(&v->tmp, "%s.tmp-XXXXXX", v->final) < 0) {
-		free(v->final);
-		return oom(e);
-	}
-	v->fd = mkostemp(v->tmp, O_CLOEXEC);
-	if (v->fd < 0) {
-		int err = errno;
-		free(v->tmp);
-		free(v->final);
-		return upt_err_set(e, UPT_E_IO, "%s: %s", w->path, strerror(err));
-	}
-	/* 0644: the bundle is public (its integrity comes from the metadata it carries) */
-	(void)fchmod(v->fd, 0644);
-	w->nvols++;
-	return UPT_OK;
-}
-
-/* Starts the writeback of what the volume got since the last start, once WRITEBACK_STEP bytes
- * are waiting (or any, when `all`): the disk writes while zstd compresses, and the final fsync
- * finds little left. A hint only: write errors surface at fsync. */
-static void kick_writeback(struct wvolume *v, bool all)
-{
-	uint64_t waiting = v->size - v->kicked;
-	if (waiting == 0 || (!all && waiting < WRITEBACK_STEP))
-		return;
-	(void)sync_file_range(v->fd, (off_t)v->kicked, (off_t)waiting, SYNC_FILE_RANGE_WRITE);
-	v->kicked = v->size;
-}
-
-/* The volume the next byte at the end of the output goes to (a new one when the last is
- * full), and how many bytes still fit in it. */
-static int out_tail(upt_bundle_writer *w, struct wvolume **v, uint64_t *room, upt_err *e)
-{
-	if (w->nvols == 0 ||
-	    (w->opts.split_size && w->vols[w->nvols - 1].size >= w->opts.split_size)) {
-		int rc = new_volume(w, e);
-		if (rc)
-			return rc;
-	}
-	*v = &w->vols[w->nvols - 1];
-	*room = w->opts.split_size ? w->opts.split_size - (*v)->size : UINT64_MAX;
-	return UPT_OK;
-}
-
-static void out_advance(upt_bundle_writer *w, struct wvolume *v, uint64_t n)
-{
-	v->size += n;
-	w->out_off += n;
-	kick_writeback(v, w->opts.split_size && v->size >= w->opts.split_size);
-}
-
-/* Appends to the output. */
-static int out_write(upt_bundle_writer *w, const void *p, size_t n, upt_err *e)
-{
-	const uint8_t *b = p;
-	while (n) {
-		struct wvolume *v;
-		uint64_t room;
-		int rc = out_tail(w, &v, &room, e);
-		if (rc)
-			return rc;
-		size_t take = n < room ? n : (size_t)room;
-		ssize_t r = write(v->fd, b, take);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return write_error(w, r < 0 ? errno : EIO, e);
-		out_advance(w, v, (uint64_t)r);
-		b += r;
-		n -= (size_t)r;
-	}
-	return UPT_OK;
-}
+/* ---- tar headers (libarchive, into memory) ---- */
 
 static const uint8_t zeros[TAR_END_BLOCKS * TAR_BLOCK];
 
@@ -383,116 +253,8 @@ static const uint8_t zeros[TAR_END_BLOCKS * TAR_BLOCK];
 static int out_pad(upt_bundle_writer *w, uint64_t size, upt_err *e)
 {
 	size_t n = (size_t)((TAR_BLOCK - size % TAR_BLOCK) % TAR_BLOCK);
-	return out_write(w, zeros, n, e);
+	return upt_out_write(&w->out, zeros, n, e);
 }
-
-/* Overwrites bytes already written at logical offset off (possibly across two volumes). */
-static int out_pwrite(upt_bundle_writer *w, uint64_t off, const void *p, size_t n, upt_err *e)
-{
-	const uint8_t *b = p;
-	if (off > w->out_off || n > w->out_off - off)
-		return upt_err_set(e, UPT_E_INTERNAL, "%s: patch past the end of the output",
-				   w->path);
-	while (n) {
-		uint64_t split = w->opts.split_size;
-		size_t i = split ? (size_t)(off / split) : 0;
-		uint64_t voff = split ? off % split : off;
-		if (i >= w->nvols || voff >= w->vols[i].size)
-			return upt_err_set(e, UPT_E_INTERNAL, "%s: patch outside the volumes",
-					   w->path);
-		uint64_t avail = w->vols[i].size - voff;
-		size_t take = n < avail ? n : (size_t)avail;
-		ssize_t r = pwrite(w->vols[i].fd, b, take, (off_t)voff);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return write_error(w, r < 0 ? errno : EIO, e);
-		off += (uint64_t)r;
-		b += r;
-		n -= (size_t)r;
-	}
-	return UPT_OK;
-}
-
-/* Cuts the output back to `off` bytes (a failed member goes away, earlier ones stay): later
- * volumes are removed, the last one kept is truncated. */
-static int out_truncate(upt_bundle_writer *w, uint64_t off, upt_err *e)
-{
-	uint64_t split = w->opts.split_size;
-	size_t keep = w->nvols;
-	uint64_t last = off;
-	if (split) {
-		keep = off ? (size_t)((off - 1) / split + 1) : 0;
-		last = off ? off - (uint64_t)(keep - 1) * split : 0;
-	}
-	if (off > w->out_off || keep > w->nvols)
-		return upt_err_set(e, UPT_E_INTERNAL, "%s: truncation past the end", w->path);
-	while (w->nvols > keep)
-		close_volume(&w->vols[--w->nvols], true);
-	if (keep) {
-		struct wvolume *v = &w->vols[keep - 1];
-		if (ftruncate(v->fd, (off_t)last) != 0 || lseek(v->fd, (off_t)last, SEEK_SET) < 0)
-			return upt_err_set(e, UPT_E_IO, "%s: truncate: %s", w->path,
-					   strerror(errno));
-		v->size = last;
-		if (v->kicked > last)
-			v->kicked = last;
-	}
-	w->out_off = off;
-	return UPT_OK;
-}
-
-/* Appends len bytes of fd from offset off: copy_file_range (in the kernel, no copy through
- * user space), else COPY_CHUNK blocks. */
-static int out_copy(upt_bundle_writer *w, int fd, uint64_t off, uint64_t len, upt_err *e)
-{
-	bool in_kernel = true;
-	while (len) {
-		struct wvolume *v;
-		uint64_t room;
-		int rc = out_tail(w, &v, &room, e);
-		if (rc)
-			return rc;
-		size_t take = len < COPY_CHUNK ? (size_t)len : COPY_CHUNK;
-		if (take > room)
-			take = (size_t)room;
-		ssize_t r;
-		if (in_kernel) {
-			loff_t from = (loff_t)off;
-			r = copy_file_range(fd, &from, v->fd, NULL, take, 0);
-			if (r < 0 && errno == EINTR)
-				continue;
-			if (r < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS ||
-				      errno == EOPNOTSUPP || errno == EBADF)) {
-				in_kernel = false;
-				continue;
-			}
-			if (r < 0)
-				return write_error(w, errno, e);
-			if (r == 0)
-				return upt_err_set(e, UPT_E_IO, "temp file beside %s: short read",
-						   w->path);
-			out_advance(w, v, (uint64_t)r);
-		} else {
-			if (!w->copybuf && !(w->copybuf = malloc(COPY_CHUNK)))
-				return oom(e);
-			r = pread(fd, w->copybuf, take, (off_t)off);
-			if (r < 0 && errno == EINTR)
-				continue;
-			if (r <= 0)
-				return upt_err_set(e, UPT_E_IO, "temp file beside %s: %s", w->path,
-						   r < 0 ? strerror(errno) : "short read");
-			rc = out_write(w, w->copybuf, (size_t)r, e);
-			if (rc)
-				return rc;
-		}
-		off += (uint64_t)r;
-		len -= (uint64_t)r;
-	}
-	return UPT_OK;
-}
-
-/* ---- tar headers (libarchive, into memory) ---- */
 
 struct capture {
 	uint8_t *buf;
@@ -578,9 +340,10 @@ static int write_entry(upt_bundle_writer *w, const char *member, const void *dat
 	size_t hl;
 	int rc = encode_header(member, len, w->mtime, w->hdr, sizeof(w->hdr), &hl, e);
 	if (!rc)
-		rc = out_write(w, w->hdr, hl, e);
+		rc = upt_out_write(&w->out, w->hdr, hl, e);
 	if (!rc)
-		rc = data ? out_write(w, data, (size_t)len, e) : out_copy(w, w->tmpfd, off, len, e);
+		rc = data ? upt_out_write(&w->out, data, (size_t)len, e)
+			  : upt_out_copy(&w->out, w->tmpfd, off, len, e);
 	if (!rc)
 		rc = out_pad(w, len, e);
 	if (rc)
@@ -623,11 +386,11 @@ static int start_output(upt_bundle_writer *w, const void *bundle_json, size_t le
 	size_t hl;
 	int rc = encode_header(UPT_BUNDLE_JSON_NAME, len, w->mtime, w->hdr, sizeof(w->hdr), &hl, e);
 	if (!rc)
-		rc = out_write(w, w->hdr, hl, e);
-	w->bj_off = w->out_off;
+		rc = upt_out_write(&w->out, w->hdr, hl, e);
+	w->bj_off = w->out.off;
 	w->bj_len = len;
 	if (!rc)
-		rc = out_write(w, bundle_json, len, e);
+		rc = upt_out_write(&w->out, bundle_json, len, e);
 	if (!rc)
 		rc = out_pad(w, len, e);
 	if (rc)
@@ -691,10 +454,10 @@ int upt_bundle_writer_add_metadata(upt_bundle_writer *w, const char *member, con
 		return oom(e);
 	}
 	if (w->started) {
-		uint64_t start = w->out_off;
+		uint64_t start = w->out.off;
 		int rc = write_member(w, member, data, len, e);
 		if (rc) {
-			if (out_truncate(w, start, NULL))
+			if (upt_out_truncate(&w->out, start, NULL))
 				w->failed = true;
 			free(m.member);
 			return rc;
@@ -810,7 +573,7 @@ static int compress_image(upt_bundle_writer *w, int fd, const char *src_path, ui
 						   src_path);
 			produced += ob.pos;
 			rc = w->seal	 ? upt_seal_update(w->seal, w->outbuf, ob.pos, e)
-			     : to_output ? out_write(w, w->outbuf, ob.pos, e)
+			     : to_output ? upt_out_write(&w->out, w->outbuf, ob.pos, e)
 					 : tmp_write(w, w->outbuf, ob.pos, e);
 			if (rc)
 				return rc;
@@ -825,11 +588,11 @@ static int compress_image(upt_bundle_writer *w, int fd, const char *src_path, ui
 static int image_direct(upt_bundle_writer *w, const char *member, int fd, const char *src_path,
 			uint64_t length, uint64_t bound, uint64_t *clen, upt_err *e)
 {
-	uint64_t hdr_off = w->out_off;
+	uint64_t hdr_off = w->out.off;
 	size_t hl, hl2;
 	int rc = encode_header(member, bound, w->mtime, w->hdr, sizeof(w->hdr), &hl, e);
 	if (!rc)
-		rc = out_write(w, w->hdr, hl, e);
+		rc = upt_out_write(&w->out, w->hdr, hl, e);
 	if (!rc)
 		rc = compress_image(w, fd, src_path, length, true, bound, clen, e);
 	if (!rc)
@@ -839,7 +602,7 @@ static int image_direct(upt_bundle_writer *w, const char *member, int fd, const 
 				 "%s: header for %llu bytes is %zu bytes, its placeholder %zu",
 				 member, (unsigned long long)*clen, hl2, hl);
 	if (!rc)
-		rc = out_pwrite(w, hdr_off, w->hdr2, hl2, e);
+		rc = upt_out_pwrite(&w->out, hdr_off, w->hdr2, hl2, e);
 	if (!rc)
 		rc = out_pad(w, *clen, e);
 	return rc;
@@ -865,30 +628,43 @@ static int image_via_tmp(upt_bundle_writer *w, const char *member, int fd, const
 	return rc;
 }
 
-/* The sealer's output: where the image's bytes go (the temp file for a sealed image). */
+/* The sealer's output: the temp file (sealed images are queued, see enum image_route). */
 static int seal_write(void *ctx, const void *p, size_t n, upt_err *e)
 {
-	upt_bundle_writer *w = ctx;
-	return w->seal_to_output ? out_write(w, p, n, e) : tmp_write(w, p, n, e);
+	return tmp_write(ctx, p, n, e);
 }
 
 /* Compresses then seals into the temp file: *clen is the sealed member's length. */
 static int compress_sealed(upt_bundle_writer *w, int fd, const char *src_path, uint64_t length,
-			   const uint8_t key[UPT_CRYPT_KEY_LEN], upt_sealed_info *info,
-			   uint64_t *clen, upt_err *e)
+			   uint64_t bound, const uint8_t key[UPT_CRYPT_KEY_LEN],
+			   upt_sealed_info *info, uint64_t *clen, upt_err *e)
 {
-	w->seal_to_output = false;
 	int rc = upt_seal_new(key, seal_write, w, &w->seal, e);
 	uint64_t zlen = 0;
 	if (rc == UPT_OK)
-		rc = compress_image(w, fd, src_path, length, false,
-				    upt_bundle_compressed_max(length), &zlen, e);
+		rc = compress_image(w, fd, src_path, length, false, bound, &zlen, e);
 	if (rc == UPT_OK)
 		rc = upt_seal_finish(w->seal, &info->length, &info->hashes, e);
 	upt_seal_free(w->seal);
 	w->seal = NULL;
 	*clen = info->length;
 	return rc;
+}
+
+/* Where an image's compressed bytes go. */
+enum image_route {
+	ROUTE_QUEUED,  /* before begin (every sealed image): appended to the temp file, copied
+			  into the output at finish */
+	ROUTE_DIRECT,  /* after begin: straight into the output under a placeholder header */
+	ROUTE_VIA_TMP, /* after begin, a bound of direct_max or more (a header that could
+			  change length): the temp file, copied into the output at once */
+};
+
+static enum image_route image_route(const upt_bundle_writer *w, uint64_t bound)
+{
+	if (!w->started)
+		return ROUTE_QUEUED;
+	return bound < w->direct_max ? ROUTE_DIRECT : ROUTE_VIA_TMP;
 }
 
 static int add_image(upt_bundle_writer *w, const char *target_name, const char *src_path,
@@ -912,93 +688,107 @@ int upt_bundle_writer_add_sealed_image(upt_bundle_writer *w, const char *target_
 	return add_image(w, target_name, src_path, length, key, info, e);
 }
 
+/* *member: "images/<target_name>" (malloc'd), a name the reader accepts and not added yet;
+ * and room for one more image. */
+static int image_member(upt_bundle_writer *w, const char *target_name, char **member, upt_err *e)
+{
+	if (strlen(target_name) > UPT_TARGET_NAME_MAX ||
+	    asprintf(member, "%s%s", UPT_BUNDLE_IMAGE_PREFIX, target_name) < 0) {
+		*member = NULL;
+		return upt_err_set(e, UPT_E_USAGE, "%s: target name too long", target_name);
+	}
+	if (!upt_bundle_member_path_ok(*member))
+		return upt_err_set(
+		    e, UPT_E_USAGE,
+		    "%s: target name not allowed in a bundle (letters, digits, . _ + - /; "
+		    "no empty, \".\" or \"..\" components)",
+		    target_name);
+	if (member_known(w, *member))
+		return upt_err_set(e, UPT_E_USAGE, "%s: added twice", *member);
+	if (w->nimgs == w->imgs_cap) {
+		size_t ncap = w->imgs_cap ? w->imgs_cap * 2 : 16;
+		struct wimage *ni = realloc(w->imgs, ncap * sizeof(*ni));
+		if (!ni)
+			return oom(e);
+		w->imgs = ni;
+		w->imgs_cap = ncap;
+	}
+	return UPT_OK;
+}
+
+/* *fd: the image's source, a regular file of exactly length bytes. */
+static int open_source(const char *src_path, uint64_t length, int *fd, upt_err *e)
+{
+	*fd = open(src_path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (*fd < 0 || fstat(*fd, &st) != 0)
+		return upt_err_set(e, errno == ENOENT ? UPT_E_NOT_FOUND : UPT_E_IO, "%s: %s",
+				   src_path, strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return upt_err_set(e, UPT_E_IO, "%s: not a regular file", src_path);
+	if ((uint64_t)st.st_size != length)
+		return upt_err_set(e, UPT_E_USAGE, "%s: %llu bytes, but the target says %llu",
+				   src_path, (unsigned long long)st.st_size,
+				   (unsigned long long)length);
+	return UPT_OK;
+}
+
+/* A failed image leaves nothing of itself: the output or the temp file is cut back to where
+ * it began (earlier members stay); when that fails, the writer is failed. */
+static void forget_partial(upt_bundle_writer *w, uint64_t out_start, uint64_t tmp_start)
+{
+	if (w->started && w->out.off != out_start && upt_out_truncate(&w->out, out_start, NULL))
+		w->failed = true;
+	if (!w->started && w->tmp_size != tmp_start) {
+		if (ftruncate(w->tmpfd, (off_t)tmp_start) == 0 &&
+		    lseek(w->tmpfd, (off_t)tmp_start, SEEK_SET) >= 0)
+			w->tmp_size = tmp_start;
+		else
+			w->failed = true;
+	}
+}
+
 static int add_image(upt_bundle_writer *w, const char *target_name, const char *src_path,
 		     uint64_t length, const uint8_t *key, upt_sealed_info *info, upt_err *e)
 {
 	if (w->finished || w->failed)
 		return upt_err_set(e, UPT_E_USAGE, "bundle writer already finished");
-	char *member = NULL;
-	if (strlen(target_name) > UPT_TARGET_NAME_MAX ||
-	    asprintf(&member, "%s%s", UPT_BUNDLE_IMAGE_PREFIX, target_name) < 0)
-		return upt_err_set(e, UPT_E_USAGE, "%s: target name too long", target_name);
-	int rc = UPT_OK;
+	char *member = NULL, *name = NULL;
 	int fd = -1;
-	char *name = NULL;
-	uint64_t out_start = w->out_off, tmp_start = w->tmp_size;
-	if (!upt_bundle_member_path_ok(member)) {
-		rc = upt_err_set(
-		    e, UPT_E_USAGE,
-		    "%s: target name not allowed in a bundle (letters, digits, . _ + - /; "
-		    "no empty, \".\" or \"..\" components)",
-		    target_name);
-		goto out;
-	}
-	if (member_known(w, member)) {
-		rc = upt_err_set(e, UPT_E_USAGE, "%s: added twice", member);
-		goto out;
-	}
-	if (w->nimgs == w->imgs_cap) {
-		size_t ncap = w->imgs_cap ? w->imgs_cap * 2 : 16;
-		struct wimage *ni = realloc(w->imgs, ncap * sizeof(*ni));
-		if (!ni) {
-			rc = oom(e);
-			goto out;
-		}
-		w->imgs = ni;
-		w->imgs_cap = ncap;
-	}
-	name = strdup(target_name);
-	if (!name) {
-		rc = oom(e);
-		goto out;
-	}
-	fd = open(src_path, O_RDONLY | O_CLOEXEC);
-	struct stat st;
-	if (fd < 0 || fstat(fd, &st) != 0) {
-		rc = upt_err_set(e, errno == ENOENT ? UPT_E_NOT_FOUND : UPT_E_IO, "%s: %s",
-				 src_path, strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		rc = upt_err_set(e, UPT_E_IO, "%s: not a regular file", src_path);
-		goto out;
-	}
-	if ((uint64_t)st.st_size != length) {
-		rc = upt_err_set(e, UPT_E_USAGE, "%s: %llu bytes, but the target says %llu",
-				 src_path, (unsigned long long)st.st_size,
-				 (unsigned long long)length);
-		goto out;
+	uint64_t out_start = w->out.off, tmp_start = w->tmp_size;
+	int rc = image_member(w, target_name, &member, e);
+	if (rc && !member)
+		return rc; /* a name too long: no member to speak of */
+	if (rc == UPT_OK) {
+		name = strdup(target_name);
+		rc = name ? open_source(src_path, length, &fd, e) : oom(e);
 	}
 	uint64_t bound = upt_bundle_compressed_max(length), clen = 0;
-	if (!w->started) {
-		/* all into the temp file, one after the other, copied at finish */
-		rc = open_tmpfile(w, e);
-		if (!rc && key)
-			rc = compress_sealed(w, fd, src_path, length, key, info, &clen, e);
-		else if (!rc)
-			rc = compress_image(w, fd, src_path, length, false, bound, &clen, e);
-	} else if (bound < w->direct_max) {
-		rc = image_direct(w, member, fd, src_path, length, bound, &clen, e);
-	} else {
-		rc = image_via_tmp(w, member, fd, src_path, length, bound, &clen, e);
-	}
-	if (rc)
-		goto out;
-	w->imgs[w->nimgs++] = (struct wimage){name, member, length, tmp_start, clen};
-	w->plain_image = w->plain_image || !key;
-	name = member = NULL;
-out:
-	if (rc) {
-		/* cut the partial member off; earlier ones stay */
-		if (w->started && w->out_off != out_start && out_truncate(w, out_start, NULL))
-			w->failed = true;
-		if (!w->started && w->tmp_size != tmp_start) {
-			if (ftruncate(w->tmpfd, (off_t)tmp_start) == 0 &&
-			    lseek(w->tmpfd, (off_t)tmp_start, SEEK_SET) >= 0)
-				w->tmp_size = tmp_start;
-			else
-				w->failed = true;
+	if (rc == UPT_OK) {
+		switch (image_route(w, bound)) {
+		case ROUTE_QUEUED:
+			rc = open_tmpfile(w, e);
+			if (rc == UPT_OK && key)
+				rc = compress_sealed(w, fd, src_path, length, bound, key, info,
+						     &clen, e);
+			else if (rc == UPT_OK)
+				rc =
+				    compress_image(w, fd, src_path, length, false, bound, &clen, e);
+			break;
+		case ROUTE_DIRECT:
+			rc = image_direct(w, member, fd, src_path, length, bound, &clen, e);
+			break;
+		case ROUTE_VIA_TMP:
+			rc = image_via_tmp(w, member, fd, src_path, length, bound, &clen, e);
+			break;
 		}
+	}
+	if (rc == UPT_OK) {
+		w->imgs[w->nimgs++] = (struct wimage){name, member, length, tmp_start, clen};
+		w->plain_image = w->plain_image || !key;
+		name = member = NULL;
+	} else {
+		forget_partial(w, out_start, tmp_start);
 		set_file(e, src_path);
 	}
 	if (fd >= 0)
@@ -1014,24 +804,6 @@ uint64_t upt_bundle_writer_compressed_length(const upt_bundle_writer *w, const c
 		if (!strcmp(w->imgs[i].name, target_name))
 			return w->imgs[i].clen;
 	return 0;
-}
-
-/* Old files under the names this bundle no longer uses would be read with it: "X.uptane"
- * shadows X.uptane.000..., and a longer old split set would leave stale trailing volumes. */
-static void remove_stale(upt_bundle_writer *w)
-{
-	char *name = NULL;
-	if (w->opts.split_size)
-		(void)unlinkat(AT_FDCWD, w->path, 0);
-	for (size_t i = w->opts.split_size ? w->nvols : 0; i < UPT_SPLIT_VOLUMES_MAX; i++) {
-		if (asprintf(&name, "%s.%03zu", w->path, i) < 0)
-			return;
-		int r = unlink(name);
-		free(name);
-		name = NULL;
-		if (r != 0 && errno == ENOENT)
-			break;
-	}
 }
 
 /* After begin: the final bundle.json over the draft, padded to the reserved length with
@@ -1055,7 +827,7 @@ static int patch_bundle_json(upt_bundle_writer *w, const void *bundle_json, size
 		memset(b + len, ' ', w->bj_len - len);
 		b[w->bj_len - 1] = '\n';
 	}
-	int rc = out_pwrite(w, w->bj_off, b, w->bj_len, e);
+	int rc = upt_out_pwrite(&w->out, w->bj_off, b, w->bj_len, e);
 	free(b);
 	return rc;
 }
@@ -1076,39 +848,19 @@ int upt_bundle_writer_finish(upt_bundle_writer *w, const void *bundle_json, size
 					    w->imgs[i].clen, e);
 	}
 	if (!rc)
-		rc = out_write(w, zeros, sizeof(zeros), e);
+		rc = upt_out_write(&w->out, zeros, sizeof(zeros), e);
 	if (rc)
 		goto out;
-	/* durable before visible: fsync every volume, then rename them into place */
-	for (size_t i = 0; i < w->nvols; i++) {
-		if (fsync(w->vols[i].fd) != 0) {
-			rc = upt_err_set(e, UPT_E_IO, "%s: fsync: %s", w->vols[i].final,
-					 strerror(errno));
-			goto out;
-		}
-	}
-	for (size_t i = 0; i < w->nvols; i++) {
-		if (rename(w->vols[i].tmp, w->vols[i].final) != 0) {
-			rc = upt_err_set(e, UPT_E_IO, "%s: rename: %s", w->vols[i].final,
-					 strerror(errno));
-			goto out;
-		}
-		free(w->vols[i].tmp);
-		w->vols[i].tmp = NULL;
-	}
-	remove_stale(w);
-	if (fsync(w->dirfd) != 0) {
-		rc = upt_err_set(e, UPT_E_IO, "%s: fsync of the directory: %s", w->path,
-				 strerror(errno));
+	rc = upt_out_publish(&w->out, w->dirfd, e);
+	if (rc)
 		goto out;
-	}
 	w->finished = true;
 out:
 	if (rc) {
 		w->failed = true;
-		drop_volumes(w, true);
+		upt_out_drop(&w->out, true);
 	} else {
-		drop_volumes(w, false);
+		upt_out_drop(&w->out, false);
 	}
 	return rc;
 }
