@@ -74,5 +74,12 @@ int upt_keyfile_read_secret(const char *path, uint8_t **out, size_t *len,
 			    upt_err *e) UPT_MUST_CHECK;
 int upt_keyfile_create(const char *path, const char *data, size_t len, unsigned mode,
 		       upt_err *e) UPT_MUST_CHECK;
+/* NAME.key (mode 0600, {FIELDS"keyval":{"public":HEX,"private":HEX}}, formatted in secure
+ * memory) and NAME.pub (0644, the same without "private"): the key-file form of ed25519 signers
+ * and X25519 decryption keys alike. FIELDS: what precedes "keyval" ("\"keytype\":\"x25519\","),
+ * pub and priv at most 64 bytes. The private file first: when NAME.key exists nothing is
+ * written; a public half that cannot be written removes the private one. */
+int upt_keypair_write(const char *name, const char *fields, const uint8_t *pub, size_t publen,
+		      const uint8_t *priv, size_t privlen, upt_err *e) UPT_MUST_CHECK;
 
 #endif

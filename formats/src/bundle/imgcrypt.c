@@ -67,57 +67,19 @@ int upt_crypt_keyid(const uint8_t pub[UPT_X25519_LEN], char out[UPT_CRYPT_KEYID_
 
 int upt_x25519_generate(const char *name, char keyid[UPT_CRYPT_KEYID_HEX + 1], upt_err *e)
 {
-	char keypath[4096], pubpath[4096];
-	if (!name || !*name)
-		return upt_err_set(e, UPT_E_USAGE, "empty key name");
-	if ((size_t)snprintf(keypath, sizeof(keypath), "%s.key", name) >= sizeof(keypath) ||
-	    (size_t)snprintf(pubpath, sizeof(pubpath), "%s.pub", name) >= sizeof(pubpath))
-		return upt_err_set(e, UPT_E_USAGE, "key name too long");
 	int rc = sodium_ready(e);
 	if (rc)
 		return rc;
-	enum { TEXT_MAX = 256 };
 	uint8_t pub[UPT_X25519_LEN];
 	uint8_t *sk = sodium_malloc(crypto_box_SECRETKEYBYTES);
-	char *text = sodium_malloc(TEXT_MAX);
-	char *skhex = sodium_malloc(2 * crypto_box_SECRETKEYBYTES + 1);
-	if (!sk || !text || !skhex) {
-		rc = upt_err_set(e, UPT_E_NOMEM, "out of secure memory");
-		goto out;
-	}
+	if (!sk)
+		return upt_err_set(e, UPT_E_NOMEM, "out of secure memory");
 	crypto_box_keypair(pub, sk);
-	char pubhex[2 * UPT_X25519_LEN + 1];
-	upt_hex_encode(pub, sizeof(pub), pubhex);
-	upt_hex_encode(sk, crypto_box_SECRETKEYBYTES, skhex);
-	int n =
-	    snprintf(text, TEXT_MAX,
-		     "{\"keytype\":\"x25519\",\"keyval\":{\"public\":\"%s\",\"private\":\"%s\"}}\n",
-		     pubhex, skhex);
-	if (n < 0 || n >= TEXT_MAX) {
-		rc = upt_err_set(e, UPT_E_INTERNAL, "key file text overflow");
-		goto out;
-	}
-	/* the private key first: if NAME.key exists nothing is written at all */
-	rc = upt_keyfile_create(keypath, text, (size_t)n, 0600, e);
-	if (rc)
-		goto out;
-	char pubtext[160];
-	n = snprintf(pubtext, sizeof(pubtext),
-		     "{\"keytype\":\"x25519\",\"keyval\":{\"public\":\"%s\"}}\n", pubhex);
-	rc = upt_keyfile_create(pubpath, pubtext, (size_t)n, 0644, e);
-	if (rc) {
-		unlink(keypath);
-		goto out;
-	}
-	if (keyid)
+	rc = upt_keypair_write(name, "\"keytype\":\"x25519\",", pub, sizeof(pub), sk,
+			       crypto_box_SECRETKEYBYTES, e);
+	sodium_free(sk);
+	if (rc == UPT_OK && keyid)
 		rc = upt_crypt_keyid(pub, keyid, e);
-out:
-	if (sk)
-		sodium_free(sk);
-	if (text)
-		sodium_free(text);
-	if (skhex)
-		sodium_free(skhex);
 	return rc;
 }
 

@@ -303,54 +303,62 @@ int upt_keyfile_create(const char *path, const char *data, size_t len, unsigned 
 	return rc;
 }
 
-int upt_signer_write(const upt_signer *s, const char *name, upt_err *e)
+int upt_keypair_write(const char *name, const char *fields, const uint8_t *pub, size_t publen,
+		      const uint8_t *priv, size_t privlen, upt_err *e)
 {
 	char keypath[4096], pubpath[4096];
-	char pubhex[2 * crypto_sign_PUBLICKEYBYTES + 1];
+	char pubhex[2 * 64 + 1];
+	enum { KEYTEXT_MAX = 512 };
 	if (!name || !*name)
 		return upt_err_set(e, UPT_E_USAGE, "empty key name");
 	if ((size_t)snprintf(keypath, sizeof(keypath), "%s.key", name) >= sizeof(keypath) ||
 	    (size_t)snprintf(pubpath, sizeof(pubpath), "%s.pub", name) >= sizeof(pubpath))
 		return upt_err_set(e, UPT_E_USAGE, "key name too long");
-	upt_hex_encode(s->key.pub, sizeof(s->key.pub), pubhex);
+	if (publen > 64 || privlen > 64)
+		return upt_err_set(e, UPT_E_INTERNAL, "key too long for a key file");
+	upt_hex_encode(pub, publen, pubhex);
 
-	/* The private file is formatted in secure memory so the seed's hex never sits in an
+	/* The private file is formatted in secure memory so the private hex never sits in an
 	 * ordinary heap block. */
-	enum { KEYTEXT_MAX = 256 };
 	char *text = sodium_malloc(KEYTEXT_MAX);
-	if (!text)
-		return upt_err_set(e, UPT_E_NOMEM, "out of secure memory");
-	char *seedhex = sodium_malloc(2 * crypto_sign_SEEDBYTES + 1);
-	if (!seedhex) {
-		sodium_free(text);
-		return upt_err_set(e, UPT_E_NOMEM, "out of secure memory");
-	}
-	upt_hex_encode(s->sk, crypto_sign_SEEDBYTES, seedhex);
-	int n = snprintf(text, KEYTEXT_MAX,
-			 "{\"keytype\":\"ed25519\",\"scheme\":\"ed25519\",\"keyval\":"
-			 "{\"public\":\"%s\",\"private\":\"%s\"}}\n",
-			 pubhex, seedhex);
-	sodium_free(seedhex);
+	char *privhex = sodium_malloc(2 * 64 + 1);
 	int rc = UPT_OK;
-	if (n < 0 || n >= KEYTEXT_MAX)
-		rc = upt_err_set(e, UPT_E_INTERNAL, "key file text overflow");
+	if (!text || !privhex)
+		rc = upt_err_set(e, UPT_E_NOMEM, "out of secure memory");
+	int n = 0;
+	if (rc == UPT_OK) {
+		upt_hex_encode(priv, privlen, privhex);
+		n = snprintf(text, KEYTEXT_MAX,
+			     "{%s\"keyval\":{\"public\":\"%s\",\"private\":\"%s\"}}\n", fields,
+			     pubhex, privhex);
+		if (n < 0 || n >= KEYTEXT_MAX)
+			rc = upt_err_set(e, UPT_E_INTERNAL, "key file text overflow");
+	}
 	/* The private key first: if NAME.key exists nothing is written at all. */
 	if (rc == UPT_OK)
 		rc = upt_keyfile_create(keypath, text, (size_t)n, 0600, e);
-	sodium_free(text);
+	if (privhex)
+		sodium_free(privhex);
+	if (text)
+		sodium_free(text);
 	if (rc)
 		return rc;
-	char pubtext[256];
-	n = snprintf(
-	    pubtext, sizeof(pubtext),
-	    "{\"keytype\":\"ed25519\",\"scheme\":\"ed25519\",\"keyval\":{\"public\":\"%s\"}}\n",
-	    pubhex);
-	rc = upt_keyfile_create(pubpath, pubtext, (size_t)n, 0644, e);
-	if (rc) {
+	char pubtext[KEYTEXT_MAX];
+	n = snprintf(pubtext, sizeof(pubtext), "{%s\"keyval\":{\"public\":\"%s\"}}\n", fields,
+		     pubhex);
+	if (n < 0 || n >= (int)sizeof(pubtext))
+		rc = upt_err_set(e, UPT_E_INTERNAL, "key file text overflow");
+	else
+		rc = upt_keyfile_create(pubpath, pubtext, (size_t)n, 0644, e);
+	if (rc)
 		unlink(keypath); /* a key without its public half would only confuse */
-		return rc;
-	}
-	return UPT_OK;
+	return rc;
+}
+
+int upt_signer_write(const upt_signer *s, const char *name, upt_err *e)
+{
+	return upt_keypair_write(name, "\"keytype\":\"ed25519\",\"scheme\":\"ed25519\",",
+				 s->key.pub, sizeof(s->key.pub), s->sk, crypto_sign_SEEDBYTES, e);
 }
 
 const upt_key *upt_signer_key(const upt_signer *s)
