@@ -186,11 +186,7 @@ print(text[start:text.index("```", start)], end="")
 PY
 cp "$L" fleet.db && cp osv.json GHSA-c2qf-rxjj-qqgw.json
 mkdir -p bin && ln -sf "$BUNDLE" bin/uptane-bundle
-n=0 bad=0
-while IFS= read -r cmd; do
-	n=$((n + 1))
-	PATH=$tmp/bin:$PATH bash -e -c "$cmd" >"readme.$n" 2>&1 || { bad=$((bad + 1)); not_ok "README: $cmd"; }
-done <readme_cra.sh
-check "the README's advisory block runs as written ($n commands, $bad failed)" test "$n" = 2 -a "$bad" = 0
+run_lines "the README's advisory block:" readme "$tmp/bin" <readme_cra.sh
+check "the README's advisory block runs as written ($ran commands, $failed failed)" test "$ran" = 2 -a "$failed" = 0
 check "the README's advisory block: the page lists VIN-1 as affected" grep -q 'data-device="VIN-1"' affected.html
 finish

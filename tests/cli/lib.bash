@@ -43,3 +43,18 @@ sha() { sha256sum "$1" | cut -d' ' -f1; } # sha FILE: its SHA-256, hex
 # mk ARGS..: make in the top directory without what the calling make passes on (make test runs
 # the scripts from a make started with BUILD=asan)
 mk() { env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u BUILD -u BUILDDIR make --no-print-directory -C "$UPT_TOP" "$@"; }
+# run_lines WHAT OUT BINDIR < COMMANDS: runs each line as a command (bash -e) with BINDIR first
+# on PATH, line N's output in OUT.N, a "not ok" naming each that fails (with its last lines);
+# sets ran and failed to the counts. The README tests run the README's command blocks so.
+run_lines() {
+	local what=$1 out=$2 bindir=$3 cmd
+	ran=0 failed=0
+	while IFS= read -r cmd; do
+		ran=$((ran + 1))
+		if ! (PATH=$bindir:$PATH bash -e -c "$cmd") >"$out.$ran" 2>&1; then
+			failed=$((failed + 1))
+			not_ok "$what command $ran fails: ${cmd:0:100}"
+			sed 's/^/#   /' "$out.$ran" | tail -4
+		fi
+	done
+}

@@ -178,13 +178,8 @@ if b=$(block "Reading reports" "uptane-bundle reports ingest") && [ -d "$tmp/dem
 	mkdir -p bin && ln -sf "$BUNDLE" bin/uptane-bundle
 	"$BUNDLE" devices add --ledger fleet.db --device VIN-DEMO-0001 --public-key "$tmp/demo/device/device.pub" \
 		--placed-on-market 2026-01-01 --support-years 5 >/dev/null
-	n=0 bad=0
-	while IFS= read -r cmd; do
-		n=$((n + 1))
-		cmd=${cmd//\/media\/stick/$tmp\/demo\/stick}
-		PATH=$tmp/bin:$PATH bash -e -c "$cmd" >"rep.$n" 2>&1 || { bad=$((bad + 1)); not_ok "reports block: $cmd"; }
-	done < <(lines "$b")
-	check "reports block: both commands ran ($n, $bad failed)" test "$n" = 2 -a "$bad" = 0
+	run_lines "reports block:" rep "$tmp/bin" < <(lines "$b" | sed "s|/media/stick|$tmp/demo/stick|g")
+	check "reports block: both commands ran ($ran, $failed failed)" test "$ran" = 2 -a "$failed" = 0
 	check "reports show lists the demo device with its main ECU's image" \
 		bash -c "grep -q VIN-DEMO-0001 rep.2 && grep -q main-fw-2.0.bin rep.2"
 fi

@@ -17,16 +17,8 @@ mkdir -p keys stick bin
 ln -s "$BUNDLE" bin/uptane-bundle
 mkimage firmware-2.1.bin 100000 fw
 sed 's|/media/stick|'"$tmp"'/stick|g' block.sh >run.sh
-n=0 bad=0
 # one command per line (backslash continuations joined), each run in order
-while IFS= read -r cmd; do
-	n=$((n + 1))
-	if ! (PATH=$tmp/bin:$PATH bash -e -c "$cmd") >"out.$n" 2>&1; then
-		bad=$((bad + 1))
-		not_ok "README command $n fails: ${cmd:0:100}"
-		sed 's/^/#   /' "out.$n" | tail -4
-	fi
-done < <($PY -c '
+run_lines README out "$tmp/bin" < <($PY -c '
 import sys
 src = open(sys.argv[1]).read().replace("\\\n", " ")
 cmds, cur = [], ""
@@ -41,6 +33,6 @@ for line in src.split("\n"):
     cmds.append(cur.replace("\n", " ; ").replace("do ;", "do")); cur = ""
 for c in cmds:
     print(c)' run.sh)
-check "every command of the station block ran ($n commands, $bad failed)" test "$n" -ge 7 -a "$bad" = 0
+check "every command of the station block ran ($ran commands, $failed failed)" test "$ran" -ge 7 -a "$failed" = 0
 check "the verify example says OK for VIN-0001" grep -q '^device VIN-0001: OK: device bundle' out.*
 finish
